@@ -1,0 +1,181 @@
+"""The gRPC server every runner runs: `python -m runners.<fw> --socket-dir DIR`.
+
+It binds a unix socket in DIR (a private directory the broker made), registers the runner and
+health services, prints exactly one handshake line on stdout and serves until Shutdown, a signal,
+or the broker's exit. Everything else it says goes to stderr.
+"""
+
+import argparse
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from concurrent import futures
+
+from . import rpc
+from .errors import RunnerError, abort_with
+from .rpc import pb
+
+
+class InternalError(RunnerError):
+    grpc_code = "INTERNAL"
+
+
+class Servicer(object):
+    """Adapts a framework runner object (describe/parse/emit/save/infer methods) to gRPC."""
+
+    def __init__(self, runner, grpc, stop_event):
+        self.runner = runner
+        self.grpc = grpc
+        self.stop_event = stop_event
+
+    def _call(self, method, request, context):
+        try:
+            return method(request)
+        except RunnerError as err:
+            if not err.framework:
+                err.framework = self.runner.framework
+            sys.stderr.write("runner error: %s\n" % err)
+            abort_with(context, self.grpc, err)
+        except Exception as exc:  # a bug or an unexpected library failure: say where, keep going
+            tb = traceback.format_exc()
+            sys.stderr.write(tb)
+            err = InternalError(
+                "runner-internal-error",
+                "%s: %s" % (type(exc).__name__, exc),
+                framework=self.runner.framework,
+                hint="run again with --debug for the runner's traceback; this is a bug in the %s "
+                     "runner or in the framework" % self.runner.framework,
+            )
+            err.traceback = tb
+            abort_with(context, self.grpc, err)
+
+    def Describe(self, request, context):
+        return self._call(lambda r: self.runner.describe(), request, context)
+
+    def Parse(self, request, context):
+        return self._call(self.runner.parse, request, context)
+
+    def Emit(self, request, context):
+        return self._call(self.runner.emit, request, context)
+
+    def Save(self, request, context):
+        return self._call(self.runner.save, request, context)
+
+    def Infer(self, request, context):
+        return self._call(self.runner.infer, request, context)
+
+    def Shutdown(self, request, context):
+        self.stop_event.set()
+        return pb.ShutdownResponse()
+
+    def Upload(self, request_iterator, context):
+        from .tensors import file_ref
+        path = None
+        f = None
+        try:
+            for chunk in request_iterator:
+                if f is None:
+                    path = os.path.join(self.runner.inbox(), os.path.basename(chunk.name))
+                    f = open(path, "wb")
+                f.seek(chunk.offset)
+                f.write(chunk.data)
+        finally:
+            if f is not None:
+                f.close()
+        if path is None:
+            context.abort(self.grpc.StatusCode.INVALID_ARGUMENT, "empty upload")
+        return file_ref(path, "upload")
+
+    def Download(self, request, context):
+        size = 1 << 20
+        with open(request.path, "rb") as f:
+            offset = 0
+            while True:
+                data = f.read(size)
+                last = len(data) < size
+                yield pb.Chunk(name=os.path.basename(request.path), offset=offset, data=data, last=last)
+                offset += len(data)
+                if last:
+                    break
+
+
+class Health(object):
+    def Check(self, request, context):
+        return rpc.health_pb.HealthCheckResponse(status=1)  # SERVING
+
+
+class RunnerBase(object):
+    """What a framework runner subclasses. Methods take and return protocol messages."""
+
+    framework = "?"
+    _inbox = None
+
+    def describe(self):
+        raise NotImplementedError
+
+    def parse(self, request):
+        raise RunnerError("not-supported", "%s cannot parse models" % self.framework)
+
+    def emit(self, request):
+        raise RunnerError("not-supported", "%s cannot emit models" % self.framework)
+
+    def save(self, request):
+        raise RunnerError("not-supported", "%s cannot save models" % self.framework)
+
+    def infer(self, request):
+        raise RunnerError("not-supported", "%s cannot run models" % self.framework)
+
+    def inbox(self):
+        if self._inbox is None:
+            import tempfile
+            self._inbox = tempfile.mkdtemp(prefix="mmbroker-%s-inbox-" % self.framework)
+        return self._inbox
+
+
+def _watch_parent(stop_event, parent):
+    while not stop_event.is_set():
+        if os.getppid() != parent:
+            sys.stderr.write("broker exited; runner stopping\n")
+            stop_event.set()
+            return
+        time.sleep(0.5)
+
+
+def serve(make_runner, argv=None):
+    """Entry point of `python -m runners.<fw>`. `make_runner` builds the RunnerBase instance."""
+    parser = argparse.ArgumentParser(description="mmbroker runner")
+    parser.add_argument("--socket-dir", required=True)
+    parser.add_argument("--workers", type=int, default=4)
+    args = parser.parse_args(argv)
+
+    import grpc
+
+    parent = os.getppid()
+    stop_event = threading.Event()
+    runner = make_runner()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=args.workers), options=rpc.GRPC_OPTIONS)
+    server.add_generic_rpc_handlers((
+        rpc.generic_handler(grpc, rpc.SERVICE, rpc.METHODS, Servicer(runner, grpc, stop_event)),
+        rpc.generic_handler(grpc, rpc.HEALTH_SERVICE, rpc.HEALTH_METHODS, Health()),
+    ))
+    sock = os.path.join(os.path.abspath(args.socket_dir), "%s-%d.sock" % (runner.framework, os.getpid()))
+    if server.add_insecure_port("unix:" + sock) == 0:
+        sys.stderr.write("could not bind unix:%s\n" % sock)
+        return 3
+    server.start()
+
+    def on_signal(signum, frame):
+        stop_event.set()
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    threading.Thread(target=_watch_parent, args=(stop_event, parent), daemon=True).start()
+
+    sys.stdout.write(rpc.handshake_line(sock) + "\n")
+    sys.stdout.flush()
+    while not stop_event.wait(0.2):
+        pass
+    server.stop(grace=1.0).wait(3)
+    return 0
