@@ -1,0 +1,81 @@
+"""Root of the CLI: global options, error rendering, and the sub-commands."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ..errors import BrokerError
+
+app = typer.Typer(
+    name="mmbroker",
+    help="Convert trained models between deep learning frameworks (PyTorch, ONNX, TensorFlow/Keras, "
+    "MXNet, Caffe, CNTK, CoreML). Each framework runs in its own pinned environment, built on first "
+    "use; every conversion is checked numerically.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+STATE = {"debug": False, "json": False}
+
+
+def err_console() -> Console:
+    return Console(stderr=True, no_color=bool(os.environ.get("NO_COLOR")), highlight=False)
+
+
+def out_console() -> Console:
+    return Console(no_color=bool(os.environ.get("NO_COLOR")), highlight=False, soft_wrap=True)
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and runner logs on errors.")] = False,
+) -> None:
+    STATE["debug"] = debug
+
+
+def render_error(err: BrokerError) -> None:
+    con = err_console()
+    con.print(f"[bold red]error[/][dim][{err.reference}][/]: {err}", markup=True, highlight=False)
+    for extra in err.nodes[1:] if len(err.nodes) > 1 else []:
+        con.print(f"  - {extra}", markup=False)
+    if err.hint:
+        con.print(f"[cyan]hint[/]: {err.hint}", markup=True, highlight=False)
+    if STATE["debug"] and err.debug_detail:
+        con.print(err.debug_detail, markup=False)
+    if STATE["debug"]:
+        con.print("".join(traceback.format_exception(err)), markup=False)
+
+
+def main() -> None:
+    from . import commands  # noqa: F401  (registers the commands)
+
+    try:
+        app(standalone_mode=False)
+    except BrokerError as err:
+        render_error(err)
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        err_console().print("interrupted")
+        sys.exit(130)
+    except (typer.Exit, SystemExit) as exc:
+        code = getattr(exc, "exit_code", None)
+        if code is None:
+            code = getattr(exc, "code", 0)
+        sys.exit(code or 0)
+    except Exception as exc:  # click usage errors and the like
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            err_console().print("aborted")
+            sys.exit(130)
+        raise

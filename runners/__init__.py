@@ -1,0 +1,1 @@
+"""Framework runners: one package per framework, each run in its own environment."""

@@ -1,0 +1,1 @@
+"""The ONNX runner: .onnx files in and out, onnxruntime for inference."""
