@@ -1,0 +1,300 @@
+"""convert, toir, tocode, tomodel, infer, compare."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import numpy as np
+import typer
+
+from runners.common.tensors import file_ref
+
+from .. import parity
+from ..errors import BrokerError
+from ..frameworks import parse_model_ref, runner_name
+from ..ir import IRFiles
+from ..pipeline import EnvOptions, InputShape, Session, input_specs
+from .app import app, err_console, out_console
+from .options import (
+    AtolOpt,
+    DstNodeOpt,
+    FindLinksOpt,
+    InputFileOpt,
+    InputShapeOpt,
+    JsonOpt,
+    NoIndexOpt,
+    PythonOpt,
+    RtolOpt,
+    SeedOpt,
+    TrustOpt,
+)
+from .render import print_json, print_parity
+
+
+def _session(json_out: bool, python: str | None = None, find_links: list[str] | None = None,
+             no_index: bool = False, workspace: Path | None = None) -> Session:
+    return Session(
+        console=err_console(),
+        workspace=workspace,
+        keep_workspace=workspace is not None,
+        env_options=EnvOptions(python=python, find_links=tuple(find_links or ()), no_index=no_index),
+    )
+
+
+def _load_inputs(path: Path | None, specs: list[tuple[str, list[int | None], str]], seed: int) -> dict[str, np.ndarray]:
+    if path is None:
+        return parity.seeded_inputs(specs, seed)
+    if not path.exists():
+        raise BrokerError("input file not found", reference="missing-file", file=str(path))
+    names = [s[0] for s in specs]
+    try:
+        if path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                data = {k: z[k] for k in z.files}
+            if len(data) == len(names) and not set(data) <= set(names):
+                data = dict(zip(names, data.values()))
+            return data
+        if path.suffix == ".npy":
+            arr = np.load(path, allow_pickle=False)
+            if len(names) != 1:
+                raise BrokerError(f"the model has {len(names)} inputs {names}; one .npy given",
+                                  reference="bad-input", file=str(path), hint="give an .npz keyed by input name")
+            return {names[0]: arr}
+    except BrokerError:
+        raise
+    except Exception as exc:
+        raise BrokerError(f"cannot read input tensors: {exc}", reference="bad-input", file=str(path),
+                          hint="give a .npy or .npz written by numpy (no pickled objects)") from exc
+    raise BrokerError("input files must be .npy or .npz", reference="bad-input", file=str(path))
+
+
+def _size(path: str) -> str:
+    n = float(os.path.getsize(path)) if os.path.isfile(path) else 0.0
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return ""
+
+
+@app.command(help="Convert a model from one framework to another and check that both compute the same "
+             "outputs. Example: mmbroker convert -sf pytorch -in model.pt2 -df onnx -om model.onnx")
+def convert(
+    src: Annotated[str, typer.Option("--srcFramework", "-sf", "--src", help="Source framework.")],
+    sources: Annotated[list[str], typer.Option("--inputNetwork", "-in", help="Source model file(s); repeat "
+                                               "for several (e.g. a state_dict .pth and its class .py).")],
+    dst: Annotated[str, typer.Option("--dstFramework", "-df", "--dst", help="Target framework.")],
+    output: Annotated[Path, typer.Option("--outputModel", "-om", "--output", help="Converted model file to write.")],
+    weights: Annotated[Optional[str], typer.Option("--inputWeight", "-iw", help="Source weights file, "
+                                                   "for formats that keep them apart.")] = None,
+    input_shape: InputShapeOpt = None,
+    dst_node: DstNodeOpt = None,
+    trust_model: TrustOpt = False,
+    verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Run both models on the same input "
+                                         "and compare outputs element-wise (default on).")] = True,
+    input_file: InputFileOpt = None,
+    atol: AtolOpt = parity.DEFAULT_ATOL,
+    rtol: RtolOpt = parity.DEFAULT_RTOL,
+    seed: SeedOpt = 0,
+    code_dir: Annotated[Optional[Path], typer.Option("--code-dir", help="Also keep the generated source "
+                                                     "code and weights in this folder.")] = None,
+    class_name: Annotated[Optional[str], typer.Option("--class", help="PyTorch: the nn.Module class in the "
+                                                      "given .py for a state_dict .pth.")] = None,
+    workspace: Annotated[Optional[Path], typer.Option("--workspace", help="Keep intermediate files (IR, "
+                                                      "code) here instead of a temporary folder.")] = None,
+    json_out: JsonOpt = False,
+    python: PythonOpt = None,
+    find_links: FindLinksOpt = None,
+    no_index: NoIndexOpt = False,
+) -> None:
+    src_fw, dst_fw = runner_name(src), runner_name(dst)
+    files = list(sources) + ([weights] if weights else [])
+    options = {"class": class_name} if class_name else {}
+    con = err_console()
+    with _session(json_out, python, find_links, no_index, workspace) as s:
+        ir = s.toir(src_fw, files, inputs=[InputShape.parse(t) for t in input_shape or []],
+                    outputs=dst_node, trust_model=trust_model, options=options)
+        emit_dir = code_dir or s.ws / "code"
+        emitted = s.tocode(dst_fw, ir, emit_dir, name=output.stem)
+        written = s.tomodel(dst_fw, emitted, output)
+        con.print(f"wrote {', '.join(f'{w} ({_size(w)})' for w in written)}", highlight=False)
+        if code_dir:
+            con.print(f"code and weights in {code_dir}", highlight=False)
+        report = None
+        if verify:
+            inputs = _load_inputs(input_file, input_specs(ir), seed)
+            report = s.verify((src_fw, files), (dst_fw, written), inputs, atol=atol, rtol=rtol,
+                              seed=None if input_file else seed, trust_model=trust_model)
+        result: dict[str, Any] = {"output": written, "ir": str(ir.graph) if workspace else None,
+                                  "timings": s.timings, "parity": report.to_dict() if report else None}
+    if json_out:
+        print_json(result)
+    elif report is not None:
+        print_parity(report)
+    if report is not None and not report.passed:
+        raise typer.Exit(1)
+
+
+@app.command(help="Parse a model into the IR: <out>.pb (ONNX graph), <out>.npz (weights), <out>.json "
+             "(summary). Example: mmbroker toir -f pytorch -in model.pt2 -o model")
+def toir(
+    framework: Annotated[str, typer.Option("--framework", "-f", help="Source framework.")],
+    sources: Annotated[list[str], typer.Option("--inputNetwork", "-in", "--network", "-n", help="Model file(s).")],
+    out: Annotated[Path, typer.Option("--dstPath", "-o", "-d", help="Output stem of the IR files.")],
+    weights: Annotated[Optional[str], typer.Option("--inputWeight", "-iw", "--weights", "-w")] = None,
+    input_shape: InputShapeOpt = None,
+    dst_node: DstNodeOpt = None,
+    trust_model: TrustOpt = False,
+    class_name: Annotated[Optional[str], typer.Option("--class")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    files = list(sources) + ([weights] if weights else [])
+    with _session(json_out) as s:
+        ir = s.toir(runner_name(framework), files, inputs=[InputShape.parse(t) for t in input_shape or []],
+                    outputs=dst_node, trust_model=trust_model,
+                    options={"class": class_name} if class_name else {}, stem=out)
+    if json_out:
+        print_json({"graph": str(ir.graph), "weights": str(ir.weights), "summary": str(ir.summary)})
+    else:
+        out_console().print(f"IR written: {ir.graph}  {ir.weights}  {ir.summary}", highlight=False)
+
+
+@app.command(help="Generate a framework's source code and weights from IR files. "
+             "Example: mmbroker tocode -f pytorch -n model.pb -d code/")
+def tocode(
+    framework: Annotated[str, typer.Option("--framework", "-f", help="Target framework.")],
+    graph: Annotated[Path, typer.Option("--network", "-n", "-in", help="IR graph (.pb).")],
+    out_dir: Annotated[Path, typer.Option("--dstModelPath", "-d", "-o", help="Folder for code and weights.")],
+    weights: Annotated[Optional[Path], typer.Option("--weights", "-w", "-iw", help="IR weights (.npz), "
+                                                    "default beside the graph.")] = None,
+    name: Annotated[str, typer.Option("--name", help="Base name of the generated files.")] = "model",
+    json_out: JsonOpt = False,
+) -> None:
+    ir = IRFiles.for_stem(graph)
+    if weights:
+        ir = IRFiles(ir.graph, weights, ir.summary)
+    with _session(json_out) as s:
+        files = s.tocode(runner_name(framework), ir, out_dir, name=name)
+    paths = [f.path for f in files]
+    if json_out:
+        print_json({"files": [{"path": f.path, "role": f.role} for f in files]})
+    else:
+        out_console().print("\n".join(paths), highlight=False)
+
+
+@app.command(help="Build native model files from generated code and weights. "
+             "Example: mmbroker tomodel -f pytorch -in code/ -o model.pth")
+def tomodel(
+    framework: Annotated[str, typer.Option("--framework", "-f", help="Target framework.")],
+    inputs: Annotated[list[Path], typer.Option("--inputNetwork", "-in", help="Folder or files written by tocode.")],
+    output: Annotated[Path, typer.Option("--outputModel", "-o", "-om", help="Model file to write.")],
+    weights: Annotated[Optional[Path], typer.Option("--inputWeight", "-iw")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    paths: list[Path] = []
+    for p in inputs + ([weights] if weights else []):
+        if not p.exists():
+            raise BrokerError("file not found", reference="missing-file", file=str(p))
+        paths.extend(sorted(q for q in p.iterdir() if q.is_file()) if p.is_dir() else [p])
+    refs = [file_ref(str(p), _role(p)) for p in paths]
+    with _session(json_out) as s:
+        written = s.tomodel(runner_name(framework), refs, output)
+    if json_out:
+        print_json({"files": written})
+    else:
+        out_console().print("\n".join(written), highlight=False)
+
+
+def _role(p: Path) -> str:
+    return {".py": "code", ".txt": "code", ".npz": "weights", ".pth": "weights"}.get(p.suffix, "model")
+
+
+def _specs_for(s: Session, fw: str, files: list[str], shapes: list[str] | None, trust: bool) -> Any:
+    if shapes and all(InputShape.parse(t).name for t in shapes):
+        return [(i.name, list(i.shape), "float32") for i in map(InputShape.parse, shapes)]
+    ir = s.toir(fw, files, inputs=[InputShape.parse(t) for t in shapes or []], trust_model=trust)
+    return input_specs(ir)
+
+
+@app.command(help="Run a model on given or seeded random input and print or save its outputs. "
+             "Example: mmbroker infer model.onnx --input x.npy --out y.npz")
+def infer(
+    model: Annotated[str, typer.Argument(help="[framework:]file[,file...], e.g. model.onnx or "
+                                         "pytorch:model.pth,model.py")],
+    input_file: InputFileOpt = None,
+    input_shape: InputShapeOpt = None,
+    seed: SeedOpt = 0,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write outputs to this .npz.")] = None,
+    intermediates: Annotated[bool, typer.Option("--intermediates", help="Also return every intermediate "
+                                                "value the runner can report (keyed by IR value name).")] = False,
+    trust_model: TrustOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    fw, files = parse_model_ref(model)
+    with _session(json_out) as s:
+        specs = _specs_for(s, fw, files, input_shape, trust_model)
+        inputs = _load_inputs(input_file, specs, seed)
+        outs, inter, engine = s.infer(fw, files, inputs, intermediates=intermediates, trust_model=trust_model)
+    if out:
+        from runners.common.tensors import save_npz
+
+        save_npz(str(out), {**{n: a for n, a in outs}, **{f"intermediate/{k}": v for k, v in inter.items()}})
+    summary = {"engine": engine, "outputs": [{"name": n, "shape": list(a.shape), "dtype": a.dtype.name,
+                                              "mean": float(np.mean(a)) if a.size else 0.0} for n, a in outs],
+               "intermediates": len(inter)}
+    if json_out:
+        print_json(summary)
+    else:
+        con = out_console()
+        con.print(f"engine: {engine}", highlight=False)
+        for o in summary["outputs"]:
+            con.print(f"{o['name']}  {o['dtype']}  {o['shape']}  mean {o['mean']:.6g}", highlight=False)
+        if inter:
+            con.print(f"{len(inter)} intermediate values", highlight=False)
+
+
+@app.command(help="Run two models (any supported frameworks) on the same input and report max abs / max "
+             "rel error per output. Example: mmbroker compare model.pt2 model.onnx")
+def compare(
+    model_a: Annotated[str, typer.Argument(help="Reference: [framework:]file[,file...]")],
+    model_b: Annotated[str, typer.Argument(help="Candidate: [framework:]file[,file...]")],
+    input_file: InputFileOpt = None,
+    input_shape: InputShapeOpt = None,
+    seed: SeedOpt = 0,
+    atol: AtolOpt = parity.DEFAULT_ATOL,
+    rtol: RtolOpt = parity.DEFAULT_RTOL,
+    trust_model: TrustOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    fa, files_a = parse_model_ref(model_a)
+    fb, files_b = parse_model_ref(model_b)
+    with _session(json_out) as s:
+        specs_a = _specs_for(s, fa, files_a, input_shape, trust_model)
+        specs_b = _specs_for(s, fb, files_b, input_shape, trust_model) if not input_shape else specs_a
+        _check_same_inputs(model_a, specs_a, model_b, specs_b)
+        inputs = _load_inputs(input_file, specs_a, seed)
+        report = s.verify((fa, files_a), (fb, files_b), inputs, atol=atol, rtol=rtol,
+                          seed=None if input_file else seed, trust_model=trust_model)
+    if json_out:
+        print_json(report.to_dict())
+    else:
+        print_parity(report)
+    if not report.passed:
+        raise typer.Exit(1)
+
+
+def _check_same_inputs(a: str, specs_a: Any, b: str, specs_b: Any) -> None:
+    shapes_a = [[d or 1 for d in s[1]] for s in specs_a]
+    shapes_b = [[d or 1 for d in s[1]] for s in specs_b]
+    if shapes_a != shapes_b:
+        raise BrokerError(
+            f"the models take different inputs: {a} takes "
+            + ", ".join(f"{n} {s}" for n, s, _ in specs_a)
+            + f"; {b} takes " + ", ".join(f"{n} {s}" for n, s, _ in specs_b),
+            reference="input-mismatch",
+            hint="compare models of the same input signature, or give --inputShape",
+        )
+
+

@@ -1,0 +1,39 @@
+"""Option types shared by several commands (MMdnn's flag names accepted as aliases)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+InputShapeOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--inputShape", "--input-shape", help="Input shape, NCHW with batch: 1,3,224,224 or "
+                 "name:1,3,224,224. Repeat for several inputs. Needed when the model file has no shapes."),
+]
+DstNodeOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--dstNode", "--dstNodeName", "--output-node", help="Output node name(s) to convert up to."),
+]
+TrustOpt = Annotated[
+    bool,
+    typer.Option("--trust-model", help="Allow loading formats that can run code (pickled PyTorch modules, "
+                 "Keras Lambda layers). Only for files you trust."),
+]
+PythonOpt = Annotated[
+    Optional[str], typer.Option("--python", help="Interpreter for building a runner environment that is missing.")
+]
+FindLinksOpt = Annotated[
+    Optional[list[str]], typer.Option("--find-links", help="Folder of wheels for offline environment builds.")
+]
+NoIndexOpt = Annotated[bool, typer.Option("--no-index", help="Install runner environments without package indexes.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the random verification input.")]
+AtolOpt = Annotated[float, typer.Option("--atol", help="Absolute tolerance of the parity check.")]
+RtolOpt = Annotated[float, typer.Option("--rtol", help="Relative tolerance of the parity check.")]
+InputFileOpt = Annotated[
+    Optional[Path],
+    typer.Option("--input", help="Input tensors for verification/inference: .npy (one input) or .npz "
+                 "(keyed by input name), instead of seeded random data."),
+]

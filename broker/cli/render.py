@@ -1,0 +1,42 @@
+"""Printing results: tables for people (stdout), JSON for scripts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.table import Table
+
+from ..parity import ParityReport
+from .app import out_console
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
+def parity_table(report: ParityReport) -> Table:
+    table = Table(title=f"parity: {report.candidate_engine}  vs  reference {report.reference_engine}",
+                  title_justify="left")
+    for col in ("output", "shape", "max abs err", "max rel err", "mismatched", "result"):
+        table.add_column(col, justify="right" if "err" in col or col == "mismatched" else "left")
+    for o in report.outputs:
+        table.add_row(
+            o.name if o.name == o.reference_name else f"{o.name} ~ {o.reference_name}",
+            "x".join(map(str, o.shape)),
+            f"{o.max_abs:.3g}",
+            f"{o.max_rel:.3g}",
+            f"{o.mismatched}/{o.total}",
+            "[green]pass[/]" if o.passed else f"[red]FAIL[/] {o.note}".rstrip(),
+        )
+    table.caption = f"pass when |a-b| <= {report.atol:g} + {report.rtol:g}*|ref| element-wise"
+    return table
+
+
+def print_parity(report: ParityReport) -> None:
+    con = out_console()
+    con.print(parity_table(report))
+    if report.passed:
+        con.print("[bold green]parity: PASS[/]")
+    else:
+        con.print("[bold red]parity: FAIL[/] — the converted model does not compute what the original computes")

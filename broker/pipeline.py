@@ -1,0 +1,295 @@
+"""One conversion session: the runners it needs (started once each), a workspace, the steps.
+
+    with Session(console) as s:
+        ir = s.toir("pytorch", ["m.pt2"], ...)
+        files = s.tocode("onnx", ir, out_dir)
+        model = s.tomodel("onnx", files, "m.onnx")
+        report = s.verify(("pytorch", ["m.pt2"]), ("onnx", model), ir)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import onnx
+from rich.console import Console
+
+from runners.common import ir as common_ir
+from runners.common import tensors
+from runners.common.rpc import pb
+
+from . import parity
+from .errors import BrokerError
+from .ir import IRFiles, load_ir, save_ir
+from .ir.passes import eliminate_transposes
+from .ir.validate import validate
+from .supervisor import RunnerProcess
+
+
+@dataclass
+class InputShape:
+    name: str
+    shape: list[int]
+
+    @classmethod
+    def parse(cls, text: str) -> InputShape:
+        """`1,3,224,224`, `[1,3,224,224]` or `name:1,3,224,224`."""
+        name, _, dims = text.rpartition(":") if ":" in text else ("", "", text)
+        dims = dims.strip().strip("[]()")
+        try:
+            shape = [int(d) for d in dims.replace("x", ",").split(",") if d.strip()]
+        except ValueError:
+            raise BrokerError(f"cannot read input shape {text!r}", reference="bad-option",
+                              hint="write it as 1,3,224,224 or name:1,3,224,224 (NCHW, batch included)")
+        return cls(name.strip(), shape)
+
+
+@dataclass
+class EnvOptions:
+    python: str | None = None
+    find_links: tuple[str, ...] = ()
+    no_index: bool = False
+
+
+@dataclass
+class Session:
+    console: Console | None = None
+    workspace: Path | None = None
+    keep_workspace: bool = False
+    env_options: EnvOptions = field(default_factory=EnvOptions)
+    timings: dict[str, float] = field(default_factory=dict)
+    _runners: dict[str, RunnerProcess] = field(default_factory=dict)
+    _own_workspace: bool = False
+
+    def __enter__(self) -> Session:
+        if self.workspace is None:
+            self.workspace = Path(tempfile.mkdtemp(prefix="mmbroker-work-"))
+            self._own_workspace = True
+        else:
+            self.workspace.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for r in self._runners.values():
+            r.stop()
+        self._runners.clear()
+        if self._own_workspace and not self.keep_workspace and self.workspace is not None:
+            shutil.rmtree(self.workspace, ignore_errors=True)
+
+    @property
+    def ws(self) -> Path:
+        assert self.workspace is not None, "use Session as a context manager"
+        return self.workspace
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
+
+    def _status(self, text: str) -> Any:
+        if self.console is None:
+            return _NullStatus()
+        return self.console.status(text, spinner="dots")
+
+    # -- runners ---------------------------------------------------------------------------
+    def runner(self, framework: str) -> RunnerProcess:
+        if framework in self._runners and self._runners[framework].alive():
+            return self._runners[framework]
+        from .envs import ensure_env
+
+        with self.phase("env check"):
+            handle = ensure_env(
+                framework,
+                python=self.env_options.python,
+                find_links=self.env_options.find_links,
+                no_index=self.env_options.no_index,
+                console=self.console,
+            )
+        with self.phase("runner start"), self._status(f"starting the {framework} runner"):
+            proc = RunnerProcess(framework, handle.python, env=handle.env_vars).start()
+        self._runners[framework] = proc
+        return proc
+
+    # -- steps -----------------------------------------------------------------------------
+    def toir(
+        self,
+        framework: str,
+        sources: list[str],
+        *,
+        inputs: list[InputShape] | None = None,
+        outputs: list[str] | None = None,
+        trust_model: bool = False,
+        options: dict[str, str] | None = None,
+        stem: Path | None = None,
+    ) -> IRFiles:
+        for s in sources:
+            if not Path(s).exists():
+                raise BrokerError("file not found", reference="missing-file", file=s,
+                                  hint="check the path given with -in/-iw")
+        runner = self.runner(framework)
+        parse_dir = self.ws / "parse"
+        parse_dir.mkdir(exist_ok=True)
+        req = pb.ParseRequest(
+            sources=[str(Path(s).resolve()) for s in sources],
+            inputs=[pb.InputSpec(name=i.name, shape=i.shape) for i in inputs or []],
+            outputs=list(outputs or []),
+            opset=common_ir.IR_OPSET,
+            workspace=str(parse_dir),
+            trust_model=trust_model,
+            options=options or {},
+        )
+        with self.phase("parse"), self._status(f"parsing {Path(sources[0]).name} with {framework}"):
+            resp = runner.call("Parse", req)
+        with self.phase("ir passes"):
+            model = common_ir.join(resp.graph, tensors.load_npz(resp.weights.path))
+            model = validate(model, where=sources[0])
+            model = eliminate_transposes(model)
+            _stamp_source(model, framework, sources, runner)
+            files = save_ir(model, stem or self.ws / "ir" / Path(sources[0]).stem)
+        return files
+
+    def tocode(self, framework: str, ir_files: IRFiles, out_dir: Path, name: str = "model",
+               options: dict[str, str] | None = None) -> list[Any]:
+        runner = self.runner(framework)
+        model = load_ir(ir_files.graph, ir_files.weights)
+        self._check_ops(framework, runner, model, str(ir_files.graph))
+        out_dir.mkdir(parents=True, exist_ok=True)
+        req = pb.EmitRequest(
+            graph=onnx_graph_bytes(ir_files),
+            weights=pb.FileRef(path=str(ir_files.weights.resolve()), role="weights"),
+            out_dir=str(out_dir.resolve()),
+            name=name,
+            options=options or {},
+        )
+        with self.phase("emit"), self._status(f"emitting {framework} code"):
+            resp = runner.call("Emit", req)
+        return list(resp.files)
+
+    def tomodel(self, framework: str, emitted: list[Any], output: Path, fmt: str = "",
+                options: dict[str, str] | None = None) -> list[str]:
+        runner = self.runner(framework)
+        req = pb.SaveRequest(emitted=emitted, output=str(output.resolve()), format=fmt, options=options or {})
+        with self.phase("save"), self._status(f"saving {output.name}"):
+            resp = runner.call("Save", req)
+        return [f.path for f in resp.files]
+
+    def infer(
+        self, framework: str, model: list[str], inputs: dict[str, np.ndarray], *, intermediates: bool = False,
+        trust_model: bool = False,
+    ) -> tuple[list[tuple[str, np.ndarray]], dict[str, np.ndarray], str]:
+        runner = self.runner(framework)
+        infer_dir = self.ws / "infer"
+        infer_dir.mkdir(exist_ok=True)
+        req = pb.InferRequest(
+            model=[str(Path(m).resolve()) for m in model],
+            inputs=[tensors.to_proto(n, a, str(infer_dir)) for n, a in inputs.items()],
+            intermediates=intermediates,
+            workspace=str(infer_dir),
+            trust_model=trust_model,
+        )
+        with self.phase("infer"), self._status(f"running the {framework} model"):
+            resp = runner.call("Infer", req)
+        outs = [(t.name, tensors.from_proto(t)) for t in resp.outputs]
+        inter = {t.name: tensors.from_proto(t) for t in resp.intermediates}
+        return outs, inter, resp.engine
+
+    def verify(
+        self,
+        reference: tuple[str, list[str]],
+        candidate: tuple[str, list[str]],
+        inputs: dict[str, np.ndarray],
+        *,
+        atol: float = parity.DEFAULT_ATOL,
+        rtol: float = parity.DEFAULT_RTOL,
+        seed: int | None = None,
+        trust_model: bool = False,
+    ) -> parity.ParityReport:
+        ref_out, _, ref_engine = self.infer(reference[0], reference[1], inputs, trust_model=trust_model)
+        cand_out, _, cand_engine = self.infer(candidate[0], candidate[1], inputs)
+        return parity.compare_outputs(cand_out, ref_out, atol=atol, rtol=rtol, reference_engine=ref_engine,
+                                      candidate_engine=cand_engine, seed=seed)
+
+    def _check_ops(self, framework: str, runner: RunnerProcess, model: onnx.ModelProto, where: str) -> None:
+        desc = runner.describe()
+        supported = set(desc.emit_ops)
+        if not supported:
+            return
+        missing = [(n.name or n.output[0], n.op_type) for n in model.graph.node if n.op_type not in supported]
+        if missing:
+            ops = sorted({op for _, op in missing})
+            names = [f"{n} ({op})" for n, op in missing]
+            raise BrokerError(
+                f"{framework} cannot express op{'s' if len(ops) > 1 else ''} {', '.join(ops)}, used by "
+                f"{len(names)} node{'s' if len(names) > 1 else ''}: {', '.join(names[:20])}"
+                + (f" and {len(names) - 20} more" if len(names) > 20 else ""),
+                reference="unsupported-op",
+                file=where,
+                node=missing[0][0],
+                op=missing[0][1],
+                opset=common_ir.opset_of(model),
+                framework=framework,
+                nodes=names,
+                hint="convert to another target framework, or replace these ops in the source model",
+            )
+
+
+class _NullStatus:
+    def __enter__(self) -> _NullStatus:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def onnx_graph_bytes(files: IRFiles) -> bytes:
+    return files.graph.read_bytes()
+
+
+def input_specs(ir_files: IRFiles) -> list[tuple[str, list[int | None], str]]:
+    from .ir.io import read_graph
+
+    model = read_graph(ir_files.graph)
+    specs: list[tuple[str, list[int | None], str]] = []
+    for vi in common_ir.graph_inputs(model):
+        t = vi.type.tensor_type
+        shape = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in t.shape.dim]
+        dtype = onnx.helper.tensor_dtype_to_np_dtype(t.elem_type).name if t.elem_type else "float32"
+        specs.append((vi.name, shape, dtype))
+    return specs
+
+
+def _stamp_source(model: onnx.ModelProto, framework: str, sources: list[str], runner: RunnerProcess) -> None:
+    import hashlib
+
+    props = {p.key: p.value for p in model.metadata_props}
+    props["mmbroker.source_framework"] = framework
+    try:
+        versions = dict(runner.describe().versions)
+        props["mmbroker.source_versions"] = ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
+    except BrokerError:
+        pass
+    for i, s in enumerate(sources):
+        if not os.path.isfile(s):
+            continue
+        h = hashlib.sha256()
+        with open(s, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        props[f"mmbroker.source_file.{i}"] = f"{os.path.basename(s)} sha256:{h.hexdigest()}"
+    del model.metadata_props[:]
+    for k, v in props.items():
+        model.metadata_props.add(key=k, value=v)
