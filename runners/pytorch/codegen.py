@@ -1,0 +1,269 @@
+"""What an IR -> PyTorch op converter works with: the emit registry and the EmitContext.
+
+A converter is registered per IR op and receives the node, the context and the node's ONNX
+attributes as keyword arguments (with ONNX defaults in its signature):
+
+    @EMIT.register("LeakyRelu", since=6)
+    def leaky_relu(node, ctx, alpha=0.01):
+        mod = ctx.module(node, "nn.LeakyReLU(%s)" % ctx.lit(alpha))
+        ctx.assign(node, "%s(%s)" % (mod, ctx.x(node.inputs[0])))
+
+The context turns IR value names into Python variable names, constants into literals or
+registered buffers, and collects the `__init__` lines, the `forward` lines and the state_dict.
+"""
+
+import keyword
+import re
+
+import numpy as np
+
+from runners.common.errors import RunnerError
+from runners.common.registry import Registry
+
+EMIT = Registry("pytorch", "emit")
+
+# Names a generated variable or attribute must not take.
+_RESERVED = set(keyword.kwlist) | {
+    "self", "torch", "nn", "F", "math", "input", "len", "range", "min", "max", "sum", "abs", "pow",
+    "round", "float", "int", "bool", "list", "tuple", "dict", "type", "id", "object", "super", "print",
+    "forward", "training", "state_dict", "parameters", "buffers", "modules", "children", "eval",
+    "train", "to", "cpu", "cuda", "half", "double", "apply", "register_buffer", "IR_VALUES", "INPUTS",
+    "OUTPUTS", "zip", "map", "filter", "all", "any", "iter", "next", "format", "hash", "slice",
+}
+
+_TORCH_DTYPES = {
+    "float32": "torch.float32", "float64": "torch.float64", "float16": "torch.float16",
+    "int64": "torch.int64", "int32": "torch.int32", "int16": "torch.int16", "int8": "torch.int8",
+    "uint8": "torch.uint8", "bool": "torch.bool", "bfloat16": "torch.bfloat16",
+}
+
+
+def torch_dtype(dtype):
+    name = np.dtype(dtype).name
+    if name not in _TORCH_DTYPES:
+        raise KeyError(name)
+    return _TORCH_DTYPES[name]
+
+
+def identifier(name, fallback="v"):
+    """A Python identifier close to an IR name: `layer1.0/conv:0` -> `layer1_0_conv_0`."""
+    s = re.sub(r"\W+", "_", str(name)).strip("_")
+    if not s:
+        s = fallback
+    if s[0].isdigit():
+        s = fallback + "_" + s
+    if s in _RESERVED:
+        s = s + "_"
+    return s
+
+
+class IRNode(object):
+    """One graph node as converters see it: name, op_type, inputs ('' when absent), outputs."""
+
+    def __init__(self, proto, index):
+        self.proto = proto
+        self.op_type = proto.op_type
+        self.name = proto.name or "%s_%d" % (proto.op_type, index)
+        self.inputs = list(proto.input)
+        self.outputs = list(proto.output)
+
+    def input(self, i):
+        return self.inputs[i] if i < len(self.inputs) and self.inputs[i] else None
+
+
+def lit(value, dtype=None):
+    """A Python literal for a scalar or a (nested) list."""
+    if isinstance(value, np.ndarray):
+        if value.ndim == 0:
+            return lit(value.item(), value.dtype)
+        return "[%s]" % ", ".join(lit(v, value.dtype) for v in value)
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(lit(v, dtype) for v in value)
+        return "(%s,)" % inner if isinstance(value, tuple) and len(value) == 1 else (
+            "(%s)" % inner if isinstance(value, tuple) else "[%s]" % inner)
+    if isinstance(value, (bool, np.bool_)):
+        return "True" if value else "False"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        if np.isnan(v):
+            return "float('nan')"
+        if np.isinf(v):
+            return "float('inf')" if v > 0 else "float('-inf')"
+        if dtype is not None and np.dtype(dtype) == np.float32 or isinstance(value, np.float32):
+            text = repr(float(np.float32(v)))
+            short = str(np.float32(v))
+            if "e" not in short and "." not in short:
+                short += ".0"
+            text = short if float(np.float32(float(short))) == float(np.float32(v)) else text
+        else:
+            text = repr(v)
+        return text
+    if isinstance(value, bytes):
+        return repr(value.decode("utf-8"))
+    return repr(value)
+
+
+def compact(values):
+    """`3` for (3, 3), a tuple otherwise: how torch layers are usually written."""
+    values = [int(v) for v in values]
+    if values and all(v == values[0] for v in values):
+        return str(values[0])
+    return lit(tuple(values))
+
+
+class EmitContext(object):
+    def __init__(self, model, weights, opset, shapes, dtypes):
+        self.model = model
+        self.opset = opset
+        self.weights = weights           # initializer name -> ndarray
+        self.consts = {}                 # value name -> ndarray (initializers and folded values)
+        self.shapes = shapes             # value name -> [dims or None]
+        self.dtypes = dtypes             # value name -> numpy dtype
+        self.init_lines = []
+        self.forward_lines = []
+        self.state_dict = {}             # key -> ndarray
+        self.ir_values = []              # (python var, ir value name)
+        self.warnings = []
+        self._vars = {}                  # ir value name -> python var
+        self._used = set()
+        self._attrs = set()
+        self._materialized = {}          # const value name -> expression
+        self.node = None
+
+    # ---- values -------------------------------------------------------------------------
+    def const(self, name):
+        """The constant value of an IR value (initializer or folded), or None."""
+        if not name:
+            return None
+        return self.consts.get(name)
+
+    def shape(self, name):
+        if name in self.consts:
+            return list(self.consts[name].shape)
+        return self.shapes.get(name)
+
+    def rank(self, name):
+        s = self.shape(name)
+        return None if s is None else len(s)
+
+    def static_shape(self, name):
+        s = self.shape(name)
+        if s is None or any(d is None or d <= 0 for d in s):
+            return None
+        return [int(d) for d in s]
+
+    def dtype(self, name):
+        if name in self.consts:
+            return self.consts[name].dtype
+        return self.dtypes.get(name)
+
+    def new_var(self, ir_name):
+        base = identifier(ir_name)
+        var = base
+        n = 1
+        while var in self._used:
+            n += 1
+            var = "%s_%d" % (base, n)
+        self._used.add(var)
+        self._vars[ir_name] = var
+        self.ir_values.append((var, ir_name))
+        return var
+
+    def x(self, name):
+        """The expression for an IR value used as a tensor."""
+        if name in self._vars:
+            return self._vars[name]
+        if name in self.consts:
+            return self.buffer(name)
+        raise RunnerError("bad-graph", "value '%s' is used before it is computed" % name,
+                          node=self.node.name if self.node else "")
+
+    def operand(self, name, other=None):
+        """A tensor or, for a one-element constant broadcast against `other`, a Python literal."""
+        c = self.const(name)
+        if c is not None and c.size == 1 and name not in self._vars:
+            other_rank = self.rank(other) if other else None
+            other_dtype = self.dtype(other) if other else None
+            if other_rank is not None and other_rank >= c.ndim and (
+                    other_dtype is None or np.dtype(other_dtype) == c.dtype):
+                return lit(c.reshape(()).item(), c.dtype)
+        return self.x(name)
+
+    def buffer(self, name):
+        """Register a constant IR value as a buffer and return `self.<name>`."""
+        if name in self._materialized:
+            return self._materialized[name]
+        arr = np.asarray(self.consts[name])
+        attr = self.attr_name(name, fallback="const")
+        self.init_lines.append("self.register_buffer(%r, torch.zeros(%s, dtype=%s))" % (
+            attr, lit(tuple(arr.shape)), torch_dtype(arr.dtype)))
+        self.state_dict[attr] = arr
+        expr = "self.%s" % attr
+        self._materialized[name] = expr
+        return expr
+
+    def attr_name(self, hint, fallback="layer"):
+        base = identifier(hint, fallback)
+        attr = base
+        n = 1
+        while attr in self._attrs:
+            n += 1
+            attr = "%s_%d" % (base, n)
+        self._attrs.add(attr)
+        return attr
+
+    # ---- code ---------------------------------------------------------------------------
+    def module(self, node, ctor, params=None, hint=None):
+        """Add `self.<attr> = <ctor>` to __init__ with `params` ({'weight': arr}) in the
+        state_dict; returns `self.<attr>`. The attribute is named after the layer's weight
+        (conv1.weight -> conv1) or, without weights, after the node's first output."""
+        if hint is None:
+            hint = node.outputs[0] if node.outputs else node.name
+        attr = self.attr_name(hint)
+        self.init_lines.append("self.%s = %s" % (attr, ctor))
+        for key, arr in (params or {}).items():
+            self.state_dict["%s.%s" % (attr, key)] = np.ascontiguousarray(arr)
+        return "self.%s" % attr
+
+    def weight_hint(self, name):
+        """A layer name from a weight initializer name: `layer1.0.conv1.weight` -> `layer1.0.conv1`."""
+        for suffix in (".weight", ".bias", "_weight", ".kernel"):
+            if name.endswith(suffix):
+                return name[: -len(suffix)]
+        return name
+
+    def assign(self, node, expr, outputs=None):
+        outputs = list(node.outputs if outputs is None else outputs)
+        names = [self.new_var(o) if o else "_" for o in outputs]
+        self.forward_lines.append("%s = %s" % (", ".join(names) if names else "_", expr))
+
+    def alias_const(self, node, value):
+        """The node's (single) output is a known constant: no code, folded into later uses."""
+        self.consts[node.outputs[0]] = np.asarray(value)
+
+    def fail(self, message, reference="unsupported-attribute", node=None):
+        node = node or self.node
+        return RunnerError(reference, message, node=node.name if node else "",
+                           op=node.op_type if node else "", opset=self.opset,
+                           hint="replace this op in the source model, or convert to another target")
+
+    def need_const(self, node, i, what):
+        name = node.input(i)
+        c = self.const(name) if name else None
+        if c is None:
+            raise self.fail("%s (input %d, '%s') must be a constant to emit PyTorch code" % (what, i, name))
+        return c
+
+    def need_rank(self, node, name):
+        r = self.rank(name)
+        if r is None:
+            raise self.fail("the rank of '%s' is unknown; give input shapes when parsing" % name)
+        return r
+
+    def need_shape(self, node, name):
+        s = self.static_shape(name)
+        if s is None:
+            raise self.fail("the shape of '%s' is unknown or dynamic; give static input shapes" % name)
+        return s

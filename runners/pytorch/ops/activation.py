@@ -1,0 +1,149 @@
+"""Activations: Relu, LeakyRelu, PRelu, Sigmoid, Tanh, Clip, HardSigmoid, HardSwish, Elu, Selu,
+Celu, Softplus, Softsign, Mish, Gelu, Erf, Softmax, LogSoftmax."""
+
+import numpy as np
+
+from ..codegen import EMIT, lit
+
+
+def _layer(node, ctx, ctor):
+    mod = ctx.module(node, ctor)
+    ctx.assign(node, "%s(%s)" % (mod, ctx.x(node.inputs[0])))
+
+
+@EMIT.register("Relu", since=14)
+def relu(node, ctx):
+    _layer(node, ctx, "nn.ReLU()")
+
+
+@EMIT.register("Sigmoid", since=13)
+def sigmoid(node, ctx):
+    _layer(node, ctx, "nn.Sigmoid()")
+
+
+@EMIT.register("Tanh", since=13)
+def tanh(node, ctx):
+    _layer(node, ctx, "nn.Tanh()")
+
+
+@EMIT.register("LeakyRelu", since=16)
+def leaky_relu(node, ctx, alpha=0.01):
+    _layer(node, ctx, "nn.LeakyReLU(%s)" % lit(np.float32(alpha)))
+
+
+@EMIT.register("Elu", since=6)
+def elu(node, ctx, alpha=1.0):
+    _layer(node, ctx, "nn.ELU(%s)" % ("" if alpha == 1.0 else "alpha=%s" % lit(np.float32(alpha))))
+
+
+@EMIT.register("Celu", since=12)
+def celu(node, ctx, alpha=1.0):
+    _layer(node, ctx, "nn.CELU(%s)" % ("" if alpha == 1.0 else "alpha=%s" % lit(np.float32(alpha))))
+
+
+@EMIT.register("Selu", since=6)
+def selu(node, ctx, alpha=1.67326319217681884765625, gamma=1.05070102214813232421875):
+    if np.isclose(alpha, 1.6732632423543772, atol=1e-6) and np.isclose(gamma, 1.0507009873554805, atol=1e-6):
+        _layer(node, ctx, "nn.SELU()")
+        return
+    x = ctx.x(node.inputs[0])
+    ctx.assign(node, "%s * torch.where(%s > 0, %s, %s * (torch.exp(%s) - 1))" % (
+        lit(np.float32(gamma)), x, x, lit(np.float32(alpha)), x))
+
+
+@EMIT.register("Softplus", since=1)
+def softplus(node, ctx):
+    _layer(node, ctx, "nn.Softplus()")
+
+
+@EMIT.register("Softsign", since=1)
+def softsign(node, ctx):
+    _layer(node, ctx, "nn.Softsign()")
+
+
+@EMIT.register("Mish", since=18)
+def mish(node, ctx):
+    _layer(node, ctx, "nn.Mish()")
+
+
+@EMIT.register("HardSwish", since=14)
+def hard_swish(node, ctx):
+    _layer(node, ctx, "nn.Hardswish()")
+
+
+@EMIT.register("HardSigmoid", since=6)
+def hard_sigmoid(node, ctx, alpha=0.2, beta=0.5):
+    if abs(alpha - 1.0 / 6) < 1e-6 and abs(beta - 0.5) < 1e-7:
+        _layer(node, ctx, "nn.Hardsigmoid()")
+        return
+    ctx.assign(node, "torch.clamp(%s * %s + %s, 0.0, 1.0)" % (
+        ctx.x(node.inputs[0]), lit(np.float32(alpha)), lit(np.float32(beta))))
+
+
+@EMIT.register("Gelu", since=20)
+def gelu(node, ctx, approximate="none"):
+    _layer(node, ctx, "nn.GELU()" if approximate == "none" else "nn.GELU(approximate=%r)" % approximate)
+
+
+@EMIT.register("Erf", since=13)
+def erf(node, ctx):
+    ctx.assign(node, "torch.erf(%s)" % ctx.x(node.inputs[0]))
+
+
+@EMIT.register("Clip", since=13)
+def clip(node, ctx):
+    x = node.inputs[0]
+    lo_name, hi_name = node.input(1), node.input(2)
+    lo = ctx.const(lo_name) if lo_name else None
+    hi = ctx.const(hi_name) if hi_name else None
+    if (lo_name and lo is None) or (hi_name and hi is None):
+        ctx.assign(node, "torch.clamp(%s, %s, %s)" % (
+            ctx.x(x), ctx.x(lo_name) if lo_name else "None", ctx.x(hi_name) if hi_name else "None"))
+        return
+    lo = None if lo is None else lo.reshape(()).item()
+    hi = None if hi is None else hi.reshape(()).item()
+    if lo == 0 and hi == 6:
+        _layer(node, ctx, "nn.ReLU6()")
+    elif lo == 0 and hi is None:
+        _layer(node, ctx, "nn.ReLU()")
+    elif lo is None and hi is None:
+        ctx.assign(node, ctx.x(x))
+    else:
+        dt = ctx.dtype(x)
+        args = []
+        if lo is not None:
+            args.append("min=%s" % lit(lo, dt))
+        if hi is not None:
+            args.append("max=%s" % lit(hi, dt))
+        ctx.assign(node, "torch.clamp(%s, %s)" % (ctx.x(x), ", ".join(args)))
+
+
+@EMIT.register("PRelu", since=16)
+def prelu(node, ctx):
+    x, s_name = node.inputs[0], node.inputs[1]
+    slope = ctx.const(s_name)
+    rank = ctx.rank(x)
+    if slope is not None:
+        if slope.size == 1:
+            mod = ctx.module(node, "nn.PReLU()", {"weight": slope.reshape(1)}, hint=ctx.weight_hint(s_name))
+            ctx.assign(node, "%s(%s)" % (mod, ctx.x(x)))
+            return
+        c = slope.shape[0] if slope.ndim else 1
+        if rank is not None and rank >= 2 and slope.ndim == rank - 1 and all(
+                d == 1 for d in slope.shape[1:]):
+            mod = ctx.module(node, "nn.PReLU(%d)" % c, {"weight": slope.reshape(c)},
+                             hint=ctx.weight_hint(s_name))
+            ctx.assign(node, "%s(%s)" % (mod, ctx.x(x)))
+            return
+    xv = ctx.x(x)
+    ctx.assign(node, "torch.where(%s >= 0, %s, %s * %s)" % (xv, xv, xv, ctx.x(s_name)))
+
+
+@EMIT.register("Softmax", since=13)
+def softmax(node, ctx, axis=-1):
+    ctx.assign(node, "torch.softmax(%s, dim=%d)" % (ctx.x(node.inputs[0]), axis))
+
+
+@EMIT.register("LogSoftmax", since=13)
+def log_softmax(node, ctx, axis=-1):
+    ctx.assign(node, "torch.log_softmax(%s, dim=%d)" % (ctx.x(node.inputs[0]), axis))

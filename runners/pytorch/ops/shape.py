@@ -1,0 +1,220 @@
+"""Tensor shape and layout ops: Concat, Flatten, Reshape, Transpose, Squeeze, Unsqueeze, Identity,
+Slice, Split, Gather, Shape, Expand, Tile, Pad, Constant."""
+
+import numpy as np
+
+from ..codegen import EMIT, lit
+
+_INT64_MAX = np.iinfo(np.int64).max
+
+
+def _ints(arr):
+    return [int(v) for v in np.asarray(arr).reshape(-1)]
+
+
+@EMIT.register("Constant", since=13)
+def constant(node, ctx, **attrs):
+    # Constants are folded before conversion; reaching here means the value is unusable.
+    raise ctx.fail("Constant without a value attribute")
+
+
+@EMIT.register("Identity", since=16)
+def identity(node, ctx):
+    ctx.assign(node, ctx.x(node.inputs[0]))
+
+
+@EMIT.register("Concat", since=13)
+def concat(node, ctx, axis=0):
+    ctx.assign(node, "torch.cat([%s], dim=%d)" % (", ".join(ctx.x(i) for i in node.inputs if i), axis))
+
+
+@EMIT.register("Flatten", since=13)
+def flatten(node, ctx, axis=1):
+    x = node.inputs[0]
+    if axis < 0:
+        axis += ctx.need_rank(node, x)
+    xv = ctx.x(x)
+    if axis == 0:
+        ctx.assign(node, "%s.reshape(1, -1)" % xv)
+    elif axis == 1:
+        ctx.assign(node, "torch.flatten(%s, 1)" % xv)
+    else:
+        ctx.assign(node, "torch.flatten(%s, %d).flatten(0, %d)" % (xv, axis, axis - 1))
+
+
+@EMIT.register("Reshape", since=14)
+def reshape(node, ctx, allowzero=0):
+    x = node.inputs[0]
+    shape = _ints(ctx.need_const(node, 1, "the target shape"))
+    xv = ctx.x(x)
+    dims = []
+    for i, d in enumerate(shape):
+        if d == 0 and not allowzero:
+            known = ctx.shape(x)
+            dims.append(str(known[i]) if known and known[i] else "%s.shape[%d]" % (xv, i))
+        else:
+            dims.append(str(d))
+    ctx.assign(node, "%s.reshape(%s)" % (xv, ", ".join(dims) if dims else "()"))
+
+
+@EMIT.register("Transpose", since=13)
+def transpose(node, ctx, perm=None):
+    x = node.inputs[0]
+    if perm is None:
+        perm = list(reversed(range(ctx.need_rank(node, x))))
+    ctx.assign(node, "%s.permute(%s)" % (ctx.x(x), ", ".join(str(int(p)) for p in perm)))
+
+
+@EMIT.register("Squeeze", since=13)
+def squeeze(node, ctx):
+    x = node.inputs[0]
+    if node.input(1) is None:
+        ctx.assign(node, "torch.squeeze(%s)" % ctx.x(x))
+        return
+    axes = _ints(ctx.need_const(node, 1, "axes"))
+    dim = str(axes[0]) if len(axes) == 1 else lit(tuple(axes))
+    ctx.assign(node, "torch.squeeze(%s, %s)" % (ctx.x(x), dim))
+
+
+@EMIT.register("Unsqueeze", since=13)
+def unsqueeze(node, ctx):
+    x = node.inputs[0]
+    axes = _ints(ctx.need_const(node, 1, "axes"))
+    if any(a < 0 for a in axes):
+        out_rank = ctx.need_rank(node, x) + len(axes)
+        axes = [a + out_rank if a < 0 else a for a in axes]
+    expr = ctx.x(x)
+    for a in sorted(axes):
+        expr = "%s.unsqueeze(%d)" % (expr, a)
+    ctx.assign(node, expr)
+
+
+@EMIT.register("Slice", since=13)
+def slice_(node, ctx):
+    x = node.inputs[0]
+    starts = _ints(ctx.need_const(node, 1, "starts"))
+    ends = _ints(ctx.need_const(node, 2, "ends"))
+    axes = _ints(ctx.need_const(node, 3, "axes")) if node.input(3) else list(range(len(starts)))
+    steps = _ints(ctx.need_const(node, 4, "steps")) if node.input(4) else [1] * len(starts)
+    rank = ctx.rank(x)
+    if any(a < 0 for a in axes):
+        rank = ctx.need_rank(node, x)
+        axes = [a + rank if a < 0 else a for a in axes]
+    nidx = max(axes) + 1
+    index = [":"] * nidx
+    flips = []
+    for a, s, e, st in zip(axes, starts, ends, steps):
+        if st == 0:
+            raise ctx.fail("slice step 0")
+        if st < 0:
+            size = ctx.need_shape(node, x)[a]
+            s = min(max(s + size if s < 0 else s, 0), size - 1)
+            e = min(max(e + size if e < 0 else e, -1), size - 1)
+            s, e, st = size - 1 - s, size - 1 - e, -st
+            flips.append(a)
+        text = "%s:%s" % (s if s else "", "" if e >= _INT64_MAX // 2 else e)
+        if st != 1:
+            text += ":%d" % st
+        index[a] = text
+    while index and index[-1] == ":":
+        index.pop()
+    expr = ctx.x(x)
+    if flips:
+        expr = "torch.flip(%s, %s)" % (expr, lit(flips))
+    ctx.assign(node, "%s[%s]" % (expr, ", ".join(index)) if index else expr)
+
+
+@EMIT.register("Split", since=18)
+def split(node, ctx, axis=0, num_outputs=None):
+    x = node.inputs[0]
+    if node.input(1):
+        sizes = _ints(ctx.need_const(node, 1, "split sizes"))
+    else:
+        n = num_outputs or len(node.outputs)
+        dim = ctx.need_shape(node, x)[axis]
+        chunk = -(-dim // n)
+        sizes = [min(chunk, dim - i * chunk) for i in range(n)]
+    outs = list(node.outputs)
+    expr = "torch.split(%s, %s, dim=%d)" % (ctx.x(x), lit(sizes), axis)
+    if len(outs) == 1:
+        expr += "[0]"
+    ctx.assign(node, expr)
+
+
+@EMIT.register("Gather", since=13)
+def gather(node, ctx, axis=0):
+    x, idx_name = node.inputs
+    idx = ctx.const(idx_name)
+    xv = ctx.x(x)
+    if axis < 0:
+        axis += ctx.need_rank(node, x)
+    prefix = ":, " * axis
+    if idx is not None and idx.ndim == 0:
+        ctx.assign(node, "%s[%s%d]" % (xv, prefix, int(idx)))
+    elif idx is not None and idx.ndim == 1 and idx.size <= 16:
+        ctx.assign(node, "%s[%s%s]" % (xv, prefix, lit(_ints(idx))))
+    else:
+        ctx.assign(node, "%s[%s%s]" % (xv, prefix, ctx.x(idx_name)))
+
+
+@EMIT.register("Shape", since=15)
+def shape(node, ctx, start=0, end=None):
+    sl = ""
+    if start or end is not None:
+        sl = "[%s:%s]" % (start or "", "" if end is None else end)
+    ctx.assign(node, "torch.tensor(%s.shape%s, dtype=torch.int64)" % (ctx.x(node.inputs[0]), sl))
+
+
+@EMIT.register("Expand", since=13)
+def expand(node, ctx):
+    x = node.inputs[0]
+    target = _ints(ctx.need_const(node, 1, "the target shape"))
+    known = ctx.static_shape(x)
+    if known is not None:
+        target = list(np.broadcast_shapes(tuple(known), tuple(target)))
+        ctx.assign(node, "%s.expand(%s)" % (ctx.x(x), ", ".join(str(d) for d in target)))
+    else:
+        ctx.assign(node, "%s * torch.ones(%s, dtype=%s.dtype)" % (ctx.x(x), lit(tuple(target)), ctx.x(x)))
+
+
+@EMIT.register("Tile", since=13)
+def tile(node, ctx):
+    reps = _ints(ctx.need_const(node, 1, "repeats"))
+    ctx.assign(node, "%s.repeat(%s)" % (ctx.x(node.inputs[0]), ", ".join(str(r) for r in reps)))
+
+
+_PAD_MODES = {"constant": "constant", "reflect": "reflect", "edge": "replicate", "wrap": "circular"}
+
+
+@EMIT.register("Pad", since=18)
+def pad(node, ctx, mode="constant"):
+    x = node.inputs[0]
+    pads = _ints(ctx.need_const(node, 1, "pads"))
+    value = ctx.const(node.input(2)) if node.input(2) else None
+    if node.input(2) and value is None:
+        raise ctx.fail("the pad value must be a constant")
+    n = len(pads) // 2
+    if node.input(3):
+        axes = _ints(ctx.need_const(node, 3, "axes"))
+        rank = ctx.need_rank(node, x)
+        axes = [a + rank if a < 0 else a for a in axes]
+    else:
+        axes = list(range(n))
+        rank = n
+    begins = dict(zip(axes, pads[:n]))
+    ends = dict(zip(axes, pads[n:]))
+    if mode not in _PAD_MODES:
+        raise ctx.fail("pad mode %s" % mode)
+    if rank is None:
+        rank = ctx.need_rank(node, x)
+    # F.pad lists pairs from the last dimension backwards; stop at the first unpadded leading dim
+    first = min([a for a in axes if begins[a] or ends[a]] or [rank - 1])
+    flat = []
+    for a in range(rank - 1, first - 1, -1):
+        flat += [begins.get(a, 0), ends.get(a, 0)]
+    args = [ctx.x(x), lit(flat)]
+    if mode != "constant":
+        args.append("mode=%r" % _PAD_MODES[mode])
+    elif value is not None and value.reshape(()).item() != 0:
+        args.append("value=%s" % lit(value.reshape(()).item(), value.dtype))
+    ctx.assign(node, "F.pad(%s)" % ", ".join(args))
