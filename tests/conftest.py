@@ -1,0 +1,77 @@
+"""Shared fixtures: runner environments (built once, cached under $MMBROKER_HOME), one warm runner
+per framework for the whole test session, and the PyTorch zoo built inside the PyTorch environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+RESULTS_FILE = Path(os.environ.get("MMBROKER_PARITY_RESULTS", ROOT / "build" / "parity-results.json"))
+
+
+@pytest.fixture(scope="session")
+def env_for():
+    """fw -> EnvHandle, building the environment on first use (progress on stderr)."""
+    from broker.envs import ensure_env
+
+    cache: dict[str, object] = {}
+
+    def get(fw: str):
+        if fw not in cache:
+            cache[fw] = ensure_env(fw)
+        return cache[fw]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def session(tmp_path_factory):
+    """One conversion session for all tests: each runner starts once and stays warm."""
+    from broker.pipeline import Session
+
+    with Session(workspace=tmp_path_factory.mktemp("session")) as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def zoo(env_for, tmp_path_factory):
+    """The six PyTorch architectures as .pt2/.onnx/.pth files, made in the PyTorch environment."""
+    handle = env_for("pytorch")
+    out = tmp_path_factory.mktemp("zoo")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    proc = subprocess.run([str(handle.python), str(ROOT / "tests" / "parity" / "zoo.py"), str(out)],
+                          capture_output=True, text=True, env=env, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return {e["name"]: {**e, "dir": out} for e in json.loads((out / "zoo.json").read_text())}
+
+
+class ParityRecorder:
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+
+    def add(self, src: str, dst: str, model: str, report) -> None:
+        self.rows.append({"source": src, "target": dst, "model": model, "passed": report.passed,
+                          "max_abs": max((o.max_abs for o in report.outputs), default=None),
+                          "max_rel": max((o.max_rel for o in report.outputs), default=None),
+                          "reference": report.reference_engine, "candidate": report.candidate_engine})
+
+
+@pytest.fixture(scope="session")
+def parity_recorder():
+    rec = ParityRecorder()
+    yield rec
+    if rec.rows:
+        RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
+        old = json.loads(RESULTS_FILE.read_text()) if RESULTS_FILE.exists() else []
+        keep = {(r["source"], r["target"], r["model"]) for r in rec.rows}
+        rows = [r for r in old if (r["source"], r["target"], r["model"]) not in keep] + rec.rows
+        RESULTS_FILE.write_text(json.dumps(sorted(rows, key=lambda r: (r["source"], r["target"], r["model"])),
+                                           indent=1) + "\n")

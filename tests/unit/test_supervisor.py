@@ -1,0 +1,192 @@
+"""The supervisor against misbehaving runner processes: no hang, clear errors, no orphan.
+
+These fake runners are tiny Python packages placed in a temporary `runners` folder; they test
+process handling only, never numbers."""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from broker import paths
+from broker.errors import RunnerCrashed, RunnerFailed
+from broker.supervisor import RunnerProcess
+from runners.common.rpc import pb
+
+pytestmark = pytest.mark.unit
+
+REAL_RUNNER = """
+import sys, time
+from runners.common.server import serve, RunnerBase
+from runners.common.errors import RunnerError
+from runners.common.rpc import pb
+
+class Fake(RunnerBase):
+    framework = "{name}"
+    def describe(self):
+        return pb.DescribeResponse(protocol_version=1, framework=self.framework)
+    def infer(self, request):
+        if request.options.get("mode") == "sleep":
+            time.sleep(60)
+        if request.options.get("mode") == "die":
+            sys.stderr.write("about to crash\\n"); sys.stderr.flush()
+            import os; os._exit(7)
+        if request.options.get("mode") == "bug":
+            raise ZeroDivisionError("oops")
+        raise RunnerError("bad-input", "input 'x' expects shape [1, 3]", node="n1", op="Conv", hint="fix it")
+sys.exit(serve(Fake))
+"""
+
+
+@pytest.fixture
+def fake_runners(tmp_path, monkeypatch):
+    """A runners/ tree with the real common package and fake framework packages."""
+    root = tmp_path / "runners"
+    root.mkdir()
+    (root / "__init__.py").write_text("")
+    (root / "common").symlink_to(paths.runners_dir() / "common", target_is_directory=True)
+
+    def make(name: str, main: str) -> str:
+        pkg = root / name
+        pkg.mkdir()
+        (pkg / "__init__.py").write_text("")
+        (pkg / "__main__.py").write_text(textwrap.dedent(main).replace("{name}", name))
+        return name
+
+    monkeypatch.setattr(paths, "runners_dir", lambda: root)
+    monkeypatch.setenv("MMBROKER_HOME", str(tmp_path / "home"))
+    return make
+
+
+def test_handshake_and_structured_error(fake_runners):
+    fw = fake_runners("good", REAL_RUNNER)
+    with RunnerProcess(fw, sys.executable) as r:
+        assert r.health()
+        assert r.describe().framework == "good"
+        with pytest.raises(RunnerFailed) as e:
+            r.call("Infer", pb.InferRequest())
+        assert e.value.reference == "bad-input"
+        assert e.value.node == "n1" and e.value.op == "Conv" and e.value.hint == "fix it"
+        assert "node 'n1' (Conv)" in str(e.value)
+
+
+def test_internal_error_is_reported_not_hung(fake_runners):
+    fw = fake_runners("buggy", REAL_RUNNER)
+    with RunnerProcess(fw, sys.executable) as r:
+        with pytest.raises(RunnerFailed) as e:
+            r.call("Infer", pb.InferRequest(options={"mode": "bug"}))
+        assert e.value.reference == "runner-internal-error"
+        assert "ZeroDivisionError" in str(e.value)
+        assert r.alive()
+
+
+def test_runner_killed_mid_call(fake_runners):
+    fw = fake_runners("dies", REAL_RUNNER)
+    with RunnerProcess(fw, sys.executable, call_timeout=30) as r:
+        t0 = time.monotonic()
+        with pytest.raises(RunnerCrashed) as e:
+            r.call("Infer", pb.InferRequest(options={"mode": "die"}))
+        assert time.monotonic() - t0 < 10
+        assert "exit status 7" in str(e.value)
+        assert "about to crash" in str(e.value)
+
+
+def test_runner_killed_from_outside_mid_call(fake_runners):
+    import threading
+
+    fw = fake_runners("sigkilled", REAL_RUNNER)
+    with RunnerProcess(fw, sys.executable, call_timeout=30) as r:
+        pid = r.proc.pid
+        threading.Timer(1.0, lambda: os.kill(pid, 9)).start()
+        t0 = time.monotonic()
+        with pytest.raises(RunnerCrashed) as e:
+            r.call("Infer", pb.InferRequest(options={"mode": "sleep"}))
+        assert time.monotonic() - t0 < 10
+        assert "died during Infer" in str(e.value)
+
+
+def test_deadline_stops_a_hung_runner(fake_runners):
+    fw = fake_runners("hangs", REAL_RUNNER)
+    r = RunnerProcess(fw, sys.executable, call_timeout=2).start()
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(RunnerCrashed) as e:
+            r.call("Infer", pb.InferRequest(options={"mode": "sleep"}))
+        assert time.monotonic() - t0 < 10
+        assert e.value.reference == "runner-timeout"
+        assert not r.alive()
+    finally:
+        r.stop()
+
+
+def test_exit_before_ready(fake_runners):
+    fw = fake_runners("crashes", "import sys\nsys.stderr.write('ImportError: no module named torch\\n')\nsys.exit(3)\n")
+    with pytest.raises(RunnerCrashed) as e:
+        RunnerProcess(fw, sys.executable).start()
+    assert e.value.reference == "runner-exited-early"
+    assert "status 3" in str(e.value) and "no module named torch" in str(e.value)
+
+
+def test_start_timeout(fake_runners):
+    fw = fake_runners("slow", "import time\ntime.sleep(30)\n")
+    t0 = time.monotonic()
+    with pytest.raises(RunnerCrashed) as e:
+        RunnerProcess(fw, sys.executable, start_timeout=1.5).start()
+    assert e.value.reference == "runner-start-timeout"
+    assert time.monotonic() - t0 < 8
+
+
+def test_protocol_error(fake_runners):
+    fw = fake_runners("chatty", "print('hello there')\nimport time\ntime.sleep(30)\n")
+    with pytest.raises(RunnerCrashed) as e:
+        RunnerProcess(fw, sys.executable).start()
+    assert e.value.reference == "runner-protocol-error"
+
+
+def test_stop_leaves_no_process_and_no_socket_dir(fake_runners):
+    fw = fake_runners("clean", REAL_RUNNER)
+    r = RunnerProcess(fw, sys.executable).start()
+    pid, rundir = r.proc.pid, r.rundir
+    r.stop()
+    assert r.proc.poll() is not None
+    assert not Path(rundir).exists()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_runner_exits_when_broker_dies(fake_runners, tmp_path):
+    """A broker killed with SIGKILL leaves no runner behind (the runner watches its parent)."""
+    import subprocess
+
+    fw = fake_runners("orphan", REAL_RUNNER)
+    script = tmp_path / "fake_broker.py"
+    script.write_text(textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {str(paths.runners_dir().parent)!r})
+        from broker import paths
+        paths.runners_dir = lambda: __import__('pathlib').Path({str(paths.runners_dir())!r})
+        from broker.supervisor import RunnerProcess
+        r = RunnerProcess({fw!r}, sys.executable).start()
+        print(r.proc.pid, flush=True)
+        time.sleep(60)
+    """))
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    broker = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
+    runner_pid = int(broker.stdout.readline())
+    broker.kill()
+    broker.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(runner_pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        os.kill(runner_pid, 9)
+        pytest.fail("runner outlived the broker")
