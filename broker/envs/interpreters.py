@@ -1,0 +1,231 @@
+"""Finding a CPython for a runner: `--python PATH`, else `pythonX.Y` on PATH, else pyenv's versions.
+
+Candidates are ranked by the spec: its `prefer` versions in order, then the newest matching
+minor version; within one minor version PATH comes before pyenv. Names only rank candidates;
+each one is run (`-c ...`) to read its real version, implementation and platform tag, and the
+first that answers and matches the range is used, by its real executable (not a pyenv shim).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import BrokerError
+
+PROBE = (
+    "import sys, json, platform, sysconfig; "
+    "print(json.dumps({'executable': sys.executable, 'version': platform.python_version(), "
+    "'implementation': platform.python_implementation().lower(), 'platform': sysconfig.get_platform(), "
+    "'base_prefix': getattr(sys, 'base_prefix', sys.prefix)}))"
+)
+_OPS = ("~=", ">=", "<=", "==", "!=", ">", "<")
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    path: Path  # the real executable
+    version: str  # full x.y.z
+    implementation: str  # "cpython"
+    platform: str  # sysconfig.get_platform(), e.g. "linux-x86_64"
+    source: str = ""  # "--python", "PATH" or "pyenv"
+
+    @property
+    def minor(self) -> str:
+        return ".".join(self.version.split(".")[:2])
+
+    @property
+    def version_tuple(self) -> tuple[int, ...]:
+        return _vtuple(self.version)
+
+
+def _vtuple(version: str) -> tuple[int, ...]:
+    out = []
+    for part in version.split("."):
+        m = re.match(r"\d+", part)
+        if m is None:
+            break
+        out.append(int(m.group()))
+    return tuple(out)
+
+
+def version_matches(version: str, spec: str) -> bool:
+    """Whether `version` ("3.11.7") satisfies a range such as ">=3.10,<3.14" or "==3.6.*"."""
+    have = _vtuple(version)
+    for clause in (c.strip() for c in spec.split(",")):
+        if not clause:
+            continue
+        op = next((o for o in _OPS if clause.startswith(o)), "==")
+        want_text = clause[len(op) :].strip() if clause.startswith(op) else clause
+        if want_text.endswith(".*"):
+            prefix = _vtuple(want_text[:-2])
+            hit = have[: len(prefix)] == prefix
+            if (op == "==" and not hit) or (op == "!=" and hit):
+                return False
+            continue
+        want = _vtuple(want_text)
+        width = max(len(have), len(want))
+        a = have + (0,) * (width - len(have))
+        b = want + (0,) * (width - len(want))
+        ok = {
+            ">=": a >= b,
+            "<=": a <= b,
+            ">": a > b,
+            "<": a < b,
+            "==": a == b,
+            "!=": a != b,
+            "~=": a >= b and a[: max(len(want) - 1, 1)] == b[: max(len(want) - 1, 1)],
+        }[op]
+        if not ok:
+            return False
+    return True
+
+
+@functools.cache
+def _probe_cached(path: str, mtime: float) -> Interpreter | None:
+    try:
+        res = subprocess.run(
+            [path, "-c", PROBE],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={k: v for k, v in os.environ.items() if k not in ("PYTHONHOME", "PYTHONPATH")},
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if res.returncode != 0:
+        return None
+    try:
+        info = json.loads(res.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return None
+    return Interpreter(
+        path=Path(info["executable"] or path),
+        version=info["version"],
+        implementation=info["implementation"],
+        platform=info["platform"],
+    )
+
+
+def probe(path: str | Path) -> Interpreter | None:
+    """Run an interpreter to read what it is; None when it does not run (e.g. an inactive pyenv shim)."""
+    try:
+        mtime = os.stat(path).st_mtime
+    except OSError:
+        return None
+    return _probe_cached(str(path), mtime)
+
+
+def pyenv_root() -> Path | None:
+    exe = shutil.which("pyenv")
+    if exe:
+        try:
+            out = subprocess.run([exe, "root"], capture_output=True, text=True, timeout=10)
+            if out.returncode == 0 and out.stdout.strip():
+                return Path(out.stdout.strip())
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    env = os.environ.get("PYENV_ROOT")
+    if env:
+        return Path(env)
+    default = Path.home() / ".pyenv"
+    return default if default.is_dir() else None
+
+
+def candidates(
+    python_range: str,
+    prefer: tuple[str, ...] | list[str] = (),
+    *,
+    search_path: str | None = None,
+    pyenv: Path | None | bool = True,
+) -> list[tuple[Path, str, str]]:
+    """(path, version from its name, source) for every interpreter worth probing, best first."""
+    found: list[tuple[Path, str, str]] = []
+    path_env = os.environ.get("PATH", "") if search_path is None else search_path
+    for minor in [f"2.{n}" for n in range(7, 8)] + [f"3.{n}" for n in range(0, 30)]:
+        if not version_matches(minor + ".99", python_range) and not version_matches(minor + ".0", python_range):
+            continue
+        exe = shutil.which(f"python{minor}", path=path_env)
+        if exe:
+            found.append((Path(exe), minor, "PATH"))
+    root = pyenv_root() if pyenv is True else (pyenv or None)
+    if root is not None and (root / "versions").is_dir():
+        for vdir in sorted((root / "versions").iterdir()):
+            if not re.fullmatch(r"\d+\.\d+\.\d+", vdir.name) or not version_matches(vdir.name, python_range):
+                continue
+            exe_path = vdir / "bin" / "python"
+            if exe_path.exists():
+                found.append((exe_path, vdir.name, "pyenv"))
+
+    def rank(item: tuple[Path, str, str]) -> tuple[int, tuple[int, ...], int, tuple[int, ...]]:
+        _, version, source = item
+        minor = ".".join(version.split(".")[:2])
+        pref = list(prefer).index(minor) if minor in prefer else len(prefer)
+        neg_minor = tuple(-n for n in _vtuple(minor))
+        neg_full = tuple(-n for n in _vtuple(version))
+        return (pref, neg_minor, 0 if source == "PATH" else 1, neg_full)
+
+    return sorted(found, key=rank)
+
+
+def find_interpreter(
+    python_range: str,
+    prefer: tuple[str, ...] | list[str] = (),
+    python: str | Path | None = None,
+    *,
+    framework: str = "",
+    search_path: str | None = None,
+    pyenv: Path | None | bool = True,
+) -> Interpreter:
+    """The interpreter a runner's environment is built with; a BrokerError with the install command if none."""
+    if python is not None:
+        given = shutil.which(str(python)) or str(python)
+        interp = probe(given)
+        if interp is None:
+            raise BrokerError(
+                f"{python} is not a working Python interpreter",
+                reference="env-python-not-runnable",
+                framework=framework,
+                hint="give the path of a python executable, e.g. --python ~/.pyenv/versions/3.11.7/bin/python",
+            )
+        if interp.implementation != "cpython" or not version_matches(interp.version, python_range):
+            raise BrokerError(
+                f"{python} is {interp.implementation} {interp.version}; this runner needs CPython {python_range}",
+                reference="env-python-unsupported",
+                framework=framework,
+                hint=install_hint(python_range, prefer),
+            )
+        return Interpreter(interp.path, interp.version, interp.implementation, interp.platform, "--python")
+    for path, _, source in candidates(python_range, prefer, search_path=search_path, pyenv=pyenv):
+        interp = probe(path)
+        if interp is not None and interp.implementation == "cpython" and version_matches(interp.version, python_range):
+            return Interpreter(interp.path, interp.version, interp.implementation, interp.platform, source)
+    raise BrokerError(
+        f"no CPython {python_range} found on PATH or in pyenv",
+        reference="env-python-missing",
+        framework=framework,
+        hint=install_hint(python_range, prefer),
+    )
+
+
+def wanted_minor(python_range: str, prefer: tuple[str, ...] | list[str] = ()) -> str:
+    for minor in prefer:
+        if version_matches(minor + ".0", python_range) or version_matches(minor + ".99", python_range):
+            return minor
+    for n in range(29, -1, -1):
+        if version_matches(f"3.{n}.99", python_range):
+            return f"3.{n}"
+    return "3"
+
+
+def install_hint(python_range: str, prefer: tuple[str, ...] | list[str] = ()) -> str:
+    minor = wanted_minor(python_range, prefer)
+    if shutil.which("pyenv") or os.environ.get("PYENV_ROOT"):
+        return f"pyenv install {minor}   (or pass --python PATH)"
+    return f"apt-get install -y python{minor}   (or: pyenv install {minor}; or pass --python PATH)"
