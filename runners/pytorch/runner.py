@@ -67,6 +67,14 @@ def _to_numpy(t):
     return t.contiguous().numpy()
 
 
+def _tensor(name, array, workspace):
+    """to_proto, keeping 0-d arrays 0-d (np.ascontiguousarray makes them 1-d)."""
+    t = to_proto(name, array, workspace)
+    if np.ndim(array) == 0:
+        del t.shape[:]
+    return t
+
+
 def _shape_text(shape):
     return "(%s)" % ", ".join("?" if d is None or d < 0 else str(d) for d in shape)
 
@@ -265,10 +273,10 @@ class PyTorchRunner(RunnerBase):
         workspace = req.workspace or None
         resp = pb.InferResponse(engine="torch %s" % torch.__version__)
         for name, t in zip(names, outs):
-            resp.outputs.append(to_proto(name, _to_numpy(t), workspace))
+            resp.outputs.append(_tensor(name, _to_numpy(t), workspace))
         for name, t in captured.items():
             if isinstance(t, torch.Tensor):
-                resp.intermediates.append(to_proto(name, _to_numpy(t), workspace))
+                resp.intermediates.append(_tensor(name, _to_numpy(t), workspace))
         return resp
 
     def _instrumented(self, loaded, class_name, sink):

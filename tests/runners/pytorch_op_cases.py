@@ -1,0 +1,188 @@
+"""One-node IR graphs for checking the PyTorch emitter op by op (plain data, no imports).
+
+Each case is a dict:
+    name     unique case name
+    op       ONNX op type (ai.onnx domain)
+    attrs    node attributes (ONNX names and types)
+    inputs   one entry per node input, in order:
+               [d0, d1, ...]                       a graph input, random float32 of that shape
+               {"shape": [...], "dtype": "..."}    a graph input of another dtype
+               {"init": [...]}                     an initializer, random float32 of that shape
+               {"value": [...], "dtype": "int64"}  an initializer with exactly this value
+               None                                an omitted optional input
+    outputs  number of node outputs (default 1)
+    opset    IR opset of the graph (18)
+    positive True when inputs must be positive (Sqrt, Log, Pow)
+
+Build each graph with onnx.helper, run it with onnxruntime or onnx.reference, emit it with the
+pytorch runner, run the emitted code and compare (atol 1e-5).
+"""
+
+OPSET = 18
+
+
+def _case(name, op, inputs, attrs=None, **extra):
+    case = {"name": name, "op": op, "attrs": dict(attrs or {}), "inputs": inputs, "opset": OPSET}
+    case.update(extra)
+    return case
+
+
+def _i64(values):
+    return {"value": list(values), "dtype": "int64"}
+
+
+def _f32(values):
+    return {"value": values, "dtype": "float32"}
+
+
+X4 = [2, 3, 9, 9]
+
+CASES = [
+    # convolutions
+    _case("conv", "Conv", [X4, {"init": [4, 3, 3, 3]}, {"init": [4]}], {"kernel_shape": [3, 3]}),
+    _case("conv_pads_stride", "Conv", [X4, {"init": [4, 3, 3, 3]}, {"init": [4]}],
+          {"pads": [1, 1, 1, 1], "strides": [2, 2]}),
+    _case("conv_pads_asym", "Conv", [X4, {"init": [4, 3, 3, 3]}], {"pads": [0, 1, 2, 1]}),
+    _case("conv_groups_dilation", "Conv", [[1, 4, 10, 10], {"init": [8, 2, 3, 3]}, {"init": [8]}],
+          {"group": 2, "dilations": [2, 2], "pads": [2, 2, 2, 2]}),
+    _case("conv_depthwise", "Conv", [[1, 6, 8, 8], {"init": [6, 1, 3, 3]}], {"group": 6, "pads": [1, 1, 1, 1]}),
+    _case("conv_same_upper", "Conv", [X4, {"init": [4, 3, 3, 3]}], {"auto_pad": "SAME_UPPER", "strides": [2, 2]}),
+    _case("conv_same_lower", "Conv", [[1, 3, 8, 8], {"init": [4, 3, 2, 2]}], {"auto_pad": "SAME_LOWER"}),
+    _case("conv_valid", "Conv", [X4, {"init": [4, 3, 3, 3]}], {"auto_pad": "VALID"}),
+    _case("conv1d", "Conv", [[2, 3, 12], {"init": [5, 3, 3]}, {"init": [5]}], {"pads": [1, 1]}),
+    _case("conv_transpose", "ConvTranspose", [[1, 4, 5, 5], {"init": [4, 3, 3, 3]}, {"init": [3]}],
+          {"strides": [2, 2], "pads": [1, 1, 1, 1], "output_padding": [1, 1]}),
+    _case("conv_transpose_asym", "ConvTranspose", [[1, 4, 5, 5], {"init": [4, 2, 4, 4]}],
+          {"strides": [2, 2], "pads": [1, 2, 2, 1]}),
+    _case("conv_transpose_groups", "ConvTranspose", [[1, 4, 5, 5], {"init": [4, 3, 3, 3]}],
+          {"group": 2}),
+    # normalization
+    _case("batchnorm", "BatchNormalization",
+          [X4, {"init": [3]}, {"init": [3]}, {"init": [3]}, {"value": [0.5, 1.0, 2.0], "dtype": "float32"}],
+          {"epsilon": 1e-3}),
+    _case("instancenorm", "InstanceNormalization", [X4, {"init": [3]}, {"init": [3]}]),
+    _case("layernorm", "LayerNormalization", [[2, 5, 8], {"init": [8]}, {"init": [8]}]),
+    _case("lrn", "LRN", [[1, 6, 5, 5]], {"size": 3, "alpha": 1e-3, "beta": 0.75, "bias": 2.0}),
+    # activations
+    _case("relu", "Relu", [X4]),
+    _case("leaky_relu", "LeakyRelu", [X4], {"alpha": 0.2}),
+    _case("prelu_channel", "PRelu", [X4, {"init": [3, 1, 1]}]),
+    _case("prelu_scalar", "PRelu", [X4, {"init": [1]}]),
+    _case("sigmoid", "Sigmoid", [X4]),
+    _case("tanh", "Tanh", [X4]),
+    _case("clip_relu6", "Clip", [X4, _f32(0.0), _f32(6.0)]),
+    _case("clip_range", "Clip", [X4, _f32(-0.5), _f32(0.7)]),
+    _case("clip_min_only", "Clip", [X4, _f32(-0.2)]),
+    _case("hard_sigmoid", "HardSigmoid", [X4], {"alpha": 0.2, "beta": 0.5}),
+    _case("hard_sigmoid_torch", "HardSigmoid", [X4], {"alpha": 1.0 / 6}),
+    _case("hard_swish", "HardSwish", [X4]),
+    _case("elu", "Elu", [X4], {"alpha": 0.7}),
+    _case("selu", "Selu", [X4]),
+    _case("softplus", "Softplus", [X4]),
+    _case("mish", "Mish", [X4]),
+    _case("erf", "Erf", [X4]),
+    _case("softmax", "Softmax", [[2, 5, 7]], {"axis": 1}),
+    _case("softmax_last", "Softmax", [[2, 5, 7]]),
+    _case("log_softmax", "LogSoftmax", [[2, 5, 7]], {"axis": -1}),
+    # pooling
+    _case("maxpool", "MaxPool", [X4], {"kernel_shape": [3, 3], "strides": [2, 2]}),
+    _case("maxpool_pads", "MaxPool", [X4], {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]}),
+    _case("maxpool_ceil", "MaxPool", [[1, 3, 8, 8]], {"kernel_shape": [3, 3], "strides": [2, 2], "ceil_mode": 1}),
+    _case("maxpool_asym", "MaxPool", [X4], {"kernel_shape": [2, 2], "strides": [2, 2], "pads": [0, 0, 1, 1]}),
+    _case("maxpool_same", "MaxPool", [[1, 3, 8, 8]], {"kernel_shape": [3, 3], "strides": [2, 2],
+                                                      "auto_pad": "SAME_UPPER"}),
+    _case("maxpool_dilation", "MaxPool", [X4], {"kernel_shape": [2, 2], "dilations": [2, 2]}),
+    _case("avgpool", "AveragePool", [X4], {"kernel_shape": [3, 3], "strides": [2, 2]}),
+    _case("avgpool_pads_exclude", "AveragePool", [X4], {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}),
+    _case("avgpool_pads_include", "AveragePool", [X4], {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1],
+                                                        "count_include_pad": 1}),
+    _case("avgpool_ceil", "AveragePool", [[1, 3, 8, 8]], {"kernel_shape": [3, 3], "strides": [2, 2],
+                                                          "ceil_mode": 1}),
+    _case("avgpool_asym_include", "AveragePool", [X4], {"kernel_shape": [2, 2], "strides": [2, 2],
+                                                        "pads": [0, 0, 1, 1], "count_include_pad": 1}),
+    _case("global_avgpool", "GlobalAveragePool", [X4]),
+    _case("global_maxpool", "GlobalMaxPool", [X4]),
+    # linear algebra
+    _case("gemm_transb", "Gemm", [[4, 6], {"init": [5, 6]}, {"init": [5]}], {"transB": 1}),
+    _case("gemm_plain", "Gemm", [[4, 6], {"init": [6, 5]}, {"init": [1, 5]}]),
+    _case("gemm_alpha_beta", "Gemm", [[4, 6], {"init": [5, 6]}, {"init": [5]}],
+          {"transB": 1, "alpha": 0.5, "beta": 2.0}),
+    _case("gemm_transa", "Gemm", [[6, 4], {"init": [6, 5]}, {"init": [4, 5]}], {"transA": 1}),
+    _case("gemm_no_c", "Gemm", [[4, 6], {"init": [6, 5]}]),
+    _case("matmul_const", "MatMul", [[2, 3, 6], {"init": [6, 5]}]),
+    _case("matmul_vars", "MatMul", [[2, 3, 6], [2, 6, 4]]),
+    # element-wise
+    _case("add", "Add", [X4, X4]),
+    _case("add_broadcast_const", "Add", [X4, {"init": [3, 1, 1]}]),
+    _case("add_scalar", "Add", [X4, _f32(1.5)]),
+    _case("sub", "Sub", [X4, [1, 3, 1, 9]]),
+    _case("sub_scalar_left", "Sub", [_f32(1.0), X4]),
+    _case("mul", "Mul", [X4, X4]),
+    _case("div", "Div", [X4, {"init": [9]}], positive=True),
+    _case("pow", "Pow", [X4, _f32(2.0)]),
+    _case("pow_fractional", "Pow", [X4, X4], positive=True),
+    _case("sqrt", "Sqrt", [X4], positive=True),
+    _case("exp", "Exp", [X4]),
+    _case("log", "Log", [X4], positive=True),
+    _case("neg", "Neg", [X4]),
+    _case("abs", "Abs", [X4]),
+    _case("reciprocal", "Reciprocal", [X4], positive=True),
+    _case("floor", "Floor", [X4]),
+    _case("ceil", "Ceil", [X4]),
+    _case("max", "Max", [X4, X4, X4]),
+    _case("min", "Min", [X4, X4]),
+    _case("sum", "Sum", [X4, X4, X4]),
+    _case("mean", "Mean", [X4, X4]),
+    _case("where", "Where", [{"shape": X4, "dtype": "bool"}, X4, X4]),
+    _case("greater", "Greater", [X4, X4]),
+    _case("cast_int", "Cast", [X4], {"to": 7}),
+    _case("cast_half", "Cast", [X4], {"to": 10}),
+    # shape and layout
+    _case("concat", "Concat", [X4, [2, 5, 9, 9]], {"axis": 1}),
+    _case("concat_const", "Concat", [X4, {"init": [2, 1, 9, 9]}], {"axis": -3}),
+    _case("flatten", "Flatten", [X4]),
+    _case("flatten_axis2", "Flatten", [X4], {"axis": 2}),
+    _case("flatten_axis0", "Flatten", [X4], {"axis": 0}),
+    _case("reshape", "Reshape", [X4, _i64([2, -1])]),
+    _case("reshape_zero", "Reshape", [X4, _i64([0, 3, -1])]),
+    _case("transpose", "Transpose", [X4], {"perm": [0, 2, 3, 1]}),
+    _case("transpose_default", "Transpose", [[2, 3, 4]]),
+    _case("squeeze", "Squeeze", [[2, 1, 9, 1], _i64([1, 3])]),
+    _case("squeeze_all", "Squeeze", [[2, 1, 9, 1]]),
+    _case("unsqueeze", "Unsqueeze", [[2, 3, 9], _i64([1, -1])]),
+    _case("identity", "Identity", [X4]),
+    _case("dropout", "Dropout", [X4]),
+    _case("pad_constant", "Pad", [X4, _i64([0, 0, 1, 2, 0, 0, 3, 0]), _f32(0.5)]),
+    _case("pad_reflect", "Pad", [X4, _i64([0, 0, 1, 2, 0, 0, 2, 1])], {"mode": "reflect"}),
+    _case("pad_edge", "Pad", [X4, _i64([0, 0, 1, 2, 0, 0, 2, 1])], {"mode": "edge"}),
+    _case("pad_axes", "Pad", [X4, _i64([1, 2, 0, 3]), None, _i64([1, 3])]),
+    _case("slice", "Slice", [X4, _i64([1, 2]), _i64([3, 8]), _i64([1, 3])]),
+    _case("slice_steps", "Slice", [X4, _i64([0, -1]), _i64([9, 0]), _i64([2, 3]), _i64([2, 1])]),
+    _case("slice_reverse", "Slice", [X4, _i64([-1]), _i64([-10]), _i64([3]), _i64([-2])]),
+    _case("slice_to_end", "Slice", [X4, _i64([1]), _i64([9223372036854775807]), _i64([-1])]),
+    _case("split_sizes", "Split", [X4, _i64([2, 7])], {"axis": 2}, outputs=2),
+    _case("split_equal", "Split", [[2, 6, 4]], {"axis": 1, "num_outputs": 3}, outputs=3),
+    _case("split_uneven", "Split", [[2, 7, 4]], {"axis": 1, "num_outputs": 3}, outputs=3),
+    _case("gather_scalar", "Gather", [X4, {"value": 2, "dtype": "int64"}], {"axis": 1}),
+    _case("gather_list", "Gather", [X4, _i64([0, 2, -1])], {"axis": 3}),
+    _case("gather_2d", "Gather", [[5, 4], {"value": [[0, 1], [4, 2]], "dtype": "int64"}]),
+    _case("expand", "Expand", [[3, 1], _i64([2, 3, 4])]),
+    _case("tile", "Tile", [[2, 3], _i64([2, 2])]),
+    # reductions
+    _case("reduce_mean", "ReduceMean", [X4, _i64([2, 3])]),
+    _case("reduce_mean_nokeep", "ReduceMean", [X4, _i64([1])], {"keepdims": 0}),
+    _case("reduce_sum", "ReduceSum", [X4, _i64([-1])]),
+    _case("reduce_sum_all", "ReduceSum", [X4], {"keepdims": 0}),
+    _case("reduce_max", "ReduceMax", [X4, _i64([1])]),
+    _case("reduce_min", "ReduceMin", [X4, _i64([2])], {"keepdims": 0}),
+    _case("argmax", "ArgMax", [X4], {"axis": 1}),
+    # resize
+    _case("resize_nearest_scales", "Resize", [[1, 2, 4, 5], None, _f32([1.0, 1.0, 2.0, 2.0])],
+          {"mode": "nearest", "coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}),
+    _case("resize_nearest_sizes", "Resize", [[1, 2, 4, 5], None, None, _i64([1, 2, 7, 9])],
+          {"mode": "nearest", "coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}),
+    _case("resize_linear", "Resize", [[1, 2, 4, 5], None, _f32([1.0, 1.0, 2.0, 2.0])],
+          {"mode": "linear", "coordinate_transformation_mode": "half_pixel"}),
+    _case("resize_linear_align", "Resize", [[1, 2, 4, 5], None, None, _i64([1, 2, 7, 9])],
+          {"mode": "linear", "coordinate_transformation_mode": "align_corners"}),
+]
