@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from ..errors import BrokerError
 
@@ -42,11 +43,11 @@ def _root(
 
 def render_error(err: BrokerError) -> None:
     con = err_console()
-    con.print(f"[bold red]error[/][dim][{err.reference}][/]: {err}", markup=True, highlight=False)
+    con.print(f"[bold red]error[/][dim]\\[{escape(err.reference)}][/]: {escape(str(err))}", highlight=False)
     for extra in err.nodes[1:] if len(err.nodes) > 1 else []:
         con.print(f"  - {extra}", markup=False)
     if err.hint:
-        con.print(f"[cyan]hint[/]: {err.hint}", markup=True, highlight=False)
+        con.print(f"[cyan]hint[/]: {escape(err.hint)}", highlight=False)
     if STATE["debug"] and err.debug_detail:
         con.print(err.debug_detail, markup=False)
     if STATE["debug"]:
