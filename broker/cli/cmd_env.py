@@ -65,8 +65,12 @@ def setup(
     ] = False,
     force: Annotated[bool, typer.Option("--force", help="Rebuild even when a valid environment exists.")] = False,
 ) -> None:
-    """Build the environments of FRAMEWORKS (or check they are there). Instant when they are valid;
-    otherwise says why it builds, shows progress on stderr, and verifies by starting the runner."""
+    """Build the environments of FRAMEWORKS, or check that they are there.
+
+    Instant when a valid environment exists.
+    Otherwise it says why it builds (none yet, what changed, an interrupted build), shows progress
+    on stderr, and verifies the new environment by starting its runner.
+    """
     con = err_console()
     for fw in _frameworks(frameworks):
         handle = envs.ensure_env(
@@ -80,8 +84,11 @@ def setup(
 def list_(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (one object per environment).")] = False,
 ) -> None:
-    """List the environments: framework, key, python, framework versions, size on disk and status
-    (valid; stale: its spec or interpreter changed since; incomplete: a build was interrupted)."""
+    """List the environments with framework, key, python, versions, size and status.
+
+    Status: valid; stale (pins, runner protocol or interpreter changed since the build);
+    incomplete (a build was interrupted). "current" marks the one `convert` uses now.
+    """
     infos = envs.list_envs()
     if as_json:
         typer.echo(json.dumps([i.to_dict() for i in infos], indent=2))
@@ -108,9 +115,12 @@ def doctor_(
     python: Annotated[str | None, typer.Option("--python", help="Check with this interpreter.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
 ) -> None:
-    """Check what each framework's environment needs: interpreter, system packages, installer, package
-    sources, and whether the environment is built and valid. Every problem comes with the command that
-    fixes it. Exits with status 1 when something needed is missing."""
+    """Check what the environments need, and say the command that fixes each problem.
+
+    Per framework: a matching interpreter, system packages, the installer (uv),
+    package sources from pip's configuration, and whether the environment is built and valid.
+    Exits with status 1 when something needed is missing.
+    """
     reports = [envs.doctor(fw, python=python) for fw in _frameworks(frameworks or [])]
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in reports], indent=2))
@@ -139,7 +149,7 @@ def remove(
         bool, typer.Option("--all", help="Remove every environment (of TARGET's framework if given).")
     ] = False,
 ) -> None:
-    """Remove environments, e.g. old ones after an upgrade. They are rebuilt on next use."""
+    """Remove environments by framework or key; they are rebuilt on next use."""
     if not target and not all_envs:
         raise BrokerError(
             "say what to remove",
@@ -167,8 +177,10 @@ def path(
     framework: Annotated[str, typer.Argument(help="The framework.")],
     python: Annotated[str | None, typer.Option("--python", help="The env built with this interpreter.")] = None,
 ) -> None:
-    """Print the directory of FRAMEWORK's current environment (for scripts: `$(mmbroker env path onnx)/bin/python`).
-    Fails when it is not built."""
+    """Print the directory of FRAMEWORK's current environment, for scripts.
+
+    E.g. `$(mmbroker env path onnx)/bin/python`. Fails (status 1) when it is not built.
+    """
     _frameworks([framework])
     handle = envs.find_env(framework, python=python)
     if handle is None:

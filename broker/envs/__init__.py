@@ -4,7 +4,7 @@ handle = ensure_env("onnx")                       # builds on first use, then in
 RunnerProcess("onnx", handle.python, env=handle.env_vars)
 """
 
-from .doctor import Check, DoctorReport, doctor
+from .diagnosis import Check, DoctorReport, doctor
 from .interpreters import Interpreter, find_interpreter, version_matches
 from .key import describe_change, env_key, key_material
 from .spec import RunnerSpec, known_frameworks, load_spec, parse_requirements
