@@ -22,6 +22,9 @@ from runners.common.registry import Registry
 
 EMIT = Registry("pytorch", "emit")
 
+# exporter-made value names that say nothing; variables get their layer's name instead
+_GENERIC = re.compile(r"^(getitem|val|v|_?tmp|onnx_\w+|\d+)(_\d+)*$")
+
 # Names a generated variable or attribute must not take.
 _RESERVED = set(keyword.kwlist) | {
     "self", "torch", "nn", "F", "math", "input", "len", "range", "min", "max", "sum", "abs", "pow",
@@ -131,6 +134,19 @@ class EmitContext(object):
         self._attrs = set()
         self._materialized = {}          # const value name -> expression
         self.node = None
+        self.consumers = {}              # value name -> [IRNode] reading it
+        self.graph_outputs = set()
+        self.absorbed = set()            # nodes already emitted as part of an earlier node
+
+    def sole_consumer(self, name):
+        """The one node reading `name` when no other node or graph output does, else None."""
+        users = self.consumers.get(name, [])
+        if len(users) == 1 and name not in self.graph_outputs:
+            return users[0]
+        return None
+
+    def absorb(self, node):
+        self.absorbed.add(id(node))
 
     # ---- values -------------------------------------------------------------------------
     def const(self, name):
@@ -159,8 +175,10 @@ class EmitContext(object):
             return self.consts[name].dtype
         return self.dtypes.get(name)
 
-    def new_var(self, ir_name):
+    def new_var(self, ir_name, prefer=None):
         base = identifier(ir_name)
+        if prefer and _GENERIC.match(base):
+            base = identifier(prefer)
         var = base
         n = 1
         while var in self._used:
@@ -234,9 +252,13 @@ class EmitContext(object):
                 return name[: -len(suffix)]
         return name
 
-    def assign(self, node, expr, outputs=None):
+    def assign(self, node, expr, outputs=None, prefer=None):
+        """`<outputs> = <expr>` in forward. `prefer` names the variable (e.g. after its layer)
+        when the IR name is a generic exporter name such as getitem_3 or val_12."""
         outputs = list(node.outputs if outputs is None else outputs)
-        names = [self.new_var(o) if o else "_" for o in outputs]
+        if prefer and prefer.startswith("self."):
+            prefer = prefer[5:]
+        names = [self.new_var(o, prefer if len(outputs) == 1 else None) if o else "_" for o in outputs]
         self.forward_lines.append("%s = %s" % (", ".join(names) if names else "_", expr))
 
     def alias_const(self, node, value):

@@ -183,8 +183,15 @@ def build(model, weights):
             if n.op_type != "Constant":
                 remaining.append(n)
     reg.check([(n.name, n.op_type) for n in remaining], opset)
+    for n in remaining:
+        for i in n.inputs:
+            if i:
+                ctx.consumers.setdefault(i, []).append(n)
+    ctx.graph_outputs = set(o.name for o in g.output)
 
     for n in remaining:
+        if id(n) in ctx.absorbed:
+            continue
         ctx.node = n
         fn = reg.lookup(n.op_type, opset)
         try:

@@ -37,7 +37,7 @@ def conv(node, ctx, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=Non
         ctor = "nn.Conv%dd(%d, %d, %s)" % (n, wshape[1] * group, wshape[0], kwargs(
             kernel_size=compact(kernel), bias="False" if b is None else None, **opts))
         mod = ctx.module(node, ctor, params, hint=ctx.weight_hint(w_name))
-        ctx.assign(node, "%s(%s)" % (mod, src))
+        ctx.assign(node, "%s(%s)" % (mod, src), prefer=mod)
     else:
         args = [src, ctx.x(w_name), ctx.x(b_name) if b_name else "None"]
         extra = kwargs(**opts)
@@ -102,4 +102,4 @@ def conv_transpose(node, ctx, auto_pad="NOTSET", dilations=None, group=1, kernel
     if not symmetric:
         crop = ", ".join("%d:%s" % (bg, -e if e else "") for bg, e in zip(begins, ends))
         expr = "%s[:, :, %s]" % (expr, crop)
-    ctx.assign(node, expr)
+    ctx.assign(node, expr, prefer=mod)

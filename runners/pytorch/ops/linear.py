@@ -22,7 +22,7 @@ def gemm(node, ctx, alpha=1.0, beta=1.0, transA=0, transB=0):
                 params["bias"] = bias * np.asarray(beta, bias.dtype) if beta != 1.0 else bias
             mod = ctx.module(node, "nn.Linear(%d, %d%s)" % (k, n, ", bias=False" if bias is None else ""),
                              params, hint=ctx.weight_hint(b_name))
-            ctx.assign(node, "%s(%s)" % (mod, ctx.x(a)))
+            ctx.assign(node, "%s(%s)" % (mod, ctx.x(a)), prefer=mod)
             return
     av = ctx.x(a) + (".t()" if transA else "")
     bv = ctx.x(b_name) + (".t()" if transB else "")
@@ -41,8 +41,36 @@ def matmul(node, ctx):
     b = ctx.const(b_name)
     if b is not None and b.ndim == 2 and ctx.const(a) is None:
         k, n = b.shape
+        bias_name, add = _bias_add(node, ctx, n)
+        if add is not None:
+            # MatMul + Add(bias) is how torch.onnx writes nn.Linear on 3-D inputs: one layer again
+            bias = ctx.const(bias_name).reshape(n)
+            hint = ctx.weight_hint(bias_name)
+            if hint == bias_name:
+                hint = ctx.weight_hint(b_name)
+            mod = ctx.module(node, "nn.Linear(%d, %d)" % (k, n), {"weight": b.T, "bias": bias},
+                             hint=hint)
+            ctx.absorb(add)
+            ctx.assign(add, "%s(%s)" % (mod, ctx.x(a)), prefer=mod)
+            return
         mod = ctx.module(node, "nn.Linear(%d, %d, bias=False)" % (k, n), {"weight": b.T},
                          hint=ctx.weight_hint(b_name))
-        ctx.assign(node, "%s(%s)" % (mod, ctx.x(a)))
+        ctx.assign(node, "%s(%s)" % (mod, ctx.x(a)), prefer=mod)
         return
     ctx.assign(node, "torch.matmul(%s, %s)" % (ctx.x(a), ctx.x(b_name)))
+
+
+def _bias_add(node, ctx, n):
+    """(bias value name, Add node) when the MatMul's only reader adds a constant [n] bias."""
+    add = ctx.sole_consumer(node.outputs[0])
+    if add is None or add.op_type != "Add":
+        return None, None
+    other = [i for i in add.inputs if i != node.outputs[0]]
+    if len(other) != 1:
+        return None, None
+    c = ctx.const(other[0])
+    if c is None or c.size != n or c.ndim > 1 or (c.ndim == 1 and c.shape[0] != n):
+        return None, None
+    if ctx.dtype(other[0]) != ctx.dtype(node.inputs[1]):
+        return None, None
+    return other[0], add

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..codegen import EMIT, compact, lit
+from ..codegen import EMIT, lit
 
 
 @EMIT.register("BatchNormalization", since=15)
@@ -28,7 +28,7 @@ def batch_norm(node, ctx, epsilon=1e-5, momentum=0.9, training_mode=0):
     name = node.inputs[1]
     mod = ctx.module(node, "nn.BatchNorm%dd(%d%s)" % (n, scale.shape[0], opts), params,
                      hint=ctx.weight_hint(name))
-    ctx.assign(node, "%s(%s)" % (mod, ctx.x(x)), outputs=node.outputs[:1])
+    ctx.assign(node, "%s(%s)" % (mod, ctx.x(x)), outputs=node.outputs[:1], prefer=mod)
 
 
 @EMIT.register("InstanceNormalization", since=6)
@@ -43,7 +43,7 @@ def instance_norm(node, ctx, epsilon=1e-5):
     mod = ctx.module(node, "nn.InstanceNorm%dd(%d, eps=%s, affine=True)" % (
         n, scale.shape[0], lit(np.float32(epsilon))), {"weight": scale, "bias": bias},
         hint=ctx.weight_hint(node.inputs[1]))
-    ctx.assign(node, "%s(%s)" % (mod, ctx.x(x)))
+    ctx.assign(node, "%s(%s)" % (mod, ctx.x(x)), prefer=mod)
 
 
 @EMIT.register("LayerNormalization", since=17)
@@ -66,7 +66,7 @@ def layer_norm(node, ctx, axis=-1, epsilon=1e-5, stash_type=1):
         opts += ", bias=False"
     mod = ctx.module(node, "nn.LayerNorm(%s%s)" % (lit(normalized), opts), params,
                      hint=ctx.weight_hint(node.inputs[1]))
-    ctx.assign(node, "%s(%s)" % (mod, ctx.x(x)), outputs=node.outputs[:1])
+    ctx.assign(node, "%s(%s)" % (mod, ctx.x(x)), outputs=node.outputs[:1], prefer=mod)
 
 
 @EMIT.register("LRN", since=13)
@@ -77,5 +77,3 @@ def lrn(node, ctx, size=None, alpha=0.0001, beta=0.75, bias=1.0):
         size, lit(np.float32(alpha)), lit(np.float32(beta)), lit(np.float32(bias))))
     ctx.assign(node, "%s(%s)" % (mod, ctx.x(node.inputs[0])))
 
-
-__all__ = ["compact"]
