@@ -75,3 +75,15 @@ def parity_recorder():
         rows = [r for r in old if (r["source"], r["target"], r["model"]) not in keep] + rec.rows
         RESULTS_FILE.write_text(json.dumps(sorted(rows, key=lambda r: (r["source"], r["target"], r["model"])),
                                            indent=1) + "\n")
+
+
+_MARK_BY_DIR = {"unit": "unit", "runners": "runner", "parity": "parity", "conformance": "runner"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test carries the marker of its folder, so `pytest -m <marker>` selects whole suites."""
+    for item in items:
+        parts = Path(str(item.fspath)).relative_to(ROOT / "tests").parts
+        mark = _MARK_BY_DIR.get(parts[0]) if len(parts) > 1 else None
+        if mark and not any(item.get_closest_marker(m) for m in ("unit", "runner", "parity")):
+            item.add_marker(getattr(pytest.mark, mark))
