@@ -141,8 +141,8 @@ def load_state_dict(path):
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         raise RunnerError(
-            "unsafe-pickle", "the file holds pickled Python objects (%s), which can run code "
-                             "when loaded" % _short(exc).split(":")[0], file=path, hint=TRUST_HINT)
+            "unsafe-pickle", "the file holds pickled Python objects (such as a whole nn.Module), "
+                             "and loading them runs code from the file", file=path, hint=TRUST_HINT)
     except Exception as exc:
         text = str(exc)
         if "Weights only load failed" in text or "Unsupported global" in text:
@@ -163,11 +163,18 @@ def _unwrap_state_dict(obj, path):
                       file=path)
 
 
-def load_class_and_weights(pth, py, class_name=""):
+def load_class_and_weights(pth, py, class_name="", trust=False):
     import torch
     module = import_code(py)
+    try:
+        state = load_state_dict(pth)
+    except RunnerError as err:
+        if err.reference != "unsafe-pickle" or not trust:
+            raise
+        # a pickled whole module whose class lives in the class file (often saved from __main__)
+        return load_pickled_module(pth, trust, module)
     cls = find_class(module, py, class_name)
-    state = _unwrap_state_dict(load_state_dict(pth), pth)
+    state = _unwrap_state_dict(state, pth)
     try:
         model = cls()
     except Exception as exc:
@@ -182,20 +189,47 @@ def load_class_and_weights(pth, py, class_name=""):
     return Loaded(model, "state_dict", pth, code=module, code_path=py)
 
 
-def load_pickled_module(path, trust):
+def _pickle_module_with(code):
+    """A pickle module for torch.load that finds classes missing from their recorded module
+    (such as __main__.Net) in the user's class file."""
+    import pickle
+    import types
+
+    class Unpickler(pickle.Unpickler):
+        def find_class(self, mod, name):
+            try:
+                return super(Unpickler, self).find_class(mod, name)
+            except (ImportError, AttributeError):
+                if hasattr(code, name):
+                    return getattr(code, name)
+                raise
+
+    pm = types.ModuleType("mmbroker_pickle")
+    pm.__dict__.update({k: getattr(pickle, k) for k in dir(pickle) if not k.startswith("__")})
+    pm.Unpickler = Unpickler
+    return pm
+
+
+def load_pickled_module(path, trust, code=None):
     import torch
     if not trust:
-        raise RunnerError("unsafe-pickle", "the file is a pickled nn.Module; loading it runs code "
-                          "from the file", file=path, hint=TRUST_HINT)
+        raise RunnerError("unsafe-pickle", "the file holds pickled Python objects (such as a whole "
+                          "nn.Module), and loading them runs code from the file", file=path,
+                          hint=TRUST_HINT)
     try:
-        model = torch.load(path, map_location="cpu", weights_only=False)
+        kw = {"pickle_module": _pickle_module_with(code)} if code is not None else {}
+        model = torch.load(path, map_location="cpu", weights_only=False, **kw)
+    except (AttributeError, ImportError) as exc:
+        raise RunnerError("missing-class", "the pickled model needs a class that cannot be "
+                          "imported: %s" % _short(exc), file=path,
+                          hint="pass the .py file defining the model's class as a second source")
     except Exception as exc:
         raise _corrupt(path, exc)
     if not isinstance(model, torch.nn.Module):
         raise RunnerError("corrupt-model", "expected an nn.Module, found %s" % type(model).__name__,
                           file=path)
     model.eval()
-    return Loaded(model, "pickle", path)
+    return Loaded(model, "pickle", path, code=code)
 
 
 def load(paths, trust=False, class_name=""):
@@ -220,7 +254,7 @@ def load(paths, trust=False, class_name=""):
         if os.path.isfile(beside):
             py = [beside]
     if py:
-        return load_class_and_weights(path, py[0], class_name)
+        return load_class_and_weights(path, py[0], class_name, trust)
     # no class file: a state_dict alone cannot run; a pickled module needs trust
     try:
         obj = load_state_dict(path)

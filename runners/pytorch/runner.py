@@ -315,7 +315,8 @@ class PyTorchRunner(RunnerBase):
             return RunnerError(
                 "bad-input", "%s; expected %s, given %s" % (
                     msg, ", ".join("%s%s" % (n, _shape_text(s)) for n, s in expected),
-                    ", ".join(_shape_text(a.shape) for a in arrays) or "nothing"), file=path)
+                    ", ".join(_shape_text(a.shape) for a in arrays) or "nothing"), file=path,
+                hint="give one tensor per model input, in order, with the shapes expected")
         if len(expected) != len(arrays):
             raise bad("the model takes %d input%s, %d given" % (
                 len(expected), "s" if len(expected) != 1 else "", len(arrays)))
