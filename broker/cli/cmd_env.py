@@ -49,7 +49,11 @@ def _size(n: int) -> str:
 def setup(
     frameworks: Annotated[list[str], typer.Argument(help="Frameworks to set up (e.g. onnx pytorch), or 'all'.")],
     python: Annotated[
-        str | None, typer.Option("--python", help="Build with this interpreter instead of searching PATH and pyenv.")
+        str | None,
+        typer.Option(
+            "--python",
+            help="Build with this interpreter (a path, or a version such as 3.12) instead of the preferred one.",
+        ),
     ] = None,
     find_links: Annotated[
         list[str] | None,

@@ -183,7 +183,22 @@ def find_interpreter(
     search_path: str | None = None,
     pyenv: Path | None | bool = True,
 ) -> Interpreter:
-    """The interpreter a runner's environment is built with; a BrokerError with the install command if none."""
+    """The interpreter a runner's environment is built with; a BrokerError with the install command if none.
+
+    `python` is a path or command name, or a version ("3.12", "3.12.1") to search for instead of the
+    spec's preference."""
+    if python is not None and re.fullmatch(r"\d+\.\d+(\.\d+)?", str(python)):
+        wanted = str(python)
+        narrowed = f"{python_range},=={wanted}" + (".*" if wanted.count(".") == 1 else "")
+        minor = ".".join(wanted.split(".")[:2])
+        if not version_matches(wanted + (".0" if wanted.count(".") == 1 else ""), python_range):
+            raise BrokerError(
+                f"Python {wanted} is outside this runner's range {python_range}",
+                reference="env-python-unsupported",
+                framework=framework,
+                hint=install_hint(python_range, prefer),
+            )
+        return find_interpreter(narrowed, [minor], framework=framework, search_path=search_path, pyenv=pyenv)
     if python is not None:
         given = shutil.which(str(python)) or str(python)
         interp = probe(given)

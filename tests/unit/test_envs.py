@@ -207,6 +207,12 @@ def test_discovery_with_fake_pyenv_root(tmp_path):
     (bindir / f"python{oldest}").symlink_to(real[oldest])
     chosen = find_interpreter(">=3.10,<3.14", [oldest], search_path=str(bindir), pyenv=root)
     assert chosen.source == "PATH" and chosen.version == full[oldest]
+    # a version instead of a path
+    assert find_interpreter(">=3.10,<3.14", [], full[oldest], search_path="", pyenv=root).version == full[oldest]
+    assert find_interpreter(">=3.10,<3.14", [], oldest, search_path="", pyenv=root).version == full[oldest]
+    with pytest.raises(BrokerError) as exc:
+        find_interpreter(">=3.10,<3.14", [], "3.9", search_path="", pyenv=root)
+    assert exc.value.reference == "env-python-unsupported"
     # nothing in range: the error gives the command to get one
     with pytest.raises(BrokerError) as exc:
         find_interpreter(">=3.20", ["3.20"], search_path="", pyenv=root)
