@@ -58,25 +58,10 @@ def main() -> None:
     from . import commands  # noqa: F401  (registers the commands)
 
     try:
-        app(standalone_mode=False)
+        app()  # standalone: usage errors print themselves and exit 2
     except BrokerError as err:
         render_error(err)
         sys.exit(err.exit_code)
     except KeyboardInterrupt:
         err_console().print("interrupted")
         sys.exit(130)
-    except (typer.Exit, SystemExit) as exc:
-        code = getattr(exc, "exit_code", None)
-        if code is None:
-            code = getattr(exc, "code", 0)
-        sys.exit(code or 0)
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            err_console().print("aborted")
-            sys.exit(130)
-        raise

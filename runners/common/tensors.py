@@ -12,7 +12,7 @@ INLINE_LIMIT = 16 * 1024 * 1024  # larger tensors travel as .npy files in the wo
 
 
 def to_proto(name, array, workspace=None):
-    array = np.ascontiguousarray(array)
+    array = np.asarray(array, order="C")  # ascontiguousarray would make 0-d arrays 1-d
     if workspace and array.nbytes > INLINE_LIMIT:
         path = os.path.join(workspace, "tensor-%s.npy" % hashlib.sha1(name.encode()).hexdigest()[:16])
         atomic_save_npy(path, array)
