@@ -241,7 +241,7 @@ def infer(
         from runners.common.tensors import save_npz
 
         save_npz(str(out), {**{n: a for n, a in outs}, **{f"intermediate/{k}": v for k, v in inter.items()}})
-    summary = {"engine": engine, "outputs": [{"name": n, "shape": list(a.shape), "dtype": a.dtype.name,
+    summary: dict[str, Any] = {"engine": engine, "outputs": [{"name": n, "shape": list(a.shape), "dtype": a.dtype.name,
                                               "mean": float(np.mean(a)) if a.size else 0.0} for n, a in outs],
                "intermediates": len(inter)}
     if json_out:

@@ -40,6 +40,9 @@ class _Namespace(object):
             if full_name.startswith(prefix) and "." not in full_name[len(prefix):]:
                 setattr(self, full_name[len(prefix):], cls)
 
+    def __getattr__(self, name):  # only reached for names the descriptor set lacks
+        raise AttributeError("no message %r in the runner protocol" % name)
+
 
 pb = _Namespace("mmbroker.runner.v1")
 health_pb = _Namespace("grpc.health.v1")
@@ -81,6 +84,9 @@ def generic_handler(grpc, service, methods, impl):
 
 class Stub(object):
     """Client side: one callable attribute per method, like a generated stub."""
+
+    def __getattr__(self, name):  # only reached for methods the service lacks
+        raise AttributeError("no method %r in this service" % name)
 
     def __init__(self, channel, service=SERVICE, methods=None):
         for name, (req_cls, resp_cls, req_stream, resp_stream) in (methods or METHODS).items():
