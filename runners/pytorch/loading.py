@@ -4,6 +4,7 @@ class file, generated code, and (only when trusted) pickled nn.Module files."""
 import ast
 import hashlib
 import importlib.util
+import json
 import os
 import sys
 import zipfile
@@ -11,6 +12,8 @@ import zipfile
 from runners.common.errors import RunnerError
 
 TRUST_HINT = "pass --trust-model if you trust it"
+# Stored in .pt2 files saved from generated code: {"inputs": [...], "outputs": [...]} IR names
+NAMES_FILE = "mmbroker_names.json"
 
 
 class Loaded(object):
@@ -23,6 +26,7 @@ class Loaded(object):
         self.code = code            # Python module of the class file, if any
         self.code_path = code_path
         self.exported = exported    # torch.export.ExportedProgram for .pt2
+        self.names = None           # IR input/output names recorded in a .pt2 saved by this runner
 
 
 def _missing(path):
@@ -68,11 +72,18 @@ def archive_kind(path):
 def load_pt2(path):
     import torch
     check_files([path])
+    extra = {NAMES_FILE: ""}
     try:
-        ep = torch.export.load(path)
+        ep = torch.export.load(path, extra_files=extra)
     except Exception as exc:
         raise _corrupt(path, exc)
-    return Loaded(ep.module(), "pt2", path, exported=ep)
+    loaded = Loaded(ep.module(), "pt2", path, exported=ep)
+    if extra.get(NAMES_FILE):
+        try:
+            loaded.names = json.loads(extra[NAMES_FILE])
+        except ValueError:
+            pass
+    return loaded
 
 
 def load_torchscript(path):
@@ -135,11 +146,12 @@ def find_class(module, path, class_name=""):
 def load_state_dict(path):
     """torch.load(weights_only=True): never runs code from the file."""
     import pickle
+
     import torch
     check_files([path])
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
+    except pickle.UnpicklingError:
         raise RunnerError(
             "unsafe-pickle", "the file holds pickled Python objects (such as a whole nn.Module), "
                              "and loading them runs code from the file", file=path, hint=TRUST_HINT)

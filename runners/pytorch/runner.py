@@ -2,6 +2,7 @@
 
 import contextlib
 import hashlib
+import json
 import os
 import shutil
 import sys
@@ -86,6 +87,7 @@ class PyTorchRunner(RunnerBase):
     def describe(self):
         import onnx
         import torch
+
         from .emit import registry
         versions = {"torch": torch.__version__, "onnx": onnx.__version__, "numpy": np.__version__}
         try:
@@ -118,7 +120,7 @@ class PyTorchRunner(RunnerBase):
             if loaded.kind == "pt2":
                 program = self._export(loaded, loaded.exported, None, None, outputs, opset)
             else:
-                args, names = self._example_inputs(req, loaded.path)
+                args, names = self._example_inputs(req, loaded.path, loaded.module)
                 model = loaded.module
                 program = self._export(loaded, model, tuple(args), names, outputs, opset)
         model_proto = program.model_proto if hasattr(program, "model_proto") else program
@@ -140,8 +142,15 @@ class PyTorchRunner(RunnerBase):
         return pb.ParseResponse(graph=graph.SerializeToString(), weights=file_ref(npz, "weights"),
                                 warnings=warnings)
 
-    def _example_inputs(self, req, path):
+    def _example_inputs(self, req, path, module):
+        import inspect
+
         import torch
+        try:  # unnamed inputs take the names of forward()'s parameters
+            params = [p.name for p in inspect.signature(module.forward).parameters.values()
+                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        except (TypeError, ValueError):
+            params = []
         if not req.inputs:
             raise RunnerError("missing-input-shape", "input shapes are needed to export this model",
                               file=path, hint="give --inputShape (e.g. 1,3,224,224)")
@@ -155,7 +164,7 @@ class PyTorchRunner(RunnerBase):
                 args.append(torch.randn(*dims, dtype=dtype))
             else:
                 args.append(torch.zeros(*dims, dtype=dtype))
-            names.append(spec.name or "input_%d" % i)
+            names.append(spec.name or (params[i] if i < len(params) else "input_%d" % i))
         return args, names
 
     def _export(self, loaded, model, args, names, outputs, opset):
@@ -171,6 +180,7 @@ class PyTorchRunner(RunnerBase):
             first = exc
         if loaded.kind == "torchscript":
             import io
+
             import onnx
             buf = io.BytesIO()
             try:
@@ -229,7 +239,10 @@ class PyTorchRunner(RunnerBase):
                     ep = torch.export.export(loaded.module, tuple(example))
             except Exception as exc:
                 raise RunnerError("export-failed", "torch.export failed: %s" % _short(exc), file=code[0])
-            atomic_write(out, lambda tmp: torch.export.save(ep, tmp))
+            names = {"inputs": [n for n, _, _ in loaded.code.INPUTS],
+                     "outputs": list(getattr(loaded.code, "OUTPUTS", []))}
+            extra = {loading.NAMES_FILE: json.dumps(names)}
+            atomic_write(out, lambda tmp: torch.export.save(ep, tmp, extra_files=extra))
             return pb.SaveResponse(files=[file_ref(out, "model")])
         raise RunnerError("unsupported-format", "the pytorch runner writes %s, not '%s'" % (
             ", ".join(WRITES), fmt), file=out)
@@ -280,7 +293,6 @@ class PyTorchRunner(RunnerBase):
         return resp
 
     def _instrumented(self, loaded, class_name, sink):
-        import torch
         from .instrument import instrumented_namespace
         with open(loaded.code_path) as f:
             source = f.read()
@@ -328,6 +340,8 @@ class PyTorchRunner(RunnerBase):
         names = None
         if loaded.kind == "pt2":
             names = list(loaded.exported.graph_signature.user_outputs)
+            if loaded.names and loaded.names.get("outputs"):
+                names = list(loaded.names["outputs"])
         elif loaded.code is not None and getattr(loaded.code, "OUTPUTS", None):
             names = list(loaded.code.OUTPUTS)
         if not names or len(names) != count:

@@ -1,0 +1,130 @@
+"""The PyTorch runner over gRPC: describe, parse errors, emit/save/infer of a graph built here."""
+
+from __future__ import annotations
+
+import os
+import pickle
+
+import numpy as np
+import onnx
+import pytest
+from onnx import helper, numpy_helper
+
+from broker.errors import RunnerFailed
+from runners.common import ir, tensors
+from runners.common.rpc import pb
+
+
+@pytest.fixture(scope="module")
+def torch_runner(session):
+    return session.runner("pytorch")
+
+
+def small_graph(tmp_path, ops=None):
+    """x[1,3,8,8] -> Conv(4,3x3,pad 1) -> Relu -> GlobalAveragePool -> Flatten -> Gemm(2)."""
+    rng = np.random.default_rng(1)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    fc = rng.standard_normal((2, 4)).astype(np.float32)
+    nodes = [
+        helper.make_node("Conv", ["x", "conv.weight"], ["conv"], name="conv", pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["conv"], ["relu"], name="relu"),
+        helper.make_node("GlobalAveragePool", ["relu"], ["pool"], name="pool"),
+        helper.make_node("Flatten", ["pool"], ["flat"], name="flatten"),
+        helper.make_node("Gemm", ["flat", "fc.weight"], ["logits"], name="fc", transB=1),
+    ] + list(ops or [])
+    graph = helper.make_graph(
+        nodes, "small", [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("logits", onnx.TensorProto.FLOAT, [1, 2])],
+        [numpy_helper.from_array(w, "conv.weight"), numpy_helper.from_array(fc, "fc.weight")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", ir.IR_OPSET)])
+    g, weights = ir.split(model)
+    npz = tensors.save_npz(str(tmp_path / "small.npz"), weights)
+    return model, g.SerializeToString(), pb.FileRef(path=npz, role="weights")
+
+
+def test_describe(torch_runner):
+    d = torch_runner.describe()
+    assert d.framework == "pytorch"
+    assert d.versions["torch"].startswith("2.")
+    assert set(d.reads) == {"pt2", "pt", "pth"} and set(d.writes) == {"pth", "pt2"}
+    assert d.min_opset == d.max_opset == ir.IR_OPSET
+    assert {"Conv", "Gemm", "BatchNormalization", "Resize", "Slice"} <= set(d.emit_ops)
+
+
+def test_emit_save_infer(torch_runner, tmp_path):
+    model, graph, weights = small_graph(tmp_path)
+    files = torch_runner.call("Emit", pb.EmitRequest(graph=graph, weights=weights, out_dir=str(tmp_path / "code"),
+                                                     name="small")).files
+    roles = {f.role: f.path for f in files}
+    assert roles["code"].endswith("small.py") and roles["state_dict"].endswith("small.pth")
+    x = np.random.default_rng(0).standard_normal((1, 3, 8, 8)).astype(np.float32)
+    ort = pytest.importorskip("onnxruntime")
+    want = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    for out in ("saved/small.pth", "saved/small.pt2"):
+        written = [f.path for f in torch_runner.call("Save", pb.SaveRequest(
+            emitted=files, output=str(tmp_path / out))).files]
+        if out.endswith(".pth"):
+            assert sorted(os.path.basename(w) for w in written) == ["small.pth", "small.py"]
+        resp = torch_runner.call("Infer", pb.InferRequest(model=written, inputs=[tensors.to_proto("x", x)],
+                                                          intermediates=True))
+        np.testing.assert_allclose(tensors.from_proto(resp.outputs[0]), want, atol=1e-5)
+        assert resp.outputs[0].name == "logits"
+    inter = {t.name for t in resp.intermediates}  # from the .pt2: no intermediates there
+    resp = torch_runner.call("Infer", pb.InferRequest(model=list(roles.values()), inputs=[tensors.to_proto("x", x)],
+                                                      intermediates=True))
+    inter = {t.name for t in resp.intermediates}
+    assert {"x", "conv", "relu", "pool", "flat", "logits"} <= inter
+
+
+def test_bad_input_names_shapes(torch_runner, tmp_path):
+    _, graph, weights = small_graph(tmp_path)
+    files = torch_runner.call("Emit", pb.EmitRequest(graph=graph, weights=weights, out_dir=str(tmp_path / "code"),
+                                                     name="small")).files
+    with pytest.raises(RunnerFailed) as err:
+        torch_runner.call("Infer", pb.InferRequest(model=[f.path for f in files], inputs=[
+            tensors.to_proto("x", np.zeros((1, 3, 9, 9), np.float32))]))
+    assert err.value.reference == "bad-input"
+    assert "(1, 3, 8, 8)" in err.value.message and "(1, 3, 9, 9)" in err.value.message
+
+
+def test_unsupported_ops_reported_at_once(torch_runner, tmp_path):
+    extra = [helper.make_node("NonZero", ["x"], ["nz"], name="nonzero_a"),
+             helper.make_node("Einsum", ["x", "x"], ["ein"], name="einsum_b", equation="ij,jk->ik")]
+    _, graph, weights = small_graph(tmp_path, extra)
+    with pytest.raises(RunnerFailed) as err:
+        torch_runner.call("Emit", pb.EmitRequest(graph=graph, weights=weights, out_dir=str(tmp_path / "code"),
+                                                 name="bad"))
+    assert err.value.reference == "unsupported-op"
+    assert sorted(err.value.nodes) == ["einsum_b (Einsum)", "nonzero_a (NonZero)"]
+
+
+class _Evil:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, ("touch %s" % self.marker,))
+
+
+def test_pickle_needs_trust_and_never_runs(torch_runner, tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "model.pth"
+    path.write_bytes(pickle.dumps({"model": _Evil(str(marker))}, protocol=2))
+    for method, req in (("Parse", pb.ParseRequest(sources=[str(path)], workspace=str(tmp_path))),
+                        ("Infer", pb.InferRequest(model=[str(path)]))):
+        with pytest.raises(RunnerFailed) as err:
+            torch_runner.call(method, req)
+        assert err.value.reference == "unsafe-pickle"
+        assert err.value.file == str(path) and "--trust-model" in err.value.hint
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("content,reference", [(None, "missing-file"), (b"PK\x03\x04 truncated", "corrupt-model"),
+                                               (b"\x80\x02garbage", "corrupt-model")])
+def test_unreadable_sources(torch_runner, tmp_path, content, reference):
+    path = tmp_path / "model.pt2"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(RunnerFailed) as err:
+        torch_runner.call("Parse", pb.ParseRequest(sources=[str(path)], workspace=str(tmp_path)))
+    assert err.value.reference == reference and err.value.file == str(path)
