@@ -44,7 +44,14 @@ def onnx_model(nodes, inputs, outputs, initializers=(), opset=18) -> onnx.ModelP
     g = h.make_graph(
         nodes, "test",
         [h.make_tensor_value_info(n, T.FLOAT, s) for n, s in inputs],
-        [h.make_tensor_value_info(n, T.FLOAT, None) for n in outputs],
+        [h.make_tensor_value_info(*((o, T.FLOAT, None) if isinstance(o, str) else (o[0], T.FLOAT, o[1])))
+         for o in outputs],
         [onnx.numpy_helper.from_array(np.asarray(a, np.float32), n) for n, a in initializers],
     )
-    return h.make_model(g, opset_imports=[h.make_opsetid("", opset)])
+    model = h.make_model(g, opset_imports=[h.make_opsetid("", opset)])
+    inferred = onnx.shape_inference.infer_shapes(model)
+    known = {vi.name: vi for vi in list(inferred.graph.value_info) + list(inferred.graph.output)}
+    for out in model.graph.output:
+        if out.name in known:
+            out.CopyFrom(known[out.name])
+    return model

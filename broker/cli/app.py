@@ -27,7 +27,7 @@ STATE = {"debug": False, "json": False}
 
 
 def err_console() -> Console:
-    return Console(stderr=True, no_color=bool(os.environ.get("NO_COLOR")), highlight=False)
+    return Console(stderr=True, no_color=bool(os.environ.get("NO_COLOR")), highlight=False, soft_wrap=True)
 
 
 def out_console() -> Console:

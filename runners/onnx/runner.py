@@ -130,7 +130,7 @@ class OnnxRunner(RunnerBase):
         path = request.sources[0]
         model = load_model(path)
         try:
-            onnx.checker.check_model(model)
+            onnx.checker.check_model(_with_inferred_outputs(model))
         except Exception as exc:
             raise RunnerError("invalid-model", "the ONNX checker rejects this model: %s" % _first_line(exc),
                               file=path, hint="repair or re-export the model")
@@ -233,6 +233,15 @@ def _expose_all_values(model):
                 existing.add(out)
                 added.append(out)
     return added
+
+
+def _with_inferred_outputs(model):
+    """The model with shapes inferred where it leaves them out (the checker wants output shapes)."""
+    import onnx
+    try:
+        return onnx.shape_inference.infer_shapes(model)
+    except Exception:
+        return model
 
 
 def _cut_outputs(model, outputs, path):
