@@ -101,13 +101,26 @@ def compare_outputs(
         a, b = np.asarray(a), np.asarray(b)
         std = float(np.std(b.astype(np.float64))) if b.size and b.dtype.kind in "fiu" else 0.0
         if a.shape != b.shape:
-            report.outputs.append(OutputComparison(
-                cname, rname, list(a.shape), list(b.shape), float("inf"), float("inf"), a.size, b.size, False,
-                std, f"shape {list(a.shape)} differs from the reference's {list(b.shape)}"))
+            report.outputs.append(
+                OutputComparison(
+                    cname,
+                    rname,
+                    list(a.shape),
+                    list(b.shape),
+                    float("inf"),
+                    float("inf"),
+                    a.size,
+                    b.size,
+                    False,
+                    std,
+                    f"shape {list(a.shape)} differs from the reference's {list(b.shape)}",
+                )
+            )
             continue
         max_abs, max_rel, bad, ok = compare_arrays(a, b, atol, rtol)
-        report.outputs.append(OutputComparison(
-            cname, rname, list(a.shape), list(b.shape), max_abs, max_rel, bad, int(b.size), ok, std))
+        report.outputs.append(
+            OutputComparison(cname, rname, list(a.shape), list(b.shape), max_abs, max_rel, bad, int(b.size), ok, std)
+        )
     return report
 
 
@@ -125,6 +138,9 @@ def seeded_inputs(specs: list[tuple[str, list[int | None], str]], seed: int = 0)
         elif dt.kind == "b":
             out[name] = rng.integers(0, 2, size=dims).astype(bool)
         else:
-            raise BrokerError(f"cannot make a random input of dtype {dt} for {name!r}", reference="bad-input",
-                              hint="give the input with --input FILE.npy")
+            raise BrokerError(
+                f"cannot make a random input of dtype {dt} for {name!r}",
+                reference="bad-input",
+                hint="give the input with --input FILE.npy",
+            )
     return out

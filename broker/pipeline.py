@@ -1,10 +1,10 @@
 """One conversion session: the runners it needs (started once each), a workspace, the steps.
 
-    with Session(console) as s:
-        ir = s.toir("pytorch", ["m.pt2"], ...)
-        files = s.tocode("onnx", ir, out_dir)
-        model = s.tomodel("onnx", files, "m.onnx")
-        report = s.verify(("pytorch", ["m.pt2"]), ("onnx", model), ir)
+with Session(console) as s:
+    ir = s.toir("pytorch", ["m.pt2"], ...)
+    files = s.tocode("onnx", ir, out_dir)
+    model = s.tomodel("onnx", files, "m.onnx")
+    report = s.verify(("pytorch", ["m.pt2"]), ("onnx", model), ir)
 """
 
 from __future__ import annotations
@@ -47,8 +47,11 @@ class InputShape:
         try:
             shape = [int(d) for d in dims.replace("x", ",").split(",") if d.strip()]
         except ValueError:
-            raise BrokerError(f"cannot read input shape {text!r}", reference="bad-option",
-                              hint="write it as 1,3,224,224 or name:1,3,224,224 (NCHW, batch included)")
+            raise BrokerError(
+                f"cannot read input shape {text!r}",
+                reference="bad-option",
+                hint="write it as 1,3,224,224 or name:1,3,224,224 (NCHW, batch included)",
+            )
         return cls(name.strip(), shape)
 
 
@@ -138,8 +141,9 @@ class Session:
     ) -> IRFiles:
         for s in sources:
             if not Path(s).exists():
-                raise BrokerError("file not found", reference="missing-file", file=s,
-                                  hint="check the path given with -in/-iw")
+                raise BrokerError(
+                    "file not found", reference="missing-file", file=s, hint="check the path given with -in/-iw"
+                )
         runner = self.runner(framework)
         parse_dir = self.ws / "parse"
         parse_dir.mkdir(exist_ok=True)
@@ -162,8 +166,14 @@ class Session:
             files = save_ir(model, stem or self.ws / "ir" / Path(sources[0]).stem)
         return files
 
-    def tocode(self, framework: str, ir_files: IRFiles, out_dir: Path, name: str = "model",
-               options: dict[str, str] | None = None) -> list[Any]:
+    def tocode(
+        self,
+        framework: str,
+        ir_files: IRFiles,
+        out_dir: Path,
+        name: str = "model",
+        options: dict[str, str] | None = None,
+    ) -> list[Any]:
         runner = self.runner(framework)
         model = load_ir(ir_files.graph, ir_files.weights)
         self._check_ops(framework, runner, model, str(ir_files.graph))
@@ -179,8 +189,9 @@ class Session:
             resp = runner.call("Emit", req)
         return list(resp.files)
 
-    def tomodel(self, framework: str, emitted: list[Any], output: Path, fmt: str = "",
-                options: dict[str, str] | None = None) -> list[str]:
+    def tomodel(
+        self, framework: str, emitted: list[Any], output: Path, fmt: str = "", options: dict[str, str] | None = None
+    ) -> list[str]:
         runner = self.runner(framework)
         req = pb.SaveRequest(emitted=emitted, output=str(output.resolve()), format=fmt, options=options or {})
         with self.phase("save"), self._status(f"saving {output.name}"):
@@ -188,7 +199,12 @@ class Session:
         return [f.path for f in resp.files]
 
     def infer(
-        self, framework: str, model: list[str], inputs: dict[str, np.ndarray], *, intermediates: bool = False,
+        self,
+        framework: str,
+        model: list[str],
+        inputs: dict[str, np.ndarray],
+        *,
+        intermediates: bool = False,
         trust_model: bool = False,
     ) -> tuple[list[tuple[str, np.ndarray]], dict[str, np.ndarray], str]:
         runner = self.runner(framework)
@@ -220,8 +236,15 @@ class Session:
     ) -> parity.ParityReport:
         ref_out, _, ref_engine = self.infer(reference[0], reference[1], inputs, trust_model=trust_model)
         cand_out, _, cand_engine = self.infer(candidate[0], candidate[1], inputs)
-        return parity.compare_outputs(cand_out, ref_out, atol=atol, rtol=rtol, reference_engine=ref_engine,
-                                      candidate_engine=cand_engine, seed=seed)
+        return parity.compare_outputs(
+            cand_out,
+            ref_out,
+            atol=atol,
+            rtol=rtol,
+            reference_engine=ref_engine,
+            candidate_engine=cand_engine,
+            seed=seed,
+        )
 
     def _check_ops(self, framework: str, runner: RunnerProcess, model: onnx.ModelProto, where: str) -> None:
         desc = runner.describe()

@@ -28,8 +28,17 @@ from .errors import RunnerCrashed, RunnerFailed
 
 START_TIMEOUT = float(os.environ.get("MMBROKER_START_TIMEOUT", "120"))
 CALL_TIMEOUT = float(os.environ.get("MMBROKER_CALL_TIMEOUT", "1800"))
-_STRIP_ENV = ("PYTHONHOME", "PYTHONPATH", "VIRTUAL_ENV", "CONDA_PREFIX", "CONDA_DEFAULT_ENV",
-              "PYTHONSTARTUP", "PYTHONUSERBASE", "__PYVENV_LAUNCHER__", "PIP_REQUIRE_VIRTUALENV")
+_STRIP_ENV = (
+    "PYTHONHOME",
+    "PYTHONPATH",
+    "VIRTUAL_ENV",
+    "CONDA_PREFIX",
+    "CONDA_DEFAULT_ENV",
+    "PYTHONSTARTUP",
+    "PYTHONUSERBASE",
+    "__PYVENV_LAUNCHER__",
+    "PIP_REQUIRE_VIRTUALENV",
+)
 
 _live: set[RunnerProcess] = set()
 _live_lock = threading.Lock()
@@ -155,8 +164,7 @@ class RunnerProcess:
             if line is None:
                 code = self.proc.wait(timeout=5)
                 raise RunnerCrashed(
-                    f"the {self.framework} runner exited with status {code} before it was ready"
-                    + self._tail_text(),
+                    f"the {self.framework} runner exited with status {code} before it was ready" + self._tail_text(),
                     reference="runner-exited-early",
                     framework=self.framework,
                     hint=f"check its environment: mmbroker env doctor {self.framework}",
@@ -165,8 +173,7 @@ class RunnerProcess:
             if len(parts) == 4 and parts[0] == rpc.HANDSHAKE_PREFIX and parts[2] == "unix":
                 if parts[1] != str(rpc.PROTOCOL_VERSION):
                     raise RunnerCrashed(
-                        f"the {self.framework} runner speaks protocol {parts[1]}, "
-                        f"the broker {rpc.PROTOCOL_VERSION}",
+                        f"the {self.framework} runner speaks protocol {parts[1]}, the broker {rpc.PROTOCOL_VERSION}",
                         reference="runner-protocol-mismatch",
                         framework=self.framework,
                         hint=f"rebuild its environment: mmbroker env setup {self.framework} --force",

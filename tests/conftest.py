@@ -47,8 +47,13 @@ def zoo(env_for, tmp_path_factory):
     handle = env_for("pytorch")
     out = tmp_path_factory.mktemp("zoo")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
-    proc = subprocess.run([str(handle.python), str(ROOT / "tests" / "parity" / "zoo.py"), str(out)],
-                          capture_output=True, text=True, env=env, timeout=900)
+    proc = subprocess.run(
+        [str(handle.python), str(ROOT / "tests" / "parity" / "zoo.py"), str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return {e["name"]: {**e, "dir": out} for e in json.loads((out / "zoo.json").read_text())}
 
@@ -58,10 +63,18 @@ class ParityRecorder:
         self.rows: list[dict] = []
 
     def add(self, src: str, dst: str, model: str, report) -> None:
-        self.rows.append({"source": src, "target": dst, "model": model, "passed": report.passed,
-                          "max_abs": max((o.max_abs for o in report.outputs), default=None),
-                          "max_rel": max((o.max_rel for o in report.outputs), default=None),
-                          "reference": report.reference_engine, "candidate": report.candidate_engine})
+        self.rows.append(
+            {
+                "source": src,
+                "target": dst,
+                "model": model,
+                "passed": report.passed,
+                "max_abs": max((o.max_abs for o in report.outputs), default=None),
+                "max_rel": max((o.max_rel for o in report.outputs), default=None),
+                "reference": report.reference_engine,
+                "candidate": report.candidate_engine,
+            }
+        )
 
 
 @pytest.fixture(scope="session")
@@ -73,8 +86,9 @@ def parity_recorder():
         old = json.loads(RESULTS_FILE.read_text()) if RESULTS_FILE.exists() else []
         keep = {(r["source"], r["target"], r["model"]) for r in rec.rows}
         rows = [r for r in old if (r["source"], r["target"], r["model"]) not in keep] + rec.rows
-        RESULTS_FILE.write_text(json.dumps(sorted(rows, key=lambda r: (r["source"], r["target"], r["model"])),
-                                           indent=1) + "\n")
+        RESULTS_FILE.write_text(
+            json.dumps(sorted(rows, key=lambda r: (r["source"], r["target"], r["model"])), indent=1) + "\n"
+        )
 
 
 _MARK_BY_DIR = {"unit": "unit", "runners": "runner", "parity": "parity", "conformance": "runner"}

@@ -42,10 +42,13 @@ def run_cli(*args: str) -> CliResult:
 
 def onnx_model(nodes, inputs, outputs, initializers=(), opset=18) -> onnx.ModelProto:
     g = h.make_graph(
-        nodes, "test",
+        nodes,
+        "test",
         [h.make_tensor_value_info(n, T.FLOAT, s) for n, s in inputs],
-        [h.make_tensor_value_info(*((o, T.FLOAT, None) if isinstance(o, str) else (o[0], T.FLOAT, o[1])))
-         for o in outputs],
+        [
+            h.make_tensor_value_info(*((o, T.FLOAT, None) if isinstance(o, str) else (o[0], T.FLOAT, o[1])))
+            for o in outputs
+        ],
         [onnx.numpy_helper.from_array(np.asarray(a, np.float32), n) for n, a in initializers],
     )
     model = h.make_model(g, opset_imports=[h.make_opsetid("", opset)])
@@ -55,3 +58,44 @@ def onnx_model(nodes, inputs, outputs, initializers=(), opset=18) -> onnx.ModelP
         if out.name in known:
             out.CopyFrom(known[out.name])
     return model
+
+
+def build_case(case, seed=0):
+    """(ModelProto with data, {input name: array}) for one case of pytorch_op_cases."""
+    rng = np.random.default_rng(seed)
+    inputs, inits, feeds, names = [], [], {}, []
+    for i, spec in enumerate(case["inputs"]):
+        name = "in%d" % i
+        if spec is None:
+            names.append("")
+            continue
+        names.append(name)
+        if isinstance(spec, list) or "shape" in spec:
+            shape = spec if isinstance(spec, list) else spec["shape"]
+            dtype = "float32" if isinstance(spec, list) else spec["dtype"]
+            if dtype == "bool":
+                a = rng.random(shape) > 0.5
+            else:
+                a = rng.standard_normal(shape).astype(dtype)
+                if case.get("positive"):
+                    a = np.abs(a) + 0.1
+            feeds[name] = a
+            inputs.append(h.make_tensor_value_info(name, h.np_dtype_to_tensor_dtype(a.dtype), shape))
+        elif "init" in spec:
+            a = rng.standard_normal(spec["init"]).astype(np.float32)
+            if case.get("positive"):
+                a = np.abs(a) + 0.1
+            inits.append(onnx.numpy_helper.from_array(a, name))
+        else:
+            inits.append(onnx.numpy_helper.from_array(np.array(spec["value"], dtype=spec["dtype"]), name))
+    outs = ["out%d" % i for i in range(case.get("outputs", 1))]
+    node = h.make_node(case["op"], names, outs, name="node_" + case["name"], **case["attrs"])
+    graph = h.make_graph([node], case["name"], inputs, [h.make_value_info(o, onnx.TypeProto()) for o in outs], inits)
+    model = h.make_model(graph, opset_imports=[h.make_opsetid("", case["opset"])])
+    model = onnx.shape_inference.infer_shapes(model, strict_mode=True)
+    inferred = {v.name: v for v in model.graph.value_info}
+    for o in model.graph.output:  # outputs declared without a type take the inferred one
+        if o.name in inferred:
+            o.CopyFrom(inferred[o.name])
+        assert o.type.tensor_type.elem_type, o.name
+    return model, feeds

@@ -33,8 +33,13 @@ from .options import (
 from .render import print_json, print_parity
 
 
-def _session(json_out: bool, python: str | None = None, find_links: list[str] | None = None,
-             no_index: bool = False, workspace: Path | None = None) -> Session:
+def _session(
+    json_out: bool,
+    python: str | None = None,
+    find_links: list[str] | None = None,
+    no_index: bool = False,
+    workspace: Path | None = None,
+) -> Session:
     return Session(
         console=err_console(),
         workspace=workspace,
@@ -59,14 +64,22 @@ def _load_inputs(path: Path | None, specs: list[tuple[str, list[int | None], str
         if path.suffix == ".npy":
             arr = np.load(path, allow_pickle=False)
             if len(names) != 1:
-                raise BrokerError(f"the model has {len(names)} inputs {names}; one .npy given",
-                                  reference="bad-input", file=str(path), hint="give an .npz keyed by input name")
+                raise BrokerError(
+                    f"the model has {len(names)} inputs {names}; one .npy given",
+                    reference="bad-input",
+                    file=str(path),
+                    hint="give an .npz keyed by input name",
+                )
             return {names[0]: arr}
     except BrokerError:
         raise
     except Exception as exc:
-        raise BrokerError(f"cannot read input tensors: {exc}", reference="bad-input", file=str(path),
-                          hint="give a .npy or .npz written by numpy (no pickled objects)") from exc
+        raise BrokerError(
+            f"cannot read input tensors: {exc}",
+            reference="bad-input",
+            file=str(path),
+            hint="give a .npy or .npz written by numpy (no pickled objects)",
+        ) from exc
     raise BrokerError("input files must be .npy or .npz", reference="bad-input", file=str(path))
 
 
@@ -79,31 +92,52 @@ def _size(path: str) -> str:
     return ""
 
 
-@app.command(help="Convert a model from one framework to another and check that both compute the same "
-             "outputs. Example: mmbroker convert -sf pytorch -in model.pt2 -df onnx -om model.onnx")
+@app.command(
+    help="Convert a model from one framework to another and check that both compute the same "
+    "outputs. Example: mmbroker convert -sf pytorch -in model.pt2 -df onnx -om model.onnx"
+)
 def convert(
     src: Annotated[str, typer.Option("--srcFramework", "-sf", "--src", help="Source framework.")],
-    sources: Annotated[list[str], typer.Option("--inputNetwork", "-in", help="Source model file(s); repeat "
-                                               "for several (e.g. a state_dict .pth and its class .py).")],
+    sources: Annotated[
+        list[str],
+        typer.Option(
+            "--inputNetwork",
+            "-in",
+            help="Source model file(s); repeat for several (e.g. a state_dict .pth and its class .py).",
+        ),
+    ],
     dst: Annotated[str, typer.Option("--dstFramework", "-df", "--dst", help="Target framework.")],
     output: Annotated[Path, typer.Option("--outputModel", "-om", "--output", help="Converted model file to write.")],
-    weights: Annotated[Optional[str], typer.Option("--inputWeight", "-iw", help="Source weights file, "
-                                                   "for formats that keep them apart.")] = None,
+    weights: Annotated[
+        Optional[str],
+        typer.Option("--inputWeight", "-iw", help="Source weights file, for formats that keep them apart."),
+    ] = None,
     input_shape: InputShapeOpt = None,
     dst_node: DstNodeOpt = None,
     trust_model: TrustOpt = False,
-    verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Run both models on the same input "
-                                         "and compare outputs element-wise (default on).")] = True,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify/--no-verify",
+            help="Run both models on the same input and compare outputs element-wise (default on).",
+        ),
+    ] = True,
     input_file: InputFileOpt = None,
     atol: AtolOpt = parity.DEFAULT_ATOL,
     rtol: RtolOpt = parity.DEFAULT_RTOL,
     seed: SeedOpt = 0,
-    code_dir: Annotated[Optional[Path], typer.Option("--code-dir", help="Also keep the generated source "
-                                                     "code and weights in this folder.")] = None,
-    class_name: Annotated[Optional[str], typer.Option("--class", help="PyTorch: the nn.Module class in the "
-                                                      "given .py for a state_dict .pth.")] = None,
-    workspace: Annotated[Optional[Path], typer.Option("--workspace", help="Keep intermediate files (IR, "
-                                                      "code) here instead of a temporary folder.")] = None,
+    code_dir: Annotated[
+        Optional[Path],
+        typer.Option("--code-dir", help="Also keep the generated source code and weights in this folder."),
+    ] = None,
+    class_name: Annotated[
+        Optional[str],
+        typer.Option("--class", help="PyTorch: the nn.Module class in the given .py for a state_dict .pth."),
+    ] = None,
+    workspace: Annotated[
+        Optional[Path],
+        typer.Option("--workspace", help="Keep intermediate files (IR, code) here instead of a temporary folder."),
+    ] = None,
     json_out: JsonOpt = False,
     python: PythonOpt = None,
     find_links: FindLinksOpt = None,
@@ -114,8 +148,14 @@ def convert(
     options = {"class": class_name} if class_name else {}
     con = err_console()
     with _session(json_out, python, find_links, no_index, workspace) as s:
-        ir = s.toir(src_fw, files, inputs=[InputShape.parse(t) for t in input_shape or []],
-                    outputs=dst_node, trust_model=trust_model, options=options)
+        ir = s.toir(
+            src_fw,
+            files,
+            inputs=[InputShape.parse(t) for t in input_shape or []],
+            outputs=dst_node,
+            trust_model=trust_model,
+            options=options,
+        )
         emit_dir = code_dir or s.ws / "code"
         emitted = s.tocode(dst_fw, ir, emit_dir, name=output.stem)
         written = s.tomodel(dst_fw, emitted, output)
@@ -125,10 +165,21 @@ def convert(
         report = None
         if verify:
             inputs = _load_inputs(input_file, input_specs(ir), seed)
-            report = s.verify((src_fw, files), (dst_fw, written), inputs, atol=atol, rtol=rtol,
-                              seed=None if input_file else seed, trust_model=trust_model)
-        result: dict[str, Any] = {"output": written, "ir": str(ir.graph) if workspace else None,
-                                  "timings": s.timings, "parity": report.to_dict() if report else None}
+            report = s.verify(
+                (src_fw, files),
+                (dst_fw, written),
+                inputs,
+                atol=atol,
+                rtol=rtol,
+                seed=None if input_file else seed,
+                trust_model=trust_model,
+            )
+        result: dict[str, Any] = {
+            "output": written,
+            "ir": str(ir.graph) if workspace else None,
+            "timings": s.timings,
+            "parity": report.to_dict() if report else None,
+        }
     if json_out:
         print_json(result)
     elif report is not None:
@@ -137,8 +188,10 @@ def convert(
         raise typer.Exit(1)
 
 
-@app.command(help="Parse a model into the IR: <out>.pb (ONNX graph), <out>.npz (weights), <out>.json "
-             "(summary). Example: mmbroker toir -f pytorch -in model.pt2 -o model")
+@app.command(
+    help="Parse a model into the IR: <out>.pb (ONNX graph), <out>.npz (weights), <out>.json "
+    "(summary). Example: mmbroker toir -f pytorch -in model.pt2 -o model"
+)
 def toir(
     framework: Annotated[str, typer.Option("--framework", "-f", help="Source framework.")],
     sources: Annotated[list[str], typer.Option("--inputNetwork", "-in", "--network", "-n", help="Model file(s).")],
@@ -152,23 +205,32 @@ def toir(
 ) -> None:
     files = list(sources) + ([weights] if weights else [])
     with _session(json_out) as s:
-        ir = s.toir(runner_name(framework), files, inputs=[InputShape.parse(t) for t in input_shape or []],
-                    outputs=dst_node, trust_model=trust_model,
-                    options={"class": class_name} if class_name else {}, stem=out)
+        ir = s.toir(
+            runner_name(framework),
+            files,
+            inputs=[InputShape.parse(t) for t in input_shape or []],
+            outputs=dst_node,
+            trust_model=trust_model,
+            options={"class": class_name} if class_name else {},
+            stem=out,
+        )
     if json_out:
         print_json({"graph": str(ir.graph), "weights": str(ir.weights), "summary": str(ir.summary)})
     else:
         out_console().print(f"IR written: {ir.graph}  {ir.weights}  {ir.summary}", highlight=False)
 
 
-@app.command(help="Generate a framework's source code and weights from IR files. "
-             "Example: mmbroker tocode -f pytorch -n model.pb -d code/")
+@app.command(
+    help="Generate a framework's source code and weights from IR files. "
+    "Example: mmbroker tocode -f pytorch -n model.pb -d code/"
+)
 def tocode(
     framework: Annotated[str, typer.Option("--framework", "-f", help="Target framework.")],
     graph: Annotated[Path, typer.Option("--network", "-n", "-in", help="IR graph (.pb).")],
     out_dir: Annotated[Path, typer.Option("--dstModelPath", "-d", "-o", help="Folder for code and weights.")],
-    weights: Annotated[Optional[Path], typer.Option("--weights", "-w", "-iw", help="IR weights (.npz), "
-                                                    "default beside the graph.")] = None,
+    weights: Annotated[
+        Optional[Path], typer.Option("--weights", "-w", "-iw", help="IR weights (.npz), default beside the graph.")
+    ] = None,
     name: Annotated[str, typer.Option("--name", help="Base name of the generated files.")] = "model",
     json_out: JsonOpt = False,
 ) -> None:
@@ -184,8 +246,10 @@ def tocode(
         out_console().print("\n".join(paths), highlight=False)
 
 
-@app.command(help="Build native model files from generated code and weights. "
-             "Example: mmbroker tomodel -f pytorch -in code/ -o model.pth")
+@app.command(
+    help="Build native model files from generated code and weights. "
+    "Example: mmbroker tomodel -f pytorch -in code/ -o model.pth"
+)
 def tomodel(
     framework: Annotated[str, typer.Option("--framework", "-f", help="Target framework.")],
     inputs: Annotated[list[Path], typer.Option("--inputNetwork", "-in", help="Folder or files written by tocode.")],
@@ -218,17 +282,25 @@ def _specs_for(s: Session, fw: str, files: list[str], shapes: list[str] | None, 
     return input_specs(ir)
 
 
-@app.command(help="Run a model on given or seeded random input and print or save its outputs. "
-             "Example: mmbroker infer model.onnx --input x.npy --out y.npz")
+@app.command(
+    help="Run a model on given or seeded random input and print or save its outputs. "
+    "Example: mmbroker infer model.onnx --input x.npy --out y.npz"
+)
 def infer(
-    model: Annotated[str, typer.Argument(help="[framework:]file[,file...], e.g. model.onnx or "
-                                         "pytorch:model.pth,model.py")],
+    model: Annotated[
+        str, typer.Argument(help="[framework:]file[,file...], e.g. model.onnx or pytorch:model.pth,model.py")
+    ],
     input_file: InputFileOpt = None,
     input_shape: InputShapeOpt = None,
     seed: SeedOpt = 0,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write outputs to this .npz.")] = None,
-    intermediates: Annotated[bool, typer.Option("--intermediates", help="Also return every intermediate "
-                                                "value the runner can report (keyed by IR value name).")] = False,
+    intermediates: Annotated[
+        bool,
+        typer.Option(
+            "--intermediates",
+            help="Also return every intermediate value the runner can report (keyed by IR value name).",
+        ),
+    ] = False,
     trust_model: TrustOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
@@ -241,9 +313,14 @@ def infer(
         from runners.common.tensors import save_npz
 
         save_npz(str(out), {**{n: a for n, a in outs}, **{f"intermediate/{k}": v for k, v in inter.items()}})
-    summary: dict[str, Any] = {"engine": engine, "outputs": [{"name": n, "shape": list(a.shape), "dtype": a.dtype.name,
-                                              "mean": float(np.mean(a)) if a.size else 0.0} for n, a in outs],
-               "intermediates": len(inter)}
+    summary: dict[str, Any] = {
+        "engine": engine,
+        "outputs": [
+            {"name": n, "shape": list(a.shape), "dtype": a.dtype.name, "mean": float(np.mean(a)) if a.size else 0.0}
+            for n, a in outs
+        ],
+        "intermediates": len(inter),
+    }
     if json_out:
         print_json(summary)
     else:
@@ -255,8 +332,10 @@ def infer(
             con.print(f"{len(inter)} intermediate values", highlight=False)
 
 
-@app.command(help="Run two models (any supported frameworks) on the same input and report max abs / max "
-             "rel error per output. Example: mmbroker compare model.pt2 model.onnx")
+@app.command(
+    help="Run two models (any supported frameworks) on the same input and report max abs / max "
+    "rel error per output. Example: mmbroker compare model.pt2 model.onnx"
+)
 def compare(
     model_a: Annotated[str, typer.Argument(help="Reference: [framework:]file[,file...]")],
     model_b: Annotated[str, typer.Argument(help="Candidate: [framework:]file[,file...]")],
@@ -275,8 +354,15 @@ def compare(
         specs_b = _specs_for(s, fb, files_b, input_shape, trust_model) if not input_shape else specs_a
         _check_same_inputs(model_a, specs_a, model_b, specs_b)
         inputs = _load_inputs(input_file, specs_a, seed)
-        report = s.verify((fa, files_a), (fb, files_b), inputs, atol=atol, rtol=rtol,
-                          seed=None if input_file else seed, trust_model=trust_model)
+        report = s.verify(
+            (fa, files_a),
+            (fb, files_b),
+            inputs,
+            atol=atol,
+            rtol=rtol,
+            seed=None if input_file else seed,
+            trust_model=trust_model,
+        )
     if json_out:
         print_json(report.to_dict())
     else:
@@ -292,9 +378,8 @@ def _check_same_inputs(a: str, specs_a: Any, b: str, specs_b: Any) -> None:
         raise BrokerError(
             f"the models take different inputs: {a} takes "
             + ", ".join(f"{n} {s}" for n, s, _ in specs_a)
-            + f"; {b} takes " + ", ".join(f"{n} {s}" for n, s, _ in specs_b),
+            + f"; {b} takes "
+            + ", ".join(f"{n} {s}" for n, s, _ in specs_b),
             reference="input-mismatch",
             hint="compare models of the same input signature, or give --inputShape",
         )
-
-

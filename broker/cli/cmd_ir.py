@@ -19,13 +19,16 @@ from .app import app, out_console
 from .options import JsonOpt
 from .render import print_json
 
-ir_app = typer.Typer(help="Inspect, validate and export IR files (<name>.pb graph + <name>.npz weights).",
-                     no_args_is_help=True)
+ir_app = typer.Typer(
+    help="Inspect, validate and export IR files (<name>.pb graph + <name>.npz weights).", no_args_is_help=True
+)
 app.add_typer(ir_app, name="ir")
 
 
-@ir_app.command(help="Summarise an IR graph (.pb with its .npz) or an .onnx file: inputs, outputs, ops, "
-                "parameters, source metadata.")
+@ir_app.command(
+    help="Summarise an IR graph (.pb with its .npz) or an .onnx file: inputs, outputs, ops, "
+    "parameters, source metadata."
+)
 def info(
     path: Annotated[Path, typer.Argument(help="IR .pb (weights .npz beside it) or .onnx file.")],
     json_out: JsonOpt = False,
@@ -49,8 +52,9 @@ def check(path: Annotated[Path, typer.Argument(help="IR .pb or .onnx file.")]) -
 def export_onnx(
     path: Annotated[Path, typer.Argument(help="IR .pb (weights .npz beside it).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="The .onnx file to write.")],
-    weights: Annotated[Optional[Path], typer.Option("--weights", "-w", help="IR weights, default beside "
-                                                    "the graph.")] = None,
+    weights: Annotated[
+        Optional[Path], typer.Option("--weights", "-w", help="IR weights, default beside the graph.")
+    ] = None,
 ) -> None:
     if output.suffix != ".onnx":
         raise BrokerError("the output must end in .onnx", reference="bad-option", file=str(output))

@@ -9,8 +9,12 @@ import typer
 
 InputShapeOpt = Annotated[
     Optional[list[str]],
-    typer.Option("--inputShape", "--input-shape", help="Input shape, NCHW with batch: 1,3,224,224 or "
-                 "name:1,3,224,224. Repeat for several inputs. Needed when the model file has no shapes."),
+    typer.Option(
+        "--inputShape",
+        "--input-shape",
+        help="Input shape, NCHW with batch: 1,3,224,224 or "
+        "name:1,3,224,224. Repeat for several inputs. Needed when the model file has no shapes.",
+    ),
 ]
 DstNodeOpt = Annotated[
     Optional[list[str]],
@@ -18,8 +22,11 @@ DstNodeOpt = Annotated[
 ]
 TrustOpt = Annotated[
     bool,
-    typer.Option("--trust-model", help="Allow loading formats that can run code (pickled PyTorch modules, "
-                 "Keras Lambda layers). Only for files you trust."),
+    typer.Option(
+        "--trust-model",
+        help="Allow loading formats that can run code (pickled PyTorch modules, "
+        "Keras Lambda layers). Only for files you trust.",
+    ),
 ]
 PythonOpt = Annotated[
     Optional[str], typer.Option("--python", help="Interpreter for building a runner environment that is missing.")
@@ -34,6 +41,9 @@ AtolOpt = Annotated[float, typer.Option("--atol", help="Absolute tolerance of th
 RtolOpt = Annotated[float, typer.Option("--rtol", help="Relative tolerance of the parity check.")]
 InputFileOpt = Annotated[
     Optional[Path],
-    typer.Option("--input", help="Input tensors for verification/inference: .npy (one input) or .npz "
-                 "(keyed by input name), instead of seeded random data."),
+    typer.Option(
+        "--input",
+        help="Input tensors for verification/inference: .npy (one input) or .npz "
+        "(keyed by input name), instead of seeded random data.",
+    ),
 ]

@@ -16,8 +16,9 @@ def print_json(data: Any) -> None:
 
 
 def parity_table(report: ParityReport) -> Table:
-    table = Table(title=f"parity: {report.candidate_engine}  vs  reference {report.reference_engine}",
-                  title_justify="left")
+    table = Table(
+        title=f"parity: {report.candidate_engine}  vs  reference {report.reference_engine}", title_justify="left"
+    )
     for col in ("output", "shape", "max abs err", "max rel err", "mismatched", "result"):
         table.add_column(col, justify="right" if "err" in col or col == "mismatched" else "left")
     for o in report.outputs:

@@ -32,14 +32,22 @@ class IRFiles:
 def read_graph(path: Path) -> onnx.ModelProto:
     path = Path(path)
     if not path.exists():
-        raise BrokerError(f"IR graph not found: {path}", reference="missing-file", file=str(path),
-                          hint="give the .pb written by `mmbroker toir`")
+        raise BrokerError(
+            f"IR graph not found: {path}",
+            reference="missing-file",
+            file=str(path),
+            hint="give the .pb written by `mmbroker toir`",
+        )
     model = onnx.ModelProto()
     try:
         model.ParseFromString(path.read_bytes())
     except Exception as exc:
-        raise BrokerError(f"not an IR graph ({exc})", reference="corrupt-model", file=str(path),
-                          hint="give the .pb written by `mmbroker toir`") from exc
+        raise BrokerError(
+            f"not an IR graph ({exc})",
+            reference="corrupt-model",
+            file=str(path),
+            hint="give the .pb written by `mmbroker toir`",
+        ) from exc
     return model
 
 
@@ -59,18 +67,25 @@ def load_ir(path: Path | str, weights: Path | str | None = None) -> onnx.ModelPr
     arrays: dict[str, np.ndarray] = {}
     if model.graph.initializer:
         if not wpath.exists():
-            raise BrokerError("IR weights not found", reference="missing-file", file=str(wpath),
-                              hint="the .npz written beside the graph is needed")
+            raise BrokerError(
+                "IR weights not found",
+                reference="missing-file",
+                file=str(wpath),
+                hint="the .npz written beside the graph is needed",
+            )
         try:
             arrays = load_npz(str(wpath))
         except Exception as exc:
-            raise BrokerError(f"cannot read IR weights ({exc})", reference="corrupt-model",
-                              file=str(wpath)) from exc
+            raise BrokerError(f"cannot read IR weights ({exc})", reference="corrupt-model", file=str(wpath)) from exc
     try:
         return common_ir.join(model, arrays)
     except KeyError as exc:
-        raise BrokerError(f"no weights for initializer {exc}", reference="missing-weight", file=str(wpath),
-                          hint="graph and weights come from different conversions") from exc
+        raise BrokerError(
+            f"no weights for initializer {exc}",
+            reference="missing-weight",
+            file=str(wpath),
+            hint="graph and weights come from different conversions",
+        ) from exc
 
 
 def save_ir(model: onnx.ModelProto, stem: Path | str) -> IRFiles:

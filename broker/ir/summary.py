@@ -51,7 +51,9 @@ def render(summary: dict[str, Any]) -> str:
     for kind in ("inputs", "outputs"):
         for v in summary[kind]:
             lines.append(f"  {kind[:-1]:6} {v['name']}  {v['dtype']}  {v['shape']}")
-    lines.append(f"  {summary['nodes']} nodes, {summary['parameters']:,} parameters in {summary['initializers']} tensors")
+    lines.append(
+        f"  {summary['nodes']} nodes, {summary['parameters']:,} parameters in {summary['initializers']} tensors"
+    )
     lines.append("  ops: " + ", ".join(f"{op}×{n}" for op, n in summary["ops"].items()))
     for k, v in summary["metadata"].items():
         lines.append(f"  {k}: {v}")

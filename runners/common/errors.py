@@ -11,8 +11,7 @@ class RunnerError(Exception):
 
     grpc_code = "INVALID_ARGUMENT"
 
-    def __init__(self, reference, message, file="", node="", op="", opset=0, hint="", nodes=None,
-                 framework=""):
+    def __init__(self, reference, message, file="", node="", op="", opset=0, hint="", nodes=None, framework=""):
         super(RunnerError, self).__init__(message)
         self.reference = reference
         self.message = message
@@ -26,16 +25,30 @@ class RunnerError(Exception):
 
     def to_proto(self):
         return pb.ErrorDetail(
-            reference=self.reference, message=self.message, framework=self.framework,
-            file=str(self.file), node=self.node, op=self.op, opset=int(self.opset or 0),
-            hint=self.hint, nodes=self.nodes,
+            reference=self.reference,
+            message=self.message,
+            framework=self.framework,
+            file=str(self.file),
+            node=self.node,
+            op=self.op,
+            opset=int(self.opset or 0),
+            hint=self.hint,
+            nodes=self.nodes,
         )
 
     @classmethod
     def from_proto(cls, detail):
-        return cls(detail.reference, detail.message, file=detail.file, node=detail.node,
-                   op=detail.op, opset=detail.opset, hint=detail.hint, nodes=list(detail.nodes),
-                   framework=detail.framework)
+        return cls(
+            detail.reference,
+            detail.message,
+            file=detail.file,
+            node=detail.node,
+            op=detail.op,
+            opset=detail.opset,
+            hint=detail.hint,
+            nodes=list(detail.nodes),
+            framework=detail.framework,
+        )
 
     def __str__(self):
         return describe(self)
@@ -69,11 +82,21 @@ class UnsupportedOps(RunnerError):
         shown = ", ".join(names[:20]) + (" and %d more" % (len(names) - 20) if len(names) > 20 else "")
         super(UnsupportedOps, self).__init__(
             "unsupported-op",
-            "%s %s does not support op%s %s, used by %d node%s: %s" % (
-                framework, direction, "s" if len(ops) > 1 else "", ", ".join(ops), len(names),
-                "s" if len(names) > 1 else "", shown),
-            node=missing[0][0] if missing else "", op=missing[0][1] if missing else "",
-            opset=opset, nodes=names, framework=framework,
+            "%s %s does not support op%s %s, used by %d node%s: %s"
+            % (
+                framework,
+                direction,
+                "s" if len(ops) > 1 else "",
+                ", ".join(ops),
+                len(names),
+                "s" if len(names) > 1 else "",
+                shown,
+            ),
+            node=missing[0][0] if missing else "",
+            op=missing[0][1] if missing else "",
+            opset=opset,
+            nodes=names,
+            framework=framework,
             hint="convert to another target framework, or replace these ops in the source model",
         )
 

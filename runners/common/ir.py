@@ -5,7 +5,7 @@
 
 import numpy as np
 
-IR_OPSET = 18          # the one opset every graph in the IR uses (ai.onnx domain)
+IR_OPSET = 18  # the one opset every graph in the IR uses (ai.onnx domain)
 IR_LAYOUT = "NCHW"
 
 

@@ -9,17 +9,28 @@ def require_file(path, what="model file"):
     if not path:
         raise RunnerError("missing-file", "no %s given" % what, hint="pass the %s with -in/--input-file" % what)
     if not os.path.exists(path):
-        raise RunnerError("missing-file", "%s not found" % what, file=path,
-                          hint="check the path; relative paths are taken from the current directory")
+        raise RunnerError(
+            "missing-file",
+            "%s not found" % what,
+            file=path,
+            hint="check the path; relative paths are taken from the current directory",
+        )
     if os.path.isfile(path) and os.path.getsize(path) == 0:
-        raise RunnerError("corrupt-model", "the %s is empty" % what, file=path,
-                          hint="the file was truncated; copy or export it again")
+        raise RunnerError(
+            "corrupt-model", "the %s is empty" % what, file=path, hint="the file was truncated; copy or export it again"
+        )
     return path
 
 
 def corrupt(path, exc, what="model"):
-    return RunnerError("corrupt-model", "cannot read this %s: %s" % (what, str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__),
-                       file=path, hint="the file is truncated or not a %s; export it again" % what)
+    text = str(exc).strip()
+    reason = text.splitlines()[0][:300] if text else type(exc).__name__
+    return RunnerError(
+        "corrupt-model",
+        "cannot read this %s: %s" % (what, reason),
+        file=path,
+        hint="the file is truncated or not a %s; export it again" % what,
+    )
 
 
 def check_inputs(expected, given, file=""):
@@ -29,26 +40,35 @@ def check_inputs(expected, given, file=""):
     problems = []
     names = [n for n, _ in expected]
     if len(given) != len(expected):
-        problems.append("the model takes %d input(s) %s, %d given (%s)" % (
-            len(expected), names, len(given), sorted(given)))
+        problems.append(
+            "the model takes %d input(s) %s, %d given (%s)" % (len(expected), names, len(given), sorted(given))
+        )
     for name, shape in expected:
         if name not in given:
             if len(given) == len(expected):
                 problems.append("input '%s' missing (given: %s)" % (name, sorted(given)))
             continue
         arr = given[name]
-        if shape is not None and (len(shape) != arr.ndim or any(
-                d is not None and d > 0 and d != a for d, a in zip(shape, arr.shape))):
-            problems.append("input '%s' expects shape %s, given %s" % (
-                name, ["?" if d is None or d <= 0 else d for d in shape], list(arr.shape)))
+        if shape is not None and (
+            len(shape) != arr.ndim or any(d is not None and d > 0 and d != a for d, a in zip(shape, arr.shape))
+        ):
+            problems.append(
+                "input '%s' expects shape %s, given %s"
+                % (name, ["?" if d is None or d <= 0 else d for d in shape], list(arr.shape))
+            )
     if problems:
-        raise RunnerError("bad-input", "; ".join(problems), file=file,
-                          hint="give inputs of the model's shape (--inputShape / --input)")
+        raise RunnerError(
+            "bad-input",
+            "; ".join(problems),
+            file=file,
+            hint="give inputs of the model's shape (--inputShape / --input)",
+        )
 
 
 def named_inputs(tensors, names):
     """Protocol tensors -> {input name: array}; unnamed tensors are taken in the model's order."""
     from .tensors import from_proto
+
     out = {}
     for i, t in enumerate(tensors):
         name = t.name or (names[i] if i < len(names) else "input_%d" % i)

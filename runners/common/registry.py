@@ -30,10 +30,13 @@ class Registry(object):
             for op in ops:
                 versions = self._table.setdefault(op, {})
                 if since in versions:
-                    raise ValueError("%s %s: op %s since %d registered twice (%s and %s)" % (
-                        self.framework, self.direction, op, since, versions[since].__name__, fn.__name__))
+                    raise ValueError(
+                        "%s %s: op %s since %d registered twice (%s and %s)"
+                        % (self.framework, self.direction, op, since, versions[since].__name__, fn.__name__)
+                    )
                 versions[since] = fn
             return fn
+
         return decorate
 
     def lookup(self, op, opset):
@@ -63,4 +66,5 @@ def discover(package):
 def onnx_attributes(node):
     """A NodeProto's attributes as a dict of Python values (onnx.helper semantics)."""
     from onnx import helper
+
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}

@@ -37,8 +37,8 @@ class _Namespace(object):
     def __init__(self, package):
         prefix = package + "."
         for full_name, cls in _MESSAGES.items():
-            if full_name.startswith(prefix) and "." not in full_name[len(prefix):]:
-                setattr(self, full_name[len(prefix):], cls)
+            if full_name.startswith(prefix) and "." not in full_name[len(prefix) :]:
+                setattr(self, full_name[len(prefix) :], cls)
 
     def __getattr__(self, name):  # only reached for names the descriptor set lacks
         raise AttributeError("no message %r in the runner protocol" % name)

@@ -47,7 +47,7 @@ class Servicer(object):
                 "%s: %s" % (type(exc).__name__, exc),
                 framework=self.runner.framework,
                 hint="run again with --debug for the runner's traceback; this is a bug in the %s "
-                     "runner or in the framework" % self.runner.framework,
+                "runner or in the framework" % self.runner.framework,
             )
             err.traceback = tb
             abort_with(context, self.grpc, err)
@@ -73,6 +73,7 @@ class Servicer(object):
 
     def Upload(self, request_iterator, context):
         from .tensors import file_ref
+
         path = None
         f = None
         try:
@@ -131,6 +132,7 @@ class RunnerBase(object):
     def inbox(self):
         if self._inbox is None:
             import tempfile
+
             self._inbox = tempfile.mkdtemp(prefix="mmbroker-%s-inbox-" % self.framework)
         return self._inbox
 
@@ -157,10 +159,12 @@ def serve(make_runner, argv=None):
     stop_event = threading.Event()
     runner = make_runner()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=args.workers), options=rpc.GRPC_OPTIONS)
-    server.add_generic_rpc_handlers((
-        rpc.generic_handler(grpc, rpc.SERVICE, rpc.METHODS, Servicer(runner, grpc, stop_event)),
-        rpc.generic_handler(grpc, rpc.HEALTH_SERVICE, rpc.HEALTH_METHODS, Health()),
-    ))
+    server.add_generic_rpc_handlers(
+        (
+            rpc.generic_handler(grpc, rpc.SERVICE, rpc.METHODS, Servicer(runner, grpc, stop_event)),
+            rpc.generic_handler(grpc, rpc.HEALTH_SERVICE, rpc.HEALTH_METHODS, Health()),
+        )
+    )
     sock = os.path.join(os.path.abspath(args.socket_dir), "%s-%d.sock" % (runner.framework, os.getpid()))
     if server.add_insecure_port("unix:" + sock) == 0:
         sys.stderr.write("could not bind unix:%s\n" % sock)
@@ -169,6 +173,7 @@ def serve(make_runner, argv=None):
 
     def on_signal(signum, frame):
         stop_event.set()
+
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     threading.Thread(target=_watch_parent, args=(stop_event, parent), daemon=True).start()

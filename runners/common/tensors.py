@@ -17,16 +17,21 @@ def to_proto(name, array, workspace=None):
         path = os.path.join(workspace, "tensor-%s.npy" % hashlib.sha1(name.encode()).hexdigest()[:16])
         atomic_save_npy(path, array)
         return pb.Tensor(name=name, dtype=array.dtype.name, shape=list(array.shape), path=path)
-    return pb.Tensor(name=name, dtype=array.dtype.name, shape=list(array.shape),
-                     data=array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes())
+    return pb.Tensor(
+        name=name,
+        dtype=array.dtype.name,
+        shape=list(array.shape),
+        data=array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes(),
+    )
 
 
 def from_proto(tensor):
     if tensor.path:
         return np.load(tensor.path, allow_pickle=False)
     dtype = np.dtype(tensor.dtype).newbyteorder("<")
-    return np.frombuffer(tensor.data, dtype=dtype).reshape(tuple(tensor.shape)).astype(
-        np.dtype(tensor.dtype), copy=True)
+    return (
+        np.frombuffer(tensor.data, dtype=dtype).reshape(tuple(tensor.shape)).astype(np.dtype(tensor.dtype), copy=True)
+    )
 
 
 def atomic_write(path, write):
@@ -51,14 +56,17 @@ def atomic_save_npy(path, array):
     def write(tmp):
         with open(tmp, "wb") as f:
             np.save(f, array, allow_pickle=False)
+
     return atomic_write(path, write)
 
 
 def save_npz(path, arrays):
     """Uncompressed .npz keyed by name (no pickle), written atomically."""
+
     def write(tmp):
         with open(tmp, "wb") as f:
             np.savez(f, **arrays)
+
     return atomic_write(path, write)
 
 
@@ -72,5 +80,4 @@ def file_ref(path, role):
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
-    return pb.FileRef(path=os.path.abspath(path), role=role, size=os.path.getsize(path),
-                      sha256=h.hexdigest())
+    return pb.FileRef(path=os.path.abspath(path), role=role, size=os.path.getsize(path), sha256=h.hexdigest())

@@ -12,12 +12,13 @@ from runners.common.rpc import pb
 from runners.common.server import RunnerBase
 from runners.common.tensors import atomic_write, file_ref, load_npz, save_npz, to_proto
 
-TWO_GB = 2 ** 31 - 1
+TWO_GB = 2**31 - 1
 
 
 def load_model(path):
     """Load an .onnx file (with external data beside it), or IR graph .pb + weights .npz."""
     import onnx
+
     require_file(path)
     try:
         return onnx.load(path)
@@ -38,15 +39,18 @@ def load_any(files):
         try:
             return ir.join(model, w), graph[0]
         except KeyError as exc:
-            raise RunnerError("missing-weight", "no weights for initializer %s" % exc, file=graph[0],
-                              hint="give the .npz written beside the graph")
-    raise RunnerError("missing-file", "no .onnx (or IR .pb + .npz) among %s" % list(files),
-                      hint="pass an .onnx file")
+            raise RunnerError(
+                "missing-weight",
+                "no weights for initializer %s" % exc,
+                file=graph[0],
+                hint="give the .npz written beside the graph",
+            )
+    raise RunnerError("missing-file", "no .onnx (or IR .pb + .npz) among %s" % list(files), hint="pass an .onnx file")
 
 
 def to_ir_opset(model, path):
-    import onnx
     from onnx import version_converter
+
     opset = ir.opset_of(model)
     if opset == ir.IR_OPSET:
         return model
@@ -57,7 +61,8 @@ def to_ir_opset(model, path):
         raise RunnerError(
             "opset-conversion-failed",
             "cannot convert from opset %d to the IR opset %d: %s" % (opset, ir.IR_OPSET, bad),
-            file=path, opset=opset,
+            file=path,
+            opset=opset,
             hint="export the model at opset %d, or simplify it with onnxsim first" % ir.IR_OPSET,
         )
 
@@ -78,8 +83,11 @@ def set_input_shapes(model, specs):
         if target is None and not spec.name and i < len(inputs):
             target = inputs[i]
         if target is None:
-            raise RunnerError("bad-input", "the model has no input '%s' (inputs: %s)" % (
-                spec.name, [v.name for v in inputs]), hint="name one of the model's inputs")
+            raise RunnerError(
+                "bad-input",
+                "the model has no input '%s' (inputs: %s)" % (spec.name, [v.name for v in inputs]),
+                hint="name one of the model's inputs",
+            )
         if not spec.shape:
             continue
         dims = target.type.tensor_type.shape.dim
@@ -107,11 +115,15 @@ class OnnxRunner(RunnerBase):
     def describe(self):
         import onnx
         import onnxruntime
+
         return pb.DescribeResponse(
-            protocol_version=rpc.PROTOCOL_VERSION, framework=self.framework,
-            versions={"onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__,
-                      "numpy": np.__version__},
-            reads=["onnx"], writes=["onnx"], min_opset=7, max_opset=ir.IR_OPSET,
+            protocol_version=rpc.PROTOCOL_VERSION,
+            framework=self.framework,
+            versions={"onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__, "numpy": np.__version__},
+            reads=["onnx"],
+            writes=["onnx"],
+            min_opset=7,
+            max_opset=ir.IR_OPSET,
             capabilities=["parse", "emit", "save", "infer", "intermediates"],
             emit_ops=sorted(self._ort_ops()),
             python="%d.%d.%d" % tuple(__import__("sys").version_info[:3]),
@@ -120,11 +132,13 @@ class OnnxRunner(RunnerBase):
     @staticmethod
     def _ort_ops():
         import onnx.defs
+
         return {s.name for s in onnx.defs.get_all_schemas() if s.domain in ("", "ai.onnx")}
 
     # -- parse -----------------------------------------------------------------------------
     def parse(self, request):
         import onnx
+
         if not request.sources:
             raise RunnerError("missing-file", "no model file given", hint="pass an .onnx file")
         path = request.sources[0]
@@ -132,15 +146,23 @@ class OnnxRunner(RunnerBase):
         try:
             onnx.checker.check_model(_with_inferred_outputs(model))
         except Exception as exc:
-            raise RunnerError("invalid-model", "the ONNX checker rejects this model: %s" % _first_line(exc),
-                              file=path, hint="repair or re-export the model")
+            raise RunnerError(
+                "invalid-model",
+                "the ONNX checker rejects this model: %s" % _first_line(exc),
+                file=path,
+                hint="repair or re-export the model",
+            )
         set_input_shapes(model, request.inputs)
         model = to_ir_opset(model, path)
         try:
             model = onnx.shape_inference.infer_shapes(model, data_prop=True)
         except Exception as exc:
-            raise RunnerError("shape-inference-failed", "shape inference failed: %s" % _first_line(exc),
-                              file=path, hint="give the input shapes with --inputShape")
+            raise RunnerError(
+                "shape-inference-failed",
+                "shape inference failed: %s" % _first_line(exc),
+                file=path,
+                hint="give the input shapes with --inputShape",
+            )
         if request.outputs:
             model = _cut_outputs(model, list(request.outputs), path)
         graph, weights = ir.split(model)
@@ -151,6 +173,7 @@ class OnnxRunner(RunnerBase):
     # -- emit ------------------------------------------------------------------------------
     def emit(self, request):
         import onnx
+
         model = self._ir_model(request.graph, request.weights.path)
         name = request.name or "model"
         os.makedirs(request.out_dir, exist_ok=True)
@@ -163,13 +186,17 @@ class OnnxRunner(RunnerBase):
 
     def _ir_model(self, graph_bytes, weights_path):
         import onnx
+
         weights = load_npz(weights_path) if weights_path else {}
         model = ir.join(graph_bytes, weights)
         try:
             onnx.checker.check_model(model, full_check=False)
         except Exception as exc:
-            raise RunnerError("invalid-ir", "the IR graph is not valid ONNX: %s" % _first_line(exc),
-                              hint="this is a bug in the runner that parsed the model")
+            raise RunnerError(
+                "invalid-ir",
+                "the IR graph is not valid ONNX: %s" % _first_line(exc),
+                hint="this is a bug in the runner that parsed the model",
+            )
         return model
 
     # -- save ------------------------------------------------------------------------------
@@ -179,8 +206,12 @@ class OnnxRunner(RunnerBase):
             raise RunnerError("missing-file", "nothing to save: no .onnx among the emitted files")
         out = request.output
         if not out.endswith(".onnx"):
-            raise RunnerError("unknown-format", "the ONNX runner writes .onnx files, not %s" % out,
-                              file=out, hint="name the output model with an .onnx extension")
+            raise RunnerError(
+                "unknown-format",
+                "the ONNX runner writes .onnx files, not %s" % out,
+                file=out,
+                hint="name the output model with an .onnx extension",
+            )
         if os.path.abspath(src[0]) != os.path.abspath(out):
             if os.path.getsize(src[0]) < TWO_GB:
                 atomic_write(out, lambda tmp: shutil.copyfile(src[0], tmp))
@@ -191,6 +222,7 @@ class OnnxRunner(RunnerBase):
     # -- infer -----------------------------------------------------------------------------
     def infer(self, request):
         import onnxruntime as ort
+
         model, path = load_any(list(request.model))
         signature = input_signature(model)
         feeds = named_inputs(request.inputs, [n for n, _ in signature])
@@ -206,8 +238,12 @@ class OnnxRunner(RunnerBase):
         try:
             sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
         except Exception as exc:
-            raise RunnerError("runtime-load-failed", "onnxruntime cannot load the model: %s" % _first_line(exc),
-                              file=path, hint="check the model with: mmbroker ir info " + path)
+            raise RunnerError(
+                "runtime-load-failed",
+                "onnxruntime cannot load the model: %s" % _first_line(exc),
+                file=path,
+                hint="check the model with: mmbroker ir info " + path,
+            )
         names = output_names + extra
         try:
             values = sess.run(names, feeds)
@@ -215,13 +251,14 @@ class OnnxRunner(RunnerBase):
             raise RunnerError("runtime-failed", "onnxruntime failed: %s" % _first_line(exc), file=path)
         ws = request.workspace or None
         outs = [to_proto(n, v, ws) for n, v in zip(output_names, values)]
-        inter = [to_proto(n, v, ws) for n, v in zip(names[len(output_names):], values[len(output_names):])]
+        inter = [to_proto(n, v, ws) for n, v in zip(names[len(output_names) :], values[len(output_names) :])]
         return pb.InferResponse(outputs=outs, intermediates=inter, engine="onnxruntime " + ort.__version__)
 
 
 def _expose_all_values(model):
     """Add every node output as a graph output (in place); return the names added."""
     import onnx
+
     existing = {o.name for o in model.graph.output}
     known = {vi.name: vi for vi in model.graph.value_info}
     added = []
@@ -238,6 +275,7 @@ def _expose_all_values(model):
 def _with_inferred_outputs(model):
     """The model with shapes inferred where it leaves them out (the checker wants output shapes)."""
     import onnx
+
     try:
         return onnx.shape_inference.infer_shapes(model)
     except Exception:
@@ -246,24 +284,36 @@ def _with_inferred_outputs(model):
 
 def _cut_outputs(model, outputs, path):
     import onnx
+
     produced = {o for n in model.graph.node for o in n.output}
     missing = [o for o in outputs if o not in produced]
     if missing:
         candidates = [o.name for o in model.graph.output] + sorted(produced)[:30]
-        raise RunnerError("unknown-node", "no value named %s in the graph" % missing, file=path,
-                          hint="output candidates: %s" % ", ".join(candidates[:30]))
+        raise RunnerError(
+            "unknown-node",
+            "no value named %s in the graph" % missing,
+            file=path,
+            hint="output candidates: %s" % ", ".join(candidates[:30]),
+        )
     inputs = [i.name for i in ir.graph_inputs(model)]
     return onnx.utils.Extractor(model).extract_model(inputs, outputs)
 
 
 def _save_onnx(model, path):
     import onnx
+
     big = model.ByteSize() >= TWO_GB if hasattr(model, "ByteSize") else False
 
     def write(tmp):
         if big:
-            onnx.save_model(model, tmp, save_as_external_data=True, all_tensors_to_one_file=True,
-                            location=os.path.basename(path) + ".data")
+            onnx.save_model(
+                model,
+                tmp,
+                save_as_external_data=True,
+                all_tensors_to_one_file=True,
+                location=os.path.basename(path) + ".data",
+            )
         else:
             onnx.save_model(model, tmp)
+
     atomic_write(path, write)

@@ -27,17 +27,73 @@ _GENERIC = re.compile(r"^(getitem|val|v|_?tmp|onnx_\w+|\d+)(_\d+)*$")
 
 # Names a generated variable or attribute must not take.
 _RESERVED = set(keyword.kwlist) | {
-    "self", "torch", "nn", "F", "math", "input", "len", "range", "min", "max", "sum", "abs", "pow",
-    "round", "float", "int", "bool", "list", "tuple", "dict", "type", "id", "object", "super", "print",
-    "forward", "training", "state_dict", "parameters", "buffers", "modules", "children", "eval",
-    "train", "to", "cpu", "cuda", "half", "double", "apply", "register_buffer", "IR_VALUES", "INPUTS",
-    "OUTPUTS", "zip", "map", "filter", "all", "any", "iter", "next", "format", "hash", "slice",
+    "self",
+    "torch",
+    "nn",
+    "F",
+    "math",
+    "input",
+    "len",
+    "range",
+    "min",
+    "max",
+    "sum",
+    "abs",
+    "pow",
+    "round",
+    "float",
+    "int",
+    "bool",
+    "list",
+    "tuple",
+    "dict",
+    "type",
+    "id",
+    "object",
+    "super",
+    "print",
+    "forward",
+    "training",
+    "state_dict",
+    "parameters",
+    "buffers",
+    "modules",
+    "children",
+    "eval",
+    "train",
+    "to",
+    "cpu",
+    "cuda",
+    "half",
+    "double",
+    "apply",
+    "register_buffer",
+    "IR_VALUES",
+    "INPUTS",
+    "OUTPUTS",
+    "zip",
+    "map",
+    "filter",
+    "all",
+    "any",
+    "iter",
+    "next",
+    "format",
+    "hash",
+    "slice",
 }
 
 _TORCH_DTYPES = {
-    "float32": "torch.float32", "float64": "torch.float64", "float16": "torch.float16",
-    "int64": "torch.int64", "int32": "torch.int32", "int16": "torch.int16", "int8": "torch.int8",
-    "uint8": "torch.uint8", "bool": "torch.bool", "bfloat16": "torch.bfloat16",
+    "float32": "torch.float32",
+    "float64": "torch.float64",
+    "float16": "torch.float16",
+    "int64": "torch.int64",
+    "int32": "torch.int32",
+    "int16": "torch.int16",
+    "int8": "torch.int8",
+    "uint8": "torch.uint8",
+    "bool": "torch.bool",
+    "bfloat16": "torch.bfloat16",
 }
 
 
@@ -82,8 +138,11 @@ def lit(value, dtype=None):
         return "[%s]" % ", ".join(lit(v, value.dtype) for v in value)
     if isinstance(value, (list, tuple)):
         inner = ", ".join(lit(v, dtype) for v in value)
-        return "(%s,)" % inner if isinstance(value, tuple) and len(value) == 1 else (
-            "(%s)" % inner if isinstance(value, tuple) else "[%s]" % inner)
+        return (
+            "(%s,)" % inner
+            if isinstance(value, tuple) and len(value) == 1
+            else ("(%s)" % inner if isinstance(value, tuple) else "[%s]" % inner)
+        )
     if isinstance(value, (bool, np.bool_)):
         return "True" if value else "False"
     if isinstance(value, (int, np.integer)):
@@ -120,23 +179,23 @@ class EmitContext(object):
     def __init__(self, model, weights, opset, shapes, dtypes):
         self.model = model
         self.opset = opset
-        self.weights = weights           # initializer name -> ndarray
-        self.consts = {}                 # value name -> ndarray (initializers and folded values)
-        self.shapes = shapes             # value name -> [dims or None]
-        self.dtypes = dtypes             # value name -> numpy dtype
+        self.weights = weights  # initializer name -> ndarray
+        self.consts = {}  # value name -> ndarray (initializers and folded values)
+        self.shapes = shapes  # value name -> [dims or None]
+        self.dtypes = dtypes  # value name -> numpy dtype
         self.init_lines = []
         self.forward_lines = []
-        self.state_dict = {}             # key -> ndarray
-        self.ir_values = []              # (python var, ir value name)
+        self.state_dict = {}  # key -> ndarray
+        self.ir_values = []  # (python var, ir value name)
         self.warnings = []
-        self._vars = {}                  # ir value name -> python var
+        self._vars = {}  # ir value name -> python var
         self._used = set()
         self._attrs = set()
-        self._materialized = {}          # const value name -> expression
+        self._materialized = {}  # const value name -> expression
         self.node = None
-        self.consumers = {}              # value name -> [IRNode] reading it
+        self.consumers = {}  # value name -> [IRNode] reading it
         self.graph_outputs = set()
-        self.absorbed = set()            # nodes already emitted as part of an earlier node
+        self.absorbed = set()  # nodes already emitted as part of an earlier node
 
     def sole_consumer(self, name):
         """The one node reading `name` when no other node or graph output does, else None."""
@@ -195,8 +254,9 @@ class EmitContext(object):
             return self._vars[name]
         if name in self.consts:
             return self.buffer(name)
-        raise RunnerError("bad-graph", "value '%s' is used before it is computed" % name,
-                          node=self.node.name if self.node else "")
+        raise RunnerError(
+            "bad-graph", "value '%s' is used before it is computed" % name, node=self.node.name if self.node else ""
+        )
 
     def operand(self, name, other=None):
         """A tensor or, for a one-element constant broadcast against `other`, a Python literal."""
@@ -204,8 +264,11 @@ class EmitContext(object):
         if c is not None and c.size == 1 and name not in self._vars:
             other_rank = self.rank(other) if other else None
             other_dtype = self.dtype(other) if other else None
-            if other_rank is not None and other_rank >= c.ndim and (
-                    other_dtype is None or np.dtype(other_dtype) == c.dtype):
+            if (
+                other_rank is not None
+                and other_rank >= c.ndim
+                and (other_dtype is None or np.dtype(other_dtype) == c.dtype)
+            ):
                 return lit(c.reshape(()).item(), c.dtype)
         return self.x(name)
 
@@ -215,8 +278,10 @@ class EmitContext(object):
             return self._materialized[name]
         arr = np.asarray(self.consts[name])
         attr = self.attr_name(name, fallback="const")
-        self.init_lines.append("self.register_buffer(%r, torch.zeros(%s, dtype=%s))" % (
-            attr, lit(tuple(arr.shape)), torch_dtype(arr.dtype)))
+        self.init_lines.append(
+            "self.register_buffer(%r, torch.zeros(%s, dtype=%s))"
+            % (attr, lit(tuple(arr.shape)), torch_dtype(arr.dtype))
+        )
         self.state_dict[attr] = arr
         expr = "self.%s" % attr
         self._materialized[name] = expr
@@ -267,9 +332,14 @@ class EmitContext(object):
 
     def fail(self, message, reference="unsupported-attribute", node=None):
         node = node or self.node
-        return RunnerError(reference, message, node=node.name if node else "",
-                           op=node.op_type if node else "", opset=self.opset,
-                           hint="replace this op in the source model, or convert to another target")
+        return RunnerError(
+            reference,
+            message,
+            node=node.name if node else "",
+            op=node.op_type if node else "",
+            opset=self.opset,
+            hint="replace this op in the source model, or convert to another target",
+        )
 
     def need_const(self, node, i, what):
         name = node.input(i)

@@ -15,8 +15,15 @@ from .codegen import EMIT, EmitContext, IRNode, identifier, lit
 _discovered = []
 
 # Ops whose result depends on more than their inputs: never folded into constants.
-_NO_FOLD = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial",
-            "Bernoulli", "Dropout"}
+_NO_FOLD = {
+    "RandomNormal",
+    "RandomUniform",
+    "RandomNormalLike",
+    "RandomUniformLike",
+    "Multinomial",
+    "Bernoulli",
+    "Dropout",
+}
 _FOLD_LIMIT = 1 << 22  # elements: folding bigger tensors would only bloat the state_dict
 
 
@@ -74,6 +81,7 @@ def _infer(model, weights):
 
 def _constant_value(node, attrs):
     from onnx import numpy_helper
+
     if "value" in attrs:
         return numpy_helper.to_array(attrs["value"])
     for key, dt in (("value_float", np.float32), ("value_int", np.int64)):
@@ -114,6 +122,7 @@ def _fold(node, ctx):
     if proto.domain not in ("", "ai.onnx"):
         return False
     from onnx.reference import ReferenceEvaluator
+
     try:
         feeds = {i: ctx.const(i) for i in present}
         outs = ReferenceEvaluator(proto).run(None, feeds)
@@ -141,8 +150,12 @@ def _topological(nodes, available):
                 rest.append(n)
         if not progressed:
             missing = sorted(set(i for n in rest for i in n.inputs if i and i not in ready))
-            raise RunnerError("bad-graph", "graph has a cycle or undefined values: %s" %
-                              ", ".join(missing[:10]), node=rest[0].name, op=rest[0].op_type)
+            raise RunnerError(
+                "bad-graph",
+                "graph has a cycle or undefined values: %s" % ", ".join(missing[:10]),
+                node=rest[0].name,
+                op=rest[0].op_type,
+            )
         pending = rest
     return ordered
 
@@ -155,8 +168,11 @@ def build(model, weights):
     opset = ir.opset_of(model)
     for imp in model.opset_import:
         if imp.domain not in ("", "ai.onnx"):
-            raise RunnerError("unsupported-op", "ops of domain '%s' cannot be emitted" % imp.domain,
-                              hint="convert the model to standard ONNX ops first")
+            raise RunnerError(
+                "unsupported-op",
+                "ops of domain '%s' cannot be emitted" % imp.domain,
+                hint="convert the model to standard ONNX ops first",
+            )
     shapes, dtypes = _infer(model, weights)
     ctx = EmitContext(model, weights, opset, shapes, dtypes)
     g = model.graph
@@ -165,8 +181,7 @@ def build(model, weights):
             raise RunnerError("corrupt-model", "weights file has no tensor '%s'" % init.name)
         ctx.consts[init.name] = np.asarray(weights[init.name])
     inputs = ir.graph_inputs(model)
-    nodes = _topological([IRNode(n, i) for i, n in enumerate(g.node)],
-                         [i.name for i in inputs] + list(ctx.consts))
+    nodes = _topological([IRNode(n, i) for i, n in enumerate(g.node)], [i.name for i in inputs] + list(ctx.consts))
     for n in nodes:
         if n.op_type == "Constant":
             ctx.node = n
@@ -201,8 +216,7 @@ def build(model, weights):
                 err.node, err.op, err.opset = n.name, n.op_type, opset
             raise
         except TypeError as exc:
-            raise RunnerError("unsupported-attribute", "cannot emit: %s" % exc, node=n.name,
-                              op=n.op_type, opset=opset)
+            raise RunnerError("unsupported-attribute", "cannot emit: %s" % exc, node=n.name, op=n.op_type, opset=opset)
     ctx.node = None
     returns = [ctx.x(o.name) for o in g.output]
     return ctx, args, returns
@@ -260,10 +274,16 @@ def render(model, ctx, args, returns, cls, stem):
     ind = " " * 8
     ir_values = "\n".join("    %r: %r," % (var, name) for var, name in ctx.ir_values)
     return _HEADER.format(
-        cls=cls, graph=model.graph.name or "main", opset=ir.opset_of(model), stem=stem,
-        inputs=repr(inputs), outputs=repr([o.name for o in model.graph.output]),
-        ir_values=ir_values, init="\n".join(ind + line for line in ctx.init_lines) or ind + "pass",
-        args=", ".join(args), forward="\n".join(ind + line for line in ctx.forward_lines) or ind + "pass",
+        cls=cls,
+        graph=model.graph.name or "main",
+        opset=ir.opset_of(model),
+        stem=stem,
+        inputs=repr(inputs),
+        outputs=repr([o.name for o in model.graph.output]),
+        ir_values=ir_values,
+        init="\n".join(ind + line for line in ctx.init_lines) or ind + "pass",
+        args=", ".join(args),
+        forward="\n".join(ind + line for line in ctx.forward_lines) or ind + "pass",
         returns=", ".join(returns) if returns else "None",
     )
 

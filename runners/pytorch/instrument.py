@@ -30,8 +30,11 @@ class _Capture(ast.NodeTransformer):
         return fn
 
     def _call(self, name):
-        return ast.Expr(ast.Call(func=ast.Name(CAPTURE, ast.Load()),
-                                 args=[ast.Constant(name), ast.Name(name, ast.Load())], keywords=[]))
+        return ast.Expr(
+            ast.Call(
+                func=ast.Name(CAPTURE, ast.Load()), args=[ast.Constant(name), ast.Name(name, ast.Load())], keywords=[]
+            )
+        )
 
 
 def instrumented_namespace(source, path, ir_values, sink):

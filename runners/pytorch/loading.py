@@ -21,22 +21,27 @@ class Loaded(object):
 
     def __init__(self, module, kind, path, code=None, code_path=None, exported=None):
         self.module = module
-        self.kind = kind            # pt2, torchscript, state_dict, pickle
+        self.kind = kind  # pt2, torchscript, state_dict, pickle
         self.path = path
-        self.code = code            # Python module of the class file, if any
+        self.code = code  # Python module of the class file, if any
         self.code_path = code_path
-        self.exported = exported    # torch.export.ExportedProgram for .pt2
-        self.names = None           # IR input/output names recorded in a .pt2 saved by this runner
+        self.exported = exported  # torch.export.ExportedProgram for .pt2
+        self.names = None  # IR input/output names recorded in a .pt2 saved by this runner
 
 
 def _missing(path):
-    return RunnerError("missing-file", "file not found", file=path,
-                       hint="check the path; relative paths are resolved by the broker")
+    return RunnerError(
+        "missing-file", "file not found", file=path, hint="check the path; relative paths are resolved by the broker"
+    )
 
 
 def _corrupt(path, exc):
-    return RunnerError("corrupt-model", "cannot read the model: %s" % _short(exc), file=path,
-                       hint="the file is truncated, corrupt or not a PyTorch model")
+    return RunnerError(
+        "corrupt-model",
+        "cannot read the model: %s" % _short(exc),
+        file=path,
+        hint="the file is truncated, corrupt or not a PyTorch model",
+    )
 
 
 def _short(exc):
@@ -64,13 +69,15 @@ def archive_kind(path):
     if any(n.endswith("/data.pkl") or n == "data.pkl" for n in names):
         return "torch-save"
     if any(n.endswith(".json") and "archive_format" in n for n in names) or any(
-            "/models/" in n or n.startswith("models/") for n in names):
+        "/models/" in n or n.startswith("models/") for n in names
+    ):
         return "pt2"
     return "torch-save"
 
 
 def load_pt2(path):
     import torch
+
     check_files([path])
     extra = {NAMES_FILE: ""}
     try:
@@ -88,6 +95,7 @@ def load_pt2(path):
 
 def load_torchscript(path):
     import torch
+
     check_files([path])
     try:
         m = torch.jit.load(path, map_location="cpu")
@@ -116,8 +124,12 @@ def import_code(path):
         spec.loader.exec_module(module)
     except Exception as exc:
         sys.modules.pop(name, None)
-        raise RunnerError("bad-class-file", "importing the class file failed: %s" % _short(exc),
-                          file=path, hint="the class file must import with only torch installed")
+        raise RunnerError(
+            "bad-class-file",
+            "importing the class file failed: %s" % _short(exc),
+            file=path,
+            hint="the class file must import with only torch installed",
+        )
     finally:
         try:
             sys.path.remove(folder)
@@ -128,18 +140,25 @@ def import_code(path):
 
 def find_class(module, path, class_name=""):
     import torch.nn as nn
+
     if class_name:
         cls = getattr(module, class_name, None)
         if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
             raise RunnerError("bad-class-file", "no nn.Module class named '%s'" % class_name, file=path)
         return cls
-    found = [v for v in vars(module).values()
-             if isinstance(v, type) and issubclass(v, nn.Module) and v.__module__ == module.__name__]
+    found = [
+        v
+        for v in vars(module).values()
+        if isinstance(v, type) and issubclass(v, nn.Module) and v.__module__ == module.__name__
+    ]
     if len(found) != 1:
         raise RunnerError(
-            "bad-class-file", "%s nn.Module classes defined (%s); say which one" % (
-                "no" if not found else len(found), ", ".join(c.__name__ for c in found)),
-            file=path, hint="pass the option class=<ClassName>")
+            "bad-class-file",
+            "%s nn.Module classes defined (%s); say which one"
+            % ("no" if not found else len(found), ", ".join(c.__name__ for c in found)),
+            file=path,
+            hint="pass the option class=<ClassName>",
+        )
     return found[0]
 
 
@@ -148,19 +167,27 @@ def load_state_dict(path):
     import pickle
 
     import torch
+
     check_files([path])
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
         raise RunnerError(
-            "unsafe-pickle", "the file holds pickled Python objects (such as a whole nn.Module), "
-                             "and loading them runs code from the file", file=path, hint=TRUST_HINT)
+            "unsafe-pickle",
+            "the file holds pickled Python objects (such as a whole nn.Module), "
+            "and loading them runs code from the file",
+            file=path,
+            hint=TRUST_HINT,
+        )
     except Exception as exc:
         text = str(exc)
         if "Weights only load failed" in text or "Unsupported global" in text:
             raise RunnerError(
-                "unsafe-pickle", "the file holds pickled Python objects, which can run code when "
-                                 "loaded", file=path, hint=TRUST_HINT)
+                "unsafe-pickle",
+                "the file holds pickled Python objects, which can run code when loaded",
+                file=path,
+                hint=TRUST_HINT,
+            )
         raise _corrupt(path, exc)
 
 
@@ -171,12 +198,12 @@ def _unwrap_state_dict(obj, path):
             if isinstance(inner, dict) and inner and all(isinstance(k, str) for k in inner):
                 return inner
         return obj
-    raise RunnerError("corrupt-model", "expected a state_dict, found %s" % type(obj).__name__,
-                      file=path)
+    raise RunnerError("corrupt-model", "expected a state_dict, found %s" % type(obj).__name__, file=path)
 
 
 def load_class_and_weights(pth, py, class_name="", trust=False):
     import torch
+
     module = import_code(py)
     try:
         state = load_state_dict(pth)
@@ -190,13 +217,20 @@ def load_class_and_weights(pth, py, class_name="", trust=False):
     try:
         model = cls()
     except Exception as exc:
-        raise RunnerError("bad-class-file", "%s() failed: %s" % (cls.__name__, _short(exc)), file=py,
-                          hint="the class must be constructible without arguments")
+        raise RunnerError(
+            "bad-class-file",
+            "%s() failed: %s" % (cls.__name__, _short(exc)),
+            file=py,
+            hint="the class must be constructible without arguments",
+        )
     try:
         model.load_state_dict({k: v for k, v in state.items() if isinstance(v, torch.Tensor)})
     except RuntimeError as exc:
-        raise RunnerError("weights-mismatch", "state_dict does not fit %s: %s" % (
-            cls.__name__, str(exc).strip().splitlines()[0][:500]), file=pth)
+        raise RunnerError(
+            "weights-mismatch",
+            "state_dict does not fit %s: %s" % (cls.__name__, str(exc).strip().splitlines()[0][:500]),
+            file=pth,
+        )
     model.eval()
     return Loaded(model, "state_dict", pth, code=module, code_path=py)
 
@@ -224,22 +258,29 @@ def _pickle_module_with(code):
 
 def load_pickled_module(path, trust, code=None):
     import torch
+
     if not trust:
-        raise RunnerError("unsafe-pickle", "the file holds pickled Python objects (such as a whole "
-                          "nn.Module), and loading them runs code from the file", file=path,
-                          hint=TRUST_HINT)
+        raise RunnerError(
+            "unsafe-pickle",
+            "the file holds pickled Python objects (such as a whole "
+            "nn.Module), and loading them runs code from the file",
+            file=path,
+            hint=TRUST_HINT,
+        )
     try:
         kw = {"pickle_module": _pickle_module_with(code)} if code is not None else {}
         model = torch.load(path, map_location="cpu", weights_only=False, **kw)
     except (AttributeError, ImportError) as exc:
-        raise RunnerError("missing-class", "the pickled model needs a class that cannot be "
-                          "imported: %s" % _short(exc), file=path,
-                          hint="pass the .py file defining the model's class as a second source")
+        raise RunnerError(
+            "missing-class",
+            "the pickled model needs a class that cannot be imported: %s" % _short(exc),
+            file=path,
+            hint="pass the .py file defining the model's class as a second source",
+        )
     except Exception as exc:
         raise _corrupt(path, exc)
     if not isinstance(model, torch.nn.Module):
-        raise RunnerError("corrupt-model", "expected an nn.Module, found %s" % type(model).__name__,
-                          file=path)
+        raise RunnerError("corrupt-model", "expected an nn.Module, found %s" % type(model).__name__, file=path)
     model.eval()
     return Loaded(model, "pickle", path, code=code)
 
@@ -250,8 +291,10 @@ def load(paths, trust=False, class_name=""):
     py = [p for p in paths if p.endswith(".py")]
     others = [p for p in paths if not p.endswith(".py")]
     if len(others) != 1 or len(py) > 1:
-        raise RunnerError("bad-request", "expected one model file (.pt2, .pt, .pth) and at most one "
-                          ".py class file, got: %s" % ", ".join(paths))
+        raise RunnerError(
+            "bad-request",
+            "expected one model file (.pt2, .pt, .pth) and at most one .py class file, got: %s" % ", ".join(paths),
+        )
     path = others[0]
     ext = os.path.splitext(path)[1].lower()
     if ext == ".pt2":
@@ -274,7 +317,10 @@ def load(paths, trust=False, class_name=""):
         if err.reference == "unsafe-pickle":
             return load_pickled_module(path, trust)
         raise
-    raise RunnerError("missing-file", "%s holds a state_dict (%d tensors) but no class file was "
-                      "given" % (os.path.basename(path), len(obj) if hasattr(obj, "__len__") else 0),
-                      file=path, hint="pass the model's .py class file as a second source "
-                                      "(option class=<ClassName> if it defines several)")
+    raise RunnerError(
+        "missing-file",
+        "%s holds a state_dict (%d tensors) but no class file was "
+        "given" % (os.path.basename(path), len(obj) if hasattr(obj, "__len__") else 0),
+        file=path,
+        hint="pass the model's .py class file as a second source (option class=<ClassName> if it defines several)",
+    )

@@ -43,6 +43,7 @@ def _sha256(path):
 
 def _flatten(result):
     import torch
+
     if isinstance(result, torch.Tensor):
         return [result]
     if isinstance(result, (list, tuple)):
@@ -62,6 +63,7 @@ def _flatten(result):
 
 def _to_numpy(t):
     import torch
+
     t = t.detach().cpu()
     if t.dtype == torch.bfloat16:
         t = t.float()
@@ -89,30 +91,43 @@ class PyTorchRunner(RunnerBase):
         import torch
 
         from .emit import registry
+
         versions = {"torch": torch.__version__, "onnx": onnx.__version__, "numpy": np.__version__}
         try:
             import onnxscript
+
             versions["onnxscript"] = onnxscript.__version__
         except Exception:
             pass
         return pb.DescribeResponse(
-            protocol_version=rpc.PROTOCOL_VERSION, framework=self.framework, versions=versions,
-            reads=READS, writes=WRITES, min_opset=ir.IR_OPSET, max_opset=ir.IR_OPSET,
+            protocol_version=rpc.PROTOCOL_VERSION,
+            framework=self.framework,
+            versions=versions,
+            reads=READS,
+            writes=WRITES,
+            min_opset=ir.IR_OPSET,
+            max_opset=ir.IR_OPSET,
             capabilities=["parse", "emit", "save", "infer", "intermediates"],
-            emit_ops=registry().ops(), python=sys.version.split()[0],
+            emit_ops=registry().ops(),
+            python=sys.version.split()[0],
         )
 
     # ---- Parse ------------------------------------------------------------------------------
     def parse(self, req):
         import torch
+
         sources = [os.path.abspath(s) for s in req.sources]
         if not sources:
             raise RunnerError("bad-request", "no source files given")
         loading.check_files(sources)
         opset = req.opset or ir.IR_OPSET
         if opset < ir.IR_OPSET:
-            raise RunnerError("unsupported-opset", "torch.onnx exports opset %d or newer, not %d" % (
-                ir.IR_OPSET, opset), opset=opset, hint="let the broker convert the IR's opset")
+            raise RunnerError(
+                "unsupported-opset",
+                "torch.onnx exports opset %d or newer, not %d" % (ir.IR_OPSET, opset),
+                opset=opset,
+                hint="let the broker convert the IR's opset",
+            )
         loaded = loading.load(sources, trust=req.trust_model, class_name=req.options.get("class", ""))
         warnings = []
         outputs = list(req.outputs) or None
@@ -125,8 +140,7 @@ class PyTorchRunner(RunnerBase):
                 program = self._export(loaded, model, tuple(args), names, outputs, opset)
         model_proto = program.model_proto if hasattr(program, "model_proto") else program
         model_proto.producer_name = "mmbroker pytorch runner"
-        meta = {"source_framework": "pytorch", "source_version": torch.__version__,
-                "source_format": loaded.kind}
+        meta = {"source_framework": "pytorch", "source_version": torch.__version__, "source_format": loaded.kind}
         for i, s in enumerate(sources):
             meta["source_file_%d" % i] = os.path.basename(s)
             meta["source_sha256_%d" % i] = _sha256(s)
@@ -139,21 +153,28 @@ class PyTorchRunner(RunnerBase):
             os.makedirs(workspace)
         name = req.options.get("name") or os.path.splitext(os.path.basename(loaded.path))[0]
         npz = save_npz(os.path.join(workspace, name + ".npz"), weights)
-        return pb.ParseResponse(graph=graph.SerializeToString(), weights=file_ref(npz, "weights"),
-                                warnings=warnings)
+        return pb.ParseResponse(graph=graph.SerializeToString(), weights=file_ref(npz, "weights"), warnings=warnings)
 
     def _example_inputs(self, req, path, module):
         import inspect
 
         import torch
+
         try:  # unnamed inputs take the names of forward()'s parameters
-            params = [p.name for p in inspect.signature(module.forward).parameters.values()
-                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+            params = [
+                p.name
+                for p in inspect.signature(module.forward).parameters.values()
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            ]
         except (TypeError, ValueError):
             params = []
         if not req.inputs:
-            raise RunnerError("missing-input-shape", "input shapes are needed to export this model",
-                              file=path, hint="give --inputShape (e.g. 1,3,224,224)")
+            raise RunnerError(
+                "missing-input-shape",
+                "input shapes are needed to export this model",
+                file=path,
+                hint="give --inputShape (e.g. 1,3,224,224)",
+            )
         args, names = [], []
         for i, spec in enumerate(req.inputs):
             dims = [int(d) if d > 0 else 1 for d in spec.shape]
@@ -169,6 +190,7 @@ class PyTorchRunner(RunnerBase):
 
     def _export(self, loaded, model, args, names, outputs, opset):
         import torch
+
         kw = dict(opset_version=opset, verbose=False)
         if names:
             kw["input_names"] = names
@@ -182,37 +204,40 @@ class PyTorchRunner(RunnerBase):
             import io
 
             import onnx
+
             buf = io.BytesIO()
             try:
                 torch.onnx.export(model, args, buf, dynamo=False, **kw)
                 return onnx.load_from_string(buf.getvalue())
             except Exception as exc:
                 first = exc
-        raise RunnerError("export-failed", "torch.onnx could not export the model: %s" % _short(first),
-                          file=loaded.path, hint="run again with --debug for the exporter's log")
+        raise RunnerError(
+            "export-failed",
+            "torch.onnx could not export the model: %s" % _short(first),
+            file=loaded.path,
+            hint="run again with --debug for the exporter's log",
+        )
 
     # ---- Emit -------------------------------------------------------------------------------
     def emit(self, req):
         from .emit import emit
+
         if not req.weights.path:
             raise RunnerError("bad-request", "no weights file given")
         loading.check_files([req.weights.path])
         try:
             weights = load_npz(req.weights.path)
         except Exception as exc:
-            raise RunnerError("corrupt-model", "cannot read the weights: %s" % _short(exc),
-                              file=req.weights.path)
+            raise RunnerError("corrupt-model", "cannot read the weights: %s" % _short(exc), file=req.weights.path)
         py, pth, warnings = emit(req.graph, weights, req.out_dir or self.inbox(), req.name or "model")
-        return pb.EmitResponse(files=[file_ref(py, "code"), file_ref(pth, "state_dict")],
-                               warnings=warnings)
+        return pb.EmitResponse(files=[file_ref(py, "code"), file_ref(pth, "state_dict")], warnings=warnings)
 
     # ---- Save -------------------------------------------------------------------------------
     def save(self, req):
         code = [f.path for f in req.emitted if f.role == "code" or f.path.endswith(".py")]
         state = [f.path for f in req.emitted if f.role == "state_dict" or f.path.endswith(".pth")]
         if len(code) != 1 or len(state) != 1:
-            raise RunnerError("bad-request", "Save needs the emitted .py (role code) and .pth "
-                              "(role state_dict)")
+            raise RunnerError("bad-request", "Save needs the emitted .py (role code) and .pth (role state_dict)")
         loading.check_files(code + state)
         out = os.path.abspath(req.output)
         fmt = (req.format or os.path.splitext(out)[1].lstrip(".")).lower()
@@ -232,6 +257,7 @@ class PyTorchRunner(RunnerBase):
             return pb.SaveResponse(files=[file_ref(out, "state_dict"), file_ref(py_out, "code")])
         if fmt == "pt2":
             import torch
+
             loaded = loading.load_class_and_weights(state[0], code[0], req.options.get("class", ""))
             example = self._code_example(loaded, code[0])
             try:
@@ -239,26 +265,33 @@ class PyTorchRunner(RunnerBase):
                     ep = torch.export.export(loaded.module, tuple(example))
             except Exception as exc:
                 raise RunnerError("export-failed", "torch.export failed: %s" % _short(exc), file=code[0])
-            names = {"inputs": [n for n, _, _ in loaded.code.INPUTS],
-                     "outputs": list(getattr(loaded.code, "OUTPUTS", []))}
+            names = {
+                "inputs": [n for n, _, _ in loaded.code.INPUTS],
+                "outputs": list(getattr(loaded.code, "OUTPUTS", [])),
+            }
             extra = {loading.NAMES_FILE: json.dumps(names)}
             atomic_write(out, lambda tmp: torch.export.save(ep, tmp, extra_files=extra))
             return pb.SaveResponse(files=[file_ref(out, "model")])
-        raise RunnerError("unsupported-format", "the pytorch runner writes %s, not '%s'" % (
-            ", ".join(WRITES), fmt), file=out)
+        raise RunnerError(
+            "unsupported-format", "the pytorch runner writes %s, not '%s'" % (", ".join(WRITES), fmt), file=out
+        )
 
     def _code_example(self, loaded, path):
         import torch
+
         specs = getattr(loaded.code, "INPUTS", None)
         if not specs:
-            raise RunnerError("bad-class-file", "the code has no INPUTS table to build an example "
-                              "input from", file=path)
-        return [torch.zeros([d if d > 0 else 1 for d in shape], dtype=getattr(torch, dtype))
-                for _, shape, dtype in specs]
+            raise RunnerError(
+                "bad-class-file", "the code has no INPUTS table to build an example input from", file=path
+            )
+        return [
+            torch.zeros([d if d > 0 else 1 for d in shape], dtype=getattr(torch, dtype)) for _, shape, dtype in specs
+        ]
 
     # ---- Infer ------------------------------------------------------------------------------
     def infer(self, req):
         import torch
+
         paths = [os.path.abspath(p) for p in req.model]
         loading.check_files(paths)
         class_name = req.options.get("class", "")
@@ -279,8 +312,9 @@ class PyTorchRunner(RunnerBase):
             raise
         except Exception as exc:
             given = ", ".join(_shape_text(a.shape) for a in arrays)
-            raise RunnerError("infer-failed", "the model failed on inputs %s: %s" % (given, _short(exc)),
-                              file=loaded.path)
+            raise RunnerError(
+                "infer-failed", "the model failed on inputs %s: %s" % (given, _short(exc)), file=loaded.path
+            )
         outs = _flatten(result)
         names = self._output_names(loaded, len(outs))
         workspace = req.workspace or None
@@ -294,6 +328,7 @@ class PyTorchRunner(RunnerBase):
 
     def _instrumented(self, loaded, class_name, sink):
         from .instrument import instrumented_namespace
+
         with open(loaded.code_path) as f:
             source = f.read()
         ns = instrumented_namespace(source, loaded.code_path, dict(loaded.code.IR_VALUES), sink)
@@ -325,13 +360,21 @@ class PyTorchRunner(RunnerBase):
     def _check_inputs(self, expected, arrays, path):
         def bad(msg):
             return RunnerError(
-                "bad-input", "%s; expected %s, given %s" % (
-                    msg, ", ".join("%s%s" % (n, _shape_text(s)) for n, s in expected),
-                    ", ".join(_shape_text(a.shape) for a in arrays) or "nothing"), file=path,
-                hint="give one tensor per model input, in order, with the shapes expected")
+                "bad-input",
+                "%s; expected %s, given %s"
+                % (
+                    msg,
+                    ", ".join("%s%s" % (n, _shape_text(s)) for n, s in expected),
+                    ", ".join(_shape_text(a.shape) for a in arrays) or "nothing",
+                ),
+                file=path,
+                hint="give one tensor per model input, in order, with the shapes expected",
+            )
+
         if len(expected) != len(arrays):
-            raise bad("the model takes %d input%s, %d given" % (
-                len(expected), "s" if len(expected) != 1 else "", len(arrays)))
+            raise bad(
+                "the model takes %d input%s, %d given" % (len(expected), "s" if len(expected) != 1 else "", len(arrays))
+            )
         for (name, shape), a in zip(expected, arrays):
             if len(shape) != a.ndim or any(d >= 0 and d != g for d, g in zip(shape, a.shape)):
                 raise bad("input '%s' has the wrong shape" % name)

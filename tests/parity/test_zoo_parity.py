@@ -47,8 +47,13 @@ def test_state_dict_source_to_onnx(session, zoo, parity_recorder, tmp_path):
     """A .pth state_dict with its class file, the way most PyTorch models are shared."""
     d = zoo["resnet"]["dir"]
     source = [str(d / "resnet.pth"), str(d / "resnet_class.py")]
-    ir = session.toir("pytorch", source, stem=tmp_path / "ir", options={"class": "TinyResNet"},
-                      inputs=[InputShape("", [1, 3, 32, 32])])
+    ir = session.toir(
+        "pytorch",
+        source,
+        stem=tmp_path / "ir",
+        options={"class": "TinyResNet"},
+        inputs=[InputShape("", [1, 3, 32, 32])],
+    )
     emitted = session.tocode("onnx", ir, tmp_path / "code", name="resnet")
     written = session.tomodel("onnx", emitted, tmp_path / "resnet.onnx")
     inputs = seeded_inputs(input_specs(ir), seed=3)
@@ -64,6 +69,9 @@ def test_pytorch_to_pt2(session, zoo, tmp_path):
     emitted = session.tocode("pytorch", ir, tmp_path / "code", name="mobilenetv2")
     written = session.tomodel("pytorch", emitted, tmp_path / "out.pt2")
     assert any(w.endswith(".pt2") for w in written)
-    report = session.verify(("pytorch", source), ("pytorch", [w for w in written if w.endswith(".pt2")]),
-                            seeded_inputs(input_specs(ir), seed=1))
+    report = session.verify(
+        ("pytorch", source),
+        ("pytorch", [w for w in written if w.endswith(".pt2")]),
+        seeded_inputs(input_specs(ir), seed=1),
+    )
     assert report.passed, report.to_dict()

@@ -13,8 +13,8 @@ import shutil
 import sys
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -59,9 +59,14 @@ class InvertedResidual(nn.Module):
         hidden = cin * expand
         self.use_res = stride == 1 and cin == cout
         self.block = nn.Sequential(
-            nn.Conv2d(cin, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU6(),
-            nn.Conv2d(hidden, hidden, 3, stride, 1, groups=hidden, bias=False), nn.BatchNorm2d(hidden), nn.ReLU6(),
-            nn.Conv2d(hidden, cout, 1, bias=False), nn.BatchNorm2d(cout),
+            nn.Conv2d(cin, hidden, 1, bias=False),
+            nn.BatchNorm2d(hidden),
+            nn.ReLU6(),
+            nn.Conv2d(hidden, hidden, 3, stride, 1, groups=hidden, bias=False),
+            nn.BatchNorm2d(hidden),
+            nn.ReLU6(),
+            nn.Conv2d(hidden, cout, 1, bias=False),
+            nn.BatchNorm2d(cout),
         )
 
     def forward(self, x):
@@ -75,8 +80,12 @@ class TinyMobileNetV2(nn.Module):
     def __init__(self, classes=10):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(3, 16, 3, 2, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU6(),
-            InvertedResidual(16, 16, 1, 2), InvertedResidual(16, 24, 2, 3), InvertedResidual(24, 24, 1, 3),
+            nn.Conv2d(3, 16, 3, 2, 1, bias=False),
+            nn.BatchNorm2d(16),
+            nn.ReLU6(),
+            InvertedResidual(16, 16, 1, 2),
+            InvertedResidual(16, 24, 2, 3),
+            InvertedResidual(24, 24, 1, 3),
         )
         self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(24, classes))
 
@@ -92,11 +101,18 @@ class TinyVGG(nn.Module):
     def __init__(self, classes=10):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2, 2),
-            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2, 2),
+            nn.Conv2d(3, 16, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2, 2),
+            nn.Conv2d(16, 32, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2, 2),
         )
         self.classifier = nn.Sequential(
-            nn.Linear(32 * 8 * 8, 64), nn.ReLU(True), nn.Dropout(), nn.Linear(64, classes),
+            nn.Linear(32 * 8 * 8, 64),
+            nn.ReLU(True),
+            nn.Dropout(),
+            nn.Linear(64, classes),
         )
 
     def forward(self, x):
@@ -122,11 +138,17 @@ class TinySqueezeNet(nn.Module):
     def __init__(self, classes=10):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(3, 32, 3, 2), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, ceil_mode=True),
-            Fire(32, 8, 16, 16), Fire(32, 8, 16, 16), nn.MaxPool2d(3, 2, ceil_mode=True), Fire(32, 12, 24, 24),
+            nn.Conv2d(3, 32, 3, 2),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(3, 2, ceil_mode=True),
+            Fire(32, 8, 16, 16),
+            Fire(32, 8, 16, 16),
+            nn.MaxPool2d(3, 2, ceil_mode=True),
+            Fire(32, 12, 24, 24),
         )
-        self.classifier = nn.Sequential(nn.Dropout(0.5), nn.Conv2d(48, classes, 1), nn.ReLU(inplace=True),
-                                        nn.AdaptiveAvgPool2d(1))
+        self.classifier = nn.Sequential(
+            nn.Dropout(0.5), nn.Conv2d(48, classes, 1), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1)
+        )
 
     def forward(self, x):
         return torch.flatten(self.classifier(self.features(x)), 1)
@@ -153,8 +175,9 @@ class TinyDenseNet(nn.Module):
         super().__init__()
         self.stem = nn.Conv2d(3, 16, 3, padding=1, bias=False)
         self.block = nn.Sequential(DenseLayer(16, 8), DenseLayer(24, 8), DenseLayer(32, 8))
-        self.transition = nn.Sequential(nn.BatchNorm2d(40), nn.ReLU(), nn.Conv2d(40, 20, 1, bias=False),
-                                        nn.AvgPool2d(2, 2))
+        self.transition = nn.Sequential(
+            nn.BatchNorm2d(40), nn.ReLU(), nn.Conv2d(40, 20, 1, bias=False), nn.AvgPool2d(2, 2)
+        )
         self.norm = nn.BatchNorm2d(20)
         self.fc = nn.Linear(20, classes)
 
@@ -238,8 +261,17 @@ def write(name, out_dir, seed=0):
     stem = os.path.join(out_dir, name)
     ep = torch.export.export(model, (x,))
     torch.export.save(ep, stem + ".pt2")
-    torch.onnx.export(model, (x,), stem + ".onnx", dynamo=True, opset_version=18, input_names=["input"],
-                      output_names=["logits"], verbose=False, external_data=False)
+    torch.onnx.export(
+        model,
+        (x,),
+        stem + ".onnx",
+        dynamo=True,
+        opset_version=18,
+        input_names=["input"],
+        output_names=["logits"],
+        verbose=False,
+        external_data=False,
+    )
     torch.save(model.state_dict(), stem + ".pth")
     # the class file for the state_dict: this module's source, with the class chosen by --class
     shutil.copyfile(inspect.getsourcefile(sys.modules[__name__]), stem + "_class.py")

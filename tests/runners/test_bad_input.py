@@ -9,10 +9,10 @@ import time
 
 import numpy as np
 import pytest
+from helpers import onnx_model, run_cli
 from onnx import helper as h
 
 from broker.errors import RunnerCrashed
-from helpers import onnx_model, run_cli
 
 pytestmark = pytest.mark.runner
 
@@ -31,8 +31,12 @@ def good_onnx(tmp_path_factory):
     import onnx
 
     w = np.random.default_rng(0).standard_normal((4, 3, 3, 3)).astype(np.float32)
-    m = onnx_model([h.make_node("Conv", ["x", "w"], ["y"], name="conv1", pads=[1, 1, 1, 1])],
-                   [("x", [1, 3, 8, 8])], ["y"], [("w", w)])
+    m = onnx_model(
+        [h.make_node("Conv", ["x", "w"], ["y"], name="conv1", pads=[1, 1, 1, 1])],
+        [("x", [1, 3, 8, 8])],
+        ["y"],
+        [("w", w)],
+    )
     path = tmp_path_factory.mktemp("good") / "good.onnx"
     onnx.save(m, str(path))
     return path
@@ -68,8 +72,23 @@ def test_corrupt_pth(tmp_path, zoo):
     bad = tmp_path / "corrupt.pth"
     bad.write_bytes(b"PK\x03\x04" + os.urandom(3000))
     out = tmp_path / "o.onnx"
-    r = run_cli("convert", "-sf", "pytorch", "-in", bad, "-in", zoo["resnet"]["dir"] / "resnet_class.py",
-                "--class", "TinyResNet", "--inputShape", "1,3,32,32", "-df", "onnx", "-om", out)
+    r = run_cli(
+        "convert",
+        "-sf",
+        "pytorch",
+        "-in",
+        bad,
+        "-in",
+        zoo["resnet"]["dir"] / "resnet_class.py",
+        "--class",
+        "TinyResNet",
+        "--inputShape",
+        "1,3,32,32",
+        "-df",
+        "onnx",
+        "-om",
+        out,
+    )
     assert_clean_failure(r, out, "corrupt.pth", "corrupt-model")
 
 
@@ -89,8 +108,23 @@ def test_pickle_that_runs_code_is_refused_and_does_not_run(tmp_path, zoo):
     with open(evil, "wb") as f:
         pickle.dump({"conv.weight": _Payload(marker)}, f)
     out = tmp_path / "o.onnx"
-    r = run_cli("convert", "-sf", "pytorch", "-in", evil, "-in", zoo["resnet"]["dir"] / "resnet_class.py",
-                "--class", "TinyResNet", "--inputShape", "1,3,32,32", "-df", "onnx", "-om", out)
+    r = run_cli(
+        "convert",
+        "-sf",
+        "pytorch",
+        "-in",
+        evil,
+        "-in",
+        zoo["resnet"]["dir"] / "resnet_class.py",
+        "--class",
+        "TinyResNet",
+        "--inputShape",
+        "1,3,32,32",
+        "-df",
+        "onnx",
+        "-om",
+        out,
+    )
     assert_clean_failure(r, out, "evil.pth", "unsafe-pickle", "--trust-model")
     time.sleep(0.5)
     assert not marker.exists(), "the pickle's code ran"
@@ -100,12 +134,16 @@ def test_unsupported_ops_are_all_listed(tmp_path):
     import onnx
 
     m = onnx_model(
-        [h.make_node("Det", ["x"], ["a"], name="det1"),
-         h.make_node("Relu", ["x"], ["r"], name="relu1"),
-         h.make_node("Det", ["r"], ["b"], name="det2"),
-         h.make_node("Add", ["a", "b"], ["c"], name="add1"),
-         h.make_node("Hardmax", ["c"], ["y"], name="hardmax1", axis=-1)],
-        [("x", [2, 3, 3])], [("y", [2])])
+        [
+            h.make_node("Det", ["x"], ["a"], name="det1"),
+            h.make_node("Relu", ["x"], ["r"], name="relu1"),
+            h.make_node("Det", ["r"], ["b"], name="det2"),
+            h.make_node("Add", ["a", "b"], ["c"], name="add1"),
+            h.make_node("Hardmax", ["c"], ["y"], name="hardmax1", axis=-1),
+        ],
+        [("x", [2, 3, 3])],
+        [("y", [2])],
+    )
     src = tmp_path / "odd.onnx"
     onnx.save(m, str(src))
     out = tmp_path / "odd.pth"
@@ -134,11 +172,11 @@ def test_runner_killed_mid_call_is_reported(tmp_path, env_for):
     """A real runner killed during a call: a clear error within the deadline, not a hang."""
     import threading
 
+    import onnx
+
     from broker.supervisor import RunnerProcess
     from runners.common.rpc import pb
     from runners.common.tensors import to_proto
-
-    import onnx
 
     # a model big enough that Infer takes a while: a chain of large matmuls
     rng = np.random.default_rng(0)
@@ -157,7 +195,9 @@ def test_runner_killed_mid_call_is_reported(tmp_path, env_for):
         t0 = time.monotonic()
         with pytest.raises(RunnerCrashed) as e:
             for _ in range(50):
-                r.call("Infer", pb.InferRequest(model=[str(path)], inputs=[to_proto("x", np.ones((2048, 1024),
-                                                                                          np.float32))]))
+                r.call(
+                    "Infer",
+                    pb.InferRequest(model=[str(path)], inputs=[to_proto("x", np.ones((2048, 1024), np.float32))]),
+                )
         assert time.monotonic() - t0 < 30
         assert "onnx runner" in str(e.value) and ("died" in str(e.value) or "not running" in str(e.value))

@@ -6,55 +6,12 @@ from __future__ import annotations
 import ast
 
 import numpy as np
-import onnx
 import pytest
-from onnx import helper, numpy_helper
+from helpers import build_case
 from pytorch_op_cases import CASES
 
 from runners.common import ir, tensors
 from runners.common.rpc import pb
-
-
-def build_case(case, seed=0):
-    """(ModelProto with data, {input name: array}) for one case of pytorch_op_cases."""
-    rng = np.random.default_rng(seed)
-    inputs, inits, feeds, names = [], [], {}, []
-    for i, spec in enumerate(case["inputs"]):
-        name = "in%d" % i
-        if spec is None:
-            names.append("")
-            continue
-        names.append(name)
-        if isinstance(spec, list) or "shape" in spec:
-            shape = spec if isinstance(spec, list) else spec["shape"]
-            dtype = "float32" if isinstance(spec, list) else spec["dtype"]
-            if dtype == "bool":
-                a = rng.random(shape) > 0.5
-            else:
-                a = rng.standard_normal(shape).astype(dtype)
-                if case.get("positive"):
-                    a = np.abs(a) + 0.1
-            feeds[name] = a
-            inputs.append(helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(a.dtype), shape))
-        elif "init" in spec:
-            a = rng.standard_normal(spec["init"]).astype(np.float32)
-            if case.get("positive"):
-                a = np.abs(a) + 0.1
-            inits.append(numpy_helper.from_array(a, name))
-        else:
-            inits.append(numpy_helper.from_array(np.array(spec["value"], dtype=spec["dtype"]), name))
-    outs = ["out%d" % i for i in range(case.get("outputs", 1))]
-    node = helper.make_node(case["op"], names, outs, name="node_" + case["name"], **case["attrs"])
-    graph = helper.make_graph([node], case["name"], inputs, [helper.make_value_info(o, onnx.TypeProto()) for o in outs],
-                              inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", case["opset"])])
-    model = onnx.shape_inference.infer_shapes(model, strict_mode=True)
-    inferred = {v.name: v for v in model.graph.value_info}
-    for o in model.graph.output:  # outputs declared without a type take the inferred one
-        if o.name in inferred:
-            o.CopyFrom(inferred[o.name])
-        assert o.type.tensor_type.elem_type, o.name
-    return model, feeds
 
 
 def reference(model, feeds):
@@ -72,9 +29,15 @@ def emit_case(runner, case, tmp_path):
     model, feeds = build_case(case)
     graph, weights = ir.split(model)
     npz = tensors.save_npz(str(tmp_path / "weights.npz"), weights)
-    resp = runner.call("Emit", pb.EmitRequest(
-        graph=graph.SerializeToString(), weights=pb.FileRef(path=npz, role="weights"),
-        out_dir=str(tmp_path / "code"), name=case["name"]))
+    resp = runner.call(
+        "Emit",
+        pb.EmitRequest(
+            graph=graph.SerializeToString(),
+            weights=pb.FileRef(path=npz, role="weights"),
+            out_dir=str(tmp_path / "code"),
+            name=case["name"],
+        ),
+    )
     return model, feeds, list(resp.files)
 
 
@@ -82,9 +45,15 @@ def emit_case(runner, case, tmp_path):
 def test_op_matches_onnxruntime(torch_runner, case, tmp_path):
     model, feeds, files = emit_case(torch_runner, case, tmp_path)
     assert sorted(f.role for f in files) == ["code", "state_dict"]
-    resp = torch_runner.call("Infer", pb.InferRequest(
-        model=[f.path for f in files], inputs=[tensors.to_proto(k, v) for k, v in feeds.items()],
-        intermediates=True, workspace=str(tmp_path)))
+    resp = torch_runner.call(
+        "Infer",
+        pb.InferRequest(
+            model=[f.path for f in files],
+            inputs=[tensors.to_proto(k, v) for k, v in feeds.items()],
+            intermediates=True,
+            workspace=str(tmp_path),
+        ),
+    )
     assert resp.engine.startswith("torch ")
     got = [tensors.from_proto(t) for t in resp.outputs]
     want = reference(model, feeds)

@@ -33,9 +33,12 @@ def small_graph(tmp_path, ops=None):
         helper.make_node("Gemm", ["flat", "fc.weight"], ["logits"], name="fc", transB=1),
     ] + list(ops or [])
     graph = helper.make_graph(
-        nodes, "small", [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 3, 8, 8])],
+        nodes,
+        "small",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 3, 8, 8])],
         [helper.make_tensor_value_info("logits", onnx.TensorProto.FLOAT, [1, 2])],
-        [numpy_helper.from_array(w, "conv.weight"), numpy_helper.from_array(fc, "fc.weight")])
+        [numpy_helper.from_array(w, "conv.weight"), numpy_helper.from_array(fc, "fc.weight")],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", ir.IR_OPSET)])
     g, weights = ir.split(model)
     npz = tensors.save_npz(str(tmp_path / "small.npz"), weights)
@@ -53,47 +56,59 @@ def test_describe(torch_runner):
 
 def test_emit_save_infer(torch_runner, tmp_path):
     model, graph, weights = small_graph(tmp_path)
-    files = torch_runner.call("Emit", pb.EmitRequest(graph=graph, weights=weights, out_dir=str(tmp_path / "code"),
-                                                     name="small")).files
+    files = torch_runner.call(
+        "Emit", pb.EmitRequest(graph=graph, weights=weights, out_dir=str(tmp_path / "code"), name="small")
+    ).files
     roles = {f.role: f.path for f in files}
     assert roles["code"].endswith("small.py") and roles["state_dict"].endswith("small.pth")
     x = np.random.default_rng(0).standard_normal((1, 3, 8, 8)).astype(np.float32)
     ort = pytest.importorskip("onnxruntime")
     want = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
     for out in ("saved/small.pth", "saved/small.pt2"):
-        written = [f.path for f in torch_runner.call("Save", pb.SaveRequest(
-            emitted=files, output=str(tmp_path / out))).files]
+        written = [
+            f.path for f in torch_runner.call("Save", pb.SaveRequest(emitted=files, output=str(tmp_path / out))).files
+        ]
         if out.endswith(".pth"):
             assert sorted(os.path.basename(w) for w in written) == ["small.pth", "small.py"]
-        resp = torch_runner.call("Infer", pb.InferRequest(model=written, inputs=[tensors.to_proto("x", x)],
-                                                          intermediates=True))
+        resp = torch_runner.call(
+            "Infer", pb.InferRequest(model=written, inputs=[tensors.to_proto("x", x)], intermediates=True)
+        )
         np.testing.assert_allclose(tensors.from_proto(resp.outputs[0]), want, atol=1e-5)
         assert resp.outputs[0].name == "logits"
     inter = {t.name for t in resp.intermediates}  # from the .pt2: no intermediates there
-    resp = torch_runner.call("Infer", pb.InferRequest(model=list(roles.values()), inputs=[tensors.to_proto("x", x)],
-                                                      intermediates=True))
+    resp = torch_runner.call(
+        "Infer", pb.InferRequest(model=list(roles.values()), inputs=[tensors.to_proto("x", x)], intermediates=True)
+    )
     inter = {t.name for t in resp.intermediates}
     assert {"x", "conv", "relu", "pool", "flat", "logits"} <= inter
 
 
 def test_bad_input_names_shapes(torch_runner, tmp_path):
     _, graph, weights = small_graph(tmp_path)
-    files = torch_runner.call("Emit", pb.EmitRequest(graph=graph, weights=weights, out_dir=str(tmp_path / "code"),
-                                                     name="small")).files
+    files = torch_runner.call(
+        "Emit", pb.EmitRequest(graph=graph, weights=weights, out_dir=str(tmp_path / "code"), name="small")
+    ).files
     with pytest.raises(RunnerFailed) as err:
-        torch_runner.call("Infer", pb.InferRequest(model=[f.path for f in files], inputs=[
-            tensors.to_proto("x", np.zeros((1, 3, 9, 9), np.float32))]))
+        torch_runner.call(
+            "Infer",
+            pb.InferRequest(
+                model=[f.path for f in files], inputs=[tensors.to_proto("x", np.zeros((1, 3, 9, 9), np.float32))]
+            ),
+        )
     assert err.value.reference == "bad-input"
     assert "(1, 3, 8, 8)" in err.value.message and "(1, 3, 9, 9)" in err.value.message
 
 
 def test_unsupported_ops_reported_at_once(torch_runner, tmp_path):
-    extra = [helper.make_node("NonZero", ["x"], ["nz"], name="nonzero_a"),
-             helper.make_node("Einsum", ["x", "x"], ["ein"], name="einsum_b", equation="ij,jk->ik")]
+    extra = [
+        helper.make_node("NonZero", ["x"], ["nz"], name="nonzero_a"),
+        helper.make_node("Einsum", ["x", "x"], ["ein"], name="einsum_b", equation="ij,jk->ik"),
+    ]
     _, graph, weights = small_graph(tmp_path, extra)
     with pytest.raises(RunnerFailed) as err:
-        torch_runner.call("Emit", pb.EmitRequest(graph=graph, weights=weights, out_dir=str(tmp_path / "code"),
-                                                 name="bad"))
+        torch_runner.call(
+            "Emit", pb.EmitRequest(graph=graph, weights=weights, out_dir=str(tmp_path / "code"), name="bad")
+        )
     assert err.value.reference == "unsupported-op"
     assert sorted(err.value.nodes) == ["einsum_b (Einsum)", "nonzero_a (NonZero)"]
 
@@ -110,8 +125,10 @@ def test_pickle_needs_trust_and_never_runs(torch_runner, tmp_path):
     marker = tmp_path / "pwned"
     path = tmp_path / "model.pth"
     path.write_bytes(pickle.dumps({"model": _Evil(str(marker))}, protocol=2))
-    for method, req in (("Parse", pb.ParseRequest(sources=[str(path)], workspace=str(tmp_path))),
-                        ("Infer", pb.InferRequest(model=[str(path)]))):
+    for method, req in (
+        ("Parse", pb.ParseRequest(sources=[str(path)], workspace=str(tmp_path))),
+        ("Infer", pb.InferRequest(model=[str(path)])),
+    ):
         with pytest.raises(RunnerFailed) as err:
             torch_runner.call(method, req)
         assert err.value.reference == "unsafe-pickle"
@@ -119,8 +136,10 @@ def test_pickle_needs_trust_and_never_runs(torch_runner, tmp_path):
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("content,reference", [(None, "missing-file"), (b"PK\x03\x04 truncated", "corrupt-model"),
-                                               (b"\x80\x02garbage", "corrupt-model")])
+@pytest.mark.parametrize(
+    "content,reference",
+    [(None, "missing-file"), (b"PK\x03\x04 truncated", "corrupt-model"), (b"\x80\x02garbage", "corrupt-model")],
+)
 def test_unreadable_sources(torch_runner, tmp_path, content, reference):
     path = tmp_path / "model.pt2"
     if content is not None:

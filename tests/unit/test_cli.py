@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from helpers import run_cli
 
 pytestmark = pytest.mark.unit
@@ -47,10 +46,10 @@ def test_bad_input_shape_option(tmp_path):
 def test_ir_info_and_export(tmp_path):
     import numpy as np
     import onnx
+    from helpers import onnx_model
     from onnx import helper as h
 
     from broker.ir import save_ir
-    from helpers import onnx_model
 
     w = np.ones((2, 3), np.float32)
     m = onnx_model([h.make_node("MatMul", ["x", "w"], ["y"], name="mm")], [("x", [1, 2])], ["y"], [("w", w)])

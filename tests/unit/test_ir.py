@@ -21,7 +21,9 @@ def small_model(opset=IR_OPSET):
     w = np.random.default_rng(0).standard_normal((4, 3, 3, 3)).astype(np.float32)
     g = h.make_graph(
         [h.make_node("Conv", ["x", "w"], ["c"], name="conv1", pads=[1, 1, 1, 1]), h.make_node("Relu", ["c"], ["y"])],
-        "small", [h.make_tensor_value_info("x", T.FLOAT, [1, 3, 8, 8])], [h.make_tensor_value_info("y", T.FLOAT, None)],
+        "small",
+        [h.make_tensor_value_info("x", T.FLOAT, [1, 3, 8, 8])],
+        [h.make_tensor_value_info("y", T.FLOAT, None)],
         [onnx.numpy_helper.from_array(w, "w")],
     )
     return h.make_model(g, opset_imports=[h.make_opsetid("", opset)])
@@ -66,12 +68,17 @@ def test_validate_and_opset_conversion():
 
 def test_transpose_elimination_keeps_numbers():
     g = h.make_graph(
-        [h.make_node("Transpose", ["x"], ["a"], perm=[0, 2, 3, 1]),
-         h.make_node("Transpose", ["a"], ["b"], perm=[0, 3, 1, 2]),
-         h.make_node("Relu", ["b"], ["c"]),
-         h.make_node("Transpose", ["c"], ["d"], perm=[0, 2, 3, 1]),
-         h.make_node("Transpose", ["d"], ["y"], perm=[0, 2, 1, 3])],
-        "t", [h.make_tensor_value_info("x", T.FLOAT, [1, 2, 3, 4])], [h.make_tensor_value_info("y", T.FLOAT, None)])
+        [
+            h.make_node("Transpose", ["x"], ["a"], perm=[0, 2, 3, 1]),
+            h.make_node("Transpose", ["a"], ["b"], perm=[0, 3, 1, 2]),
+            h.make_node("Relu", ["b"], ["c"]),
+            h.make_node("Transpose", ["c"], ["d"], perm=[0, 2, 3, 1]),
+            h.make_node("Transpose", ["d"], ["y"], perm=[0, 2, 1, 3]),
+        ],
+        "t",
+        [h.make_tensor_value_info("x", T.FLOAT, [1, 2, 3, 4])],
+        [h.make_tensor_value_info("y", T.FLOAT, None)],
+    )
     m = h.make_model(g, opset_imports=[h.make_opsetid("", IR_OPSET)])
     out = eliminate_transposes(m)
     assert count_transposes(m) == 4 and count_transposes(out) == 1

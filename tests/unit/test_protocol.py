@@ -31,11 +31,25 @@ def test_messages_round_trip():
 
 
 def test_error_detail_round_trip():
-    err = RunnerError("unsupported-op", "no", file="m.onnx", node="conv1", op="Conv", opset=18, hint="h",
-                      nodes=["a", "b"], framework="pytorch")
+    err = RunnerError(
+        "unsupported-op",
+        "no",
+        file="m.onnx",
+        node="conv1",
+        op="Conv",
+        opset=18,
+        hint="h",
+        nodes=["a", "b"],
+        framework="pytorch",
+    )
     back = RunnerError.from_proto(rpc.pb.ErrorDetail.FromString(err.to_proto().SerializeToString()))
-    assert (back.reference, back.node, back.op, back.opset, back.nodes) == ("unsupported-op", "conv1", "Conv", 18,
-                                                                            ["a", "b"])
+    assert (back.reference, back.node, back.op, back.opset, back.nodes) == (
+        "unsupported-op",
+        "conv1",
+        "Conv",
+        18,
+        ["a", "b"],
+    )
     assert "m.onnx: at node 'conv1' (Conv, opset 18): no" == str(back)
 
 

@@ -165,7 +165,8 @@ def test_runner_exits_when_broker_dies(fake_runners, tmp_path):
 
     fw = fake_runners("orphan", REAL_RUNNER)
     script = tmp_path / "fake_broker.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import sys, time
         sys.path.insert(0, {str(paths.runners_dir().parent)!r})
         from broker import paths
@@ -174,7 +175,8 @@ def test_runner_exits_when_broker_dies(fake_runners, tmp_path):
         r = RunnerProcess({fw!r}, sys.executable).start()
         print(r.proc.pid, flush=True)
         time.sleep(60)
-    """))
+    """)
+    )
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
     broker = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
     runner_pid = int(broker.stdout.readline())

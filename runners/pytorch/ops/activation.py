@@ -47,8 +47,11 @@ def selu(node, ctx, alpha=1.67326319217681884765625, gamma=1.0507010221481323242
         _layer(node, ctx, "nn.SELU()")
         return
     x = ctx.x(node.inputs[0])
-    ctx.assign(node, "%s * torch.where(%s > 0, %s, %s * (torch.exp(%s) - 1))" % (
-        lit(np.float32(gamma)), x, x, lit(np.float32(alpha)), x))
+    ctx.assign(
+        node,
+        "%s * torch.where(%s > 0, %s, %s * (torch.exp(%s) - 1))"
+        % (lit(np.float32(gamma)), x, x, lit(np.float32(alpha)), x),
+    )
 
 
 @EMIT.register("Softplus", since=1)
@@ -76,8 +79,10 @@ def hard_sigmoid(node, ctx, alpha=0.2, beta=0.5):
     if abs(alpha - 1.0 / 6) < 1e-6 and abs(beta - 0.5) < 1e-7:
         _layer(node, ctx, "nn.Hardsigmoid()")
         return
-    ctx.assign(node, "torch.clamp(%s * %s + %s, 0.0, 1.0)" % (
-        ctx.x(node.inputs[0]), lit(np.float32(alpha)), lit(np.float32(beta))))
+    ctx.assign(
+        node,
+        "torch.clamp(%s * %s + %s, 0.0, 1.0)" % (ctx.x(node.inputs[0]), lit(np.float32(alpha)), lit(np.float32(beta))),
+    )
 
 
 @EMIT.register("Gelu", since=20)
@@ -97,8 +102,11 @@ def clip(node, ctx):
     lo = ctx.const(lo_name) if lo_name else None
     hi = ctx.const(hi_name) if hi_name else None
     if (lo_name and lo is None) or (hi_name and hi is None):
-        ctx.assign(node, "torch.clamp(%s, %s, %s)" % (
-            ctx.x(x), ctx.x(lo_name) if lo_name else "None", ctx.x(hi_name) if hi_name else "None"))
+        ctx.assign(
+            node,
+            "torch.clamp(%s, %s, %s)"
+            % (ctx.x(x), ctx.x(lo_name) if lo_name else "None", ctx.x(hi_name) if hi_name else "None"),
+        )
         return
     lo = None if lo is None else lo.reshape(()).item()
     hi = None if hi is None else hi.reshape(()).item()
@@ -129,10 +137,8 @@ def prelu(node, ctx):
             ctx.assign(node, "%s(%s)" % (mod, ctx.x(x)))
             return
         c = slope.shape[0] if slope.ndim else 1
-        if rank is not None and rank >= 2 and slope.ndim == rank - 1 and all(
-                d == 1 for d in slope.shape[1:]):
-            mod = ctx.module(node, "nn.PReLU(%d)" % c, {"weight": slope.reshape(c)},
-                             hint=ctx.weight_hint(s_name))
+        if rank is not None and rank >= 2 and slope.ndim == rank - 1 and all(d == 1 for d in slope.shape[1:]):
+            mod = ctx.module(node, "nn.PReLU(%d)" % c, {"weight": slope.reshape(c)}, hint=ctx.weight_hint(s_name))
             ctx.assign(node, "%s(%s)" % (mod, ctx.x(x)))
             return
     xv = ctx.x(x)

@@ -5,8 +5,7 @@ from ._spatial import explicit_pads, kwargs, split_pads, torch_pad_list
 
 
 @EMIT.register("Conv", since=11)
-def conv(node, ctx, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=None, pads=None,
-         strides=None):
+def conv(node, ctx, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=None, pads=None, strides=None):
     x, w_name, b_name = node.input(0), node.input(1), node.input(2)
     w = ctx.const(w_name)
     wshape = ctx.shape(w_name)
@@ -34,8 +33,12 @@ def conv(node, ctx, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=Non
         params = {"weight": w}
         if b is not None:
             params["bias"] = b
-        ctor = "nn.Conv%dd(%d, %d, %s)" % (n, wshape[1] * group, wshape[0], kwargs(
-            kernel_size=compact(kernel), bias="False" if b is None else None, **opts))
+        ctor = "nn.Conv%dd(%d, %d, %s)" % (
+            n,
+            wshape[1] * group,
+            wshape[0],
+            kwargs(kernel_size=compact(kernel), bias="False" if b is None else None, **opts),
+        )
         mod = ctx.module(node, ctor, params, hint=ctx.weight_hint(w_name))
         ctx.assign(node, "%s(%s)" % (mod, src), prefer=mod)
     else:
@@ -45,8 +48,18 @@ def conv(node, ctx, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=Non
 
 
 @EMIT.register("ConvTranspose", since=11)
-def conv_transpose(node, ctx, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=None,
-                   output_padding=None, output_shape=None, pads=None, strides=None):
+def conv_transpose(
+    node,
+    ctx,
+    auto_pad="NOTSET",
+    dilations=None,
+    group=1,
+    kernel_shape=None,
+    output_padding=None,
+    output_shape=None,
+    pads=None,
+    strides=None,
+):
     x, w_name, b_name = node.input(0), node.input(1), node.input(2)
     w = ctx.need_const(node, 1, "the weight")
     b = ctx.const(b_name) if b_name else None
@@ -61,8 +74,10 @@ def conv_transpose(node, ctx, auto_pad="NOTSET", dilations=None, group=1, kernel
     out_pad = list(output_padding or [0] * n)
     if output_shape:
         shape = ctx.need_shape(node, x)
-        total = [strides[i] * (shape[2 + i] - 1) + out_pad[i] + (kernel[i] - 1) * dilations[i] + 1
-                 - output_shape[-n + i] for i in range(n)]
+        total = [
+            strides[i] * (shape[2 + i] - 1) + out_pad[i] + (kernel[i] - 1) * dilations[i] + 1 - output_shape[-n + i]
+            for i in range(n)
+        ]
         if any(t < 0 for t in total):
             out_pad = [out_pad[i] - min(0, total[i]) for i in range(n)]
             total = [max(0, t) for t in total]
@@ -73,8 +88,14 @@ def conv_transpose(node, ctx, auto_pad="NOTSET", dilations=None, group=1, kernel
         ends = [t - bg for t, bg in zip(total, begins)]
     elif auto_pad in ("SAME_UPPER", "SAME_LOWER"):
         shape = ctx.need_shape(node, x)
-        total = [strides[i] * (shape[2 + i] - 1) + out_pad[i] + (kernel[i] - 1) * dilations[i] + 1
-                 - shape[2 + i] * strides[i] for i in range(n)]
+        total = [
+            strides[i] * (shape[2 + i] - 1)
+            + out_pad[i]
+            + (kernel[i] - 1) * dilations[i]
+            + 1
+            - shape[2 + i] * strides[i]
+            for i in range(n)
+        ]
         total = [max(0, t) for t in total]
         if auto_pad == "SAME_UPPER":
             begins = [t // 2 for t in total]
@@ -89,14 +110,20 @@ def conv_transpose(node, ctx, auto_pad="NOTSET", dilations=None, group=1, kernel
     params = {"weight": w}
     if b is not None:
         params["bias"] = b
-    ctor = "nn.ConvTranspose%dd(%d, %d, %s)" % (n, w.shape[0], w.shape[1] * group, kwargs(
-        kernel_size=compact(kernel),
-        stride=compact(strides) if any(s != 1 for s in strides) else None,
-        padding=compact(begins) if symmetric and any(begins) else None,
-        output_padding=compact(out_pad) if any(out_pad) else None,
-        groups=str(group) if group != 1 else None,
-        bias="False" if b is None else None,
-        dilation=compact(dilations) if any(d != 1 for d in dilations) else None))
+    ctor = "nn.ConvTranspose%dd(%d, %d, %s)" % (
+        n,
+        w.shape[0],
+        w.shape[1] * group,
+        kwargs(
+            kernel_size=compact(kernel),
+            stride=compact(strides) if any(s != 1 for s in strides) else None,
+            padding=compact(begins) if symmetric and any(begins) else None,
+            output_padding=compact(out_pad) if any(out_pad) else None,
+            groups=str(group) if group != 1 else None,
+            bias="False" if b is None else None,
+            dilation=compact(dilations) if any(d != 1 for d in dilations) else None,
+        ),
+    )
     mod = ctx.module(node, ctor, params, hint=ctx.weight_hint(w_name))
     expr = "%s(%s)" % (mod, ctx.x(x))
     if not symmetric:

@@ -42,16 +42,25 @@ def pow_(node, ctx):
 
 
 _UNARY = {
-    "Sqrt": ("torch.sqrt(%s)", 13), "Exp": ("torch.exp(%s)", 13), "Log": ("torch.log(%s)", 13),
-    "Neg": ("-%s", 13), "Abs": ("torch.abs(%s)", 13), "Reciprocal": ("torch.reciprocal(%s)", 13),
-    "Floor": ("torch.floor(%s)", 13), "Ceil": ("torch.ceil(%s)", 13), "Sin": ("torch.sin(%s)", 7),
-    "Cos": ("torch.cos(%s)", 7), "Not": ("torch.logical_not(%s)", 1), "Sign": ("torch.sign(%s)", 13),
+    "Sqrt": ("torch.sqrt(%s)", 13),
+    "Exp": ("torch.exp(%s)", 13),
+    "Log": ("torch.log(%s)", 13),
+    "Neg": ("-%s", 13),
+    "Abs": ("torch.abs(%s)", 13),
+    "Reciprocal": ("torch.reciprocal(%s)", 13),
+    "Floor": ("torch.floor(%s)", 13),
+    "Ceil": ("torch.ceil(%s)", 13),
+    "Sin": ("torch.sin(%s)", 7),
+    "Cos": ("torch.cos(%s)", 7),
+    "Not": ("torch.logical_not(%s)", 1),
+    "Sign": ("torch.sign(%s)", 13),
 }
 
 
 def _unary(fmt):
     def convert(node, ctx):
         ctx.assign(node, fmt % ctx.x(node.inputs[0]))
+
     return convert
 
 
@@ -59,9 +68,12 @@ for _op, (_fmt, _since) in _UNARY.items():
     EMIT.register(_op, since=_since)(_unary(_fmt))
 
 _COMPARE = {
-    "Equal": ("torch.eq(%s, %s)", 13), "Less": ("torch.lt(%s, %s)", 13),
-    "Greater": ("torch.gt(%s, %s)", 13), "LessOrEqual": ("torch.le(%s, %s)", 16),
-    "GreaterOrEqual": ("torch.ge(%s, %s)", 16), "And": ("torch.logical_and(%s, %s)", 7),
+    "Equal": ("torch.eq(%s, %s)", 13),
+    "Less": ("torch.lt(%s, %s)", 13),
+    "Greater": ("torch.gt(%s, %s)", 13),
+    "LessOrEqual": ("torch.le(%s, %s)", 16),
+    "GreaterOrEqual": ("torch.ge(%s, %s)", 16),
+    "And": ("torch.logical_and(%s, %s)", 7),
     "Or": ("torch.logical_or(%s, %s)", 7),
 }
 
@@ -70,6 +82,7 @@ def _compare(fmt):
     def convert(node, ctx):
         a, b = node.inputs[0], node.inputs[1]
         ctx.assign(node, fmt % (ctx.x(a), ctx.operand(b, a)))
+
     return convert
 
 
@@ -115,6 +128,7 @@ def where(node, ctx):
 @EMIT.register("Cast", since=13)
 def cast(node, ctx, to=1, saturate=1):
     from onnx import helper
+
     try:
         dt = torch_dtype(helper.tensor_dtype_to_np_dtype(to))
     except (KeyError, TypeError, ValueError):

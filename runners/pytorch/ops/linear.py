@@ -20,8 +20,12 @@ def gemm(node, ctx, alpha=1.0, beta=1.0, transA=0, transB=0):
             params = {"weight": (weight * np.asarray(alpha, weight.dtype)) if alpha != 1.0 else weight}
             if bias is not None:
                 params["bias"] = bias * np.asarray(beta, bias.dtype) if beta != 1.0 else bias
-            mod = ctx.module(node, "nn.Linear(%d, %d%s)" % (k, n, ", bias=False" if bias is None else ""),
-                             params, hint=ctx.weight_hint(b_name))
+            mod = ctx.module(
+                node,
+                "nn.Linear(%d, %d%s)" % (k, n, ", bias=False" if bias is None else ""),
+                params,
+                hint=ctx.weight_hint(b_name),
+            )
             ctx.assign(node, "%s(%s)" % (mod, ctx.x(a)), prefer=mod)
             return
     av = ctx.x(a) + (".t()" if transA else "")
@@ -48,13 +52,11 @@ def matmul(node, ctx):
             hint = ctx.weight_hint(bias_name)
             if hint == bias_name:
                 hint = ctx.weight_hint(b_name)
-            mod = ctx.module(node, "nn.Linear(%d, %d)" % (k, n), {"weight": b.T, "bias": bias},
-                             hint=hint)
+            mod = ctx.module(node, "nn.Linear(%d, %d)" % (k, n), {"weight": b.T, "bias": bias}, hint=hint)
             ctx.absorb(add)
             ctx.assign(add, "%s(%s)" % (mod, ctx.x(a)), prefer=mod)
             return
-        mod = ctx.module(node, "nn.Linear(%d, %d, bias=False)" % (k, n), {"weight": b.T},
-                         hint=ctx.weight_hint(b_name))
+        mod = ctx.module(node, "nn.Linear(%d, %d, bias=False)" % (k, n), {"weight": b.T}, hint=ctx.weight_hint(b_name))
         ctx.assign(node, "%s(%s)" % (mod, ctx.x(a)), prefer=mod)
         return
     ctx.assign(node, "torch.matmul(%s, %s)" % (ctx.x(a), ctx.x(b_name)))

@@ -23,11 +23,15 @@ def batch_norm(node, ctx, epsilon=1e-5, momentum=0.9, training_mode=0):
         opts += ", eps=%s" % lit(np.float32(epsilon))
     if abs(momentum - 0.9) > 1e-7:
         opts += ", momentum=%s" % lit(np.float32(1.0 - momentum))
-    params = {"weight": scale, "bias": bias, "running_mean": mean, "running_var": var,
-              "num_batches_tracked": np.array(0, dtype=np.int64)}
+    params = {
+        "weight": scale,
+        "bias": bias,
+        "running_mean": mean,
+        "running_var": var,
+        "num_batches_tracked": np.array(0, dtype=np.int64),
+    }
     name = node.inputs[1]
-    mod = ctx.module(node, "nn.BatchNorm%dd(%d%s)" % (n, scale.shape[0], opts), params,
-                     hint=ctx.weight_hint(name))
+    mod = ctx.module(node, "nn.BatchNorm%dd(%d%s)" % (n, scale.shape[0], opts), params, hint=ctx.weight_hint(name))
     ctx.assign(node, "%s(%s)" % (mod, ctx.x(x)), outputs=node.outputs[:1], prefer=mod)
 
 
@@ -40,9 +44,12 @@ def instance_norm(node, ctx, epsilon=1e-5):
     n = rank - 2
     if n not in (1, 2, 3):
         raise ctx.fail("instance normalization of a %d-D tensor" % rank)
-    mod = ctx.module(node, "nn.InstanceNorm%dd(%d, eps=%s, affine=True)" % (
-        n, scale.shape[0], lit(np.float32(epsilon))), {"weight": scale, "bias": bias},
-        hint=ctx.weight_hint(node.inputs[1]))
+    mod = ctx.module(
+        node,
+        "nn.InstanceNorm%dd(%d, eps=%s, affine=True)" % (n, scale.shape[0], lit(np.float32(epsilon))),
+        {"weight": scale, "bias": bias},
+        hint=ctx.weight_hint(node.inputs[1]),
+    )
     ctx.assign(node, "%s(%s)" % (mod, ctx.x(x)), prefer=mod)
 
 
@@ -64,8 +71,7 @@ def layer_norm(node, ctx, axis=-1, epsilon=1e-5, stash_type=1):
     opts = "" if abs(epsilon - 1e-5) < 1e-12 else ", eps=%s" % lit(np.float32(epsilon))
     if bias is None:
         opts += ", bias=False"
-    mod = ctx.module(node, "nn.LayerNorm(%s%s)" % (lit(normalized), opts), params,
-                     hint=ctx.weight_hint(node.inputs[1]))
+    mod = ctx.module(node, "nn.LayerNorm(%s%s)" % (lit(normalized), opts), params, hint=ctx.weight_hint(node.inputs[1]))
     ctx.assign(node, "%s(%s)" % (mod, ctx.x(x)), outputs=node.outputs[:1], prefer=mod)
 
 
@@ -73,7 +79,9 @@ def layer_norm(node, ctx, axis=-1, epsilon=1e-5, stash_type=1):
 def lrn(node, ctx, size=None, alpha=0.0001, beta=0.75, bias=1.0):
     if size % 2 == 0:
         raise ctx.fail("LRN with an even size pads differently in torch")
-    mod = ctx.module(node, "nn.LocalResponseNorm(%d, alpha=%s, beta=%s, k=%s)" % (
-        size, lit(np.float32(alpha)), lit(np.float32(beta)), lit(np.float32(bias))))
+    mod = ctx.module(
+        node,
+        "nn.LocalResponseNorm(%d, alpha=%s, beta=%s, k=%s)"
+        % (size, lit(np.float32(alpha)), lit(np.float32(beta)), lit(np.float32(bias))),
+    )
     ctx.assign(node, "%s(%s)" % (mod, ctx.x(node.inputs[0])))
-

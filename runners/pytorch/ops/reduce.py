@@ -2,8 +2,7 @@
 
 from ..codegen import EMIT, lit
 
-_FNS = {"ReduceMean": "torch.mean", "ReduceSum": "torch.sum", "ReduceMax": "torch.amax",
-        "ReduceMin": "torch.amin"}
+_FNS = {"ReduceMean": "torch.mean", "ReduceSum": "torch.sum", "ReduceMax": "torch.amax", "ReduceMin": "torch.amin"}
 
 
 def _reduce(node, ctx, keepdims=1, noop_with_empty_axes=0):
@@ -30,8 +29,8 @@ def _arg(fn):
     def convert(node, ctx, axis=0, keepdims=1, select_last_index=0):
         if select_last_index:
             raise ctx.fail("select_last_index=1")
-        ctx.assign(node, "%s(%s, dim=%d%s)" % (fn, ctx.x(node.inputs[0]), axis,
-                                                ", keepdim=True" if keepdims else ""))
+        ctx.assign(node, "%s(%s, dim=%d%s)" % (fn, ctx.x(node.inputs[0]), axis, ", keepdim=True" if keepdims else ""))
+
     return convert
 
 

@@ -6,9 +6,19 @@ from ..codegen import EMIT, lit
 
 
 @EMIT.register("Resize", since=18)
-def resize(node, ctx, mode="nearest", coordinate_transformation_mode="half_pixel",
-           nearest_mode="round_prefer_floor", cubic_coeff_a=-0.75, exclude_outside=0,
-           extrapolation_value=0.0, antialias=0, axes=None, keep_aspect_ratio_policy="stretch"):
+def resize(
+    node,
+    ctx,
+    mode="nearest",
+    coordinate_transformation_mode="half_pixel",
+    nearest_mode="round_prefer_floor",
+    cubic_coeff_a=-0.75,
+    exclude_outside=0,
+    extrapolation_value=0.0,
+    antialias=0,
+    axes=None,
+    keep_aspect_ratio_policy="stretch",
+):
     x = node.inputs[0]
     rank = ctx.need_rank(node, x)
     n = rank - 2
@@ -44,8 +54,9 @@ def resize(node, ctx, mode="nearest", coordinate_transformation_mode="half_pixel
         if s[0] != 1 or s[1] != 1:
             raise ctx.fail("resizing the batch or channel dimension")
         spatial = s[2:]
-        arg = "scale_factor=%s" % (lit(np.float32(spatial[0])) if len(set(spatial)) == 1
-                                   else lit(tuple(np.float32(v) for v in spatial)))
+        arg = "scale_factor=%s" % (
+            lit(np.float32(spatial[0])) if len(set(spatial)) == 1 else lit(tuple(np.float32(v) for v in spatial))
+        )
     elif sizes is not None and sizes.size:
         sz = [int(v) for v in sizes.reshape(-1)]
         arg = "size=%s" % lit(tuple(sz[2:]))
