@@ -158,11 +158,13 @@ class Session:
         )
         with self.phase("parse"), self._status(f"parsing {Path(sources[0]).name} with {framework}"):
             resp = runner.call("Parse", req)
-        with self.phase("ir passes"):
+        with self.phase("file transfer"):
             model = common_ir.join(resp.graph, tensors.load_npz(resp.weights.path))
+        with self.phase("ir passes"):
             model = validate(model, where=sources[0])
             model = eliminate_transposes(model)
             _stamp_source(model, framework, sources, runner)
+        with self.phase("file transfer"):
             files = save_ir(model, stem or self.ws / "ir" / Path(sources[0]).stem)
         return files
 
