@@ -91,7 +91,7 @@ def parity_recorder():
         )
 
 
-_MARK_BY_DIR = {"unit": "unit", "runners": "runner", "parity": "parity", "conformance": "runner"}
+_MARK_BY_DIR = {"unit": "unit", "per_runner": "runner", "parity": "parity", "conformance": "runner"}
 
 
 def pytest_collection_modifyitems(config, items):
