@@ -72,24 +72,15 @@ def test_corrupt_pth(tmp_path, zoo):
     bad = tmp_path / "corrupt.pth"
     bad.write_bytes(b"PK\x03\x04" + os.urandom(3000))
     out = tmp_path / "o.onnx"
-    r = run_cli(
-        "convert",
-        "-sf",
-        "pytorch",
-        "-in",
-        bad,
-        "-in",
-        zoo["resnet"]["dir"] / "resnet_class.py",
-        "--class",
-        "TinyResNet",
-        "--inputShape",
-        "1,3,32,32",
-        "-df",
-        "onnx",
-        "-om",
-        out,
-    )
+    r = convert_state_dict(bad, zoo, out)
     assert_clean_failure(r, out, "corrupt.pth", "corrupt-model")
+
+
+def convert_state_dict(pth, zoo, out):
+    """`mmbroker convert` of a state_dict .pth with the zoo's ResNet class file, to ONNX."""
+    class_file = zoo["resnet"]["dir"] / "resnet_class.py"
+    return run_cli("convert", "-sf", "pytorch", "-in", pth, "-in", class_file, "--class", "TinyResNet",
+                   "--inputShape", "1,3,32,32", "-df", "onnx", "-om", out)  # fmt: skip
 
 
 class _Payload:
@@ -108,23 +99,7 @@ def test_pickle_that_runs_code_is_refused_and_does_not_run(tmp_path, zoo):
     with open(evil, "wb") as f:
         pickle.dump({"conv.weight": _Payload(marker)}, f)
     out = tmp_path / "o.onnx"
-    r = run_cli(
-        "convert",
-        "-sf",
-        "pytorch",
-        "-in",
-        evil,
-        "-in",
-        zoo["resnet"]["dir"] / "resnet_class.py",
-        "--class",
-        "TinyResNet",
-        "--inputShape",
-        "1,3,32,32",
-        "-df",
-        "onnx",
-        "-om",
-        out,
-    )
+    r = convert_state_dict(evil, zoo, out)
     assert_clean_failure(r, out, "evil.pth", "unsafe-pickle", "--trust-model")
     time.sleep(0.5)
     assert not marker.exists(), "the pickle's code ran"
