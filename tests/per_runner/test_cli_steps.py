@@ -7,7 +7,6 @@ import shutil
 
 import numpy as np
 import pytest
-
 from helpers import run_cli
 
 pytestmark = pytest.mark.runner
