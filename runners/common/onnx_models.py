@@ -1,0 +1,254 @@
+"""ONNX models inside runners: load, bring to the IR (opset, shapes, outputs, weights split), save,
+and run with onnxruntime. Used by every runner whose framework converts through ONNX."""
+
+import os
+
+from . import ir
+from .errors import RunnerError
+from .loading import check_inputs, corrupt, named_inputs, require_file
+from .rpc import pb
+from .tensors import atomic_write, file_ref, load_npz, save_npz, to_proto
+
+TWO_GB = 2**31 - 1
+
+
+def load_model(path):
+    """Load an .onnx file (with external data beside it), or IR graph .pb + weights .npz."""
+    import onnx
+
+    require_file(path)
+    try:
+        return onnx.load(path)
+    except Exception as exc:
+        raise corrupt(path, exc, "ONNX model")
+
+
+def load_any(files):
+    """A full ModelProto from [model.onnx] or [graph.pb, weights.npz]."""
+    onnx_files = [f for f in files if f.endswith(".onnx")]
+    if onnx_files:
+        return load_model(onnx_files[0]), onnx_files[0]
+    graph = [f for f in files if f.endswith(".pb")]
+    weights = [f for f in files if f.endswith(".npz")]
+    if graph:
+        model = load_model(graph[0])
+        w = load_npz(require_file(weights[0], "weights file")) if weights else {}
+        try:
+            return ir.join(model, w), graph[0]
+        except KeyError as exc:
+            raise RunnerError(
+                "missing-weight",
+                "no weights for initializer %s" % exc,
+                file=graph[0],
+                hint="give the .npz written beside the graph",
+            )
+    raise RunnerError("missing-file", "no .onnx (or IR .pb + .npz) among %s" % list(files), hint="pass an .onnx file")
+
+
+def to_ir_opset(model, path):
+    from onnx import version_converter
+
+    opset = ir.opset_of(model)
+    if opset == ir.IR_OPSET:
+        return model
+    try:
+        return version_converter.convert_version(model, ir.IR_OPSET)
+    except Exception as exc:
+        bad = first_line(exc)
+        raise RunnerError(
+            "opset-conversion-failed",
+            "cannot convert from opset %d to the IR opset %d: %s" % (opset, ir.IR_OPSET, bad),
+            file=path,
+            opset=opset,
+            hint="export the model at opset %d, or simplify it with onnxsim first" % ir.IR_OPSET,
+        )
+
+
+def first_line(exc):
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def set_input_shapes(model, specs):
+    """Apply --inputShape: InputSpec(name or empty, shape) to the graph inputs, in order."""
+    inputs = ir.graph_inputs(model)
+    for i, spec in enumerate(specs):
+        target = None
+        for vi in inputs:
+            if vi.name == spec.name:
+                target = vi
+        if target is None and not spec.name and i < len(inputs):
+            target = inputs[i]
+        if target is None:
+            raise RunnerError(
+                "bad-input",
+                "the model has no input '%s' (inputs: %s)" % (spec.name, [v.name for v in inputs]),
+                hint="name one of the model's inputs",
+            )
+        if not spec.shape:
+            continue
+        dims = target.type.tensor_type.shape.dim
+        del dims[:]
+        for d in spec.shape:
+            dim = dims.add()
+            if d > 0:
+                dim.dim_value = int(d)
+            else:
+                dim.dim_param = "?"
+
+
+def input_signature(model):
+    out = []
+    for vi in ir.graph_inputs(model):
+        t = vi.type.tensor_type
+        shape = [d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim] if t.HasField("shape") else None
+        out.append((vi.name, shape))
+    return out
+
+
+def expose_all_values(model):
+    """Add every node output as a graph output (in place); return the names added."""
+    import onnx
+
+    existing = {o.name for o in model.graph.output}
+    known = {vi.name: vi for vi in model.graph.value_info}
+    added = []
+    for node in model.graph.node:
+        for out in node.output:
+            if out and out not in existing:
+                vi = known.get(out)
+                model.graph.output.append(vi if vi is not None else onnx.ValueInfoProto(name=out))
+                existing.add(out)
+                added.append(out)
+    return added
+
+
+def with_inferred_outputs(model):
+    """The model with shapes inferred where it leaves them out (the checker wants output shapes)."""
+    import onnx
+
+    try:
+        return onnx.shape_inference.infer_shapes(model)
+    except Exception:
+        return model
+
+
+def cut_outputs(model, outputs, path):
+    import onnx
+
+    produced = {o for n in model.graph.node for o in n.output}
+    missing = [o for o in outputs if o not in produced]
+    if missing:
+        candidates = [o.name for o in model.graph.output] + sorted(produced)[:30]
+        raise RunnerError(
+            "unknown-node",
+            "no value named %s in the graph" % missing,
+            file=path,
+            hint="output candidates: %s" % ", ".join(candidates[:30]),
+        )
+    inputs = [i.name for i in ir.graph_inputs(model)]
+    return onnx.utils.Extractor(model).extract_model(inputs, outputs)
+
+
+def save_onnx(model, path):
+    import onnx
+
+    big = model.ByteSize() >= TWO_GB if hasattr(model, "ByteSize") else False
+
+    def write(tmp):
+        if big:
+            onnx.save_model(
+                model,
+                tmp,
+                save_as_external_data=True,
+                all_tensors_to_one_file=True,
+                location=os.path.basename(path) + ".data",
+            )
+        else:
+            onnx.save_model(model, tmp)
+
+    atomic_write(path, write)
+
+
+def to_ir(model, request, path, name=None):
+    """A parsed ONNX model -> ParseResponse: checked, input shapes applied, at the IR opset, shapes
+    inferred, cut at the requested outputs, weights written to the workspace as .npz."""
+    import onnx
+
+    try:
+        onnx.checker.check_model(with_inferred_outputs(model))
+    except Exception as exc:
+        raise RunnerError(
+            "invalid-model",
+            "the ONNX checker rejects this model: %s" % first_line(exc),
+            file=path,
+            hint="repair or re-export the model",
+        )
+    set_input_shapes(model, request.inputs)
+    model = to_ir_opset(model, path)
+    try:
+        model = onnx.shape_inference.infer_shapes(model, data_prop=True)
+    except Exception as exc:
+        raise RunnerError(
+            "shape-inference-failed",
+            "shape inference failed: %s" % first_line(exc),
+            file=path,
+            hint="give the input shapes with --inputShape",
+        )
+    if request.outputs:
+        model = cut_outputs(model, list(request.outputs), path)
+    graph, weights = ir.split(model)
+    name = name or os.path.splitext(os.path.basename(path.rstrip("/")))[0]
+    wpath = save_npz(os.path.join(request.workspace, name + ".npz"), weights)
+    return pb.ParseResponse(graph=graph.SerializeToString(), weights=file_ref(wpath, "weights"))
+
+
+def ir_model(graph_bytes, weights_path):
+    """The full ONNX model of an Emit request's IR graph and weights."""
+    import onnx
+
+    weights = load_npz(weights_path) if weights_path else {}
+    model = ir.join(graph_bytes, weights)
+    try:
+        onnx.checker.check_model(model, full_check=False)
+    except Exception as exc:
+        raise RunnerError(
+            "invalid-ir",
+            "the IR graph is not valid ONNX: %s" % first_line(exc),
+            hint="this is a bug in the runner that parsed the model",
+        )
+    return model
+
+
+def run_onnxruntime(model, request, path, engine_note=""):
+    """Infer with onnxruntime; with request.intermediates, every node output keyed by its IR name."""
+    import onnxruntime as ort
+
+    signature = input_signature(model)
+    feeds = named_inputs(request.inputs, [n for n, _ in signature])
+    check_inputs(signature, feeds, file=path)
+    output_names = [o.name for o in model.graph.output]
+    extra = expose_all_values(model) if request.intermediates else []
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    if request.intermediates:
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    try:
+        sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        raise RunnerError(
+            "runtime-load-failed",
+            "onnxruntime cannot load the model: %s" % first_line(exc),
+            file=path,
+            hint="check the model with: mmbroker ir info " + path,
+        )
+    names = output_names + extra
+    try:
+        values = sess.run(names, feeds)
+    except Exception as exc:
+        raise RunnerError("runtime-failed", "onnxruntime failed: %s" % first_line(exc), file=path)
+    ws = request.workspace or None
+    outs = [to_proto(n, v, ws) for n, v in zip(output_names, values)]
+    inter = [to_proto(n, v, ws) for n, v in zip(names[len(output_names) :], values[len(output_names) :])]
+    engine = "onnxruntime " + ort.__version__ + (" (%s)" % engine_note if engine_note else "")
+    return pb.InferResponse(outputs=outs, intermediates=inter, engine=engine)
