@@ -70,6 +70,7 @@ class Session:
     env_options: EnvOptions = field(default_factory=EnvOptions)
     timings: dict[str, float] = field(default_factory=dict)
     _runners: dict[str, RunnerProcess] = field(default_factory=dict)
+    _describe: dict[str, Any] = field(default_factory=dict)
     _own_workspace: bool = False
 
     def __enter__(self) -> Session:
@@ -248,9 +249,14 @@ class Session:
             seed=seed,
         )
 
+    def describe(self, framework: str) -> Any:
+        """The runner's Describe answer, asked once per session."""
+        if framework not in self._describe:
+            self._describe[framework] = self.runner(framework).describe()
+        return self._describe[framework]
+
     def _check_ops(self, framework: str, runner: RunnerProcess, model: onnx.ModelProto, where: str) -> None:
-        desc = runner.describe()
-        supported = set(desc.emit_ops)
+        supported = set(self.describe(framework).emit_ops)
         if not supported:
             return
         missing = [(n.name or n.output[0], n.op_type) for n in model.graph.node if n.op_type not in supported]
