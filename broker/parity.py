@@ -29,6 +29,7 @@ class OutputComparison:
     passed: bool
     reference_std: float = 0.0
     note: str = ""
+    histogram: list[tuple[float, int]] = field(default_factory=list)  # (upper edge of |a-b|, count)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -119,9 +120,23 @@ def compare_outputs(
             continue
         max_abs, max_rel, bad, ok = compare_arrays(a, b, atol, rtol)
         report.outputs.append(
-            OutputComparison(cname, rname, list(a.shape), list(b.shape), max_abs, max_rel, bad, int(b.size), ok, std)
-        )
+            OutputComparison(
+                cname, rname, list(a.shape), list(b.shape), max_abs, max_rel, bad, int(b.size), ok, std,
+                histogram=error_histogram(a, b),
+            )
+        )  # fmt: skip
     return report
+
+
+def error_histogram(a: np.ndarray, b: np.ndarray) -> list[tuple[float, int]]:
+    """Counts of |a-b| per decade, from exact (0) to >= 1: [(upper edge, count), ...]."""
+    diff = np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)).ravel()
+    diff = diff[~np.isnan(diff)]
+    edges = [0.0] + [10.0**k for k in range(-9, 1)] + [float("inf")]
+    out = [(0.0, int(np.sum(diff == 0)))]
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        out.append((hi, int(np.sum((diff > lo) & (diff <= hi)))))
+    return out
 
 
 def seeded_inputs(specs: list[tuple[str, list[int | None], str]], seed: int = 0) -> dict[str, np.ndarray]:

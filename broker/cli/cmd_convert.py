@@ -14,23 +14,32 @@ from runners.common.tensors import file_ref
 from .. import parity
 from ..errors import BrokerError
 from ..frameworks import parse_model_ref, runner_name
+from ..inputs import ImagePreprocess, describe_inputs, load_inputs
 from ..ir import IRFiles
+from ..layers import layerwise
 from ..pipeline import EnvOptions, InputShape, Session, input_specs
+from ..report import write_report
 from .app import app, err_console, out_console
 from .options import (
     AtolOpt,
+    ChannelOrderOpt,
     DstNodeOpt,
     FindLinksOpt,
     InputFileOpt,
     InputShapeOpt,
     JsonOpt,
+    MeanOpt,
     NoIndexOpt,
     PythonOpt,
+    ReportOpt,
     RtolOpt,
+    ScaleOpt,
     SeedOpt,
+    SizeOpt,
+    StdOpt,
     TrustOpt,
 )
-from .render import print_json, print_parity
+from .render import print_json, print_layers, print_parity
 
 
 def _session(
@@ -48,39 +57,16 @@ def _session(
     )
 
 
-def _load_inputs(path: Path | None, specs: list[tuple[str, list[int | None], str]], seed: int) -> dict[str, np.ndarray]:
-    if path is None:
-        return parity.seeded_inputs(specs, seed)
-    if not path.exists():
-        raise BrokerError("input file not found", reference="missing-file", file=str(path))
-    names = [s[0] for s in specs]
-    try:
-        if path.suffix == ".npz":
-            with np.load(path, allow_pickle=False) as z:
-                data = {k: z[k] for k in z.files}
-            if len(data) == len(names) and not set(data) <= set(names):
-                data = dict(zip(names, data.values()))
-            return data
-        if path.suffix == ".npy":
-            arr = np.load(path, allow_pickle=False)
-            if len(names) != 1:
-                raise BrokerError(
-                    f"the model has {len(names)} inputs {names}; one .npy given",
-                    reference="bad-input",
-                    file=str(path),
-                    hint="give an .npz keyed by input name",
-                )
-            return {names[0]: arr}
-    except BrokerError:
-        raise
-    except Exception as exc:
-        raise BrokerError(
-            f"cannot read input tensors: {exc}",
-            reference="bad-input",
-            file=str(path),
-            hint="give a .npy or .npz written by numpy (no pickled objects)",
-        ) from exc
-    raise BrokerError("input files must be .npy or .npz", reference="bad-input", file=str(path))
+def image_preprocess(size: str | None, mean: str | None, std: str | None, order: str,
+                     scale: str) -> ImagePreprocess:  # fmt: skip
+    dims = ImagePreprocess.floats(size, "--size")
+    return ImagePreprocess(
+        size=(int(dims[0]), int(dims[-1])) if dims else None,
+        order=order,
+        scale=(ImagePreprocess.floats(scale, "--scale") or (1 / 255,))[0],
+        mean=ImagePreprocess.floats(mean, "--mean") or (0.0,),
+        std=ImagePreprocess.floats(std, "--std") or (1.0,),
+    )
 
 
 def _size(path: str) -> str:
@@ -126,6 +112,12 @@ def convert(
     atol: AtolOpt = parity.DEFAULT_ATOL,
     rtol: RtolOpt = parity.DEFAULT_RTOL,
     seed: SeedOpt = 0,
+    report_path: ReportOpt = None,
+    size: SizeOpt = None,
+    mean: MeanOpt = None,
+    std: StdOpt = None,
+    channel_order: ChannelOrderOpt = "rgb",
+    scale: ScaleOpt = "1/255",
     code_dir: Annotated[
         Optional[Path],
         typer.Option("--code-dir", help="Also keep the generated source code and weights in this folder."),
@@ -164,7 +156,8 @@ def convert(
             con.print(f"code and weights in {code_dir}", highlight=False)
         report = None
         if verify:
-            inputs = _load_inputs(input_file, input_specs(ir), seed)
+            prep = image_preprocess(size, mean, std, channel_order, scale)
+            inputs = load_inputs(input_file, input_specs(ir), seed, prep)
             report = s.verify(
                 (src_fw, files),
                 (dst_fw, written),
@@ -174,6 +167,11 @@ def convert(
                 seed=None if input_file else seed,
                 trust_model=trust_model,
             )
+            if report_path:
+                source = str(input_file) if input_file else f"seeded random, seed {seed}"
+                write_report(report_path, report, describe_inputs(inputs, source),
+                             title=f"{src_fw} {Path(files[0]).name} -> {dst_fw} {output.name}")  # fmt: skip
+                con.print(f"report: {report_path}", highlight=False)
         result: dict[str, Any] = {
             "output": written,
             "ir": str(ir.graph) if workspace else None,
@@ -294,6 +292,11 @@ def infer(
     input_shape: InputShapeOpt = None,
     seed: SeedOpt = 0,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write outputs to this .npz.")] = None,
+    size: SizeOpt = None,
+    mean: MeanOpt = None,
+    std: StdOpt = None,
+    channel_order: ChannelOrderOpt = "rgb",
+    scale: ScaleOpt = "1/255",
     intermediates: Annotated[
         bool,
         typer.Option(
@@ -307,7 +310,7 @@ def infer(
     fw, files = parse_model_ref(model)
     with _session(json_out) as s:
         specs = _specs_for(s, fw, files, input_shape, trust_model)
-        inputs = _load_inputs(input_file, specs, seed)
+        inputs = load_inputs(input_file, specs, seed, image_preprocess(size, mean, std, channel_order, scale))
         outs, inter, engine = s.infer(fw, files, inputs, intermediates=intermediates, trust_model=trust_model)
     if out:
         from runners.common.tensors import save_npz
@@ -344,16 +347,37 @@ def compare(
     seed: SeedOpt = 0,
     atol: AtolOpt = parity.DEFAULT_ATOL,
     rtol: RtolOpt = parity.DEFAULT_RTOL,
+    layers: Annotated[
+        bool,
+        typer.Option(
+            "--layers",
+            help="Also compare every intermediate value, matched through IR value names, and name the first IR "
+            "node whose output diverges (needs a candidate written by mmbroker, or ONNX).",
+        ),
+    ] = False,
+    report_path: ReportOpt = None,
+    size: SizeOpt = None,
+    mean: MeanOpt = None,
+    std: StdOpt = None,
+    channel_order: ChannelOrderOpt = "rgb",
+    scale: ScaleOpt = "1/255",
     trust_model: TrustOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     fa, files_a = parse_model_ref(model_a)
     fb, files_b = parse_model_ref(model_b)
+    layer_report = None
     with _session(json_out) as s:
         specs_a = _specs_for(s, fa, files_a, input_shape, trust_model)
-        specs_b = _specs_for(s, fb, files_b, input_shape, trust_model) if not input_shape else specs_a
+        specs_b = specs_a
+        if not input_shape:
+            try:
+                specs_b = _specs_for(s, fb, files_b, input_shape, trust_model)
+            except BrokerError as err:
+                if err.reference != "missing-input-shape":  # B cannot tell its input shapes: use A's
+                    raise
         _check_same_inputs(model_a, specs_a, model_b, specs_b)
-        inputs = _load_inputs(input_file, specs_a, seed)
+        inputs = load_inputs(input_file, specs_a, seed, image_preprocess(size, mean, std, channel_order, scale))
         report = s.verify(
             (fa, files_a),
             (fb, files_b),
@@ -363,11 +387,21 @@ def compare(
             seed=None if input_file else seed,
             trust_model=trust_model,
         )
+        if layers:
+            layer_report = layerwise(s, (fa, files_a), (fb, files_b), inputs, atol=atol, rtol=rtol)
+    if report_path:
+        source = str(input_file) if input_file else f"seeded random, seed {seed}"
+        write_report(report_path, report, describe_inputs(inputs, source), layer_report,
+                     title=f"{model_a} vs {model_b}")  # fmt: skip
     if json_out:
-        print_json(report.to_dict())
+        print_json({**report.to_dict(), "layers": layer_report.to_dict() if layer_report else None})
     else:
         print_parity(report)
-    if not report.passed:
+        if layer_report is not None:
+            print_layers(layer_report)
+        if report_path:
+            err_console().print(f"report: {report_path}", highlight=False)
+    if not report.passed or (layer_report is not None and layer_report.first_divergent is not None):
         raise typer.Exit(1)
 
 

@@ -47,3 +47,21 @@ InputFileOpt = Annotated[
         "(keyed by input name), instead of seeded random data.",
     ),
 ]
+ReportOpt = Annotated[
+    Optional[Path],
+    typer.Option("--report", help="Write a verification report: .html (with error histograms and plots) or .md."),
+]
+SizeOpt = Annotated[
+    Optional[str], typer.Option("--size", help="Image inputs: resize to HEIGHT,WIDTH (default: the input shape's).")
+]
+MeanOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--mean", help="Image inputs: per-channel mean subtracted after scaling, e.g. 0.485,0.456,0.406."
+    ),  # fmt: skip
+]
+StdOpt = Annotated[
+    Optional[str], typer.Option("--std", help="Image inputs: per-channel std divided by, e.g. 0.229,0.224,0.225.")
+]
+ChannelOrderOpt = Annotated[str, typer.Option("--channel-order", help="Image inputs: rgb or bgr.")]
+ScaleOpt = Annotated[str, typer.Option("--scale", help="Image inputs: pixel values are multiplied by this first.")]

@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.table import Table
 
+from ..layers import LayerReport
 from ..parity import ParityReport
 from .app import out_console
 
@@ -41,3 +42,17 @@ def print_parity(report: ParityReport) -> None:
         con.print("[bold green]parity: PASS[/]")
     else:
         con.print("[bold red]parity: FAIL[/] — the converted model does not compute what the original computes")
+
+
+def print_layers(layers: LayerReport) -> None:
+    con = out_console()
+    first = layers.first_divergent
+    con.print(f"layer-wise: {len(layers.rows)} IR values compared ({layers.not_compared} reported by one side only); "
+              f"reference values from {layers.reference_values}", highlight=False)  # fmt: skip
+    if first is None:
+        con.print("[bold green]layer-wise: every compared value within tolerance[/]")
+        return
+    attrs = ", ".join(f"{k}={v}" for k, v in first.attributes.items())
+    con.print(f"[bold red]first divergent IR value[/] {first.value!r}: node {first.node!r} ({first.op}"
+              f"{'; ' + attrs if attrs else ''}), max abs err {first.max_abs:.3g}, max rel err {first.max_rel:.3g}, "
+              f"{first.mismatched}/{first.total} elements out of tolerance", highlight=False)  # fmt: skip

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from broker.errors import BrokerError
+from broker.inputs import ImagePreprocess, load_inputs
+from broker.layers import LayerError, LayerReport
+from broker.parity import compare_outputs
+from broker.report import write_report
+
+pytestmark = pytest.mark.unit
+
+
+def test_image_preprocessing_math(tmp_path):
+    from PIL import Image
+
+    pixels = np.array([[[255, 0, 10], [0, 0, 0]], [[10, 20, 30], [100, 110, 120]]], dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "x.png")
+    spec = [("data", [1, 3, 2, 2], "float32")]
+    prep = ImagePreprocess(order="bgr", scale=1 / 255, mean=(0.5, 0.5, 0.5), std=(0.25, 0.5, 1.0))
+    x = load_inputs(tmp_path / "x.png", spec, 0, prep)["data"]
+    assert x.shape == (1, 3, 2, 2) and x.dtype == np.float32
+    bgr = pixels[:, :, ::-1].astype(np.float32) / 255
+    expected = ((bgr - 0.5) / np.array([0.25, 0.5, 1.0])).transpose(2, 0, 1)[None]
+    np.testing.assert_allclose(x, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_npz_inputs_by_name_and_bad_files(tmp_path):
+    np.savez(tmp_path / "in.npz", b=np.ones(2, np.float32), a=np.zeros(3, np.float32))
+    got = load_inputs(tmp_path / "in.npz", [("a", [3], "float32"), ("b", [2], "float32")], 0)
+    assert got["a"].shape == (3,) and got["b"].shape == (2,)
+    (tmp_path / "bad.png").write_bytes(b"not an image")
+    with pytest.raises(BrokerError) as e:
+        load_inputs(tmp_path / "bad.png", [("a", [1, 3, 4, 4], "float32")], 0)
+    assert e.value.reference == "bad-input" and "bad.png" in str(e.value)
+
+
+def test_reports_render(tmp_path):
+    ref = [("y", np.arange(10, dtype=np.float32))]
+    cand = [("y", np.arange(10, dtype=np.float32) + np.float32(0.1) * (np.arange(10) % 2))]
+    report = compare_outputs(cand, ref)
+    assert not report.passed and sum(c for _, c in report.outputs[0].histogram) == 10
+    layers = LayerReport(1e-4, 1e-3, "ref", "cand", [
+        LayerError("a", "n1", "Conv", {}, [1], 0.0, 0.0, 0, 1, True),
+        LayerError("b", "n2", "Relu", {}, [1], 0.5, 0.5, 1, 1, False),
+    ])  # fmt: skip
+    inputs = [{"name": "x", "shape": [1], "dtype": "float32", "source": "seed 0", "mean": 0.0, "std": 1.0}]
+    html = write_report(tmp_path / "r.html", report, inputs, layers).read_text()
+    assert "<svg" in html and "FAIL" in html and "n2" in html and "<polyline" in html
+    md = write_report(tmp_path / "r.md", report, inputs, layers).read_text()
+    assert "First divergent IR value: `b` from node `n2` (Relu" in md
