@@ -211,7 +211,6 @@ def _preprocess(spec, net, ctx, feature, shape):
 
 def spec_to_onnx(spec, path, input_shapes=None):
     """An ONNX ModelProto (IR opset, weights inside) computing what the spec computes."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     net = _network(spec)
@@ -251,7 +250,7 @@ def spec_to_onnx(spec, path, input_shapes=None):
     for k, v in meta.items():
         p = model.metadata_props.add()
         p.key, p.value = k, v
-    onnx.checker.check_model(model)
+
     return model
 
 
