@@ -102,6 +102,13 @@ def _class_labels(spec, options, path):
             file=label_file,
             hint="give one label per line, one per class",
         )
+    if spec.WhichOneof("Type") == "neuralNetwork":  # becomes a classifier: same layers, same settings
+        net = spec.neuralNetwork
+        classifier = spec.neuralNetworkClassifier
+        classifier.layers.extend(net.layers)
+        classifier.preprocessing.extend(net.preprocessing)
+        classifier.arrayInputShapeMapping = net.arrayInputShapeMapping
+        classifier.imageInputShapeMapping = net.imageInputShapeMapping
     builder = NeuralNetworkBuilder(spec=spec)
     builder.set_class_labels(
         labels, predicted_feature_name=options.get("predictedFeatureName") or "classLabel", prediction_blob=out.name
