@@ -39,6 +39,14 @@ def _mlmodels(files):
     return found[0]
 
 
+def _by_name_or_order(feeds, names):
+    """Inputs named as the IR named them still reach a model whose inputs were renamed
+    (--inputNames): when no name matches and the counts agree, they are taken in order."""
+    if len(feeds) == len(names) and not set(feeds) & set(names):
+        return dict(zip(names, feeds.values()))
+    return feeds
+
+
 class CoreMLRunner(RunnerBase):
     framework = "coreml"
 
@@ -133,7 +141,7 @@ class CoreMLRunner(RunnerBase):
         if sys.platform == "darwin" and not req.intermediates:
             return self._infer_apple(spec, req, path)
         names = [f.name for f in spec.description.input]
-        feeds = named_inputs(req.inputs, names)
+        feeds = _by_name_or_order(named_inputs(req.inputs, names), names)
         shapes = {n: list(a.shape) for n, a in feeds.items()}
         with quiet_stdout():
             model = spec_to_onnx(spec, path, input_shapes=shapes)
@@ -144,7 +152,7 @@ class CoreMLRunner(RunnerBase):
         import coremltools as ct
 
         names = [f.name for f in spec.description.input]
-        feeds = named_inputs(req.inputs, names)
+        feeds = _by_name_or_order(named_inputs(req.inputs, names), names)
         check_inputs([(n, None) for n in names], feeds, file=path)
         try:
             model = ct.models.MLModel(path)
