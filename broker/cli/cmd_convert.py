@@ -130,6 +130,20 @@ def convert(
         Optional[Path],
         typer.Option("--workspace", help="Keep intermediate files (IR, code) here instead of a temporary folder."),
     ] = None,
+    input_names: Annotated[Optional[str], typer.Option("--inputNames", help="CoreML: input names, a,b.")] = None,
+    output_names: Annotated[Optional[str], typer.Option("--outputNames", help="CoreML: output names.")] = None,
+    image_input_names: Annotated[
+        Optional[str], typer.Option("--imageInputNames", help="CoreML: inputs that become images (default first).")
+    ] = None,
+    is_bgr: Annotated[bool, typer.Option("--isBGR", help="CoreML: the image input's channels are BGR.")] = False,
+    red_bias: Annotated[Optional[float], typer.Option("--redBias", help="CoreML: image red bias.")] = None,
+    green_bias: Annotated[Optional[float], typer.Option("--greenBias", help="CoreML: image green bias.")] = None,
+    blue_bias: Annotated[Optional[float], typer.Option("--blueBias", help="CoreML: image blue bias.")] = None,
+    gray_bias: Annotated[Optional[float], typer.Option("--grayBias", help="CoreML: grayscale image bias.")] = None,
+    scale: Annotated[Optional[float], typer.Option("--scale", help="CoreML: image scale, applied before bias.")] = None,
+    class_input_path: Annotated[
+        Optional[Path], typer.Option("--classInputPath", help="CoreML: class labels file, one per line.")
+    ] = None,
     json_out: JsonOpt = False,
     python: PythonOpt = None,
     find_links: FindLinksOpt = None,
@@ -138,6 +152,19 @@ def convert(
     src_fw, dst_fw = runner_name(src), runner_name(dst)
     files = list(sources) + ([weights] if weights else [])
     options = {"class": class_name} if class_name else {}
+    given: dict[str, Any] = {
+        "inputNames": input_names,
+        "outputNames": output_names,
+        "imageInputNames": image_input_names,
+        "isBGR": "1" if is_bgr else None,
+        "redBias": red_bias,
+        "greenBias": green_bias,
+        "blueBias": blue_bias,
+        "grayBias": gray_bias,
+        "scale": scale,
+        "classInputPath": str(class_input_path.resolve()) if class_input_path else None,
+    }
+    emit_options = {k: str(v) for k, v in given.items() if v is not None}
     con = err_console()
     with _session(json_out, python, find_links, no_index, workspace) as s:
         ir = s.toir(
@@ -149,12 +176,20 @@ def convert(
             options=options,
         )
         emit_dir = code_dir or s.ws / "code"
-        emitted = s.tocode(dst_fw, ir, emit_dir, name=output.stem)
+        emitted = s.tocode(dst_fw, ir, emit_dir, name=output.stem, options=emit_options)
         written = s.tomodel(dst_fw, emitted, output)
         con.print(f"wrote {', '.join(f'{w} ({_size(w)})' for w in written)}", highlight=False)
         if code_dir:
             con.print(f"code and weights in {code_dir}", highlight=False)
         report = None
+        preprocessing = sorted(k for k in emit_options if k.endswith("Bias") or k in ("isBGR", "scale"))
+        if verify and preprocessing:
+            verify = False
+            con.print(
+                f"not verified: {', '.join('--' + k for k in preprocessing)} change what the model computes; "
+                "compare it with the source on preprocessed input (mmbroker compare --input)",
+                highlight=False,
+            )
         if verify:
             prep = image_preprocess(size, mean, std, channel_order, scale)
             inputs = load_inputs(input_file, input_specs(ir), seed, prep)

@@ -1,0 +1,188 @@
+"""CoreMLRunner: Describe / Parse / Emit / Save / Infer for NeuralNetwork .mlmodel files.
+
+Linux has no CoreML runtime (coremltools' MLModel.predict works on macOS only), so Infer there
+translates the spec back to the IR (the same code as Parse) and runs it with onnxruntime; every
+result says so in its engine string. On macOS Infer uses Apple's runtime through MLModel.predict.
+"""
+
+import os
+import shutil
+import sys
+
+import numpy as np
+
+from runners.common import ir, rpc
+from runners.common.errors import RunnerError
+from runners.common.loading import check_inputs, named_inputs, require_file
+from runners.common.onnx_models import first_line, run_onnxruntime, to_ir
+from runners.common.rpc import pb
+from runners.common.server import RunnerBase
+from runners.common.tensors import atomic_write, file_ref, to_proto
+
+from . import options as coreml_options
+from .emit import build_spec, quiet_stdout, registry, save_spec
+from .parse import load_spec, spec_to_onnx
+
+READS = ["mlmodel"]
+WRITES = ["mlmodel"]
+INTERPRETATION = "CoreML spec interpretation, not Apple's runtime"
+
+
+def _mlmodels(files):
+    found = [f for f in files if f.endswith(".mlmodel") or f.endswith(".mlpackage")]
+    if not found:
+        raise RunnerError(
+            "missing-file",
+            "no .mlmodel among %s" % [os.path.basename(f) for f in files],
+            hint="pass a CoreML NeuralNetwork .mlmodel file",
+        )
+    return found[0]
+
+
+def _by_name_or_order(feeds, names):
+    """Inputs named as the IR named them still reach a model whose inputs were renamed
+    (--inputNames): when no name matches and the counts agree, they are taken in order."""
+    if len(feeds) == len(names) and not set(feeds) & set(names):
+        return dict(zip(names, feeds.values()))
+    return feeds
+
+
+class CoreMLRunner(RunnerBase):
+    framework = "coreml"
+
+    def describe(self):
+        with quiet_stdout():
+            import coremltools
+            import onnx
+            import onnxruntime
+
+            from .parse import registry as parse_registry
+
+            layers = parse_registry().ops()
+        versions = {
+            "coremltools": coremltools.__version__,
+            "onnx": onnx.__version__,
+            "onnxruntime": onnxruntime.__version__,
+            "numpy": np.__version__,
+            "engine": "CoreML (MLModel.predict)" if sys.platform == "darwin" else INTERPRETATION,
+            "parsed_layers": ",".join(layers),
+        }
+        return pb.DescribeResponse(
+            protocol_version=rpc.PROTOCOL_VERSION,
+            framework=self.framework,
+            versions=versions,
+            reads=READS,
+            writes=WRITES,
+            min_opset=ir.IR_OPSET,
+            max_opset=ir.IR_OPSET,
+            capabilities=["parse", "emit", "save", "infer", "intermediates"],
+            emit_ops=registry().ops(),
+            python=sys.version.split()[0],
+        )
+
+    # ---- Parse ------------------------------------------------------------------------------
+    def parse(self, req):
+        if not req.sources:
+            raise RunnerError("missing-file", "no model file given", hint="pass an .mlmodel file")
+        path = _mlmodels([os.path.abspath(s) for s in req.sources])
+        with quiet_stdout():
+            spec = load_spec(path)
+            model = spec_to_onnx(spec, path)
+        if not req.workspace:
+            req.workspace = self.inbox()
+        os.makedirs(req.workspace, exist_ok=True)
+        return to_ir(model, req, path)
+
+    # ---- Emit -------------------------------------------------------------------------------
+    def emit(self, req):
+        if not req.weights.path:
+            raise RunnerError("bad-request", "no weights file given")
+        require_file(req.weights.path, "weights file")
+        out_dir = req.out_dir or self.inbox()
+        name = req.name or "model"
+        path = os.path.join(out_dir, name + ".mlmodel")
+        with quiet_stdout():
+            spec = build_spec(req.graph, req.weights.path, path)
+            coreml_options.apply(spec, req.options, path)
+        save_spec(spec, path)
+        text = os.path.join(out_dir, name + ".mlmodel.txt")
+        atomic_write(text, lambda tmp: open(tmp, "w").write(describe_spec(spec)))
+        return pb.EmitResponse(files=[file_ref(path, "model"), file_ref(text, "code")])
+
+    # ---- Save -------------------------------------------------------------------------------
+    def save(self, req):
+        src = [f.path for f in req.emitted if f.path.endswith(".mlmodel")]
+        if not src:
+            raise RunnerError("missing-file", "nothing to save: no .mlmodel among the emitted files")
+        out = os.path.abspath(req.output)
+        fmt = (req.format or os.path.splitext(out)[1].lstrip(".")).lower()
+        if fmt != "mlmodel":
+            raise RunnerError(
+                "unsupported-format",
+                "the CoreML runner writes NeuralNetwork .mlmodel files, not '%s'" % fmt,
+                file=out,
+                hint="name the output model with an .mlmodel extension",
+            )
+        given = {k: v for k, v in req.options.items() if k in coreml_options.KNOWN}
+        if given:
+            with quiet_stdout():
+                spec = load_spec(src[0])
+                coreml_options.apply(spec, given, out)
+            save_spec(spec, out)
+        elif os.path.abspath(src[0]) != out:
+            atomic_write(out, lambda tmp: shutil.copyfile(src[0], tmp))
+        return pb.SaveResponse(files=[file_ref(out, "model")])
+
+    # ---- Infer ------------------------------------------------------------------------------
+    def infer(self, req):
+        path = _mlmodels([os.path.abspath(p) for p in req.model])
+        with quiet_stdout():
+            spec = load_spec(path)
+        if sys.platform == "darwin" and not req.intermediates:
+            return self._infer_apple(spec, req, path)
+        names = [f.name for f in spec.description.input]
+        feeds = _by_name_or_order(named_inputs(req.inputs, names), names)
+        shapes = {n: list(a.shape) for n, a in feeds.items()}
+        with quiet_stdout():
+            model = spec_to_onnx(spec, path, input_shapes=shapes)
+        return run_onnxruntime(model, req, path, engine_note=INTERPRETATION)
+
+    def _infer_apple(self, spec, req, path):
+        """macOS: Apple's runtime. Inputs are [N, C, H, W] / [N, F] IR tensors; CoreML takes (C, H, W)."""
+        import coremltools as ct
+
+        names = [f.name for f in spec.description.input]
+        feeds = _by_name_or_order(named_inputs(req.inputs, names), names)
+        check_inputs([(n, None) for n in names], feeds, file=path)
+        try:
+            model = ct.models.MLModel(path)
+            results = [
+                model.predict({n: a[i] for n, a in feeds.items()}) for i in range(len(next(iter(feeds.values()))))
+            ]
+        except Exception as exc:
+            raise RunnerError("runtime-failed", "CoreML failed: %s" % first_line(exc), file=path)
+        outs = []
+        for f in spec.description.output:
+            if f.type.WhichOneof("Type") != "multiArrayType":
+                continue
+            value = np.stack([np.asarray(r[f.name], np.float32) for r in results])
+            outs.append(to_proto(f.name, value, req.workspace or None))
+        return pb.InferResponse(outputs=outs, engine="CoreML %s (Apple's runtime)" % ct.__version__)
+
+
+def describe_spec(spec):
+    """A readable listing of the spec: features, preprocessing, one line per layer."""
+    lines = ["CoreML %s, specification version %d" % (spec.WhichOneof("Type"), spec.specificationVersion), ""]
+    for what, features in (("input", spec.description.input), ("output", spec.description.output)):
+        for f in features:
+            lines.append("%s %s: %s" % (what, f.name, str(f.type).replace("\n", " ").strip()))
+    net = getattr(spec, spec.WhichOneof("Type"))
+    for p in getattr(net, "preprocessing", []):
+        lines.append("preprocessing %s: %s" % (p.featureName, str(p).replace("\n", " ").strip()))
+    lines.append("")
+    for layer in net.layers:
+        lines.append(
+            "%-12s %-32s %s -> %s"
+            % (layer.WhichOneof("layer"), layer.name, ", ".join(layer.input), ", ".join(layer.output))
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,125 @@
+"""CoreML bad input through the real CLI and runner: IR ops with no CoreML layer are all listed,
+attribute-level gaps name the node, corrupt .mlmodel files give a clear error naming the file."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from helpers import onnx_model, run_cli
+from onnx import helper as h
+
+from broker.errors import BrokerError
+
+pytestmark = pytest.mark.runner
+
+
+def assert_clean_failure(r, out, *words):
+    assert r.exit_code == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    for w in words:
+        assert w in r.stderr, (w, r.stderr)
+    assert not out.exists(), "a failed conversion left an output file"
+    assert not [p for p in out.parent.iterdir() if p.name.startswith("." + out.name)], "temporary file left"
+
+
+def _save(model, path):
+    import onnx
+
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def good_mlmodel(tmp_path_factory):
+    d = tmp_path_factory.mktemp("good")
+    w = np.random.default_rng(0).standard_normal((4, 3, 3, 3)).astype(np.float32)
+    src = _save(
+        onnx_model(
+            [h.make_node("Conv", ["x", "w"], ["y"], name="conv1", pads=[1, 1, 1, 1])],
+            [("x", [1, 3, 8, 8])],
+            ["y"],
+            [("w", w)],
+        ),
+        d / "good.onnx",
+    )
+    out = d / "good.mlmodel"
+    r = run_cli("convert", "-sf", "onnx", "-in", src, "-df", "coreml", "-om", out)
+    assert r.exit_code == 0, r.stderr
+    assert "spec interpretation" in r.stdout + r.stderr
+    return out
+
+
+def test_unsupported_ops_are_all_listed(tmp_path):
+    m = onnx_model(
+        [
+            h.make_node("Relu", ["x"], ["r"], name="relu1"),
+            h.make_node("Transpose", ["r"], ["t"], name="transpose1", perm=[0, 1, 3, 2]),
+            h.make_node("Exp", ["t"], ["e"], name="exp1"),
+            h.make_node("Transpose", ["e"], ["y"], name="transpose2", perm=[0, 1, 3, 2]),
+        ],
+        [("x", [1, 3, 4, 5])],
+        [("y", [1, 3, 4, 5])],
+    )
+    src = _save(m, tmp_path / "odd.onnx")
+    out = tmp_path / "odd.mlmodel"
+    r = run_cli("convert", "-sf", "onnx", "-in", src, "-df", "coreml", "-om", out)
+    assert_clean_failure(r, out, "unsupported-op", "transpose1", "transpose2", "exp1", "Transpose", "Exp")
+    assert "relu1" not in r.stderr
+
+
+def test_attribute_without_coreml_equivalent_names_the_node(tmp_path):
+    m = onnx_model(
+        [h.make_node("Concat", ["x", "x"], ["y"], name="cat_h", axis=2)], [("x", [1, 3, 4, 5])], [("y", [1, 3, 8, 5])]
+    )
+    src = _save(m, tmp_path / "cat.onnx")
+    out = tmp_path / "cat.mlmodel"
+    r = run_cli("convert", "-sf", "onnx", "-in", src, "-df", "coreml", "-om", out)
+    assert_clean_failure(r, out, "cat_h", "Concat", "axis 2")
+
+
+def test_truncated_mlmodel(tmp_path, good_mlmodel):
+    bad = tmp_path / "truncated.mlmodel"
+    data = good_mlmodel.read_bytes()
+    bad.write_bytes(data[: len(data) // 2])
+    out = tmp_path / "o.onnx"
+    r = run_cli("convert", "-sf", "coreml", "-in", bad, "-df", "onnx", "-om", out)
+    assert_clean_failure(r, out, "truncated.mlmodel", "corrupt-model")
+
+
+def test_garbage_mlmodel(tmp_path):
+    bad = tmp_path / "garbage.mlmodel"
+    bad.write_bytes(os.urandom(3000))
+    out = tmp_path / "o.onnx"
+    r = run_cli("convert", "-sf", "coreml", "-in", bad, "-df", "onnx", "-om", out)
+    assert_clean_failure(r, out, "garbage.mlmodel")
+    assert "corrupt-model" in r.stderr or "unsupported-format" in r.stderr
+
+
+def test_empty_and_package_at_infer(session, tmp_path):
+    empty = tmp_path / "empty.mlmodel"
+    empty.write_bytes(b"")
+    with pytest.raises(BrokerError) as e:
+        session.infer("coreml", [str(empty)], {"x": np.zeros((1, 3, 8, 8), np.float32)})
+    assert e.value.reference == "corrupt-model"
+    package = tmp_path / "model.mlpackage"
+    package.mkdir()
+    (package / "Manifest.json").write_text("{}")
+    with pytest.raises(BrokerError) as e:
+        session.infer("coreml", [str(package)], {"x": np.zeros((1, 3, 8, 8), np.float32)})
+    assert e.value.reference == "unsupported-format"
+
+
+def test_wrong_input_shape_at_infer(tmp_path, good_mlmodel):
+    x = tmp_path / "x.npy"
+    np.save(x, np.zeros((1, 4, 8), np.float32))
+    r = run_cli("infer", good_mlmodel, "--input", x)
+    assert r.exit_code == 1 and "Traceback" not in r.stderr, r.stderr
+    assert "good.mlmodel" in r.stderr
+
+
+def test_wrong_output_extension(tmp_path, good_mlmodel):
+    out = tmp_path / "o.mlpackage"
+    r = run_cli("convert", "-sf", "coreml", "-in", good_mlmodel, "-df", "coreml", "-om", out)
+    assert_clean_failure(r, out, "unsupported-format", ".mlmodel")
