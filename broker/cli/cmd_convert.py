@@ -117,7 +117,7 @@ def convert(
     mean: MeanOpt = None,
     std: StdOpt = None,
     channel_order: ChannelOrderOpt = "rgb",
-    scale: ScaleOpt = "1/255",
+    input_scale: ScaleOpt = "1/255",
     code_dir: Annotated[
         Optional[Path],
         typer.Option("--code-dir", help="Also keep the generated source code and weights in this folder."),
@@ -191,7 +191,7 @@ def convert(
                 highlight=False,
             )
         if verify:
-            prep = image_preprocess(size, mean, std, channel_order, scale)
+            prep = image_preprocess(size, mean, std, channel_order, input_scale)
             inputs = load_inputs(input_file, input_specs(ir), seed, prep)
             report = s.verify(
                 (src_fw, files),
@@ -331,7 +331,7 @@ def infer(
     mean: MeanOpt = None,
     std: StdOpt = None,
     channel_order: ChannelOrderOpt = "rgb",
-    scale: ScaleOpt = "1/255",
+    input_scale: ScaleOpt = "1/255",
     intermediates: Annotated[
         bool,
         typer.Option(
@@ -345,7 +345,7 @@ def infer(
     fw, files = parse_model_ref(model)
     with _session(json_out) as s:
         specs = _specs_for(s, fw, files, input_shape, trust_model)
-        inputs = load_inputs(input_file, specs, seed, image_preprocess(size, mean, std, channel_order, scale))
+        inputs = load_inputs(input_file, specs, seed, image_preprocess(size, mean, std, channel_order, input_scale))
         outs, inter, engine = s.infer(fw, files, inputs, intermediates=intermediates, trust_model=trust_model)
     if out:
         from runners.common.tensors import save_npz
@@ -395,7 +395,7 @@ def compare(
     mean: MeanOpt = None,
     std: StdOpt = None,
     channel_order: ChannelOrderOpt = "rgb",
-    scale: ScaleOpt = "1/255",
+    input_scale: ScaleOpt = "1/255",
     trust_model: TrustOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
@@ -412,7 +412,7 @@ def compare(
                 if err.reference != "missing-input-shape":  # B cannot tell its input shapes: use A's
                     raise
         _check_same_inputs(model_a, specs_a, model_b, specs_b)
-        inputs = load_inputs(input_file, specs_a, seed, image_preprocess(size, mean, std, channel_order, scale))
+        inputs = load_inputs(input_file, specs_a, seed, image_preprocess(size, mean, std, channel_order, input_scale))
         report = s.verify(
             (fa, files_a),
             (fb, files_b),

@@ -64,4 +64,6 @@ StdOpt = Annotated[
     Optional[str], typer.Option("--std", help="Image inputs: per-channel std divided by, e.g. 0.229,0.224,0.225.")
 ]
 ChannelOrderOpt = Annotated[str, typer.Option("--channel-order", help="Image inputs: rgb or bgr.")]
-ScaleOpt = Annotated[str, typer.Option("--scale", help="Image inputs: pixel values are multiplied by this first.")]
+ScaleOpt = Annotated[
+    str, typer.Option("--input-scale", help="Image inputs: pixel values are multiplied by this first (1/255).")
+]
