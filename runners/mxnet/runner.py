@@ -5,6 +5,7 @@ import sys
 import numpy as np
 
 from runners.common import ir, rpc
+from runners.common.errors import RunnerError
 from runners.common.rpc import pb
 from runners.common.server import RunnerBase
 
@@ -31,3 +32,17 @@ class MXNetRunner(RunnerBase):
             emit_ops=[],
             python=sys.version.split()[0],
         )
+
+    def parse(self, request):
+        from .parse import parse
+
+        if not request.sources:
+            raise RunnerError(
+                "missing-file", "no model files given", hint="pass -in model-symbol.json -iw model-0000.params"
+            )
+        return parse(request, request.workspace or self.inbox())
+
+    def infer(self, request):
+        from .infer import run
+
+        return run(request)
