@@ -61,7 +61,7 @@ def _ops():
         "pool_global": (mx.sym.Pooling(d, kernel=(1, 1), global_pool=True, pool_type="avg", name="p"), s4),
         "bn_fix_gamma": (mx.sym.BatchNorm(d, name="bn"), s4),
         "bn_global_stats": (mx.sym.BatchNorm(d, fix_gamma=False, use_global_stats=True, eps=2e-5, name="bn"), s4),
-        "softmax_output": (mx.sym.SoftmaxOutput(mx.sym.Flatten(d, name="f"), name="softmax"), s4),
+        "softmax_output": (mx.sym.SoftmaxOutput(mx.sym.FullyConnected(d, num_hidden=5, name="fc"), name="softmax"), s4),
         "softmax_output_4d": (mx.sym.SoftmaxOutput(d, name="softmax"), s4),
         "softmax_output_multi": (mx.sym.SoftmaxOutput(d, multi_output=True, name="softmax"), s4),
         "leaky": (mx.sym.LeakyReLU(d, act_type="leaky", slope=0.2, name="act"), s4),
