@@ -74,11 +74,11 @@ def load(sources):
             raise ValueError("no 'nodes' and 'heads' in the JSON")
         symbol = mx.sym.load_json(text)
     except Exception as exc:
-        raise corrupt(symbol_path, exc, "MXNet symbol file")
+        raise corrupt(symbol_path, ValueError(_first(exc)), "MXNet symbol file")
     try:
         raw = mx.nd.load(params_path)
     except Exception as exc:
-        raise corrupt(params_path, exc, "MXNet .params file")
+        raise corrupt(params_path, ValueError(_first(exc)), "MXNet .params file")
     if isinstance(raw, list) and not raw:
         raw = {}  # a model without parameters is saved as an empty list
     if not isinstance(raw, dict):
@@ -224,6 +224,6 @@ def _first(exc):
         return "unknown error"
     text = str(exc).strip()
     for line in text.splitlines():
-        if "Error" in line or "Check failed" in line:
+        if ("Error" in line or "Check failed" in line) and "Traceback" not in line:
             return line.strip()[:300]
     return text.splitlines()[0][:300] if text else type(exc).__name__

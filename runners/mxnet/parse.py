@@ -244,11 +244,11 @@ def parse(request, workspace):
     import mxnet as mx
 
     model = loading.load(list(request.sources))
+    check_ops(model)
     input_names = loading.guess_inputs(model)
     loading.check_params(model, input_names)
     shapes = loading.resolve_shapes(model, list(request.inputs), input_names)
     loading.check_param_shapes(model, shapes)
-    check_ops(model)
     symbol, _, params = preprocess(model, shapes)
     onnx_model = postprocess(export(symbol, params, shapes, input_names, model.symbol_path), symbol)
     onnx_model.producer_name = "mmbroker mxnet runner (mxnet.onnx %s)" % mx.__version__
