@@ -22,6 +22,11 @@ def flatten(node, ctx, axis=1):
 
 @EMIT.register("Reshape", since=14)
 def reshape(node, ctx, allowzero=0):
+    target = ctx.const(node.input(1))
+    if ctx.shape(node.outputs[0]) is None and target is not None and not allowzero:
+        # ONNX's 0 (copy) and -1 (infer) mean the same in MXNet's reshape
+        ctx.assign(node, ctx.call("reshape", ctx.x(node.input(0)), shape=tuple(int(d) for d in target)))
+        return
     _reshape_to_output(node, ctx)
 
 
