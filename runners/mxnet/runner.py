@@ -1,0 +1,79 @@
+"""MXNetRunner: the runner's Describe / Parse / Emit / Save / Infer."""
+
+import sys
+
+import numpy as np
+
+from runners.common import ir, rpc
+from runners.common.errors import RunnerError
+from runners.common.rpc import pb
+from runners.common.server import RunnerBase
+from runners.common.tensors import file_ref
+
+READS = ["json", "params"]
+WRITES = ["json", "params"]
+
+
+class MXNetRunner(RunnerBase):
+    framework = "mxnet"
+
+    def describe(self):
+        import mxnet
+        import onnx
+
+        from .emit import registry
+
+        return pb.DescribeResponse(
+            protocol_version=rpc.PROTOCOL_VERSION,
+            framework=self.framework,
+            versions={"mxnet": mxnet.__version__, "onnx": onnx.__version__, "numpy": np.__version__},
+            reads=READS,
+            writes=WRITES,
+            min_opset=ir.IR_OPSET,
+            max_opset=ir.IR_OPSET,
+            capabilities=["parse", "emit", "save", "infer", "intermediates"],
+            emit_ops=registry().ops(),
+            python=sys.version.split()[0],
+        )
+
+    def parse(self, request):
+        from .parse import parse
+
+        if not request.sources:
+            raise RunnerError(
+                "missing-file", "no model files given", hint="pass -in model-symbol.json -iw model-0000.params"
+            )
+        return parse(request, request.workspace or self.inbox())
+
+    def infer(self, request):
+        from .infer import run
+
+        return run(request)
+
+    def emit(self, request):
+        from runners.common.tensors import load_npz
+
+        from .emit import emit
+
+        if not request.weights.path:
+            raise RunnerError("bad-request", "no weights file given")
+        weights = load_npz(request.weights.path)
+        py, params, warnings = emit(request.graph, weights, request.out_dir or self.inbox(), request.name or "model")
+        return pb.EmitResponse(files=[file_ref(py, "code"), file_ref(params, "params")], warnings=warnings)
+
+    def save(self, request):
+        from .save import save
+
+        code = [f.path for f in request.emitted if f.role == "code" or f.path.endswith(".py")]
+        params = [f.path for f in request.emitted if f.role == "params" or f.path.endswith(".params")]
+        if len(code) != 1 or len(params) != 1:
+            raise RunnerError("bad-request", "Save needs the emitted .py (role code) and .params (role params)")
+        fmt = (request.format or "").lower()
+        if fmt and fmt not in WRITES + ["symbol"]:
+            raise RunnerError(
+                "unsupported-format",
+                "the mxnet runner writes -symbol.json + -0000.params, not '%s'" % fmt,
+                file=request.output,
+            )
+        symbol_path, weights_path = save(code[0], params[0], request.output)
+        return pb.SaveResponse(files=[file_ref(symbol_path, "model"), file_ref(weights_path, "params")])
