@@ -33,7 +33,12 @@ def table(rows: list[dict]) -> str:
     for (src, dst), rs in sorted(pairs.items()):
         ok = [r for r in rs if r["passed"]]
         worst = max((r["max_abs"] for r in rs if r["max_abs"] is not None), default=0.0)
-        names = ", ".join(sorted(r["model"] + ("" if r["passed"] else " (FAIL)") for r in rs))
+        named = sorted(r["model"] + ("" if r["passed"] else " (FAIL)") for r in rs if not r["model"].startswith("op:"))
+        ops = [r for r in rs if r["model"].startswith("op:")]
+        if ops:
+            failing = [r["model"] for r in ops if not r["passed"]]
+            named.append(f"{len(ops)} one-layer semantic cases" + (f" (FAIL: {', '.join(failing)})" if failing else ""))
+        names = ", ".join(named)
         lines.append(f"| {src} | {dst} | {len(ok)}/{len(rs)} | {worst:.2g} | {names} |")
     lines.append("")
     lines.append(
