@@ -1,0 +1,48 @@
+"""TensorFlowRunner: the runner's Describe / Parse / Emit / Save / Infer."""
+
+import sys
+
+import numpy as np
+
+from runners.common import ir, rpc
+from runners.common.rpc import pb
+from runners.common.server import RunnerBase
+
+READS = ["keras", "h5", "savedmodel", "meta", "pb", "tflite"]
+WRITES = ["keras", "h5", "savedmodel", "tflite"]
+
+
+class TensorFlowRunner(RunnerBase):
+    framework = "tensorflow"
+
+    def describe(self):
+        import keras
+        import onnx
+        import tensorflow as tf
+        import tf2onnx
+
+        versions = {
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "tf2onnx": tf2onnx.__version__,
+            "onnx": onnx.__version__,
+            "numpy": np.__version__,
+        }
+        try:
+            import tf_keras
+
+            versions["tf_keras"] = tf_keras.__version__
+        except Exception:
+            pass
+        return pb.DescribeResponse(
+            protocol_version=rpc.PROTOCOL_VERSION,
+            framework=self.framework,
+            versions=versions,
+            reads=READS,
+            writes=WRITES,
+            min_opset=ir.IR_OPSET,
+            max_opset=ir.IR_OPSET,
+            capabilities=["parse", "emit", "save", "infer"],
+            emit_ops=[],
+            python=sys.version.split()[0],
+        )
