@@ -46,3 +46,13 @@ class TensorFlowRunner(RunnerBase):
             emit_ops=[],
             python=sys.version.split()[0],
         )
+
+    def parse(self, request):
+        from .parse import parse
+
+        return parse(request)
+
+    def infer(self, request):
+        from .infer import infer
+
+        return infer(request)
