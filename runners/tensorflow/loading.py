@@ -161,8 +161,9 @@ def unsafe_layers(config, keras2):
     for name, cls, module in layer_configs(config):
         if cls in CODE_LAYERS:
             bad.append("%s (%s: Python code)" % (name, cls))
-        elif module and not str(module).startswith("keras"):
-            bad.append("%s (%s from module %s)" % (name, cls, module))
+        elif module:
+            if not str(module).startswith("keras"):
+                bad.append("%s (%s from module %s)" % (name, cls, module))
         elif not known(cls):
             bad.append("%s (custom class %s)" % (name, cls))
     return bad

@@ -7,6 +7,7 @@ import numpy as np
 from runners.common import ir, rpc
 from runners.common.rpc import pb
 from runners.common.server import RunnerBase
+from runners.common.tensors import file_ref
 
 READS = ["keras", "h5", "savedmodel", "meta", "pb", "tflite"]
 WRITES = ["keras", "h5", "savedmodel", "tflite"]
@@ -20,6 +21,8 @@ class TensorFlowRunner(RunnerBase):
         import onnx
         import tensorflow as tf
         import tf2onnx
+
+        from .emit import registry
 
         versions = {
             "tensorflow": tf.__version__,
@@ -43,7 +46,7 @@ class TensorFlowRunner(RunnerBase):
             min_opset=ir.IR_OPSET,
             max_opset=ir.IR_OPSET,
             capabilities=["parse", "emit", "save", "infer"],
-            emit_ops=[],
+            emit_ops=registry().ops(),
             python=sys.version.split()[0],
         )
 
@@ -56,3 +59,18 @@ class TensorFlowRunner(RunnerBase):
         from .infer import infer
 
         return infer(request)
+
+    def emit(self, request):
+        from runners.common.loading import require_file
+        from runners.common.tensors import load_npz
+
+        from .emit import emit
+
+        weights = load_npz(require_file(request.weights.path, "IR weights (.npz)")) if request.weights.path else {}
+        py, npz = emit(request.graph, weights, request.out_dir or self.inbox(), request.name or "model")
+        return pb.EmitResponse(files=[file_ref(py, "code"), file_ref(npz, "weights")])
+
+    def save(self, request):
+        from .save import save
+
+        return save(request)
