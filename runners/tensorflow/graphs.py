@@ -147,9 +147,11 @@ def _finish(graph_def, inputs, outputs, path, specs, optimize):
     _apply_input_specs(fg, specs, path)
     fg.rename = {t: node_name(t) if t.endswith(":0") else t.replace(":", "_") for t in inputs + outputs}
     if optimize:
+        import tensorflow as tf
         from tf2onnx import tf_loader
 
-        fg.graph_def = tf_loader.tf_optimize(inputs, outputs, fg.graph_def)
+        with tf.Graph().as_default():  # grappler goes through a meta graph: graph mode only
+            fg.graph_def = tf_loader.tf_optimize(inputs, outputs, fg.graph_def)
     return fg
 
 
