@@ -184,7 +184,6 @@ def _frozen(src, inputs, outputs, specs, optimize):
 
 def _checkpoint(src, inputs, outputs, specs, optimize):
     import tensorflow as tf
-    from tf2onnx import tf_loader
 
     graph = tf.Graph()
     with graph.as_default():
@@ -200,7 +199,9 @@ def _checkpoint(src, inputs, outputs, specs, optimize):
                 saver.restore(sess, src.prefix)
             except Exception as exc:
                 raise corrupt(src.prefix, exc, "TF1 checkpoint data")
-            frozen = tf_loader.freeze_session(sess, input_names=None, output_names=[tensor_name(o) for o in outputs])
+            frozen = tf.compat.v1.graph_util.convert_variables_to_constants(
+                sess, gd, [node_name(o) for o in outputs]
+            )  # keeps only what the outputs need: saver and training nodes go
     return _finish(frozen, inputs, outputs, src.path, specs, optimize)
 
 
