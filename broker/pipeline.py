@@ -141,7 +141,7 @@ class Session:
         stem: Path | None = None,
     ) -> IRFiles:
         for s in sources:
-            if not Path(s).exists():
+            if not Path(s).exists() and not Path(s + ".index").exists():  # a TF checkpoint prefix
                 raise BrokerError(
                     "file not found", reference="missing-file", file=s, hint="check the path given with -in/-iw"
                 )

@@ -101,3 +101,24 @@ def pytest_collection_modifyitems(config, items):
         mark = _MARK_BY_DIR.get(parts[0]) if len(parts) > 1 else None
         if mark and not any(item.get_closest_marker(m) for m in ("unit", "runner", "parity")):
             item.add_marker(getattr(pytest.mark, mark))
+
+
+TF_APPS = ["mobilenetv2", "resnet50", "vgg19"]
+
+
+@pytest.fixture(scope="session")
+def tf_models(env_for, tmp_path_factory):
+    """(folder, {name: entry}): Keras/TF model files made in the tensorflow environment by
+    tests/parity/tf_models.py (keras.applications, a Keras 2 .h5, a TF1 checkpoint, bad files)."""
+    handle = env_for("tensorflow")
+    out = tmp_path_factory.mktemp("tf_models")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    proc = subprocess.run(
+        [str(handle.python), str(ROOT / "tests" / "parity" / "tf_models.py"), str(out), *TF_APPS],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out, {e["name"]: e for e in json.loads((out / "tf_models.json").read_text())}

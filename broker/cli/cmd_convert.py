@@ -227,8 +227,13 @@ def convert(
 )
 def toir(
     framework: Annotated[str, typer.Option("--framework", "-f", help="Source framework.")],
-    sources: Annotated[list[str], typer.Option("--inputNetwork", "-in", "--network", "-n", help="Model file(s).")],
     out: Annotated[Path, typer.Option("--dstPath", "-o", "-d", help="Output stem of the IR files.")],
+    sources: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--inputNetwork", "-in", "--network", "-n", help="Model file(s); optional when -w names a whole model."
+        ),
+    ] = None,
     weights: Annotated[Optional[str], typer.Option("--inputWeight", "-iw", "--weights", "-w")] = None,
     input_shape: InputShapeOpt = None,
     dst_node: DstNodeOpt = None,
@@ -236,7 +241,9 @@ def toir(
     class_name: Annotated[Optional[str], typer.Option("--class")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    files = list(sources) + ([weights] if weights else [])
+    files = list(sources or []) + ([weights] if weights else [])
+    if not files:
+        raise BrokerError("no model given", reference="missing-file", hint="pass the model with -in (or -w)")
     with _session(json_out) as s:
         ir = s.toir(
             runner_name(framework),

@@ -13,7 +13,8 @@ InputShapeOpt = Annotated[
         "--inputShape",
         "--input-shape",
         help="Input shape, NCHW with batch: 1,3,224,224 or "
-        "name:1,3,224,224. Repeat for several inputs. Needed when the model file has no shapes.",
+        "name:1,3,224,224 (TensorFlow: the model's NHWC, or MMdnn's 299,299,3 without batch). "
+        "Repeat for several inputs. Needed when the model file has no shapes.",
     ),
 ]
 DstNodeOpt = Annotated[

@@ -1,0 +1,271 @@
+"""What an IR -> Keras op converter works with: the emit registry and the KerasContext.
+
+The generated model is Keras 3 functional code in NHWC. IR values are NCHW; the context keeps,
+for every IR value, the Python variable holding it and that variable's *layout*: the permutation
+from the IR (logical) order to the order the Keras tensor is stored in. Spatial layers ask for
+channels-last (`ctx.x(name, CL)`), element-wise ops take what they get, shape ops ask for the IR
+order; the context inserts a `layers.Permute` only where a layout has to change.
+
+    @EMIT.register("Relu", since=14)
+    def relu(node, ctx):
+        v, layout = ctx.any(node.inputs[0])
+        ctx.layer(node, "layers.ReLU()", [v], layout=layout)
+"""
+
+import keyword
+import re
+
+import numpy as np
+
+from runners.common.errors import RunnerError
+from runners.common.registry import Registry
+
+EMIT = Registry("tensorflow", "emit")
+
+
+def channels_last(rank):
+    """The layout of an NC... tensor stored N...C."""
+    return tuple([0] + list(range(2, rank)) + [1])
+
+
+def identity(rank):
+    return tuple(range(rank))
+
+
+def inverse(perm):
+    out = [0] * len(perm)
+    for i, p in enumerate(perm):
+        out[p] = i
+    return tuple(out)
+
+
+def identifier(name, fallback="v"):
+    s = re.sub(r"\W+", "_", str(name)).strip("_")
+    if not s:
+        s = fallback
+    if s[0].isdigit():
+        s = fallback + "_" + s
+    if keyword.iskeyword(s) or s in ("keras", "layers", "np", "W", "model", "inputs", "outputs"):
+        s += "_"
+    return s
+
+
+def lit(value):
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(lit(v) for v in value)
+        return (
+            "(%s,)" % inner
+            if isinstance(value, tuple) and len(value) == 1
+            else ("(%s)" % inner if isinstance(value, tuple) else "[%s]" % inner)
+        )
+    if isinstance(value, (bool, np.bool_)):
+        return "True" if value else "False"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        if np.isinf(v):
+            return 'float("inf")' if v > 0 else 'float("-inf")'
+        return repr(v)
+    return repr(value)
+
+
+def pair(values):
+    values = [int(v) for v in values]
+    return str(values[0]) if all(v == values[0] for v in values) else lit(tuple(values))
+
+
+class IRNode(object):
+    def __init__(self, proto, index):
+        self.proto = proto
+        self.op_type = proto.op_type
+        self.name = proto.name or "%s_%d" % (proto.op_type, index)
+        self.inputs = list(proto.input)
+        self.outputs = list(proto.output)
+
+    def input(self, i):
+        return self.inputs[i] if i < len(self.inputs) and self.inputs[i] else None
+
+
+class KerasContext(object):
+    def __init__(self, model, opset, shapes, dtypes):
+        self.model = model
+        self.opset = opset
+        self.shapes = shapes
+        self.dtypes = dtypes
+        self.consts = {}
+        self.lines = []
+        self.weights = {}  # npz key -> array
+        self.layer_weights = []  # (layer name, [npz keys])
+        self.node = None
+        self.consumers = {}
+        self.graph_outputs = set()
+        self.absorbed = set()
+        self._vars = {}  # (ir name, layout) -> var
+        self._used = set()
+        self._layer_names = set()
+        self.prefix = ""  # scope every node name starts with (a TensorFlow model's name)
+
+    # ---- values ---------------------------------------------------------------------------
+    def const(self, name):
+        return self.consts.get(name) if name else None
+
+    def shape(self, name):
+        if name in self.consts:
+            return list(self.consts[name].shape)
+        return self.shapes.get(name)
+
+    def rank(self, name):
+        s = self.shape(name)
+        return None if s is None else len(s)
+
+    def need_shape(self, name):
+        s = self.shape(name)
+        if s is None or any(d is None or d <= 0 for d in s):
+            raise self.fail("the shape of '%s' is unknown or dynamic; give static input shapes" % name)
+        return [int(d) for d in s]
+
+    def need_const(self, node, i, what):
+        c = self.const(node.input(i))
+        if c is None:
+            raise self.fail("%s (input %d) must be a constant to emit Keras code" % (what, i))
+        return c
+
+    def sole_consumer(self, name):
+        users = self.consumers.get(name, [])
+        return users[0] if len(users) == 1 and name not in self.graph_outputs else None
+
+    def absorb(self, node):
+        self.absorbed.add(id(node))
+
+    def new_var(self, hint):
+        base = identifier(hint)
+        var, n = base, 1
+        while var in self._used:
+            n += 1
+            var = "%s_%d" % (base, n)
+        self._used.add(var)
+        return var
+
+    def layouts(self, name):
+        return [lay for (n, lay) in self._vars if n == name]
+
+    def bind(self, name, var, layout):
+        self._vars[(name, tuple(layout))] = var
+
+    def any(self, name):
+        """(variable, layout) of a computed value, preferring channels-last."""
+        lays = self.layouts(name)
+        if not lays:
+            if name in self.consts:
+                return self.constant(name), identity(self.consts[name].ndim)
+            raise RunnerError("bad-graph", "value '%s' is used before it is computed" % name)
+        lays.sort(key=lambda lay: lay == identity(len(lay)))
+        return self._vars[(name, lays[0])], lays[0]
+
+    def x(self, name, layout=None):
+        """The variable holding `name` stored in `layout` (default: the IR order)."""
+        rank = self.rank(name)
+        if layout is None:
+            layout = identity(rank if rank is not None else len(self.any(name)[1]))
+        layout = tuple(layout)
+        if (name, layout) in self._vars:
+            return self._vars[(name, layout)]
+        var, have = self.any(name)
+        if name in self.consts and (name, have) not in self._vars:
+            return self.constant(name, layout)
+        # stored = transpose(logical, have); wanted = transpose(logical, layout)
+        perm = tuple(inverse(have)[i] for i in layout)
+        out = self.new_var("%s_%s" % (var, "nhwc" if layout == channels_last(len(layout)) else "t"))
+        if perm[0] == 0:
+            expr = "layers.Permute(%s, name=%r)(%s)" % (lit(tuple(p for p in perm[1:])), self.layer_name(out), var)
+        else:
+            expr = "keras.ops.transpose(%s, %s)" % (var, lit(perm))
+        self.lines.append("%s = %s" % (out, expr))
+        self.bind(name, out, layout)
+        return out
+
+    def constant(self, name, layout=None):
+        """A constant as `W["key"]` (stored in the weights file), permuted to `layout`."""
+        arr = np.asarray(self.consts[name])
+        if layout is not None and tuple(layout) != identity(arr.ndim):
+            arr = np.transpose(arr, layout)
+        if arr.size == 1 and arr.ndim == 0:
+            return lit(arr.item())
+        key = "const/%s" % identifier(name, "c") + ("" if layout is None else "/" + "".join(map(str, layout)))
+        self.weights[key] = np.ascontiguousarray(arr)
+        return "W[%r]" % key
+
+    def broadcast_const(self, name, rank, layout):
+        """A constant broadcast against a rank-`rank` tensor stored in `layout`."""
+        arr = np.asarray(self.consts[name])
+        if arr.ndim < rank:
+            arr = arr.reshape((1,) * (rank - arr.ndim) + arr.shape)
+        if arr.size == 1:
+            return lit(arr.reshape(()).item())
+        arr = np.transpose(arr, layout)
+        key = "const/%s/%s" % (identifier(name, "c"), "".join(map(str, layout)))
+        self.weights[key] = np.ascontiguousarray(arr)
+        return "W[%r]" % key
+
+    # ---- code -----------------------------------------------------------------------------
+    def layer_name(self, hint):
+        base = identifier(hint, "layer")
+        name, n = base, 1
+        while name in self._layer_names:
+            n += 1
+            name = "%s_%d" % (base, n)
+        self._layer_names.add(name)
+        return name
+
+    def weight_hint(self, node):
+        """A layer name from the node (or, for converter-made names like Conv__12, its weight):
+        the source layer's name, without the model-name scope TensorFlow puts in front."""
+        name = node.name
+        if re.match(r"^[A-Za-z]+__\d+$", name) and node.input(1):
+            name = node.input(1)
+        if self.prefix and name.startswith(self.prefix):
+            name = name[len(self.prefix) :]
+        return name.split("/")[0].split(":")[0] or node.op_type.lower()
+
+    def layer(self, node, ctor, args, layout, params=None, hint=None, outputs=None):
+        """`out = layers.X(..., name=...)(args)`; params: arrays set as the layer's weights."""
+        name = self.layer_name(hint or self.weight_hint(node))
+        head = ctor[:-1]
+        ctor = head + ("" if head.endswith("(") else ", ") + "name=%r)" % name
+        arg = args[0] if len(args) == 1 else "[%s]" % ", ".join(args)
+        self.assign(node, "%s(%s)" % (ctor, arg), layout, outputs=outputs, prefer=name)
+        if params:
+            keys = []
+            for i, arr in enumerate(params):
+                key = "%s/%d" % (name, i)
+                self.weights[key] = np.ascontiguousarray(np.asarray(arr, dtype=np.float32))
+                keys.append(key)
+            self.layer_weights.append((name, keys))
+        return name
+
+    def assign(self, node, expr, layout, outputs=None, prefer=None):
+        outputs = list(node.outputs if outputs is None else outputs)
+        names = []
+        for o in outputs:
+            var = self.new_var(prefer if prefer and len(outputs) == 1 else o)
+            self.bind(o, var, layout)
+            names.append(var)
+        self.lines.append("%s = %s" % (", ".join(names), expr))
+
+    def alias(self, node, src, layout):
+        """The node's output is the variable `src` (no code)."""
+        self.bind(node.outputs[0], src, layout)
+
+    def fail(self, message, reference="unsupported-attribute", node=None):
+        node = node or self.node
+        return RunnerError(
+            reference,
+            message,
+            node=node.name if node else "",
+            op=node.op_type if node else "",
+            opset=self.opset,
+            hint="replace this op in the source model, or convert to another target",
+        )

@@ -1,0 +1,201 @@
+"""TensorFlow/Keras models -> ONNX through tf2onnx (with its optimizers, the transpose optimizer
+among them) -> the IR through runners.common.onnx_models.to_ir.
+
+Layout: the IR keeps the source model's input layout (NHWC for images), so the source model and
+the IR take the same tensors; tf2onnx puts one Transpose to NCHW behind each image input and its
+transpose optimizer pushes the rest out of the graph.
+"""
+
+import contextlib
+import os
+import sys
+
+from runners.common import ir
+from runners.common.errors import RunnerError, UnsupportedOps
+from runners.common.onnx_models import first_line, to_ir
+from runners.common.rpc import pb
+
+from . import graphs, loading
+
+TF2ONNX_OPSET = ir.IR_OPSET
+
+
+@contextlib.contextmanager
+def quiet_stdout():
+    """Libraries print progress on stdout, which belongs to the runner's handshake."""
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
+
+
+def keras_input_names(model):
+    names = []
+    for i, t in enumerate(model.inputs):
+        hist = getattr(t, "_keras_history", None)
+        op = getattr(hist, "operation", None) or getattr(hist, "layer", None)
+        names.append(getattr(op, "name", None) or getattr(t, "name", None) or "input_%d" % i)
+    return [n.split(":")[0] for n in names]
+
+
+def keras_input_shapes(model, specs, path):
+    """Static input shapes (batch 1) from the model and --inputShape (NHWC without batch, or full)."""
+    names = keras_input_names(model)
+    by_name = {s.name: s for s in specs if s.name}
+    unnamed = [s for s in specs if not s.name]
+    shapes = []
+    for i, (name, t) in enumerate(zip(names, model.inputs)):
+        shape = [d if d is None else int(d) for d in t.shape]
+        spec = by_name.get(name) or (unnamed[i] if i < len(unnamed) else None)
+        if spec is not None and spec.shape:
+            given = [int(d) if d > 0 else None for d in spec.shape]
+            if len(given) == len(shape) - 1:
+                given = [1] + given
+            if len(given) != len(shape):
+                raise RunnerError(
+                    "bad-input",
+                    "input '%s' has rank %d; --inputShape gave %s" % (name, len(shape), list(spec.shape)),
+                    file=path,
+                    node=name,
+                    hint="give H,W,C (batch 1 is added) or the full shape N,H,W,C",
+                )
+            shape = given
+        if shape and shape[0] is None:
+            shape[0] = 1
+        if any(d is None for d in shape):
+            raise RunnerError(
+                "missing-input-shape",
+                "input '%s' has unknown dimensions %s" % (name, ["?" if d is None else d for d in shape]),
+                file=path,
+                node=name,
+                hint="give them with --inputShape %s:H,W,C" % name,
+            )
+        shapes.append(shape)
+    unknown = [n for n in by_name if n not in names]
+    if unknown:
+        raise RunnerError("bad-input", "the model has no input %s (inputs: %s)" % (unknown, names), file=path)
+    return names, shapes
+
+
+def cut_keras(model, outputs, path):
+    """The model up to the named layers (--dstNode)."""
+    if not outputs:
+        return model
+    import keras
+
+    known = [layer.name for layer in model.layers]
+    missing = [o for o in outputs if o not in known]
+    if missing:
+        raise RunnerError(
+            "unknown-node",
+            "no layer named %s in the model" % ", ".join("'%s'" % m for m in missing),
+            file=path,
+            node=missing[0],
+            hint="layers: %s" % ", ".join(known[-30:]),
+        )
+    cls = keras.Model
+    if type(model).__module__.startswith("tf_keras"):
+        import tf_keras
+
+        cls = tf_keras.Model
+    return cls(model.inputs, [model.get_layer(o).output for o in outputs])
+
+
+def _unsupported(exc, path):
+    """tf2onnx reports unsupported ops as one error per node: turn them into one RunnerError."""
+    import re
+
+    text = str(exc)
+    found = re.findall(r"op \[([^\]:]+): ([^\]]+)\] is not supported", text)
+    if found:
+        return UnsupportedOps("parse", "tensorflow", [(n.strip(), op.strip()) for n, op in found])
+    return RunnerError(
+        "convert-failed", "tf2onnx could not convert the model: %s" % first_line(exc), file=path, hint=""
+    )
+
+
+def _convert(fn, path, **kw):
+    import logging
+
+    errors = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            errors.append(record.getMessage())
+
+    handler = Collect(level=logging.ERROR)
+    log = logging.getLogger("tf2onnx")
+    log.addHandler(handler)
+    try:
+        with quiet_stdout():
+            model, _ = fn(opset=TF2ONNX_OPSET, **kw)
+    except Exception as exc:
+        raise _unsupported(Exception("\n".join(errors + [str(exc)])), path)
+    finally:
+        log.removeHandler(handler)
+    unsupported = _unsupported(Exception("\n".join(errors)), path) if errors else None
+    if isinstance(unsupported, UnsupportedOps):
+        unsupported.file = path
+        raise unsupported
+    return model
+
+
+def keras_to_onnx(model, specs, path):
+    import tensorflow as tf
+    import tf2onnx
+
+    names, shapes = keras_input_shapes(model, specs, path)
+    dtypes = [getattr(t, "dtype", "float32") for t in model.inputs]
+    signature = tuple(
+        tf.TensorSpec(s, tf.as_dtype(getattr(d, "name", d) or "float32"), name=n)
+        for n, s, d in zip(names, shapes, dtypes)
+    )
+    return _convert(tf2onnx.convert.from_keras, path, model=model, input_signature=signature)
+
+
+def graph_to_onnx(fg, path):
+    import tf2onnx
+
+    return _convert(
+        tf2onnx.convert.from_graph_def,
+        path,
+        graph_def=fg.graph_def,
+        input_names=fg.inputs,
+        output_names=fg.outputs,
+        shape_override=fg.shapes,
+        tensors_to_rename=fg.rename,
+    )
+
+
+def drop_unused_domains(model):
+    """tf2onnx imports ai.onnx.ml even when no node uses it; the IR names only what it uses."""
+    used = {n.domain or "" for n in model.graph.node}
+    keep = [imp for imp in model.opset_import if (imp.domain or "") in used or imp.domain in ("", "ai.onnx")]
+    del model.opset_import[:]
+    model.opset_import.extend(keep)
+
+
+def parse(req):
+    sources = [os.path.abspath(s) for s in req.sources]
+    src = loading.identify(sources)
+    if src.kind in ("keras", "h5"):
+        model = cut_keras(loading.load_keras(src, req.trust_model), list(req.outputs), src.path)
+        onnx_model = keras_to_onnx(model, list(req.inputs), src.path)
+    elif src.kind == "tflite":
+        import tf2onnx
+
+        onnx_model = _convert(tf2onnx.convert.from_tflite, src.path, tflite_path=src.path)
+    elif src.kind == "code":
+        raise RunnerError(
+            "unknown-format",
+            "generated code is not a source format",
+            file=src.path,
+            hint="parse the .keras/.h5 file saved from it",
+        )
+    else:
+        ins = [s.name for s in req.inputs if s.name]
+        fg = graphs.load_graph(src, ins, list(req.outputs), list(req.inputs))
+        onnx_model = graph_to_onnx(fg, src.path)
+    onnx_model.producer_name = "mmbroker tensorflow runner (tf2onnx)"
+    drop_unused_domains(onnx_model)
+    name = req.options.get("name") or os.path.splitext(os.path.basename(src.path.rstrip("/")))[0]
+    clean = pb.ParseRequest(workspace=req.workspace, opset=req.opset)
+    return to_ir(onnx_model, clean, src.path, name=name)

@@ -1,0 +1,91 @@
+"""Emitted code + weights -> .keras, .h5, SavedModel directory or .tflite, written atomically."""
+
+import os
+import shutil
+import tempfile
+
+from runners.common.errors import RunnerError
+from runners.common.rpc import pb
+from runners.common.tensors import atomic_write, file_ref
+
+from .codeload import build_from_code
+from .parse import quiet_stdout
+
+FORMATS = {".keras": "keras", ".h5": "h5", ".tflite": "tflite", "": "savedmodel"}
+
+
+def _format(req):
+    if req.format:
+        return req.format.lower().lstrip(".")
+    ext = os.path.splitext(req.output.rstrip("/"))[1].lower()
+    if ext not in FORMATS:
+        raise RunnerError(
+            "unsupported-format",
+            "the tensorflow runner writes .keras, .h5, .tflite or a SavedModel directory (no extension), not '%s'"
+            % ext,
+            file=req.output,
+            hint="name the output e.g. model.keras, model.h5, model.tflite or model_savedmodel",
+        )
+    return FORMATS[ext]
+
+
+def _non_layers(model):
+    import keras
+
+    return [op.name for op in model.operations if not isinstance(op, keras.layers.Layer)]
+
+
+def _export_dir(model, target):
+    model.export(target, format="tf_saved_model", verbose=False)
+
+
+def save(req):
+    code = [f.path for f in req.emitted if f.path.endswith(".py")]
+    weights = [f.path for f in req.emitted if f.path.endswith(".npz")]
+    if len(code) != 1:
+        raise RunnerError("bad-request", "Save needs the emitted .py and its .npz weights")
+    fmt = _format(req)
+    out = os.path.abspath(req.output.rstrip("/"))
+    with quiet_stdout():
+        model = build_from_code(code[0], weights)
+        if fmt == "keras":
+            atomic_write(out, lambda tmp: model.save(tmp + ".keras") or os.replace(tmp + ".keras", tmp))
+        elif fmt == "h5":
+            ops = _non_layers(model)
+            if ops:
+                raise RunnerError(
+                    "unsupported-format",
+                    "the legacy .h5 format stores layers only; this model also uses keras.ops (%s)"
+                    % ", ".join(ops[:10]),
+                    file=out,
+                    hint="save as .keras, a SavedModel directory or .tflite instead",
+                )
+            atomic_write(out, lambda tmp: model.save(tmp + ".h5") or os.replace(tmp + ".h5", tmp))
+        elif fmt == "savedmodel":
+            parent = os.path.dirname(out)
+            os.makedirs(parent, exist_ok=True)
+            tmp = tempfile.mkdtemp(prefix="." + os.path.basename(out) + ".", dir=parent)
+            try:
+                _export_dir(model, os.path.join(tmp, "m"))
+                if os.path.exists(out):
+                    shutil.rmtree(out)
+                os.replace(os.path.join(tmp, "m"), out)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+            return pb.SaveResponse(files=[pb.FileRef(path=out, role="model")])
+        elif fmt == "tflite":
+            import tensorflow as tf
+
+            tmp = tempfile.mkdtemp(prefix="mmbroker-tflite-")
+            try:
+                _export_dir(model, os.path.join(tmp, "m"))
+                converter = tf.lite.TFLiteConverter.from_saved_model(os.path.join(tmp, "m"))
+                data = converter.convert()
+            except Exception as exc:
+                raise RunnerError("export-failed", "the TFLite converter failed: %s" % str(exc)[:500], file=out)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+            atomic_write(out, lambda t: open(t, "wb").write(data))
+        else:
+            raise RunnerError("unsupported-format", "unknown format '%s'" % fmt, file=out)
+    return pb.SaveResponse(files=[file_ref(out, "model")])
