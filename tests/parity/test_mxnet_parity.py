@@ -54,7 +54,12 @@ OP_MODELS = [
     "reshape_codes",
     "lrn",
 ]
-TARGET_FILE = {"pytorch": "{name}.pth", "onnx": "{name}.onnx", "mxnet": "{name}-symbol.json"}
+TARGET_FILE = {
+    "pytorch": "{name}.pth",
+    "onnx": "{name}.onnx",
+    "mxnet": "{name}-symbol.json",
+    "tensorflow": "{name}.keras",
+}
 PT_ZOO = ["resnet", "mobilenetv2", "vgg", "squeezenet", "densenet", "inception"]
 
 
@@ -103,6 +108,7 @@ def check_pair(session, parity_recorder, src, source, dst, written, ir, model):
 LIGHT = ["resnet18_v1", "mobilenetv2_1.0", "squeezenet1.1", "mobilenet0.25"]
 ZOO_PAIRS = [(n, d) for n in LIGHT for d in ("pytorch", "onnx", "mxnet")]
 ZOO_PAIRS += [(n, "pytorch") for n in ZOO_MODELS if n not in LIGHT]
+ZOO_PAIRS += [(n, "tensorflow") for n in ("resnet18_v1", "mobilenetv2_1.0")]  # MXNet -> Keras
 
 
 @pytest.mark.parity
