@@ -27,6 +27,14 @@ def reshape(layer, params, ctx):
     ctx.node("Reshape", [ctx.x(layer.input[0]), shape], [ctx.out()])
 
 
+@PARSE.register("permute")
+def permute(layer, params, ctx):
+    axes = [int(a) for a in params.axis]
+    if len(axes) != 4 or axes[0] != 0:
+        raise ctx.fail("a permute that moves the sequence axis is not read")
+    ctx.node("Transpose", [ctx.x(layer.input[0])], [ctx.out()], perm=axes)
+
+
 @PARSE.register("padding")
 def padding(layer, params, ctx):
     kind = params.WhichOneof("PaddingType")

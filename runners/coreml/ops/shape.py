@@ -47,3 +47,15 @@ def squeeze(node, ctx):
 @EMIT.register("Unsqueeze", since=13)
 def unsqueeze(node, ctx):
     _to(node, ctx)
+
+
+@EMIT.register("Transpose", since=13)
+def transpose(node, ctx, perm=None):
+    """A 4-D transpose that keeps the batch axis is a permute layer over (Seq=N, C, H, W): the IR's
+    permutation is the layer's axis order as it is (NHWC -> NCHW behind a Keras input is (0, 3, 1, 2))."""
+    x = node.input(0)
+    sx = ctx.shape(x)
+    perm = [int(p) for p in perm] if perm is not None else None
+    if sx is None or len(sx) != 4 or perm is None or perm[0] != 0:
+        raise ctx.fail("only 4-D transposes that keep the batch axis are converted (CoreML permute layer)")
+    ctx.builder.add_permute(ctx.layer(node), tuple(perm), ctx.feature(x), ctx.out(node))
