@@ -1,13 +1,16 @@
 """IR graph -> readable Gluon source (`<name>.py`) and its parameters (`<name>.params`)."""
 
 import os
-import re
 
 import numpy as np
 
 from runners.common import ir
+from runners.common.emit_graph import attributes as _attrs
+from runners.common.emit_graph import class_name
+from runners.common.emit_graph import infer_shapes as _infer
+from runners.common.emit_graph import topological as _topological
 from runners.common.errors import RunnerError
-from runners.common.registry import discover, onnx_attributes
+from runners.common.registry import discover
 from runners.common.tensors import atomic_write
 
 from .codegen import EMIT, EmitContext, IRNode, identifier
@@ -22,44 +25,6 @@ def registry():
         discover("runners.mxnet.ops")
         _discovered.append(True)
     return EMIT
-
-
-def class_name(name):
-    words = [w for w in re.split(r"[^0-9A-Za-z]+", name) if w]
-    cls = "".join(w[:1].upper() + w[1:] for w in words) or "Model"
-    return "Model" + cls if cls[0].isdigit() else cls
-
-
-def _attrs(node):
-    out = {}
-    for k, v in onnx_attributes(node.proto).items():
-        out[k] = v.decode("utf-8") if isinstance(v, bytes) else v
-    return out
-
-
-def _infer(model, weights):
-    import onnx
-    from onnx import helper, numpy_helper, shape_inference
-
-    m = onnx.ModelProto()
-    m.CopyFrom(model)
-    for init in m.graph.initializer:
-        arr = weights.get(init.name)
-        if arr is not None and arr.size <= 4096:
-            init.CopyFrom(numpy_helper.from_array(np.asarray(arr), init.name))
-    try:
-        m = shape_inference.infer_shapes(m, data_prop=True)
-    except Exception:
-        pass
-    dtypes = {}
-    for vi in list(m.graph.input) + list(m.graph.output) + list(m.graph.value_info):
-        et = vi.type.tensor_type.elem_type
-        if et:
-            try:
-                dtypes[vi.name] = np.dtype(helper.tensor_dtype_to_np_dtype(et))
-            except Exception:
-                pass
-    return ir.value_shapes(m), dtypes
 
 
 def _fold(node, ctx):
@@ -88,23 +53,6 @@ def _fold(node, ctx):
         if name:
             ctx.consts[name] = np.asarray(value)
     return True
-
-
-def _topological(nodes, available):
-    ready, pending, ordered = set(available), list(nodes), []
-    while pending:
-        rest = []
-        for n in pending:
-            if all((not i) or i in ready for i in n.inputs):
-                ordered.append(n)
-                ready.update(o for o in n.outputs if o)
-            else:
-                rest.append(n)
-        if len(rest) == len(pending):
-            missing = sorted(set(i for n in rest for i in n.inputs if i and i not in ready))
-            raise RunnerError("bad-graph", "undefined values: %s" % ", ".join(missing[:10]), node=rest[0].name)
-        pending = rest
-    return ordered
 
 
 def build(model, weights):

@@ -1,13 +1,16 @@
 """IR graph -> readable PyTorch source (`<name>.py`) and its state_dict (`<name>.pth`)."""
 
 import os
-import re
 
 import numpy as np
 
 from runners.common import ir
+from runners.common.emit_graph import attributes as _attrs
+from runners.common.emit_graph import class_name
+from runners.common.emit_graph import infer_shapes as _infer
+from runners.common.emit_graph import topological as _topological
 from runners.common.errors import RunnerError
-from runners.common.registry import discover, onnx_attributes
+from runners.common.registry import discover
 from runners.common.tensors import atomic_write
 
 from .codegen import EMIT, EmitContext, IRNode, identifier, lit
@@ -32,51 +35,6 @@ def registry():
         discover("runners.pytorch.ops")
         _discovered.append(True)
     return EMIT
-
-
-def class_name(name):
-    words = [w for w in re.split(r"[^0-9A-Za-z]+", name) if w]
-    cls = "".join(w[:1].upper() + w[1:] for w in words) or "Model"
-    if cls[0].isdigit():
-        cls = "Model" + cls
-    return cls
-
-
-def _attrs(node):
-    attrs = {}
-    for k, v in onnx_attributes(node.proto).items():
-        if isinstance(v, bytes):
-            v = v.decode("utf-8")
-        attrs[k] = v
-    return attrs
-
-
-def _infer(model, weights):
-    """Shapes and dtypes of every value, from ONNX shape inference with small constants filled."""
-    import onnx
-    from onnx import helper, numpy_helper, shape_inference
-
-    m = onnx.ModelProto()
-    m.CopyFrom(model)
-    for init in m.graph.initializer:
-        arr = weights.get(init.name)
-        if arr is not None and arr.size <= 4096:
-            init.CopyFrom(numpy_helper.from_array(np.asarray(arr), init.name))
-    try:
-        m = shape_inference.infer_shapes(m, data_prop=True)
-    except Exception:  # partial information is still useful; missing shapes fail per node
-        pass
-    shapes = ir.value_shapes(m)
-    dtypes = {}
-    g = m.graph
-    for vi in list(g.input) + list(g.output) + list(g.value_info):
-        et = vi.type.tensor_type.elem_type
-        if et:
-            try:
-                dtypes[vi.name] = np.dtype(helper.tensor_dtype_to_np_dtype(et))
-            except Exception:
-                pass
-    return shapes, dtypes
 
 
 def _constant_value(node, attrs):
@@ -132,32 +90,6 @@ def _fold(node, ctx):
         if name:
             ctx.consts[name] = np.asarray(value)
     return True
-
-
-def _topological(nodes, available):
-    ready = set(available)
-    pending = list(nodes)
-    ordered = []
-    while pending:
-        progressed = False
-        rest = []
-        for n in pending:
-            if all((not i) or i in ready for i in n.inputs):
-                ordered.append(n)
-                ready.update(o for o in n.outputs if o)
-                progressed = True
-            else:
-                rest.append(n)
-        if not progressed:
-            missing = sorted(set(i for n in rest for i in n.inputs if i and i not in ready))
-            raise RunnerError(
-                "bad-graph",
-                "graph has a cycle or undefined values: %s" % ", ".join(missing[:10]),
-                node=rest[0].name,
-                op=rest[0].op_type,
-            )
-        pending = rest
-    return ordered
 
 
 def build(model, weights):

@@ -11,8 +11,11 @@ import os
 import numpy as np
 
 from runners.common import ir
+from runners.common.emit_graph import attributes as attrs_of
+from runners.common.emit_graph import infer_shapes as _infer
+from runners.common.emit_graph import topological as _topological
 from runners.common.errors import RunnerError
-from runners.common.registry import discover, onnx_attributes
+from runners.common.registry import discover
 from runners.common.tensors import atomic_write, save_npz
 
 from .codegen import EMIT, IRNode, KerasContext, identifier, lit
@@ -27,39 +30,6 @@ def registry():
         discover("runners.tensorflow.ops")
         _discovered.append(True)
     return EMIT
-
-
-def attrs_of(node):
-    out = {}
-    for k, v in onnx_attributes(node.proto).items():
-        out[k] = v.decode("utf-8") if isinstance(v, bytes) else v
-    return out
-
-
-def _infer(model, weights):
-    import onnx
-    from onnx import helper, numpy_helper, shape_inference
-
-    m = onnx.ModelProto()
-    m.CopyFrom(model)
-    for init in m.graph.initializer:
-        arr = weights.get(init.name)
-        if arr is not None and arr.size <= 4096:
-            init.CopyFrom(numpy_helper.from_array(np.asarray(arr), init.name))
-    try:
-        m = shape_inference.infer_shapes(m, data_prop=True)
-    except Exception:
-        pass
-    shapes = ir.value_shapes(m)
-    dtypes = {}
-    for vi in list(m.graph.input) + list(m.graph.output) + list(m.graph.value_info):
-        et = vi.type.tensor_type.elem_type
-        if et:
-            try:
-                dtypes[vi.name] = np.dtype(helper.tensor_dtype_to_np_dtype(et))
-            except Exception:
-                pass
-    return shapes, dtypes
 
 
 def _fold(node, ctx):
@@ -88,22 +58,6 @@ def _fold(node, ctx):
         if name:
             ctx.consts[name] = np.asarray(value)
     return True
-
-
-def _topological(nodes, available):
-    ready, pending, ordered = set(available), list(nodes), []
-    while pending:
-        rest = []
-        for n in pending:
-            if all((not i) or i in ready for i in n.inputs):
-                ordered.append(n)
-                ready.update(o for o in n.outputs if o)
-            else:
-                rest.append(n)
-        if len(rest) == len(pending):
-            raise RunnerError("bad-graph", "graph has a cycle or undefined values", node=rest[0].name)
-        pending = rest
-    return ordered
 
 
 def build(model, weights):
