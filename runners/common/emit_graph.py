@@ -76,3 +76,38 @@ def class_name(name):
     words = [w for w in re.split(r"[^0-9A-Za-z]+", name) if w]
     cls = "".join(w[:1].upper() + w[1:] for w in words) or "Model"
     return "Model" + cls if cls[0].isdigit() else cls
+
+
+NO_FOLD = {"Dropout", "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial",
+           "Bernoulli"}  # fmt: skip
+FOLD_LIMIT = 1 << 22  # elements: folding bigger tensors would only bloat the weights
+
+
+def fold(node, ctx, no_fold=NO_FOLD, limit=FOLD_LIMIT):
+    """Evaluate a node whose inputs are all constants (and Shape of a fully static shape) into
+    `ctx.consts`, with onnx's reference implementation; True when folded. `ctx` has `shape(value)`,
+    `const(value)` and the dict `consts`."""
+    if node.op_type in no_fold:
+        return False
+    if node.op_type == "Shape":
+        s = ctx.shape(node.inputs[0])
+        if s is None or any(d is None or d <= 0 for d in s):
+            return False
+        a = attributes(node)
+        ctx.consts[node.outputs[0]] = np.array(s, dtype=np.int64)[a.get("start", 0) : a.get("end", len(s))]
+        return True
+    present = [i for i in node.inputs if i]
+    if node.op_type != "Constant" and (not present or any(ctx.const(i) is None for i in present)):
+        return False
+    if sum(ctx.const(i).size for i in present) > limit:
+        return False
+    from onnx.reference import ReferenceEvaluator
+
+    try:
+        outs = ReferenceEvaluator(node.proto).run(None, {i: ctx.const(i) for i in present})
+    except Exception:
+        return False
+    for name, value in zip(node.outputs, outs):
+        if name:
+            ctx.consts[name] = np.asarray(value)
+    return True

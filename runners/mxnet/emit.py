@@ -7,6 +7,7 @@ import numpy as np
 from runners.common import ir
 from runners.common.emit_graph import attributes as _attrs
 from runners.common.emit_graph import class_name
+from runners.common.emit_graph import fold as _fold
 from runners.common.emit_graph import infer_shapes as _infer
 from runners.common.emit_graph import topological as _topological
 from runners.common.errors import RunnerError
@@ -16,8 +17,6 @@ from runners.common.tensors import atomic_write
 from .codegen import EMIT, EmitContext, IRNode, identifier
 
 _discovered = []
-_NO_FOLD = {"Dropout", "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial"}
-_FOLD_LIMIT = 1 << 22
 
 
 def registry():
@@ -25,34 +24,6 @@ def registry():
         discover("runners.mxnet.ops")
         _discovered.append(True)
     return EMIT
-
-
-def _fold(node, ctx):
-    """Evaluate a node whose inputs are all known constants (shape arithmetic); True if folded."""
-    if node.op_type in _NO_FOLD:
-        return False
-    if node.op_type == "Shape":
-        shape = ctx.shape(node.inputs[0])
-        if shape is None:
-            return False
-        a = _attrs(node)
-        ctx.consts[node.outputs[0]] = np.array(shape, dtype=np.int64)[a.get("start", 0) : a.get("end", len(shape))]
-        return True
-    present = [i for i in node.inputs if i]
-    if node.op_type != "Constant" and (not present or any(ctx.const(i) is None for i in present)):
-        return False
-    if sum(ctx.const(i).size for i in present) > _FOLD_LIMIT:
-        return False
-    from onnx.reference import ReferenceEvaluator
-
-    try:
-        outs = ReferenceEvaluator(node.proto).run(None, {i: ctx.const(i) for i in present})
-    except Exception:
-        return False
-    for name, value in zip(node.outputs, outs):
-        if name:
-            ctx.consts[name] = np.asarray(value)
-    return True
 
 
 def build(model, weights):

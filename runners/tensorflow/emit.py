@@ -12,6 +12,7 @@ import numpy as np
 
 from runners.common import ir
 from runners.common.emit_graph import attributes as attrs_of
+from runners.common.emit_graph import fold as _fold
 from runners.common.emit_graph import infer_shapes as _infer
 from runners.common.emit_graph import topological as _topological
 from runners.common.errors import RunnerError
@@ -21,8 +22,6 @@ from runners.common.tensors import atomic_write, save_npz
 from .codegen import EMIT, IRNode, KerasContext, identifier, lit
 
 _discovered = []
-_NO_FOLD = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli"}
-_FOLD_LIMIT = 1 << 22
 
 
 def registry():
@@ -30,34 +29,6 @@ def registry():
         discover("runners.tensorflow.ops")
         _discovered.append(True)
     return EMIT
-
-
-def _fold(node, ctx):
-    """Evaluate a node whose inputs are all constants (and Shape of a static shape)."""
-    if node.op_type in _NO_FOLD:
-        return False
-    if node.op_type == "Shape":
-        s = ctx.shape(node.inputs[0])
-        if s is None or any(d is None or d <= 0 for d in s):
-            return False
-        a = attrs_of(node)
-        ctx.consts[node.outputs[0]] = np.array(s, dtype=np.int64)[a.get("start", 0) : a.get("end", len(s))]
-        return True
-    present = [i for i in node.inputs if i]
-    if node.op_type != "Constant" and (not present or any(ctx.const(i) is None for i in present)):
-        return False
-    if sum(ctx.const(i).size for i in present) > _FOLD_LIMIT:
-        return False
-    from onnx.reference import ReferenceEvaluator
-
-    try:
-        outs = ReferenceEvaluator(node.proto).run(None, {i: ctx.const(i) for i in present})
-    except Exception:
-        return False
-    for name, value in zip(node.outputs, outs):
-        if name:
-            ctx.consts[name] = np.asarray(value)
-    return True
 
 
 def build(model, weights):
