@@ -99,6 +99,7 @@ class KerasContext(object):
         self.lines = []
         self.weights = {}  # npz key -> array
         self.layer_weights = []  # (layer name, [npz keys])
+        self.layer_values = []  # (layer name, IR value it computes, storage layout of that value)
         self.node = None
         self.consumers = {}
         self.graph_outputs = set()
@@ -237,6 +238,9 @@ class KerasContext(object):
         ctor = head + ("" if head.endswith("(") else ", ") + "name=%r)" % name
         arg = args[0] if len(args) == 1 else "[%s]" % ", ".join(args)
         self.assign(node, "%s(%s)" % (ctor, arg), layout, outputs=outputs, prefer=name)
+        produced = list(node.outputs if outputs is None else outputs)
+        if len(produced) == 1 and produced[0]:
+            self.layer_values.append((name, produced[0], tuple(int(i) for i in layout)))
         if params:
             keys = []
             for i, arr in enumerate(params):

@@ -28,3 +28,43 @@ def build_from_code(py_path, npz_paths):
         return module.build_model({k: np.asarray(v) for k, v in weights.items()})
     except Exception as exc:
         raise RunnerError("bad-code", "build_model failed: %s: %s" % (type(exc).__name__, str(exc)[:500]), file=py_path)
+
+
+def ir_layers(py_path):
+    """The generated code's IR_LAYERS (layer name -> (IR value, storage axis order)), read without
+    running the code; {} when the file has none."""
+    import ast
+
+    with open(py_path) as f:
+        tree = ast.parse(f.read(), py_path)
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and any(getattr(t, "id", "") == "IR_LAYERS" for t in stmt.targets):
+            return {k: (v[0], tuple(v[1])) for k, v in ast.literal_eval(stmt.value).items()}
+    return {}
+
+
+def sidecar_path(model_path):
+    """Where Save keeps the IR map of a saved Keras model: `<model>.irmap.json`."""
+    return model_path.rstrip("/") + ".irmap.json"
+
+
+def write_sidecar(model_path, layers):
+    import json
+
+    from runners.common.tensors import atomic_write
+
+    data = {"ir_layers": {k: [v, list(lay)] for k, (v, lay) in layers.items()}}
+    path = sidecar_path(model_path)
+    atomic_write(path, lambda tmp: open(tmp, "w").write(json.dumps(data, indent=1)))
+    return path
+
+
+def read_sidecar(model_path):
+    import json
+
+    path = sidecar_path(model_path)
+    if not os.path.isfile(path):
+        return {}
+    with open(path) as f:
+        data = json.load(f)
+    return {k: (v[0], tuple(v[1])) for k, v in data.get("ir_layers", {}).items()}

@@ -117,6 +117,11 @@ LAYER_WEIGHTS = {{
 {layer_weights}
 }}
 
+# layer name -> (IR value it computes, axis order the value is stored in: IR axes, e.g. NHWC = (0, 2, 3, 1))
+IR_LAYERS = {{
+{ir_layers}
+}}
+
 
 def build_model(W):
     """The model with its weights; W maps .npz keys to arrays."""
@@ -142,6 +147,7 @@ def render(model, ctx, specs, returns, stem):
         inputs=lit([(n, s, d) for n, s, d, _ in specs]),
         outputs=lit([o.name for o in model.graph.output]),
         layer_weights="\n".join("    %r: %s," % (name, lit(keys)) for name, keys in ctx.layer_weights),
+        ir_layers="\n".join("    %r: (%r, %s)," % (name, value, lit(lay)) for name, value, lay in ctx.layer_values),
         body="\n".join(ind + line for line in ctx.lines),
         args=", ".join(v for _, _, _, v in specs),
         returns=", ".join(returns),

@@ -12,6 +12,7 @@ from runners.common.rpc import pb
 from runners.common.tensors import to_proto
 
 from . import graphs, loading
+from .codeload import read_sidecar
 from .parse import keras_input_names, quiet_stdout
 
 
@@ -67,6 +68,36 @@ def run_keras(model, feeds, path):
     return [(n, _numpy(v)) for n, v in items]
 
 
+def keras_intermediates(model, layers, feeds, path):
+    """[(IR value, array in IR axis order)] for every layer of `layers` (name -> (IR value, storage
+    axis order)) that the model has."""
+    import keras
+
+    from .codegen import inverse
+
+    names = []
+    for n in layers:
+        try:
+            model.get_layer(n)
+            names.append(n)
+        except ValueError:
+            continue
+    if not names:
+        return []
+    sub = keras.Model(inputs=model.inputs, outputs=[model.get_layer(n).output for n in names])
+    arrays = _ordered(feeds, keras_input_names(model), path)
+    values = sub(arrays if len(arrays) > 1 else arrays[0], training=False)
+    values = list(values) if isinstance(values, (list, tuple)) else [values]
+    out = []
+    for n, v in zip(names, values):
+        ir_value, layout = layers[n]
+        a = _numpy(v)
+        if a.ndim == len(layout):
+            a = np.transpose(a, inverse(layout))
+        out.append((ir_value, a))
+    return out
+
+
 def run_tflite(path, feeds):
     import tensorflow as tf
 
@@ -90,20 +121,25 @@ def infer(req):
     src = loading.identify(paths)
     feeds = named_inputs(req.inputs, [])
     engine = ""
+    inter = []
     with quiet_stdout():
         if src.kind in ("keras", "h5"):
             import keras
 
             model = loading.load_keras(src, req.trust_model)
             outputs = run_keras(model, feeds, src.path)
+            if req.intermediates:
+                inter = keras_intermediates(model, read_sidecar(src.path), feeds, src.path)
             engine = "keras %s" % (keras.__version__ if not type(model).__module__.startswith("tf_keras") else "2")
         elif src.kind == "code":
             import keras
 
-            from .codeload import build_from_code
+            from .codeload import build_from_code, ir_layers
 
             model = build_from_code(src.path, src.extra)
             outputs = run_keras(model, feeds, src.path)
+            if req.intermediates:
+                inter = keras_intermediates(model, ir_layers(src.path), feeds, src.path)
             engine = "keras %s (generated code)" % keras.__version__
         elif src.kind == "tflite":
             import tensorflow as tf
@@ -119,4 +155,8 @@ def infer(req):
             outputs = graphs.run(fg, feeds)
             engine = "tensorflow %s (%s)" % (tf.__version__, src.kind)
     ws = req.workspace or None
-    return pb.InferResponse(outputs=[to_proto(n, np.asarray(v), ws) for n, v in outputs], engine=engine)
+    return pb.InferResponse(
+        outputs=[to_proto(n, np.asarray(v), ws) for n, v in outputs],
+        intermediates=[to_proto(n, v, ws) for n, v in inter],
+        engine=engine,
+    )

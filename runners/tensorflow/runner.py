@@ -45,7 +45,7 @@ class TensorFlowRunner(RunnerBase):
             writes=WRITES,
             min_opset=ir.IR_OPSET,
             max_opset=ir.IR_OPSET,
-            capabilities=["parse", "emit", "save", "infer"],
+            capabilities=["parse", "emit", "save", "infer", "intermediates"],
             emit_ops=registry().ops(),
             python=sys.version.split()[0],
         )

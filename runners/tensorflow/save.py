@@ -8,7 +8,7 @@ from runners.common.errors import RunnerError
 from runners.common.rpc import pb
 from runners.common.tensors import atomic_write, file_ref
 
-from .codeload import build_from_code
+from .codeload import build_from_code, ir_layers, write_sidecar
 from .parse import quiet_stdout
 
 FORMATS = {".keras": "keras", ".h5": "h5", ".tflite": "tflite", "": "savedmodel"}
@@ -39,6 +39,15 @@ def _export_dir(model, target):
     model.export(target, format="tf_saved_model", verbose=False)
 
 
+def _with_map(out, code_path):
+    """The saved model and, beside it, the map from its layers to IR values (for intermediates)."""
+    files = [file_ref(out, "model")]
+    layers = ir_layers(code_path)
+    if layers:
+        files.append(file_ref(write_sidecar(out, layers), "ir-map"))
+    return pb.SaveResponse(files=files)
+
+
 def save(req):
     code = [f.path for f in req.emitted if f.path.endswith(".py")]
     weights = [f.path for f in req.emitted if f.path.endswith(".npz")]
@@ -50,6 +59,7 @@ def save(req):
         model = build_from_code(code[0], weights)
         if fmt == "keras":
             atomic_write(out, lambda tmp: model.save(tmp + ".keras") or os.replace(tmp + ".keras", tmp))
+            return _with_map(out, code[0])
         elif fmt == "h5":
             ops = _non_layers(model)
             if ops:
@@ -61,6 +71,7 @@ def save(req):
                     hint="save as .keras, a SavedModel directory or .tflite instead",
                 )
             atomic_write(out, lambda tmp: model.save(tmp + ".h5") or os.replace(tmp + ".h5", tmp))
+            return _with_map(out, code[0])
         elif fmt == "savedmodel":
             parent = os.path.dirname(out)
             os.makedirs(parent, exist_ok=True)

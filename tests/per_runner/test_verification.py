@@ -75,3 +75,20 @@ def test_report_must_be_html_or_md(tmp_path, zoo):
         "compare", zoo["vgg"]["dir"] / "vgg.onnx", zoo["vgg"]["dir"] / "vgg.pt2", "--report", tmp_path / "r.pdf"
     )
     assert r.exit_code == 1 and "bad-option" in r.stderr
+
+
+def test_layers_of_a_keras_model_written_by_mmbroker(tmp_path, zoo, broken):
+    """A saved .keras keeps a map from its layers to IR values beside it (`.irmap.json`): layer-wise
+    comparison works on it, and finds the same first divergence."""
+    path, consumer = broken
+    out = tmp_path / "resnet.keras"
+    r = run_cli("convert", "-sf", "onnx", "-in", zoo["resnet"]["dir"] / "resnet.onnx", "-df", "keras", "-om", out)
+    assert r.exit_code == 0, r.stderr
+    assert (tmp_path / "resnet.keras.irmap.json").exists()
+    r = run_cli("compare", zoo["resnet"]["dir"] / "resnet.onnx", out, "--layers", "--json")
+    assert r.exit_code == 0, r.stderr
+    layers = json.loads(r.stdout)["layers"]
+    assert layers["first_divergent"] is None and layers["compared"] >= 10
+    r = run_cli("compare", path, out, "--layers", "--json")
+    assert r.exit_code == 1
+    assert json.loads(r.stdout)["layers"]["first_divergent"]["node"] == consumer.name
