@@ -10,6 +10,34 @@ from .errors import RunnerError
 from .registry import onnx_attributes
 
 
+class IRNode(object):
+    """One graph node as converters see it: name, op_type (also as `op`), inputs ('' when absent),
+    outputs."""
+
+    def __init__(self, proto, index):
+        self.proto = proto
+        self.op_type = proto.op_type
+        self.op = proto.op_type
+        self.name = proto.name or "%s_%d" % (proto.op_type, index)
+        self.inputs = list(proto.input)
+        self.outputs = list(proto.output)
+
+    def input(self, i):
+        return self.inputs[i] if i < len(self.inputs) and self.inputs[i] else None
+
+
+def read_graph(graph_bytes):
+    """The IR graph of an Emit request as a ModelProto (a clear error when it does not parse)."""
+    import onnx
+
+    model = onnx.ModelProto()
+    try:
+        model.ParseFromString(bytes(graph_bytes))
+    except Exception as exc:
+        raise RunnerError("corrupt-model", "the IR graph does not parse as an ONNX model: %s" % exc)
+    return model
+
+
 def attributes(node):
     """An IR node's attributes as Python values, bytes decoded to str."""
     out = {}

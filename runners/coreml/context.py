@@ -13,22 +13,11 @@ receives the node, the context and the node's ONNX attributes (with ONNX default
 
 import numpy as np
 
+from runners.common.emit_graph import IRNode  # noqa: F401  (re-exported for the ops)
 from runners.common.errors import RunnerError
 from runners.common.registry import Registry
 
 EMIT = Registry("coreml", "emit")
-
-
-class IRNode(object):
-    def __init__(self, proto, index):
-        self.proto = proto
-        self.op = proto.op_type
-        self.name = proto.name or "%s_%d" % (proto.op_type, index)
-        self.inputs = list(proto.input)
-        self.outputs = list(proto.output)
-
-    def input(self, i):
-        return self.inputs[i] if i < len(self.inputs) and self.inputs[i] else None
 
 
 class EmitContext(object):

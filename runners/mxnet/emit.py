@@ -6,7 +6,7 @@ import numpy as np
 
 from runners.common import ir
 from runners.common.emit_graph import attributes as _attrs
-from runners.common.emit_graph import class_name
+from runners.common.emit_graph import class_name, read_graph
 from runners.common.emit_graph import fold as _fold
 from runners.common.emit_graph import infer_shapes as _infer
 from runners.common.emit_graph import topological as _topological
@@ -127,13 +127,8 @@ def render(model, ctx, args, returns, cls, stem):
 def emit(graph_bytes, weights, out_dir, name):
     """Write `<out_dir>/<name>.py` and `<out_dir>/<name>.params`."""
     import mxnet as mx
-    import onnx
 
-    model = onnx.ModelProto()
-    try:
-        model.ParseFromString(bytes(graph_bytes))
-    except Exception as exc:
-        raise RunnerError("corrupt-model", "the IR graph does not parse as an ONNX model: %s" % exc)
+    model = read_graph(graph_bytes)
     stem = identifier(name or model.graph.name or "model", "model")
     ctx, args, returns = build(model, weights)
     cls = class_name(stem)

@@ -17,6 +17,7 @@ import re
 
 import numpy as np
 
+from runners.common.emit_graph import IRNode  # noqa: F401  (re-exported for the ops)
 from runners.common.errors import RunnerError
 from runners.common.registry import Registry
 
@@ -114,20 +115,6 @@ def identifier(name, fallback="v"):
     if s in _RESERVED:
         s = s + "_"
     return s
-
-
-class IRNode(object):
-    """One graph node as converters see it: name, op_type, inputs ('' when absent), outputs."""
-
-    def __init__(self, proto, index):
-        self.proto = proto
-        self.op_type = proto.op_type
-        self.name = proto.name or "%s_%d" % (proto.op_type, index)
-        self.inputs = list(proto.input)
-        self.outputs = list(proto.output)
-
-    def input(self, i):
-        return self.inputs[i] if i < len(self.inputs) and self.inputs[i] else None
 
 
 def lit(value, dtype=None):

@@ -17,6 +17,7 @@ import re
 
 import numpy as np
 
+from runners.common.emit_graph import IRNode  # noqa: F401  (re-exported for the ops)
 from runners.common.errors import RunnerError
 from runners.common.registry import Registry
 
@@ -75,18 +76,6 @@ def lit(value):
 def pair(values):
     values = [int(v) for v in values]
     return str(values[0]) if all(v == values[0] for v in values) else lit(tuple(values))
-
-
-class IRNode(object):
-    def __init__(self, proto, index):
-        self.proto = proto
-        self.op_type = proto.op_type
-        self.name = proto.name or "%s_%d" % (proto.op_type, index)
-        self.inputs = list(proto.input)
-        self.outputs = list(proto.output)
-
-    def input(self, i):
-        return self.inputs[i] if i < len(self.inputs) and self.inputs[i] else None
 
 
 class KerasContext(object):

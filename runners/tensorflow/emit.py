@@ -14,6 +14,7 @@ from runners.common import ir
 from runners.common.emit_graph import attributes as attrs_of
 from runners.common.emit_graph import fold as _fold
 from runners.common.emit_graph import infer_shapes as _infer
+from runners.common.emit_graph import read_graph
 from runners.common.emit_graph import topological as _topological
 from runners.common.errors import RunnerError
 from runners.common.registry import discover
@@ -157,13 +158,8 @@ def render(model, ctx, specs, returns, stem):
 
 def emit(graph_bytes, weights, out_dir, name):
     """Write <out_dir>/<name>.py and <name>.npz; returns their paths."""
-    import onnx
 
-    model = onnx.ModelProto()
-    try:
-        model.ParseFromString(bytes(graph_bytes))
-    except Exception as exc:
-        raise RunnerError("corrupt-model", "the IR graph does not parse as an ONNX model: %s" % exc)
+    model = read_graph(graph_bytes)
     stem = identifier(name or "model", "model")
     ctx, specs, returns = build(model, weights)
     source = render(model, ctx, specs, returns, stem)
