@@ -32,6 +32,31 @@ def env_for():
     return get
 
 
+# Environment failures that mean "this machine cannot have this framework", not a bug: the tests
+# that need such a framework skip with the broker's message instead of failing.
+MACHINE_LIMITS = {"env-system-packages", "env-python-missing", "env-python-unsupported", "env-python-not-runnable"}
+
+
+@pytest.fixture(scope="session")
+def env_or_skip(env_for):
+    """fw -> EnvHandle, or pytest.skip with the reason when this machine cannot host the framework."""
+    from broker.errors import BrokerError
+
+    reasons: dict[str, str] = {}
+
+    def get(fw: str):
+        if fw not in reasons:
+            try:
+                return env_for(fw)
+            except BrokerError as exc:
+                if exc.reference not in MACHINE_LIMITS:
+                    raise
+                reasons[fw] = f"{fw} cannot run on this machine: {exc.message} ({exc.hint})"
+        pytest.skip(reasons[fw])
+
+    return get
+
+
 @pytest.fixture(scope="session")
 def session(tmp_path_factory):
     """One conversion session for all tests: each runner starts once and stays warm."""

@@ -32,6 +32,7 @@ from ..supervisor import RunnerProcess
 from . import hooks, installer
 from .interpreters import Interpreter
 from .marker import DESCRIBE, write_json_atomic, write_marker
+from .packages import ensure_system_packages
 from .progress import BuildProgress
 from .spec import RunnerSpec
 
@@ -200,6 +201,11 @@ def build_env(
     creator = installer.choose_creator(spec, interpreter, uv)
     finished = False
     try:
+        if spec.system_packages:
+            with progress.phase("checking Debian packages"):
+                ensure_system_packages(
+                    spec.framework, spec.system_packages, say=progress.say, on_line=progress.update, log_path=log_path
+                )
         with progress.phase(f"creating environment (python {interpreter.version}, {creator})"):
             create_venv(spec, interpreter, tmp, creator, progress, log_path)
         env_python = tmp / "bin" / "python"

@@ -25,6 +25,7 @@ from typing import Any
 from ..errors import BrokerError
 from .installer import CommandResult, command_failed, run_streaming
 from .interpreters import Interpreter
+from .packages import ensure_system_packages
 from .spec import RunnerSpec
 
 
@@ -39,6 +40,12 @@ class HookContext:
     log: Callable[[str], None] = print
     log_path: Path | None = None
     on_line: Callable[[str], None] | None = None
+
+    def ensure_system_packages(self, names: list[str] | tuple[str, ...], purpose: str = "to build") -> list[str]:
+        """Install missing Debian packages as root, else raise with the exact apt-get command."""
+        return ensure_system_packages(
+            self.spec.framework, names, purpose=purpose, say=self.log, on_line=self.on_line, log_path=self.log_path
+        )
 
     def run(self, cmd: list[str], **kwargs: Any) -> CommandResult:
         """Run a command with its output shown as progress; a failure raises BrokerError with its tail."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 
@@ -29,3 +30,12 @@ def missing_packages(names: list[str] | tuple[str, ...]) -> list[str] | None:
 
 def apt_install_command(names: list[str] | tuple[str, ...]) -> str:
     return "apt-get install -y " + " ".join(names)
+
+
+def can_install() -> bool:
+    """Whether this process may install Debian packages itself (root, apt-get present)."""
+    return hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get") is not None
+
+
+def install_argv(names: list[str] | tuple[str, ...]) -> list[str]:
+    return ["apt-get", "install", "-y", "--no-install-recommends", *names]

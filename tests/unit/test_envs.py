@@ -491,3 +491,23 @@ def test_installer_environment_is_clean(monkeypatch):
     assert (
         "PYTHONPATH" not in env and "VIRTUAL_ENV" not in env and env["A"] == "b" and env["PATH"] == os.environ["PATH"]
     )
+
+
+def test_missing_system_packages_without_root_name_the_apt_command(monkeypatch):
+    from broker.envs import packages, system
+
+    monkeypatch.setattr(system, "missing_packages", lambda names: [n for n in names if n != "present"])
+    monkeypatch.setattr(system, "can_install", lambda: False)
+    with pytest.raises(BrokerError) as err:
+        packages.ensure_system_packages("caffe", ["present", "libfoo1", "libbar2"])
+    assert err.value.reference == "env-system-packages"
+    assert "libfoo1, libbar2" in err.value.message
+    assert "apt-get install -y libfoo1 libbar2" in err.value.hint
+
+
+def test_installed_system_packages_need_nothing(monkeypatch):
+    from broker.envs import packages, system
+
+    monkeypatch.setattr(system, "missing_packages", lambda names: [])
+    monkeypatch.setattr(system, "can_install", lambda: False)
+    assert packages.ensure_system_packages("caffe", ["libfoo1"]) == []
