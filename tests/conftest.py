@@ -128,7 +128,9 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(getattr(pytest.mark, mark))
 
 
-TF_APPS = ["mobilenetv2", "resnet50", "vgg19"]
+from parity.tf_models import APPLICATIONS  # noqa: E402
+
+TF_APPS = list(APPLICATIONS)
 
 
 @pytest.fixture(scope="session")

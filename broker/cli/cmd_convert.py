@@ -70,7 +70,10 @@ def image_preprocess(size: str | None, mean: str | None, std: str | None, order:
 
 
 def _size(path: str) -> str:
-    n = float(os.path.getsize(path)) if os.path.isfile(path) else 0.0
+    if os.path.isdir(path):  # .mlpackage, SavedModel
+        n = float(sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file()))
+    else:
+        n = float(os.path.getsize(path)) if os.path.isfile(path) else 0.0
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
@@ -165,6 +168,8 @@ def convert(
         "classInputPath": str(class_input_path.resolve()) if class_input_path else None,
     }
     emit_options = {k: str(v) for k, v in given.items() if v is not None}
+    if output.suffix:
+        emit_options["format"] = output.suffix.lstrip(".").lower()  # e.g. CoreML: .mlmodel or .mlpackage
     con = err_console()
     with _session(json_out, python, find_links, no_index, workspace) as s:
         ir = s.toir(
@@ -201,6 +206,7 @@ def convert(
                 rtol=rtol,
                 seed=None if input_file else seed,
                 trust_model=trust_model,
+                reference_outputs=dst_node,
             )
             if report_path:
                 source = str(input_file) if input_file else f"seeded random, seed {seed}"
@@ -315,10 +321,12 @@ def _role(p: Path) -> str:
     return {".py": "code", ".txt": "code", ".npz": "weights", ".pth": "weights"}.get(p.suffix, "model")
 
 
-def _specs_for(s: Session, fw: str, files: list[str], shapes: list[str] | None, trust: bool) -> Any:
+def _specs_for(
+    s: Session, fw: str, files: list[str], shapes: list[str] | None, trust: bool, outputs: list[str] | None = None
+) -> Any:
     if shapes and all(InputShape.parse(t).name for t in shapes):
         return [(i.name, list(i.shape), "float32") for i in map(InputShape.parse, shapes)]
-    ir = s.toir(fw, files, inputs=[InputShape.parse(t) for t in shapes or []], trust_model=trust)
+    ir = s.toir(fw, files, inputs=[InputShape.parse(t) for t in shapes or []], outputs=outputs, trust_model=trust)
     return input_specs(ir)
 
 
@@ -332,6 +340,7 @@ def infer(
     ],
     input_file: InputFileOpt = None,
     input_shape: InputShapeOpt = None,
+    dst_node: DstNodeOpt = None,
     seed: SeedOpt = 0,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write outputs to this .npz.")] = None,
     size: SizeOpt = None,
@@ -351,9 +360,11 @@ def infer(
 ) -> None:
     fw, files = parse_model_ref(model)
     with _session(json_out) as s:
-        specs = _specs_for(s, fw, files, input_shape, trust_model)
+        specs = _specs_for(s, fw, files, input_shape, trust_model, dst_node)
         inputs = load_inputs(input_file, specs, seed, image_preprocess(size, mean, std, channel_order, input_scale))
-        outs, inter, engine = s.infer(fw, files, inputs, intermediates=intermediates, trust_model=trust_model)
+        outs, inter, engine = s.infer(
+            fw, files, inputs, intermediates=intermediates, trust_model=trust_model, outputs=dst_node
+        )
     if out:
         from runners.common.tensors import save_npz
 
@@ -386,6 +397,15 @@ def compare(
     model_b: Annotated[str, typer.Argument(help="Candidate: [framework:]file[,file...]")],
     input_file: InputFileOpt = None,
     input_shape: InputShapeOpt = None,
+    dst_node: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--dstNode",
+            "--dstNodeName",
+            "--output-node",
+            help="Output node name(s) to read from the reference (TF1 checkpoints, frozen graphs).",
+        ),
+    ] = None,
     seed: SeedOpt = 0,
     atol: AtolOpt = parity.DEFAULT_ATOL,
     rtol: RtolOpt = parity.DEFAULT_RTOL,
@@ -410,7 +430,7 @@ def compare(
     fb, files_b = parse_model_ref(model_b)
     layer_report = None
     with _session(json_out) as s:
-        specs_a = _specs_for(s, fa, files_a, input_shape, trust_model)
+        specs_a = _specs_for(s, fa, files_a, input_shape, trust_model, dst_node)
         specs_b = specs_a
         if not input_shape:
             try:
@@ -428,6 +448,7 @@ def compare(
             rtol=rtol,
             seed=None if input_file else seed,
             trust_model=trust_model,
+            reference_outputs=dst_node,
         )
         if layers:
             layer_report = layerwise(s, (fa, files_a), (fb, files_b), inputs, atol=atol, rtol=rtol)

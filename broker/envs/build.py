@@ -219,6 +219,8 @@ def build_env(
             log=progress.say,
             log_path=log_path,
             on_line=progress.update,
+            find_links=tuple(find_links),
+            no_index=no_index,
         )
         if module is not None and hasattr(module, "pre_install"):
             with progress.phase("running pre_install hook"):

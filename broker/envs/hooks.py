@@ -40,6 +40,29 @@ class HookContext:
     log: Callable[[str], None] = print
     log_path: Path | None = None
     on_line: Callable[[str], None] | None = None
+    find_links: tuple[str, ...] = ()  # the user's --find-links, honoured by install()
+    no_index: bool = False  # the user's --no-index
+
+    def install(self, requirements: list[str], extra_args: list[str] | tuple[str, ...] = ()) -> CommandResult:
+        """Install more requirement lines into the environment with the same installer, sources and
+        --find-links/--no-index as the pins (e.g. a package that must go in with --no-deps)."""
+        from .installer import find_uv, install_command
+
+        reqs = self.env_dir / "requirements-hook.txt"
+        reqs.write_text("\n".join(requirements) + "\n")
+        try:
+            cmd = install_command(
+                self.spec,
+                self.python,
+                reqs,
+                uv=find_uv(),
+                find_links=self.find_links,
+                no_index=self.no_index,
+                extra_args=list(self.install_args) + list(extra_args),
+            )
+            return self.run(cmd)
+        finally:
+            reqs.unlink(missing_ok=True)
 
     def ensure_system_packages(self, names: list[str] | tuple[str, ...], purpose: str = "to build") -> list[str]:
         """Install missing Debian packages as root, else raise with the exact apt-get command."""

@@ -75,9 +75,28 @@ def load_npz(path):
         return {k: data[k] for k in data.files}
 
 
+def _files_of(path):
+    """(relative name, full path) of a file, or of every file in a folder (an .mlpackage, a
+    SavedModel), in a stable order."""
+    if not os.path.isdir(path):
+        return [("", path)]
+    found = []
+    for root, dirs, files in os.walk(path):
+        dirs.sort()
+        for name in sorted(files):
+            full = os.path.join(root, name)
+            found.append((os.path.relpath(full, path), full))
+    return found
+
+
 def file_ref(path, role):
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return pb.FileRef(path=os.path.abspath(path), role=role, size=os.path.getsize(path), sha256=h.hexdigest())
+    size = 0
+    for rel, full in _files_of(path):
+        if rel:
+            h.update(rel.encode("utf-8") + b"\0")
+        with open(full, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        size += os.path.getsize(full)
+    return pb.FileRef(path=os.path.abspath(path), role=role, size=size, sha256=h.hexdigest())

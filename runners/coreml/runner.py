@@ -1,4 +1,5 @@
-"""CoreMLRunner: Describe / Parse / Emit / Save / Infer for NeuralNetwork .mlmodel files.
+"""CoreMLRunner: Describe / Parse / Emit / Save / Infer for NeuralNetwork .mlmodel files and ML
+Program .mlpackage packages (`mlprogram/`; Emit writes one when the target format is mlpackage).
 
 Linux has no CoreML runtime (coremltools' MLModel.predict works on macOS only), so Infer there
 translates the spec back to the IR (the same code as Parse) and runs it with onnxruntime; every
@@ -21,11 +22,14 @@ from runners.common.tensors import atomic_write, file_ref, to_proto
 
 from . import options as coreml_options
 from .emit import build_spec, quiet_stdout, registry, save_spec
+from .mlprogram import build as program_build
+from .mlprogram import read as program_read
 from .parse import load_spec, spec_to_onnx
 
-READS = ["mlmodel"]
-WRITES = ["mlmodel"]
+READS = ["mlmodel", "mlpackage"]
+WRITES = ["mlmodel", "mlpackage"]
 INTERPRETATION = "CoreML spec interpretation, not Apple's runtime"
+PROGRAM_INTERPRETATION = "CoreML ML Program interpretation, not Apple's runtime"
 
 
 def _mlmodels(files):
@@ -33,8 +37,8 @@ def _mlmodels(files):
     if not found:
         raise RunnerError(
             "missing-file",
-            "no .mlmodel among %s" % [os.path.basename(f) for f in files],
-            hint="pass a CoreML NeuralNetwork .mlmodel file",
+            "no .mlmodel or .mlpackage among %s" % [os.path.basename(f) for f in files],
+            hint="pass a CoreML .mlmodel file or .mlpackage folder",
         )
     return found[0]
 
@@ -59,6 +63,7 @@ class CoreMLRunner(RunnerBase):
             from .parse import registry as parse_registry
 
             layers = parse_registry().ops()
+            program_ops = program_read.registry().ops()
         versions = {
             "coremltools": coremltools.__version__,
             "onnx": onnx.__version__,
@@ -66,6 +71,8 @@ class CoreMLRunner(RunnerBase):
             "numpy": np.__version__,
             "engine": "CoreML (MLModel.predict)" if sys.platform == "darwin" else INTERPRETATION,
             "parsed_layers": ",".join(layers),
+            "parsed_mil_ops": ",".join(program_ops),
+            "mlpackage_emit_ops": ",".join(program_build.registry().ops()),
         }
         return pb.DescribeResponse(
             protocol_version=rpc.PROTOCOL_VERSION,
@@ -86,8 +93,12 @@ class CoreMLRunner(RunnerBase):
             raise RunnerError("missing-file", "no model file given", hint="pass an .mlmodel file")
         path = _mlmodels([os.path.abspath(s) for s in req.sources])
         with quiet_stdout():
-            spec = load_spec(path)
-            model = spec_to_onnx(spec, path)
+            if program_read.is_mlpackage(path):
+                spec, prog = program_read.load_program(path)
+                model = program_read.program_to_onnx(spec, prog, path)
+            else:
+                spec = load_spec(path)
+                model = spec_to_onnx(spec, path)
         if not req.workspace:
             req.workspace = self.inbox()
         os.makedirs(req.workspace, exist_ok=True)
@@ -100,6 +111,8 @@ class CoreMLRunner(RunnerBase):
         require_file(req.weights.path, "weights file")
         out_dir = req.out_dir or self.inbox()
         name = req.name or "model"
+        if req.options.get("format", "").lower() == "mlpackage":
+            return self._emit_program(req, out_dir, name)
         path = os.path.join(out_dir, name + ".mlmodel")
         with quiet_stdout():
             spec = build_spec(req.graph, req.weights.path, path)
@@ -109,19 +122,38 @@ class CoreMLRunner(RunnerBase):
         atomic_write(text, lambda tmp: open(tmp, "w").write(describe_spec(spec)))
         return pb.EmitResponse(files=[file_ref(path, "model"), file_ref(text, "code")])
 
+    def _emit_program(self, req, out_dir, name):
+        path = os.path.join(out_dir, name + ".mlpackage")
+        if any(k in req.options for k in coreml_options.KNOWN):
+            raise RunnerError(
+                "unsupported-option",
+                "the CoreML options (%s) apply to NeuralNetwork .mlmodel files"
+                % ", ".join(sorted(k for k in req.options if k in coreml_options.KNOWN)),
+                file=path,
+                hint="write an .mlmodel, or leave the options out",
+            )
+        with quiet_stdout():
+            program_build.save_mlpackage(req.graph, req.weights.path, path)
+            spec, prog = program_read.load_program(path)
+        text = os.path.join(out_dir, name + ".mlpackage.txt")
+        atomic_write(text, lambda tmp: open(tmp, "w").write(str(prog)))
+        return pb.EmitResponse(files=[file_ref(path, "model"), file_ref(text, "code")])
+
     # ---- Save -------------------------------------------------------------------------------
     def save(self, req):
+        out = os.path.abspath(req.output)
+        fmt = (req.format or os.path.splitext(out)[1].lstrip(".")).lower()
+        if fmt == "mlpackage":
+            return self._save_program(req, out)
         src = [f.path for f in req.emitted if f.path.endswith(".mlmodel")]
         if not src:
             raise RunnerError("missing-file", "nothing to save: no .mlmodel among the emitted files")
-        out = os.path.abspath(req.output)
-        fmt = (req.format or os.path.splitext(out)[1].lstrip(".")).lower()
         if fmt != "mlmodel":
             raise RunnerError(
                 "unsupported-format",
-                "the CoreML runner writes NeuralNetwork .mlmodel files, not '%s'" % fmt,
+                "the CoreML runner writes .mlmodel files and .mlpackage packages, not '%s'" % fmt,
                 file=out,
-                hint="name the output model with an .mlmodel extension",
+                hint="name the output model with an .mlmodel or .mlpackage extension",
             )
         given = {k: v for k, v in req.options.items() if k in coreml_options.KNOWN}
         if given:
@@ -133,9 +165,29 @@ class CoreMLRunner(RunnerBase):
             atomic_write(out, lambda tmp: shutil.copyfile(src[0], tmp))
         return pb.SaveResponse(files=[file_ref(out, "model")])
 
+    def _save_program(self, req, out):
+        src = [f.path for f in req.emitted if f.path.rstrip("/").endswith(".mlpackage")]
+        if not src:
+            raise RunnerError(
+                "missing-file",
+                "nothing to save as .mlpackage: the emitted files hold no ML Program",
+                file=out,
+                hint="emit with the target format mlpackage (mmbroker convert ... -om model.mlpackage)",
+            )
+        if os.path.abspath(src[0]) != out:
+            tmp = "%s.tmp-%d" % (out, os.getpid())
+            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.copytree(src[0], tmp)
+            if os.path.exists(out):
+                shutil.rmtree(out)
+            os.rename(tmp, out)
+        return pb.SaveResponse(files=[file_ref(out, "model")])
+
     # ---- Infer ------------------------------------------------------------------------------
     def infer(self, req):
         path = _mlmodels([os.path.abspath(p) for p in req.model])
+        if program_read.is_mlpackage(path):
+            return self._infer_program(req, path)
         with quiet_stdout():
             spec = load_spec(path)
         if sys.platform == "darwin" and not req.intermediates:
@@ -146,6 +198,32 @@ class CoreMLRunner(RunnerBase):
         with quiet_stdout():
             model = spec_to_onnx(spec, path, input_shapes=shapes)
         return run_onnxruntime(model, req, path, engine_note=INTERPRETATION)
+
+    def _infer_program(self, req, path):
+        with quiet_stdout():
+            spec, prog = program_read.load_program(path)
+            model = program_read.program_to_onnx(spec, prog, path)
+        names = [i.name for i in model.graph.input]
+        feeds = _by_name_or_order(named_inputs(req.inputs, names), names)
+        if sys.platform == "darwin" and not req.intermediates:
+            import coremltools as ct
+
+            mil_names = [f.name for f in spec.description.input]
+            try:
+                result = ct.models.MLModel(path).predict(dict(zip(mil_names, feeds.values())))
+            except Exception as exc:
+                raise RunnerError("runtime-failed", "CoreML failed: %s" % first_line(exc), file=path)
+            outs = [
+                to_proto(f.name, np.asarray(result[f.name]), req.workspace or None) for f in spec.description.output
+            ]
+            return pb.InferResponse(outputs=outs, engine="CoreML %s (Apple's runtime)" % ct.__version__)
+        with quiet_stdout():
+            model = program_read.program_to_onnx(spec, prog, path, {n: list(a.shape) for n, a in feeds.items()})
+        renamed = pb.InferRequest()
+        renamed.CopyFrom(req)
+        del renamed.inputs[:]
+        renamed.inputs.extend(to_proto(n, a, req.workspace or None) for n, a in feeds.items())
+        return run_onnxruntime(model, renamed, path, engine_note=PROGRAM_INTERPRETATION)
 
     def _infer_apple(self, spec, req, path):
         """macOS: Apple's runtime. Inputs are [N, C, H, W] / [N, F] IR tensors; CoreML takes (C, H, W)."""

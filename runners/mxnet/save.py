@@ -46,10 +46,12 @@ def to_symbol(code_path, params_path):
     except Exception as exc:
         raise RunnerError("params-mismatch", "the parameters do not fit the code: %s" % exc, file=params_path)
     inputs = [mx.sym.var(name) for name, _, _ in module.INPUTS]
-    params = {name: mx.sym.var(name) for name in net._reg_params}
+    values = {name: p.data() for name, p in net._reg_params.items()}
+    # parameters carry their shapes (`__shape__` in the JSON): shape inference from the input
+    # alone cannot size a parameter that only meets the data in a broadcast (a folded BatchNorm)
+    params = {name: mx.sym.var(name, shape=values[name].shape) for name in net._reg_params}
     out = net.hybrid_forward(mx.sym, *inputs, **params)
     sym = mx.sym.Group(list(out)) if isinstance(out, (list, tuple)) else out
-    values = {name: p.data() for name, p in net._reg_params.items()}
     saved = {}
     for name in sym.list_arguments():
         if name in values:

@@ -173,6 +173,33 @@ def drop_unused_domains(model):
     model.opset_import.extend(keep)
 
 
+def split_second_bias(model):
+    """tf2onnx's Conv+BiasAdd rewrite can leave a Conv with a fourth input: a second bias over the
+    channels, sometimes a computed tensor (a residual branch squeezed to [C] when the spatial size
+    is 1x1). ONNX's Conv takes one bias: Conv(x, w, b, t) becomes Conv(x, w, b) + t as [C, 1, ...]."""
+    from onnx import TensorProto, helper
+
+    weights = {i.name: list(i.dims) for i in model.graph.initializer}
+    nodes = []
+    for node in model.graph.node:
+        nodes.append(node)
+        if node.op_type not in ("Conv", "ConvTranspose") or len(node.input) != 4:
+            continue
+        extra, out = node.input[3], node.output[0]
+        spatial = len(weights.get(node.input[1], [])) - 2
+        if spatial < 1:
+            kernel = [a for a in node.attribute if a.name == "kernel_shape"]
+            spatial = len(kernel[0].ints) if kernel else 2
+        del node.input[3]
+        node.output[0] = out + "__conv"
+        shape = helper.make_tensor(out + "__bias_shape", TensorProto.INT64, [spatial + 1], [-1] + [1] * spatial)
+        model.graph.initializer.append(shape)
+        nodes.append(helper.make_node("Reshape", [extra, shape.name], [out + "__bias"], name=out + "__bias"))
+        nodes.append(helper.make_node("Add", [node.output[0], out + "__bias"], [out], name=node.name + "/second_bias"))
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+
+
 def parse(req):
     sources = [os.path.abspath(s) for s in req.sources]
     src = loading.identify(sources)
@@ -196,6 +223,7 @@ def parse(req):
         onnx_model = graph_to_onnx(fg, src.path)
     onnx_model.producer_name = "mmbroker tensorflow runner (tf2onnx)"
     drop_unused_domains(onnx_model)
+    split_second_bias(onnx_model)
     name = req.options.get("name") or os.path.splitext(os.path.basename(src.path.rstrip("/")))[0]
     clean = pb.ParseRequest(workspace=req.workspace, opset=req.opset)
     return to_ir(onnx_model, clean, src.path, name=name)

@@ -6,12 +6,4 @@ TF_KERAS = "tf-keras==2.21.0"
 
 
 def post_install(ctx):
-    from broker.envs import installer
-
-    reqs = ctx.env_dir / "requirements-no-deps.txt"
-    reqs.write_text(TF_KERAS + "\n")
-    cmd = installer.install_command(
-        ctx.spec, ctx.python, reqs, uv=installer.find_uv(), extra_args=list(ctx.install_args) + ["--no-deps"]
-    )
-    ctx.run(cmd)
-    reqs.unlink()
+    ctx.install([TF_KERAS], ["--no-deps"])

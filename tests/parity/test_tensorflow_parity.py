@@ -15,8 +15,9 @@ import pytest
 from broker.ir import load_ir
 from broker.parity import seeded_inputs
 from broker.pipeline import InputShape, input_specs
+from parity.tf_models import APPLICATIONS
 
-APPS = ["mobilenetv2", "resnet50", "vgg19"]  # the tf_models fixture (conftest.py) builds these
+APPS = list(APPLICATIONS)  # the tf_models fixture (conftest.py) builds them all
 TARGET_FILE = {
     "pytorch": "{name}.pth",
     "onnx": "{name}.onnx",
@@ -83,14 +84,15 @@ def test_keras_application(session, tf_models, app_ir, parity_recorder, tmp_path
     check(session, parity_recorder, "tensorflow", dst, name, [str(out / f"{name}.keras")], written, ir)
 
 
-def test_keras_to_mxnet(session, tf_models, app_ir, parity_recorder, tmp_path):
-    """Keras -> MXNet on VGG19. (MobileNetV2 and ResNet50 keep an NHWC Pad that MXNet's Pad, 4-D/5-D
-    spatial only, cannot run: a known gap of the MXNet emitter.)"""
+@pytest.mark.parametrize("name", ["mobilenetv2", "resnet50", "vgg19"])
+def test_keras_to_mxnet(session, tf_models, app_ir, parity_recorder, tmp_path, name):
+    """Keras -> MXNet. MobileNetV2 and ResNet50 pad NHWC tensors, which MXNet's Pad (trailing axes
+    only) reaches through a transpose pair in the emitted code."""
     out, _ = tf_models
-    ir = app_ir("vgg19")
-    emitted = session.tocode("mxnet", ir, tmp_path / "code", name="vgg19")
-    written = session.tomodel("mxnet", emitted, tmp_path / "vgg19-symbol.json")
-    check(session, parity_recorder, "tensorflow", "mxnet", "vgg19", [str(out / "vgg19.keras")], written, ir)
+    ir = app_ir(name)
+    emitted = session.tocode("mxnet", ir, tmp_path / "code", name=name)
+    written = session.tomodel("mxnet", emitted, tmp_path / f"{name}-symbol.json")
+    check(session, parity_recorder, "tensorflow", "mxnet", name, [str(out / f"{name}.keras")], written, ir)
 
 
 def test_keras_to_tflite_and_savedmodel(session, tf_models, parity_recorder, tmp_path):

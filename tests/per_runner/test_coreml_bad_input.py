@@ -123,3 +123,30 @@ def test_wrong_output_extension(tmp_path, good_mlmodel):
     out = tmp_path / "o.mlpackage"
     r = run_cli("convert", "-sf", "coreml", "-in", good_mlmodel, "-df", "coreml", "-om", out)
     assert_clean_failure(r, out, "unsupported-format", ".mlmodel")
+
+
+def test_corrupt_mlpackage_names_the_package(tmp_path):
+    pkg = tmp_path / "broken.mlpackage"
+    (pkg / "Data" / "com.apple.CoreML").mkdir(parents=True)
+    (pkg / "Manifest.json").write_text("{not json")
+    (pkg / "Data" / "com.apple.CoreML" / "model.mlmodel").write_bytes(b"\x00garbage")
+    r = run_cli("convert", "-sf", "coreml", "-in", pkg, "-df", "onnx", "-om", tmp_path / "out.onnx")
+    assert_clean_failure(r, tmp_path / "out.onnx", "broken.mlpackage", "corrupt-model")
+
+
+def test_mlpackage_refuses_an_op_it_cannot_write(tmp_path):
+    """An IR op with no ML Program converter is named with its node, and no package is left behind."""
+    src = _save(
+        onnx_model(
+            [
+                h.make_node("Relu", ["x"], ["r"], name="relu1"),
+                h.make_node("Erf", ["r"], ["y"], name="erf1"),
+            ],
+            [("x", [1, 3, 4, 4])],
+            ["y"],
+        ),
+        tmp_path / "erf.onnx",
+    )
+    out = tmp_path / "erf.mlpackage"
+    r = run_cli("convert", "-sf", "onnx", "-in", src, "-df", "coreml", "-om", out)
+    assert_clean_failure(r, out, "erf1", "Erf")

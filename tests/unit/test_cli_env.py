@@ -42,6 +42,7 @@ def fake_world(tmp_path, monkeypatch):
 
     monkeypatch.setattr(build, "create_venv", create_venv)
     monkeypatch.setattr(build, "install_pins", lambda *a, **k: "fake")
+    monkeypatch.setattr(build, "ensure_system_packages", lambda *a, **k: [])  # apt is tested apart
     monkeypatch.setattr(build, "verify_env", lambda spec, py, env: {"framework": "fake", "versions": {"fake": "1.0"}})
     return root
 

@@ -511,3 +511,28 @@ def test_installed_system_packages_need_nothing(monkeypatch):
     monkeypatch.setattr(system, "missing_packages", lambda names: [])
     monkeypatch.setattr(system, "can_install", lambda: False)
     assert packages.ensure_system_packages("caffe", ["libfoo1"]) == []
+
+
+def test_hook_install_uses_the_users_sources(tmp_path, monkeypatch):
+    """A hook's extra install goes through the same installer with the user's --find-links/--no-index."""
+    from broker.envs import hooks
+
+    root = write_runner(tmp_path / "runners")
+    spec = load_spec("fake", root)
+    ran: list[list[str]] = []
+    monkeypatch.setattr(hooks.HookContext, "run", lambda self, cmd, **kw: ran.append(cmd))
+    env_dir = tmp_path / "env"
+    env_dir.mkdir()
+    ctx = hooks.HookContext(
+        spec=spec,
+        env_dir=env_dir,
+        python=env_dir / "bin" / "python",
+        interpreter=Interpreter(Path(sys.executable), "3.11.7", "cpython", "linux-x86_64"),
+        find_links=("/wheels",),
+        no_index=True,
+    )
+    ctx.install(["tf-keras==2.21.0"], ["--no-deps"])
+    cmd = ran[0]
+    assert "--no-index" in cmd and "--no-deps" in cmd
+    assert cmd[cmd.index("--find-links") + 1] == "/wheels"
+    assert not (env_dir / "requirements-hook.txt").exists()

@@ -84,3 +84,31 @@ def test_transpose_elimination_keeps_numbers():
     assert count_transposes(m) == 4 and count_transposes(out) == 1
     x = np.random.default_rng(0).standard_normal((1, 2, 3, 4)).astype(np.float32)
     assert np.array_equal(ReferenceEvaluator(m).run(None, {"x": x})[0], ReferenceEvaluator(out).run(None, {"x": x})[0])
+
+
+@pytest.mark.parametrize("keepdims", [0, 1])
+def test_transpose_folds_into_a_reduction_that_drops_its_axes(keepdims):
+    """NHWC global pooling, ReduceMean(Transpose(x, [0,2,3,1]), [1,2]), reads x over [2,3]; with
+    keepdims=1 the layout of the result depends on the transpose, which therefore stays."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+    from onnx.reference import ReferenceEvaluator
+
+    out_shape = [1, 1, 1, 3] if keepdims else [1, 3]
+    graph = helper.make_graph(
+        [
+            helper.make_node("Transpose", ["x"], ["t"], perm=[0, 2, 3, 1], name="to_nhwc"),
+            helper.make_node("ReduceMean", ["t", "axes"], ["y"], keepdims=keepdims, name="gap"),
+        ],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)],
+        [numpy_helper.from_array(np.array([1, 2], np.int64), "axes")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    folded = eliminate_transposes(model)
+    assert count_transposes(folded) == (1 if keepdims else 0)
+    x = np.random.default_rng(0).standard_normal((1, 3, 4, 5)).astype(np.float32)
+    want = ReferenceEvaluator(model).run(None, {"x": x})[0]
+    got = ReferenceEvaluator(folded).run(None, {"x": x})[0]
+    np.testing.assert_allclose(got, want, rtol=1e-6)

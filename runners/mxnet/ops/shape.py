@@ -58,24 +58,27 @@ def pad(node, ctx, mode="constant"):
     begins, ends = [0] * rank, [0] * rank
     for i, a in enumerate(axes):
         begins[a], ends[a] = pads[i], pads[len(axes) + i]
-    if rank not in (4, 5) or begins[0] or ends[0] or begins[1] or ends[1] or min(begins + ends) < 0:
-        raise ctx.fail("MXNet pads 4-D and 5-D tensors on their spatial axes only")
-    width = []
-    for b, e in zip(begins, ends):
-        width += [b, e]
+    padded = [a for a in range(rank) if begins[a] or ends[a]]
+    if rank not in (4, 5) or len(padded) > rank - 2 or min(begins + ends) < 0:
+        raise ctx.fail("MXNet pads 4-D and 5-D tensors on at most %d axes, by non-negative amounts" % (rank - 2))
     mode = {"constant": "constant", "edge": "edge", "reflect": "reflect"}.get(mode)
     if mode is None:
         raise ctx.fail("pad mode has no MXNet equivalent")
-    ctx.assign(
-        node,
-        ctx.call(
-            "pad",
-            ctx.x(x),
-            mode=mode,
-            pad_width=tuple(width),
-            constant_value=float(value or 0.0) if mode == "constant" else None,
-        ),
-    )
+    # MXNet pads the trailing (spatial) axes only: padded leading axes (an NHWC tensor from Keras)
+    # are moved behind the others, padded, and moved back; both transposes are exact.
+    identity = list(range(rank))
+    perm = [a for a in identity if a not in padded] + padded if padded and padded[0] < 2 else identity
+    src = ctx.x(x)
+    if perm != identity:
+        src = ctx.call("transpose", src, axes=tuple(perm))
+    width = []
+    for a in perm:
+        width += [begins[a], ends[a]]
+    fill = float(value or 0.0) if mode == "constant" else None
+    expr = ctx.call("pad", src, mode=mode, pad_width=tuple(width), constant_value=fill)
+    if perm != identity:
+        expr = ctx.call("transpose", expr, axes=tuple(int(i) for i in np.argsort(perm)))
+    ctx.assign(node, expr)
 
 
 @EMIT.register("Slice", since=13)

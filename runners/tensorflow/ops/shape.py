@@ -1,4 +1,4 @@
-"""Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Concat, Cast, reductions.
+"""Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Slice, Concat, Cast, reductions.
 
 A Transpose emits no code: it changes the layout the value is known to be stored in. Reshapes
 read the stored tensor directly when that gives the same element order (e.g. after global
@@ -60,6 +60,39 @@ def transpose(node, ctx, perm=None):
     perm = list(perm) if perm else list(reversed(range(rank)))
     q = [inverse(have)[perm[k]] for k in range(rank)]
     ctx.alias(node, var, inverse(q))
+
+
+def _python_slice(start, end, step, dim):
+    """ONNX Slice bounds (clamped, negatives from the end) as a Python slice of one axis."""
+    if step > 0:
+        start = min(max(start + dim if start < 0 else start, 0), dim)
+        end = min(max(end + dim if end < 0 else end, 0), dim)
+        if (start, end, step) == (0, dim, 1):
+            return ":"
+        return "%s:%s%s" % (start or "", "" if end == dim else end, "" if step == 1 else ":%d" % step)
+    start = min(max(start + dim if start < 0 else start, -1), dim - 1)
+    end = min(max(end + dim if end < 0 else end, -1), dim - 1)
+    return "%s:%s:%d" % (start, "" if end < 0 else end, step)
+
+
+@EMIT.register("Slice", since=13)
+def slice_(node, ctx):
+    x = node.inputs[0]
+    shape = ctx.need_shape(x)
+    var, layout = ctx.any(x)
+    rank = len(layout)
+    starts = ctx.need_const(node, 1, "the starts").tolist()
+    ends = ctx.need_const(node, 2, "the ends").tolist()
+    axes = ctx.const(node.input(3)).tolist() if node.input(3) else list(range(len(starts)))
+    steps = ctx.const(node.input(4)).tolist() if node.input(4) else [1] * len(starts)
+    if 0 in steps:
+        raise ctx.fail("a Slice step of 0 is invalid")
+    per_axis = [":"] * rank
+    for start, end, axis, step in zip(starts, ends, axes, steps):
+        axis = int(axis) % rank
+        per_axis[axis] = _python_slice(int(start), int(end), int(step), shape[axis])
+    stored = [per_axis[a] for a in layout]
+    ctx.assign(node, "%s[%s]" % (var, ", ".join(stored)), layout)
 
 
 @EMIT.register("Concat", since=13)

@@ -1,0 +1,138 @@
+"""MIL convolution, pooling, normalisation and dense ops -> IR nodes."""
+
+import numpy as np
+
+from ..common import FROM_MIL
+
+AUTO_PAD = {"valid": "VALID", "same": "SAME_UPPER", "same_lower": "SAME_LOWER"}
+
+
+def _ints(value):
+    return [int(v) for v in np.asarray(value).reshape(-1)]
+
+
+def _window(op, ctx):
+    """ONNX window attributes from MIL pad_type/pad/strides/dilations."""
+    attrs = {}
+    pad_type = str(ctx.val(op, "pad_type", "valid"))
+    if pad_type == "custom":
+        pad = _ints(ctx.val(op, "pad"))
+        attrs["pads"] = pad[0::2] + pad[1::2]  # MIL [b1, e1, b2, e2] -> ONNX [b1, b2, e1, e2]
+    elif pad_type in AUTO_PAD:
+        attrs["auto_pad"] = AUTO_PAD[pad_type]
+    else:
+        raise ctx.fail("pad_type %s is not translated" % pad_type)
+    strides = ctx.val(op, "strides")
+    if strides is not None:
+        attrs["strides"] = _ints(strides)
+    return attrs
+
+
+@FROM_MIL.register("conv")
+def conv(op, ctx):
+    attrs = _window(op, ctx)
+    dilations = ctx.val(op, "dilations")
+    if dilations is not None:
+        attrs["dilations"] = _ints(dilations)
+    attrs["group"] = int(ctx.val(op, "groups", 1))
+    inputs = [ctx.input(op, "x"), ctx.input(op, "weight")]
+    if "bias" in op.inputs:
+        inputs.append(ctx.input(op, "bias"))
+    ctx.node("Conv", inputs, [ctx.out(op)], **attrs)
+
+
+def _pool(op, ctx, onnx_op, **extra):
+    attrs = _window(op, ctx)
+    attrs["kernel_shape"] = _ints(ctx.val(op, "kernel_sizes"))
+    attrs["ceil_mode"] = int(bool(ctx.val(op, "ceil_mode", False)))
+    attrs.update(extra)
+    ctx.node(onnx_op, [ctx.input(op, "x")], [ctx.out(op)], **attrs)
+
+
+@FROM_MIL.register("max_pool")
+def max_pool(op, ctx):
+    _pool(op, ctx, "MaxPool")
+
+
+@FROM_MIL.register("avg_pool")
+def avg_pool(op, ctx):
+    exclude = bool(ctx.val(op, "exclude_padding_from_average", False))
+    _pool(op, ctx, "AveragePool", count_include_pad=int(not exclude))
+
+
+def _reduce(op, ctx, onnx_op):
+    axes = ctx.val(op, "axes")
+    inputs = [ctx.input(op, "x")]
+    if axes is not None:
+        inputs.append(ctx.const(ctx.out(op) + "__axes", np.array(_ints(axes), np.int64)))
+    keep = int(bool(ctx.val(op, "keep_dims", False)))
+    ctx.node(onnx_op, inputs, [ctx.out(op)], keepdims=keep)
+
+
+@FROM_MIL.register("reduce_mean")
+def reduce_mean(op, ctx):
+    _reduce(op, ctx, "ReduceMean")
+
+
+@FROM_MIL.register("reduce_max")
+def reduce_max(op, ctx):
+    _reduce(op, ctx, "ReduceMax")
+
+
+@FROM_MIL.register("reduce_sum")
+def reduce_sum(op, ctx):
+    _reduce(op, ctx, "ReduceSum")
+
+
+@FROM_MIL.register("batch_norm")
+def batch_norm(op, ctx):
+    channels = int(np.asarray(ctx.val(op, "mean")).shape[0])
+    gamma = (
+        ctx.input(op, "gamma")
+        if "gamma" in op.inputs
+        else ctx.const(ctx.out(op) + "__gamma", np.ones(channels, np.float32))
+    )
+    beta = (
+        ctx.input(op, "beta")
+        if "beta" in op.inputs
+        else ctx.const(ctx.out(op) + "__beta", np.zeros(channels, np.float32))
+    )
+    inputs = [ctx.input(op, "x"), gamma, beta, ctx.input(op, "mean"), ctx.input(op, "variance")]
+    ctx.node("BatchNormalization", inputs, [ctx.out(op)], epsilon=float(ctx.val(op, "epsilon", 1e-5)))
+
+
+@FROM_MIL.register("linear")
+def linear(op, ctx):
+    inputs = [ctx.input(op, "x"), ctx.input(op, "weight")]
+    if "bias" in op.inputs:
+        inputs.append(ctx.input(op, "bias"))
+    if len(op.inputs["x"].shape) == 2:
+        ctx.node("Gemm", inputs, [ctx.out(op)], transB=1)
+        return
+    weight = np.asarray(ctx.val(op, "weight"))
+    w_t = ctx.const(ctx.out(op) + "__weight_t", np.ascontiguousarray(weight.T, np.float32))
+    if len(inputs) == 2:
+        ctx.node("MatMul", [inputs[0], w_t], [ctx.out(op)])
+        return
+    product = ctx.node("MatMul", [inputs[0], w_t], [ctx.out(op) + "__matmul"])
+    ctx.node("Add", [product, inputs[2]], [ctx.out(op)])
+
+
+@FROM_MIL.register("matmul")
+def matmul(op, ctx):
+    if ctx.val(op, "transpose_x", False) or ctx.val(op, "transpose_y", False):
+        raise ctx.fail("matmul with transposed operands is not translated")
+    ctx.node("MatMul", [ctx.input(op, "x"), ctx.input(op, "y")], [ctx.out(op)])
+
+
+@FROM_MIL.register("local_response_norm")
+def local_response_norm(op, ctx):
+    ctx.node(
+        "LRN",
+        [ctx.input(op, "x")],
+        [ctx.out(op)],
+        size=int(ctx.val(op, "size")),
+        alpha=float(ctx.val(op, "alpha", 1e-4)),
+        beta=float(ctx.val(op, "beta", 0.75)),
+        bias=float(ctx.val(op, "k", 1.0)),
+    )

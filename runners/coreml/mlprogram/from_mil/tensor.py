@@ -1,0 +1,142 @@
+"""MIL activations, arithmetic, shape and layout ops -> IR nodes."""
+
+import numpy as np
+
+from ..common import FROM_MIL
+
+UNARY = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "identity": "Identity"}
+BINARY = {"add": "Add", "sub": "Sub", "mul": "Mul", "real_div": "Div", "maximum": "Max", "minimum": "Min"}
+
+
+def _unary(op, ctx, **attrs):
+    ctx.node(UNARY[op.op_type], [ctx.input(op, "x")], [ctx.out(op)], **attrs)
+
+
+@FROM_MIL.register("relu")
+def relu(op, ctx):
+    _unary(op, ctx)
+
+
+@FROM_MIL.register("sigmoid")
+def sigmoid(op, ctx):
+    _unary(op, ctx)
+
+
+@FROM_MIL.register("tanh")
+def tanh(op, ctx):
+    _unary(op, ctx)
+
+
+@FROM_MIL.register("identity")
+def identity(op, ctx):
+    _unary(op, ctx)
+
+
+@FROM_MIL.register("leaky_relu")
+def leaky_relu(op, ctx):
+    ctx.node("LeakyRelu", [ctx.input(op, "x")], [ctx.out(op)], alpha=float(ctx.val(op, "alpha", 0.01)))
+
+
+@FROM_MIL.register("elu")
+def elu(op, ctx):
+    ctx.node("Elu", [ctx.input(op, "x")], [ctx.out(op)], alpha=float(ctx.val(op, "alpha", 1.0)))
+
+
+@FROM_MIL.register("sigmoid_hard")
+def sigmoid_hard(op, ctx):
+    alpha, beta = float(ctx.val(op, "alpha", 0.2)), float(ctx.val(op, "beta", 0.5))
+    ctx.node("HardSigmoid", [ctx.input(op, "x")], [ctx.out(op)], alpha=alpha, beta=beta)
+
+
+@FROM_MIL.register("softmax")
+def softmax(op, ctx):
+    ctx.node("Softmax", [ctx.input(op, "x")], [ctx.out(op)], axis=int(ctx.val(op, "axis", -1)))
+
+
+def _clip(op, ctx, lo, hi):
+    out = ctx.out(op)
+    bounds = [ctx.const(out + "__min", np.array(lo, np.float32)), ctx.const(out + "__max", np.array(hi, np.float32))]
+    ctx.node("Clip", [ctx.input(op, "x")] + bounds, [out])
+
+
+@FROM_MIL.register("relu6")
+def relu6(op, ctx):
+    _clip(op, ctx, 0.0, 6.0)
+
+
+@FROM_MIL.register("clip")
+def clip(op, ctx):
+    _clip(op, ctx, float(ctx.val(op, "alpha")), float(ctx.val(op, "beta")))
+
+
+def _binary(op, ctx):
+    ctx.node(BINARY[op.op_type], [ctx.input(op, "x"), ctx.input(op, "y")], [ctx.out(op)])
+
+
+@FROM_MIL.register("add")
+def add(op, ctx):
+    _binary(op, ctx)
+
+
+@FROM_MIL.register("sub")
+def sub(op, ctx):
+    _binary(op, ctx)
+
+
+@FROM_MIL.register("mul")
+def mul(op, ctx):
+    _binary(op, ctx)
+
+
+@FROM_MIL.register("real_div")
+def real_div(op, ctx):
+    _binary(op, ctx)
+
+
+@FROM_MIL.register("maximum")
+def maximum(op, ctx):
+    _binary(op, ctx)
+
+
+@FROM_MIL.register("minimum")
+def minimum(op, ctx):
+    _binary(op, ctx)
+
+
+@FROM_MIL.register("concat")
+def concat(op, ctx):
+    if ctx.val(op, "interleave", False):
+        raise ctx.fail("interleaved concat is not translated")
+    values = [ctx.name(v) for v in op.inputs["values"]]
+    ctx.node("Concat", values, [ctx.out(op)], axis=int(ctx.val(op, "axis")))
+
+
+@FROM_MIL.register("reshape")
+def reshape(op, ctx):
+    shape = ctx.val(op, "shape")
+    if shape is None:
+        raise ctx.fail("reshape to a computed shape is not translated")
+    target = ctx.const(ctx.out(op) + "__shape", np.asarray(shape, np.int64).reshape(-1))
+    ctx.node("Reshape", [ctx.input(op, "x"), target], [ctx.out(op)])
+
+
+@FROM_MIL.register("transpose")
+def transpose(op, ctx):
+    perm = [int(p) for p in np.asarray(ctx.val(op, "perm")).reshape(-1)]
+    ctx.node("Transpose", [ctx.input(op, "x")], [ctx.out(op)], perm=perm)
+
+
+@FROM_MIL.register("pad")
+def pad(op, ctx):
+    widths = [int(p) for p in np.asarray(ctx.val(op, "pad")).reshape(-1)]
+    rank = len(op.inputs["x"].shape)
+    widths = [0] * (2 * rank - len(widths)) + widths  # MIL pads the last len(pad)/2 axes
+    pads = widths[0::2] + widths[1::2]
+    mode = {"constant": "constant", "reflect": "reflect", "replicate": "edge"}.get(str(ctx.val(op, "mode", "constant")))
+    if mode is None:
+        raise ctx.fail("pad mode %s is not translated" % ctx.val(op, "mode"))
+    out = ctx.out(op)
+    inputs = [ctx.input(op, "x"), ctx.const(out + "__pads", np.array(pads, np.int64))]
+    if mode == "constant":
+        inputs.append(ctx.const(out + "__value", np.array(float(ctx.val(op, "constant_val", 0.0)), np.float32)))
+    ctx.node("Pad", inputs, [out], mode=mode)
