@@ -1,0 +1,75 @@
+"""CNTKRunner: the runner's Describe / Parse / Emit / Save / Infer."""
+
+import sys
+
+import numpy as np
+
+from runners.common import ir, rpc
+from runners.common.errors import RunnerError
+from runners.common.rpc import pb
+from runners.common.server import RunnerBase
+from runners.common.tensors import file_ref
+
+READS = ["model", "dnn"]
+WRITES = ["model"]
+
+
+class CNTKRunner(RunnerBase):
+    framework = "cntk"
+
+    def describe(self):
+        import cntk
+        import onnx
+
+        from .emit import registry
+
+        return pb.DescribeResponse(
+            protocol_version=rpc.PROTOCOL_VERSION,
+            framework=self.framework,
+            versions={"cntk": cntk.__version__, "onnx": onnx.__version__, "numpy": np.__version__},
+            reads=READS,
+            writes=WRITES,
+            min_opset=ir.IR_OPSET,
+            max_opset=ir.IR_OPSET,
+            capabilities=["parse", "emit", "save", "infer", "intermediates"],
+            emit_ops=registry().ops(),
+            python=sys.version.split()[0],
+        )
+
+    def parse(self, request):
+        from .parse import parse
+
+        if not request.sources:
+            raise RunnerError("missing-file", "no model file given", hint="pass -in model.model")
+        return parse(request, request.workspace or self.inbox())
+
+    def infer(self, request):
+        from .infer import run
+
+        return run(request)
+
+    def emit(self, request):
+        from runners.common.tensors import load_npz
+
+        from .emit import emit
+
+        if not request.weights.path:
+            raise RunnerError("bad-request", "no weights file given")
+        weights = load_npz(request.weights.path)
+        py, npz, warnings = emit(request.graph, weights, request.out_dir or self.inbox(), request.name or "model")
+        return pb.EmitResponse(files=[file_ref(py, "code"), file_ref(npz, "weights")], warnings=warnings)
+
+    def save(self, request):
+        from .save import save
+
+        code = [f.path for f in request.emitted if f.role == "code" or f.path.endswith(".py")]
+        weights = [f.path for f in request.emitted if f.role in ("weights", "params") or f.path.endswith(".npz")]
+        if len(code) != 1 or len(weights) != 1:
+            raise RunnerError("bad-request", "Save needs the emitted .py (role code) and .npz (role weights)")
+        fmt = (request.format or "").lower()
+        if fmt and fmt not in WRITES:
+            raise RunnerError(
+                "unsupported-format", "the cntk runner writes .model, not '%s'" % fmt, file=request.output
+            )
+        path = save(code[0], weights[0], request.output)
+        return pb.SaveResponse(files=[file_ref(path, "model")])
