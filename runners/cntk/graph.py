@@ -57,12 +57,13 @@ class FlatGraph(object):
         self._taken.add(name)
         return name
 
-    def value(self, var, subst, context):
-        """The IR name of `var` (walking into its producer first)."""
+    def value(self, var, subst, context, scope=""):
+        """The IR name of `var` (walking into its producer first); `scope` is the name of the
+        layer (block) being opened, which prefixes the names of what it holds."""
         if var.is_placeholder:
             return subst[var.uid]
         if var.is_output:
-            return self._function(var.owner, subst, context)[list(var.owner.outputs).index(var)]
+            return self._function(var.owner, subst, context, scope)[list(var.owner.outputs).index(var)]
         if var.uid in self._var_names:
             return self._var_names[var.uid]
         if var.is_input:
@@ -70,42 +71,39 @@ class FlatGraph(object):
             self.inputs.append((name, var))
             self.batched.add(name)
         else:  # parameter or constant
-            name = self._unique(var.name or var.uid)
+            name = self._unique("%s.%s" % (scope, var.name or var.uid) if scope else var.name or var.uid)
             self.params[name] = np.asarray(self._values[var.uid].value, dtype=np.float32)
         self._var_names[var.uid] = name
         self.shapes[name] = tuple(var.shape)
         return name
 
-    def _function(self, fn, subst, context, names=None):
+    def _function(self, fn, subst, context, scope, names=None):
         key = (fn.uid, context)
         if key in self._done:
             return self._done[key]
         if names is None:
-            names = [
-                self._top_names.get(o.uid, o.uid) if not context else "%s%s" % (o.uid, context) for o in fn.outputs
-            ]
+            if context:
+                names = [self._unique("%s/%s" % (scope, o.uid) if scope else o.uid) for o in fn.outputs]
+            else:
+                names = [self._unique(self._top_names.get(o.uid, o.uid)) for o in fn.outputs]
         if fn.is_block and fn.op_name not in BLOCKS:
-            inner = dict((p.uid, self.value(a, subst, context)) for p, a in fn.block_arguments_mapping)
+            inner = dict((p.uid, self.value(a, subst, context, scope)) for p, a in fn.block_arguments_mapping)
             root = fn.block_root
-            sub_context = "%s@%s" % (context, fn.uid)
             # the block's result is computed by its root: give the root's outputs the block's names
             root_fn = root.root_function if hasattr(root, "root_function") else root
-            outs = self._function(root_fn, inner, sub_context, names=names)
+            sub_context = "%s@%s" % (context, fn.uid)
+            outs = self._function(root_fn, inner, sub_context, fn.name or scope, names=names)
         else:
             # a block converted whole takes its arguments (its constants come first in its inputs)
-            inputs = [self.value(i, subst, context) for i in fn.inputs]
+            inputs = [self.value(i, subst, context, scope) for i in fn.inputs]
             for n, o in zip(names, fn.outputs):
                 self.shapes[n] = tuple(o.shape)
-                if any(self._is_batched(i, subst) for i in fn.inputs) or o.dynamic_axes:
+                if o.dynamic_axes:
                     self.batched.add(n)
-            label = fn.name or fn.uid
-            self.nodes.append(Primitive(fn, inputs, names, label))
+            self.nodes.append(Primitive(fn, inputs, names, names[0] if context else fn.name or fn.uid))
             outs = names
         self._done[key] = outs
         return outs
-
-    def _is_batched(self, var, subst):
-        return bool(var.dynamic_axes)
 
 
 def flatten(model):

@@ -13,10 +13,11 @@ value names. Weights and constant tensors are Gluon parameters named after their
 """
 
 import keyword
-import re
 
 import numpy as np
 
+from runners.common.codegen import identifier as _identifier
+from runners.common.codegen import lit  # noqa: F401  (re-exported for the ops)
 from runners.common.emit_graph import IRNode  # noqa: F401  (re-exported for the ops)
 from runners.common.errors import RunnerError
 from runners.common.registry import Registry
@@ -27,39 +28,7 @@ _RESERVED = set(keyword.kwlist) | {"self", "F", "p", "mx", "gluon", "np", "super
 
 
 def identifier(name, fallback="v"):
-    s = re.sub(r"\W+", "_", str(name)).strip("_") or fallback
-    if s[0].isdigit():
-        s = fallback + "_" + s
-    if s in _RESERVED:
-        s += "_"
-    return s
-
-
-def lit(value):
-    """A Python literal: numbers, strings, tuples (for MXNet shape-like attributes), lists."""
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    if isinstance(value, (bool, np.bool_)):
-        return "True" if value else "False"
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        if v != v:
-            return "float('nan')"
-        if v in (float("inf"), float("-inf")):
-            return "float('%s')" % ("inf" if v > 0 else "-inf")
-        return repr(v)
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, tuple):
-        inner = ", ".join(lit(v) for v in value)
-        return "(%s,)" % inner if len(value) == 1 else "(%s)" % inner
-    if isinstance(value, list):
-        return "[%s]" % ", ".join(lit(v) for v in value)
-    if value is None:
-        return "None"
-    raise TypeError("no literal for %r" % (value,))
+    return _identifier(name, fallback, _RESERVED)
 
 
 class EmitContext(object):

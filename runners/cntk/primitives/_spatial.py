@@ -1,5 +1,7 @@
 """Padding and window geometry shared by Convolution and Pooling."""
 
+from ..padding import auto_pads
+
 
 def per_axis(values, count, default):
     """A CNTK per-axis attribute (Python order, maybe with the channel axis first, maybe one value
@@ -12,17 +14,6 @@ def per_axis(values, count, default):
     if len(values) == 1:
         return values * count
     return values[-count:] if len(values) >= count else [values[0]] * (count - len(values)) + values
-
-
-def auto_pads(size, kernel, stride, dilation=1):
-    """CNTK's automatic padding along one axis (measured on CNTK 2.7): ceil(size/stride) outputs,
-    the kernel centre ((k-1)//2) on input 0 moved right by ((size-1) % stride)//2. Returns
-    (lower, upper), either possibly negative (input cropped)."""
-    k = (kernel - 1) * dilation + 1
-    out = -(-size // stride)
-    lower = (k - 1) // 2 - ((size - 1) % stride) // 2
-    upper = (out - 1) * stride + k - size - lower
-    return lower, upper
 
 
 def pads_and_crop(ctx, x, sizes, kernels, strides, dilations, auto, lower, upper):

@@ -1,0 +1,161 @@
+"""What an IR -> CNTK op converter works with: the EmitContext.
+
+A converter is registered per IR op (`ops.EMIT`) and receives the node, the context and the node's
+ONNX attributes as keyword arguments with ONNX defaults:
+
+    @EMIT.register("LeakyRelu", since=6)
+    def leaky_relu(node, ctx, alpha=0.01):
+        ctx.assign(node, ctx.call("leaky_relu", ctx.x(node.inputs[0]), alpha=alpha))
+
+Generated code is one function `build(weights)` of CNTK ops. CNTK shapes leave the batch axis
+out (it is a dynamic axis), so IR axis a of a batched value is CNTK axis a-1; every function is
+named after the IR value it computes, so Infer reports the IR's names for the saved model too.
+"""
+
+import numpy as np
+
+from runners.common.codegen import identifier as _identifier
+from runners.common.codegen import lit
+from runners.common.errors import RunnerError
+
+_RESERVED = set(["C", "np", "weights", "build", "INPUTS", "OUTPUTS", "model"])
+
+
+def identifier(name, fallback="v"):
+    return _identifier(name, fallback, _RESERVED)
+
+
+class EmitContext(object):
+    def __init__(self, model, opset, shapes):
+        self.model = model
+        self.opset = opset
+        self.shapes = shapes  # IR value -> [dims or None], batch axis first for batched values
+        self.consts = {}  # IR value -> ndarray
+        self.vars = {}  # IR value -> Python variable
+        self.const_vars = {}  # (IR value, rank) -> Python variable of its CNTK constant
+        self.batched = set()  # IR values that carry the batch axis
+        self.used_names = set(_RESERVED)
+        self.weights = {}  # npz key -> ndarray
+        self.lines = []
+        self.node = None
+        self.warnings = []
+
+    def new_var(self, ir_name):
+        base = identifier(ir_name)
+        name, k = base, 1
+        while name in self.used_names:
+            k += 1
+            name = "%s_%d" % (base, k)
+        self.used_names.add(name)
+        self.vars[ir_name] = name
+        return name
+
+    def const(self, name):
+        return self.consts.get(name) if name else None
+
+    def need_const(self, index, what):
+        value = self.const(self.node.input(index))
+        if value is None:
+            raise self.fail("%s must be a constant" % what)
+        return value
+
+    def shape(self, name):
+        if name in self.consts:
+            return list(self.consts[name].shape)
+        s = self.shapes.get(name)
+        if s is None or any(d is None for d in s):
+            return None
+        return list(s)
+
+    def need_shape(self, name):
+        s = self.shape(name)
+        if s is None:
+            raise self.fail("the shape of '%s' is unknown; give the input shapes when converting" % name)
+        return s
+
+    def weight(self, ir_name, value, kind="constant"):
+        """`C.parameter(...)` / `C.constant(...)` reading `weights[key]`; returns its variable."""
+        value = np.asarray(value)
+        if value.dtype == np.float64:
+            value = value.astype(np.float32)
+        key = identifier(ir_name, "w")
+        base, k = key, 1
+        while key in self.weights or key in self.used_names:
+            k += 1
+            key = "%s_%d" % (base, k)
+        self.used_names.add(key)
+        self.weights[key] = value
+        arg = "init" if kind == "parameter" else "value"
+        self.lines.append("%s = C.%s(%s=weights[%s], name=%s)" % (key, kind, arg, lit(key), lit(ir_name)))
+        return key
+
+    def x(self, name, kind="constant", rank=None):
+        """The expression for IR value `name`. A constant becomes a CNTK constant (or parameter);
+        given the batched operand's IR `rank`, a constant of that full rank loses its batch axis."""
+        if name in self.vars:
+            return self.vars[name]
+        if name in self.consts:
+            value = self.consts[name]
+            if rank is not None and value.ndim == rank and value.ndim > 0:
+                if value.shape[0] != 1:
+                    raise self.fail("constant '%s' varies along the batch axis" % name)
+                value = value.reshape(value.shape[1:])
+            if value.ndim == 0:
+                return lit(value.item())
+            key = (name, value.ndim)
+            if key not in self.const_vars:
+                self.const_vars[key] = self.weight(name, value, kind)
+            return self.const_vars[key]
+        raise self.fail("value '%s' is not computed before it is used" % name)
+
+    def rank(self, name):
+        s = self.shapes.get(name)
+        return len(s) if s is not None else None
+
+    def axis(self, name, axis):
+        """IR axis of batched value `name` -> CNTK static axis."""
+        rank = self.rank(name)
+        if rank is None:
+            raise self.fail("the rank of '%s' is unknown" % name)
+        a = axis + rank if axis < 0 else axis
+        if name not in self.batched:
+            return a
+        if a == 0:
+            raise self.fail("CNTK cannot operate along the batch axis")
+        return a - 1
+
+    def call(self, op, *args, **attrs):
+        """`C.op(args, attr=value, ...)`: string arguments are expressions, others literals;
+        attributes with value None are left out."""
+        parts = [a if isinstance(a, str) else lit(a) for a in args]
+        parts += ["%s=%s" % (k, lit(v)) for k, v in sorted(attrs.items()) if v is not None]
+        return "C.%s(%s)" % (op, ", ".join(parts))
+
+    def assign(self, node, expr, output=None, batched=True):
+        """`var = expr, name=<IR value>` for the node's (first) output."""
+        out = output or node.outputs[0]
+        if expr.startswith("C.") and expr.endswith(")"):
+            expr = expr[:-1] + ("" if expr.endswith("()") else ", ") + "name=%s)" % lit(out)
+        else:
+            expr = "C.alias(%s, name=%s)" % (expr, lit(out))
+        var = self.new_var(out)
+        self.lines.append("%s = %s" % (var, expr))
+        if batched:
+            self.batched.add(out)
+        return var
+
+    def temp(self, expr, hint="t"):
+        var = self.new_var("_%s_%s" % (identifier(self.node.name if self.node else "x"), hint))
+        self.lines.append("%s = %s" % (var, expr))
+        return var
+
+    def fail(self, message):
+        node = self.node
+        return RunnerError(
+            "unsupported-attribute",
+            message,
+            node=node.name if node else "",
+            op=node.op_type if node else "",
+            opset=self.opset,
+            hint="convert to another target framework, or simplify the model (e.g. with onnxsim)",
+        )
