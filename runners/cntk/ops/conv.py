@@ -56,6 +56,8 @@ def _pool(node, ctx, kind, kernel_shape, strides, pads, auto_pad, ceil_mode, dil
     if dilations and any(d != 1 for d in dilations):
         raise ctx.fail("dilated pooling has no CNTK operator")
     plan, explicit = _spatial_plan(ctx, x, kernel, strides, [1] * n, pads, auto_pad)
+    if ceil_mode and not _ceil_matters(ctx.need_shape(x)[2:], kernel, strides, pads, auto_pad):
+        ceil_mode = 0
     src = ctx.x(x)
     include = bool(count_include_pad)
     if plan == "explicit":
@@ -75,6 +77,14 @@ def _pool(node, ctx, kind, kernel_shape, strides, pads, auto_pad, ceil_mode, dil
         include_pad=True if include and kind == "AVG_POOLING" else None,
     )
     ctx.assign(node, expr)
+
+
+def _ceil_matters(sizes, kernel, strides, pads, auto_pad):
+    begins, ends = resolve_pads(sizes, kernel, strides, [1] * len(kernel), pads, auto_pad)
+    for size, k, s, b, e in zip(sizes, kernel, strides, begins, ends):
+        if (size + b + e - k) % s:
+            return True
+    return False
 
 
 @EMIT.register("MaxPool", since=12)
