@@ -14,6 +14,7 @@ from runners.common.errors import RunnerError
 from runners.common.registry import discover
 from runners.common.tensors import atomic_write, save_npz
 
+from . import folding
 from .codegen import EmitContext, identifier
 from .ops import EMIT
 
@@ -28,8 +29,7 @@ def registry():
 
 
 def _fold(node, ctx):
-    """Constant nodes and Identity of constants become constants (onnx 1.11 has no reference
-    evaluator; other constant subgraphs are converted as ops)."""
+    """Constant nodes and ops on constants only become constants."""
     if node.op_type == "Constant":
         from onnx import numpy_helper
 
@@ -46,7 +46,14 @@ def _fold(node, ctx):
     if node.op_type == "Identity" and ctx.const(node.inputs[0]) is not None:
         ctx.consts[node.outputs[0]] = ctx.consts[node.inputs[0]]
         return True
-    return False
+    try:
+        value = folding.evaluate(node, ctx.consts, _attrs(node))
+    except Exception:  # not foldable here: the op's converter says why
+        return False
+    if value is None:
+        return False
+    ctx.consts[node.outputs[0]] = np.asarray(value)
+    return True
 
 
 def build(model, weights):

@@ -98,3 +98,13 @@ def test_intermediates_keyed_by_ir_names(session, cntk_models):
     inputs = {"data": np.random.default_rng(0).standard_normal(shape).astype(np.float32)}
     _, inter, _ = session.infer("cntk", [path], inputs, intermediates=True)
     assert inter["conv1"].shape == (1, 8, 8, 8) and inter["pool1"].shape == (1, 8, 4, 4)
+
+
+@pytest.mark.parity
+def test_keras_to_cntk(session, tf_models, env_or_skip, parity_recorder, tmp_path):
+    """A Keras 2 .h5 CNN (SAME padding, BatchNormalization, depthwise convolution) into CNTK."""
+    env_or_skip("cntk")
+    folder, entries = tf_models
+    source = [str(folder / entries["keras2_cnn"]["file"])]
+    ir, written = convert(session, "tensorflow", "cntk", source, tmp_path, "keras2_cnn")
+    check_pair(session, parity_recorder, "tensorflow", source, "cntk", written, ir, "keras2_cnn")
