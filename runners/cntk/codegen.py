@@ -14,9 +14,8 @@ named after the IR value it computes, so Infer reports the IR's names for the sa
 
 import numpy as np
 
+from runners.common.codegen import EmitContextBase, lit
 from runners.common.codegen import identifier as _identifier
-from runners.common.codegen import lit
-from runners.common.errors import RunnerError
 
 _RESERVED = set(["C", "np", "weights", "build", "INPUTS", "OUTPUTS", "model"])
 
@@ -25,53 +24,15 @@ def identifier(name, fallback="v"):
     return _identifier(name, fallback, _RESERVED)
 
 
-class EmitContext(object):
+class EmitContext(EmitContextBase):
+    reserved = _RESERVED
+
     def __init__(self, model, opset, shapes):
-        self.model = model
-        self.opset = opset
-        self.shapes = shapes  # IR value -> [dims or None], batch axis first for batched values
-        self.consts = {}  # IR value -> ndarray
-        self.vars = {}  # IR value -> Python variable
+        super(EmitContext, self).__init__(model, opset, shapes)
         self.const_vars = {}  # (IR value, rank) -> Python variable of its CNTK constant
         self.batched = set()  # IR values that carry the batch axis
-        self.used_names = set(_RESERVED)
         self.weights = {}  # npz key -> ndarray
         self.lines = []
-        self.node = None
-        self.warnings = []
-
-    def new_var(self, ir_name):
-        base = identifier(ir_name)
-        name, k = base, 1
-        while name in self.used_names:
-            k += 1
-            name = "%s_%d" % (base, k)
-        self.used_names.add(name)
-        self.vars[ir_name] = name
-        return name
-
-    def const(self, name):
-        return self.consts.get(name) if name else None
-
-    def need_const(self, index, what):
-        value = self.const(self.node.input(index))
-        if value is None:
-            raise self.fail("%s must be a constant" % what)
-        return value
-
-    def shape(self, name):
-        if name in self.consts:
-            return list(self.consts[name].shape)
-        s = self.shapes.get(name)
-        if s is None or any(d is None for d in s):
-            return None
-        return list(s)
-
-    def need_shape(self, name):
-        s = self.shape(name)
-        if s is None:
-            raise self.fail("the shape of '%s' is unknown; give the input shapes when converting" % name)
-        return s
 
     def weight(self, ir_name, value, kind="constant"):
         """`C.parameter(...)` / `C.constant(...)` reading `weights[key]`; returns its variable."""
@@ -148,14 +109,3 @@ class EmitContext(object):
         var = self.new_var("_%s_%s" % (identifier(self.node.name if self.node else "x"), hint))
         self.lines.append("%s = %s" % (var, expr))
         return var
-
-    def fail(self, message):
-        node = self.node
-        return RunnerError(
-            "unsupported-attribute",
-            message,
-            node=node.name if node else "",
-            op=node.op_type if node else "",
-            opset=self.opset,
-            hint="convert to another target framework, or simplify the model (e.g. with onnxsim)",
-        )

@@ -7,25 +7,18 @@ import numpy as np
 
 from runners.common import ir
 from runners.common.codegen import lit
-from runners.common.emit_graph import IRNode, read_graph
+from runners.common.emit_graph import IRNode, convert_nodes, read_graph
 from runners.common.emit_graph import attributes as _attrs
 from runners.common.emit_graph import topological as _topological
 from runners.common.errors import RunnerError
-from runners.common.registry import discover
+from runners.common.registry import discovered
 from runners.common.tensors import atomic_write, save_npz
 
 from . import folding
 from .codegen import EmitContext, identifier
 from .ops import EMIT
 
-_discovered = []
-
-
-def registry():
-    if not _discovered:
-        discover("runners.cntk.ops")
-        _discovered.append(True)
-    return EMIT
+registry = discovered(EMIT, "runners.cntk.ops")
 
 
 def _fold(node, ctx):
@@ -57,7 +50,6 @@ def _fold(node, ctx):
 
 
 def build(model, weights):
-    reg = registry()
     opset = ir.opset_of(model)
     ctx = EmitContext(model, opset, ir.value_shapes(model))
     g = model.graph
@@ -79,19 +71,7 @@ def build(model, weights):
         ctx.lines.append("%s = C.input_variable(%s, name=%s)" % (var, lit(tuple(dims[1:])), lit(i.name)))
         ctx.batched.add(i.name)
     remaining = [n for n in nodes if not _fold(n, ctx)]
-    reg.check([(n.name, n.op_type) for n in remaining], opset)
-    for n in remaining:
-        ctx.node = n
-        fn = reg.lookup(n.op_type, opset)
-        try:
-            fn(n, ctx, **_attrs(n))
-        except RunnerError as err:
-            if not err.node:
-                err.node, err.op, err.opset = n.name, n.op_type, opset
-            raise
-        except TypeError as exc:
-            raise RunnerError("unsupported-attribute", "cannot emit: %s" % exc, node=n.name, op=n.op_type, opset=opset)
-    ctx.node = None
+    convert_nodes(registry(), remaining, ctx, opset)
     returns = [ctx.x(o.name) for o in g.output]
     return ctx, returns
 

@@ -13,21 +13,14 @@ import numpy as np
 
 from runners.common import ir
 from runners.common.errors import RunnerError
-from runners.common.registry import discover
+from runners.common.registry import discovered
 from runners.common.rpc import pb
 from runners.common.tensors import file_ref, save_npz
 
 from . import graph, loading
 from .primitives import PARSE
 
-_discovered = []
-
-
-def registry():
-    if not _discovered:
-        discover("runners.cntk.primitives")
-        _discovered.append(True)
-    return PARSE
+registry = discovered(PARSE, "runners.cntk.primitives")
 
 
 class ParseContext(object):

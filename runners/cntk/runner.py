@@ -1,13 +1,10 @@
 """CNTKRunner: the runner's Describe / Parse / Emit / Save / Infer."""
 
-import sys
-
 import numpy as np
 
-from runners.common import ir, rpc
 from runners.common.errors import RunnerError
 from runners.common.rpc import pb
-from runners.common.server import RunnerBase
+from runners.common.server import RunnerBase, describe_response
 from runners.common.tensors import file_ref
 
 READS = ["model", "dnn"]
@@ -23,18 +20,8 @@ class CNTKRunner(RunnerBase):
 
         from .emit import registry
 
-        return pb.DescribeResponse(
-            protocol_version=rpc.PROTOCOL_VERSION,
-            framework=self.framework,
-            versions={"cntk": cntk.__version__, "onnx": onnx.__version__, "numpy": np.__version__},
-            reads=READS,
-            writes=WRITES,
-            min_opset=ir.IR_OPSET,
-            max_opset=ir.IR_OPSET,
-            capabilities=["parse", "emit", "save", "infer", "intermediates"],
-            emit_ops=registry().ops(),
-            python=sys.version.split()[0],
-        )
+        versions = {"cntk": cntk.__version__, "onnx": onnx.__version__, "numpy": np.__version__}
+        return describe_response(self.framework, versions, READS, WRITES, registry().ops())
 
     def parse(self, request):
         from .parse import parse

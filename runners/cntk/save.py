@@ -1,27 +1,14 @@
 """Emitted CNTK code + .npz weights -> .model, by running the code's `build` and saving its Function."""
 
-import importlib.util
-
 import numpy as np
 
 from runners.common.errors import RunnerError
+from runners.common.loading import load_code
 from runners.common.tensors import atomic_write, load_npz
 
 
-def load_code(path):
-    spec = importlib.util.spec_from_file_location("mmbroker_emitted_%d" % abs(hash(path)), path)
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except Exception as exc:
-        raise RunnerError("bad-class-file", "the CNTK code does not run: %s" % exc, file=path)
-    if not callable(getattr(module, "build", None)):
-        raise RunnerError("bad-class-file", "expected a function build(weights) in the code", file=path)
-    return module
-
-
 def save(code_path, weights_path, output):
-    module = load_code(code_path)
+    module = load_code(code_path, "build", "CNTK code")
     weights = load_npz(weights_path)
     try:
         model = module.build(dict((k, np.asarray(v)) for k, v in weights.items()))

@@ -139,3 +139,22 @@ def fold(node, ctx, no_fold=NO_FOLD, limit=FOLD_LIMIT):
         if name:
             ctx.consts[name] = np.asarray(value)
     return True
+
+
+def convert_nodes(registry, nodes, ctx, opset):
+    """Check that `registry` converts every node (all missing ops reported at once), then call each
+    node's converter with its attributes; errors get the node, op and opset. `ctx.node` is set to
+    the node being converted."""
+    registry.check([(n.name, n.op_type) for n in nodes], opset)
+    for n in nodes:
+        ctx.node = n
+        fn = registry.lookup(n.op_type, opset)
+        try:
+            fn(n, ctx, **attributes(n))
+        except RunnerError as err:
+            if not err.node:
+                err.node, err.op, err.opset = n.name, n.op_type, opset
+            raise
+        except TypeError as exc:
+            raise RunnerError("unsupported-attribute", "cannot emit: %s" % exc, node=n.name, op=n.op_type, opset=opset)
+    ctx.node = None

@@ -137,6 +137,24 @@ class RunnerBase(object):
         return self._inbox
 
 
+def describe_response(framework, versions, reads, writes, emit_ops, capabilities=None):
+    """The Describe answer of a runner that parses, emits, saves and infers at the IR opset."""
+    from . import ir
+
+    return pb.DescribeResponse(
+        protocol_version=rpc.PROTOCOL_VERSION,
+        framework=framework,
+        versions=versions,
+        reads=reads,
+        writes=writes,
+        min_opset=ir.IR_OPSET,
+        max_opset=ir.IR_OPSET,
+        capabilities=capabilities or ["parse", "emit", "save", "infer", "intermediates"],
+        emit_ops=emit_ops,
+        python=sys.version.split()[0],
+    )
+
+
 def _watch_parent(stop_event, parent):
     while not stop_event.is_set():
         if os.getppid() != parent:

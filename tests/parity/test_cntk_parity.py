@@ -13,9 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from broker.parity import seeded_inputs
-from broker.pipeline import input_specs
+from helpers import check_pair
 
 ROOT = Path(__file__).resolve().parents[2]
 CNTK_MODELS = ["cnn", "ops"]
@@ -47,16 +45,6 @@ def convert(session, src, dst, source, out_dir, name):
     return ir, written
 
 
-def check_pair(session, parity_recorder, src, source, dst, written, ir, model):
-    inputs = seeded_inputs(input_specs(ir), seed=0)
-    report = session.verify((src, source), (dst, written), inputs)
-    parity_recorder.add(src, dst, model, report)
-    ref = session.infer(src, source, inputs)[0][0][1]
-    assert np.std(ref) > 1e-3, "reference output has no spread: the comparison would prove nothing"
-    assert report.passed, report.to_dict()
-    return report
-
-
 PAIRS = [(n, d) for n in CNTK_MODELS for d in ("pytorch", "onnx", "cntk")]
 
 
@@ -65,7 +53,8 @@ PAIRS = [(n, d) for n in CNTK_MODELS for d in ("pytorch", "onnx", "cntk")]
 def test_from_cntk(session, cntk_models, parity_recorder, tmp_path, name, dst):
     path, _ = cntk_models[name]
     ir, written = convert(session, "cntk", dst, [path], tmp_path, name)
-    check_pair(session, parity_recorder, "cntk", [path], dst, written, ir, "cntk:" + name)
+    # min_std: the small CNN ends in a softmax over 10 classes
+    check_pair(session, parity_recorder, "cntk", [path], dst, written, ir, "cntk:" + name, min_std=1e-3)
 
 
 @pytest.mark.parity

@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import run_cli
+from helpers import assert_clean_failure, run_cli
 
 pytestmark = pytest.mark.runner
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,15 +33,6 @@ def files(env_or_skip, tmp_path_factory):
     (out / "truncated.model").write_bytes(good[: len(good) // 2])
     (out / "text.model").write_text("this is not a CNTK model\n")
     return out
-
-
-def assert_clean_failure(r, out, *words):
-    assert r.exit_code == 1, r.stderr
-    assert "Traceback" not in r.stderr
-    text = " ".join(r.stderr.split())
-    for w in words:
-        assert w in text, (w, r.stderr)
-    assert not out.exists(), "a failed conversion left an output file"
 
 
 @pytest.mark.parametrize("name", ["truncated.model", "text.model"])
