@@ -1,18 +1,14 @@
 """IR graph -> readable CNTK Python source (`<name>.py`, one `build(weights)` function of CNTK ops)
 and its weights (`<name>.npz`)."""
 
-import os
-
 import numpy as np
 
 from runners.common import ir
 from runners.common.codegen import lit
-from runners.common.emit_graph import IRNode, convert_nodes, read_graph
 from runners.common.emit_graph import attributes as _attrs
-from runners.common.emit_graph import topological as _topological
+from runners.common.emit_graph import convert_nodes, graph_nodes, read_graph, write_emitted
 from runners.common.errors import RunnerError
 from runners.common.registry import discovered
-from runners.common.tensors import atomic_write, save_npz
 
 from . import folding
 from .codegen import EmitContext, identifier
@@ -52,14 +48,8 @@ def _fold(node, ctx):
 def build(model, weights):
     opset = ir.opset_of(model)
     ctx = EmitContext(model, opset, ir.value_shapes(model))
-    g = model.graph
-    for init in g.initializer:
-        if init.name not in weights:
-            raise RunnerError("corrupt-model", "weights file has no tensor '%s'" % init.name)
-        ctx.consts[init.name] = np.asarray(weights[init.name])
-    inputs = ir.graph_inputs(model)
-    nodes = _topological([IRNode(n, i) for i, n in enumerate(g.node)], [i.name for i in inputs] + list(ctx.consts))
-    for i in inputs:
+    nodes = graph_nodes(model, weights, ctx.consts)
+    for i in ir.graph_inputs(model):
         dims = ctx.shapes.get(i.name)
         if not dims or any(d is None for d in dims[1:]):
             raise RunnerError(
@@ -72,7 +62,7 @@ def build(model, weights):
         ctx.batched.add(i.name)
     remaining = [n for n in nodes if not _fold(n, ctx)]
     convert_nodes(registry(), remaining, ctx, opset)
-    returns = [ctx.x(o.name) for o in g.output]
+    returns = [ctx.x(o.name) for o in model.graph.output]
     return ctx, returns
 
 
@@ -127,15 +117,5 @@ def emit(graph_bytes, weights, out_dir, name):
     stem = identifier(name or model.graph.name or "model", "model")
     ctx, returns = build(model, weights)
     source = render(model, ctx, returns, stem)
-    compile(source, stem + ".py", "exec")
-    if not os.path.isdir(out_dir):
-        os.makedirs(out_dir)
-    py_path = os.path.join(out_dir, stem + ".py")
-    npz_path = save_npz(os.path.join(out_dir, stem + ".npz"), ctx.weights)
-
-    def write_py(tmp):
-        with open(tmp, "w") as f:
-            f.write(source)
-
-    atomic_write(py_path, write_py)
+    py_path, npz_path = write_emitted(out_dir, stem, source, ctx.weights)
     return py_path, npz_path, ctx.warnings

@@ -36,27 +36,19 @@ class CNTKRunner(RunnerBase):
         return run(request)
 
     def emit(self, request):
-        from runners.common.tensors import load_npz
-
         from .emit import emit
 
-        if not request.weights.path:
-            raise RunnerError("bad-request", "no weights file given")
-        weights = load_npz(request.weights.path)
+        weights = self.emit_weights(request)
         py, npz, warnings = emit(request.graph, weights, request.out_dir or self.inbox(), request.name or "model")
         return pb.EmitResponse(files=[file_ref(py, "code"), file_ref(npz, "weights")], warnings=warnings)
 
     def save(self, request):
         from .save import save
 
-        code = [f.path for f in request.emitted if f.role == "code" or f.path.endswith(".py")]
-        weights = [f.path for f in request.emitted if f.role in ("weights", "params") or f.path.endswith(".npz")]
-        if len(code) != 1 or len(weights) != 1:
-            raise RunnerError("bad-request", "Save needs the emitted .py (role code) and .npz (role weights)")
+        code, weights = self.emitted(request, ".npz", "weights")
         fmt = (request.format or "").lower()
         if fmt and fmt not in WRITES:
             raise RunnerError(
                 "unsupported-format", "the cntk runner writes .model, not '%s'" % fmt, file=request.output
             )
-        path = save(code[0], weights[0], request.output)
-        return pb.SaveResponse(files=[file_ref(path, "model")])
+        return pb.SaveResponse(files=[file_ref(save(code, weights, request.output), "model")])

@@ -158,3 +158,34 @@ def convert_nodes(registry, nodes, ctx, opset):
         except TypeError as exc:
             raise RunnerError("unsupported-attribute", "cannot emit: %s" % exc, node=n.name, op=n.op_type, opset=opset)
     ctx.node = None
+
+
+def graph_nodes(model, weights, consts):
+    """Fill `consts` with the graph's initializers from `weights` (a clear error for a missing
+    one) and return the graph's nodes as IRNodes in topological order."""
+    g = model.graph
+    for init in g.initializer:
+        if init.name not in weights:
+            raise RunnerError("corrupt-model", "weights file has no tensor '%s'" % init.name)
+        consts[init.name] = np.asarray(weights[init.name])
+    inputs = [i.name for i in ir.graph_inputs(model)]
+    return topological([IRNode(n, i) for i, n in enumerate(g.node)], inputs + list(consts))
+
+
+def write_emitted(out_dir, stem, source, weights):
+    """Check that `source` compiles, then write `<stem>.npz` and `<stem>.py` atomically; returns
+    (py path, npz path)."""
+    import os
+
+    from .tensors import atomic_write, save_npz
+
+    compile(source, stem + ".py", "exec")
+    if not os.path.isdir(out_dir):
+        os.makedirs(out_dir)
+    npz_path = save_npz(os.path.join(out_dir, stem + ".npz"), weights)
+
+    def write_py(tmp):
+        with open(tmp, "w") as f:
+            f.write(source)
+
+    return atomic_write(os.path.join(out_dir, stem + ".py"), write_py), npz_path

@@ -129,6 +129,26 @@ class RunnerBase(object):
     def infer(self, request):
         raise RunnerError("not-supported", "%s cannot run models" % self.framework)
 
+    @staticmethod
+    def emit_weights(request):
+        """The IR weights of an Emit request, as {name: array}."""
+        from .tensors import load_npz
+
+        if not request.weights.path:
+            raise RunnerError("bad-request", "no weights file given")
+        return load_npz(request.weights.path)
+
+    @staticmethod
+    def emitted(request, weights_ext, weights_role):
+        """(code path, weights path) among a Save request's emitted files."""
+        code = [f.path for f in request.emitted if f.role == "code" or f.path.endswith(".py")]
+        weights = [f.path for f in request.emitted if f.role == weights_role or f.path.endswith(weights_ext)]
+        if len(code) != 1 or len(weights) != 1:
+            raise RunnerError(
+                "bad-request", "Save needs the emitted .py (role code) and %s (role %s)" % (weights_ext, weights_role)
+            )
+        return code[0], weights[0]
+
     def inbox(self):
         if self._inbox is None:
             import tempfile
