@@ -104,15 +104,38 @@ def batch_size(request, flat):
     return 1
 
 
-def to_model(flat, ctx):
+def cut(ctx, outputs, path):
+    """Keep the nodes the requested outputs (--dstNode) depend on."""
+    produced = dict((o, n) for n in ctx.nodes for o in n.output)
+    missing = [o for o in outputs if o not in produced]
+    if missing:
+        raise RunnerError(
+            "unknown-node",
+            "no value named %s in the model" % ", ".join(missing),
+            file=path,
+            hint="value names: %s" % ", ".join(sorted(produced)[:30]),
+        )
+    needed, stack = set(), list(outputs)
+    while stack:
+        v = stack.pop()
+        node = produced.get(v)
+        if node is None or id(node) in needed:
+            continue
+        needed.add(id(node))
+        stack.extend(i for i in node.input if i)
+    ctx.nodes = [n for n in ctx.nodes if id(n) in needed]
+    return list(outputs)
+
+
+def to_model(flat, ctx, outputs):
     from onnx import TensorProto, helper, numpy_helper
 
     g_inputs = [helper.make_tensor_value_info(name, TensorProto.FLOAT, ctx.shape(name)) for name, _ in flat.inputs]
-    g_outputs = [helper.make_tensor_value_info(name, TensorProto.FLOAT, ctx.shape(name)) for name in flat.outputs]
+    g_outputs = [helper.make_tensor_value_info(name, TensorProto.FLOAT, ctx.shape(name)) for name in outputs]
     used = set(i for n in ctx.nodes for i in n.input)
     inits = [numpy_helper.from_array(np.asarray(v), k) for k, v in ctx.consts.items() if k in used]
     value_info = []
-    seen = set(flat.outputs) | set(n for n, _ in flat.inputs)
+    seen = set(outputs) | set(n for n, _ in flat.inputs)
     for node in ctx.nodes:
         for out in node.output:
             if out in seen:
@@ -145,7 +168,8 @@ def parse(request, workspace):
             err.file = err.file or path
             raise
     ctx.node = None
-    onnx_model = to_model(flat, ctx)
+    outputs = cut(ctx, list(request.outputs), path) if request.outputs else flat.outputs
+    onnx_model = to_model(flat, ctx, outputs)
     onnx_model.producer_name = "mmbroker cntk runner (cntk %s)" % C.__version__
     meta = {
         "source_framework": "cntk",

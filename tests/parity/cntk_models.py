@@ -64,13 +64,26 @@ def ops():
     return randomize(out), (1, 4, 6, 6)
 
 
+def pool():
+    """Pooling: ceilOutDim, automatic padding with and without the pad in the average, groups."""
+    x = C.input_variable((4, 8, 8), name="data")
+    w = C.parameter((4, 2, 3, 3), init=C.glorot_uniform(), name="grouped.W")
+    g = C.convolution(w, x, strides=(1, 1), auto_padding=[False, True, True], groups=2, name="grouped")
+    a = C.pooling(g, C.MAX_POOLING, (3, 3), strides=(2, 2), ceil_out_dim=True, name="max_ceil")  # 8 -> 4
+    b = C.pooling(g, C.AVG_POOLING, (3, 3), strides=(2, 2), auto_padding=[True, True], include_pad=True)
+    c = C.pooling(g, C.AVG_POOLING, (2, 2), strides=(2, 2), auto_padding=[True, True], name="avg_exclude")
+    d = C.pooling(x, C.AVG_POOLING, (3, 3), strides=(1, 1), auto_padding=[True, True], name="avg_edges")
+    h = C.splice(a, b, c, axis=0)
+    return randomize(Dense(6)(C.splice(C.reshape(h, (-1,)), C.reshape(d, (-1,)), axis=0))), (1, 4, 8, 8)
+
+
 def unsupported():
     """Two ops without an IR converter (Cos, Hardmax), for the error that lists every node."""
     x = C.input_variable((5,), name="data")
     return C.hardmax(C.cos(x, name="cosine"), name="hard") + Dense(5)(x), (1, 5)
 
 
-MODELS = {"cnn": cnn, "ops": ops, "unsupported": unsupported}
+MODELS = {"cnn": cnn, "ops": ops, "pool": pool, "unsupported": unsupported}
 
 
 def main(argv):

@@ -16,7 +16,7 @@ import pytest
 from helpers import check_pair
 
 ROOT = Path(__file__).resolve().parents[2]
-CNTK_MODELS = ["cnn", "ops"]
+CNTK_MODELS = ["cnn", "ops", "pool"]
 TARGET_FILE = {"pytorch": "{name}.pth", "onnx": "{name}.onnx", "cntk": "{name}.model"}
 PT_ZOO = ["resnet", "mobilenetv2", "squeezenet", "inception"]
 
