@@ -31,6 +31,8 @@ class EmitContext(EmitContextBase):
         super(EmitContext, self).__init__(model, opset, shapes)
         self.const_vars = {}  # (IR value, rank) -> Python variable of its CNTK constant
         self.batched = set()  # IR values that carry the batch axis
+        # batched values whose IR shape has dropped the batch axis (size 1): IR axis a is CNTK's a
+        self.hidden = set()
         self.weights = {}  # npz key -> ndarray
         self.lines = []
 
@@ -79,7 +81,7 @@ class EmitContext(EmitContextBase):
         if rank is None:
             raise self.fail("the rank of '%s' is unknown" % name)
         a = axis + rank if axis < 0 else axis
-        if name not in self.batched:
+        if name not in self.batched or name in self.hidden:
             return a
         if a == 0:
             raise self.fail("CNTK cannot operate along the batch axis")
@@ -92,8 +94,9 @@ class EmitContext(EmitContextBase):
         parts += ["%s=%s" % (k, lit(v)) for k, v in sorted(attrs.items()) if v is not None]
         return "C.%s(%s)" % (op, ", ".join(parts))
 
-    def assign(self, node, expr, output=None, batched=True):
-        """`var = expr, name=<IR value>` for the node's (first) output."""
+    def assign(self, node, expr, output=None, batched=True, hidden=None):
+        """`var = expr, name=<IR value>` for the node's (first) output. The output has its batch
+        axis hidden (see `hidden`) when an input has, unless `hidden` says otherwise."""
         out = output or node.outputs[0]
         if expr.startswith("C.") and expr.endswith(")"):
             expr = expr[:-1] + ("" if expr.endswith("()") else ", ") + "name=%s)" % lit(out)
@@ -103,6 +106,10 @@ class EmitContext(EmitContextBase):
         self.lines.append("%s = %s" % (var, expr))
         if batched:
             self.batched.add(out)
+        if hidden is None:
+            hidden = any(i in self.hidden for i in node.inputs)
+        if hidden:
+            self.hidden.add(out)
         return var
 
     def temp(self, expr, hint="t"):

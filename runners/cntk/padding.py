@@ -19,6 +19,8 @@ def padding_plan(sizes, kernels, strides, dilations, begins, ends):
     if not any(begins) and not any(ends):
         return "none", None
     auto = [auto_pads(sizes[i], kernels[i], strides[i], dilations[i]) for i in range(len(sizes))]
-    if all(a == (b, e) for a, b, e in zip(auto, begins, ends)):
+    # CNTK refuses automatic padding where the kernel is larger than the input
+    fits = all((k - 1) * d + 1 <= n for n, k, d in zip(sizes, kernels, dilations))
+    if fits and all(a == (b, e) for a, b, e in zip(auto, begins, ends)):
         return "auto", None
     return "explicit", list(zip(begins, ends))

@@ -18,7 +18,8 @@ def save(code_path, weights_path, output):
             "bad-class-file",
             "build(weights) failed: %s: %s" % (type(exc).__name__, text[0][:300] if text else ""),
             file=code_path,
-            hint="the weights must be the .npz emitted with this code",
+            hint="give the .npz emitted with this code; if it is, CNTK rejects the generated graph: "
+            "convert to another framework, or report the model",
         )
     path = output if output.endswith((".model", ".dnn")) else output + ".model"
     return atomic_write(path, lambda tmp: model.save(tmp))

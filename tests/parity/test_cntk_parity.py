@@ -90,10 +90,13 @@ def test_intermediates_keyed_by_ir_names(session, cntk_models):
 
 
 @pytest.mark.parity
-def test_keras_to_cntk(session, tf_models, env_or_skip, parity_recorder, tmp_path):
-    """A Keras 2 .h5 CNN (SAME padding, BatchNormalization, depthwise convolution) into CNTK."""
+@pytest.mark.parametrize("name", ["keras2_cnn", "mobilenetv2"])
+def test_keras_to_cntk(session, tf_models, env_or_skip, parity_recorder, tmp_path, name):
+    """A Keras 2 .h5 CNN (SAME padding, BatchNormalization, depthwise convolution) and Keras
+    MobileNetV2 at 32 px (3x3 kernels on 2x2 maps; tf2onnx's reshapes through a rank-1 bias) into
+    CNTK."""
     env_or_skip("cntk")
     folder, entries = tf_models
-    source = [str(folder / entries["keras2_cnn"]["file"])]
-    ir, written = convert(session, "tensorflow", "cntk", source, tmp_path, "keras2_cnn")
-    check_pair(session, parity_recorder, "tensorflow", source, "cntk", written, ir, "keras2_cnn")
+    source = [str(folder / entries[name]["file"])]
+    ir, written = convert(session, "tensorflow", "cntk", source, tmp_path, name)
+    check_pair(session, parity_recorder, "tensorflow", source, "cntk", written, ir, name)

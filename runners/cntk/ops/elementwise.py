@@ -23,7 +23,7 @@ UNARY = {
 
 
 def _operand(ctx, name, other):
-    rank = ctx.rank(other) if other in ctx.batched else None
+    rank = ctx.rank(other) if other in ctx.batched and other not in ctx.hidden else None
     return ctx.x(name, rank=rank)
 
 

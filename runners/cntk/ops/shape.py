@@ -18,11 +18,23 @@ REDUCE = {
 
 
 def _reshape_to_output(node, ctx, x):
+    """A reshape keeps the batch axis. With batch 1 an IR reshape may drop it ([1,1,1,C] -> [C],
+    as tf2onnx writes) or bring it back: the CNTK value keeps it, hidden from the IR's axes."""
     out = ctx.need_shape(node.outputs[0])
     src = ctx.need_shape(x)
-    if out[0] != src[0]:
-        raise ctx.fail("a reshape that changes the batch axis (%s -> %s)" % (src, out))
-    ctx.assign(node, ctx.call("reshape", ctx.x(x), tuple(out[1:])))
+    if x in ctx.hidden:
+        if out[0] == 1 and len(out) > 1:
+            ctx.assign(node, ctx.call("reshape", ctx.x(x), tuple(out[1:])), hidden=False)
+        else:
+            ctx.assign(node, ctx.call("reshape", ctx.x(x), tuple(out)), hidden=True)
+        return
+    if out[0] == src[0]:
+        ctx.assign(node, ctx.call("reshape", ctx.x(x), tuple(out[1:])))
+        return
+    if src[0] == 1 and out:
+        ctx.assign(node, ctx.call("reshape", ctx.x(x), tuple(out)), hidden=True)
+        return
+    raise ctx.fail("a reshape that changes the batch axis (%s -> %s)" % (src, out))
 
 
 @EMIT.register("Reshape", since=14)
