@@ -141,12 +141,15 @@ def fold(node, ctx, no_fold=NO_FOLD, limit=FOLD_LIMIT):
     return True
 
 
-def convert_nodes(registry, nodes, ctx, opset):
+def convert_nodes(registry, nodes, ctx, opset, skip=None):
     """Check that `registry` converts every node (all missing ops reported at once), then call each
     node's converter with its attributes; errors get the node, op and opset. `ctx.node` is set to
-    the node being converted."""
+    the node being converted; `skip(node)`, asked just before, can pass over nodes an earlier
+    converter absorbed."""
     registry.check([(n.name, n.op_type) for n in nodes], opset)
     for n in nodes:
+        if skip is not None and skip(n):
+            continue
         ctx.node = n
         fn = registry.lookup(n.op_type, opset)
         try:
