@@ -99,3 +99,28 @@ def build_case(case, seed=0):
             o.CopyFrom(inferred[o.name])
         assert o.type.tensor_type.elem_type, o.name
     return model, feeds
+
+
+def assert_clean_failure(r: CliResult, out, *words: str) -> None:
+    """A CLI failure a user can act on: exit 1, no traceback, every word said, no output left."""
+    assert r.exit_code == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    text = " ".join(r.stderr.split())
+    for w in words:
+        assert w in text, (w, r.stderr)
+    assert not out.exists(), "a failed conversion left an output file"
+
+
+def check_pair(session, parity_recorder, src, source, dst, written, ir, model, min_std=1e-2):
+    """Run source and converted model on seeded inputs, record the report, assert it passed (and
+    that the reference output varies, so the comparison proves something)."""
+    from broker.parity import seeded_inputs
+    from broker.pipeline import input_specs
+
+    inputs = seeded_inputs(input_specs(ir), seed=0)
+    report = session.verify((src, source), (dst, written), inputs)
+    parity_recorder.add(src, dst, model, report)
+    ref = session.infer(src, source, inputs)[0][0][1]
+    assert np.std(ref) > min_std, "reference output has no spread: the comparison would prove nothing"
+    assert report.passed, report.to_dict()
+    return report

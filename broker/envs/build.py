@@ -63,7 +63,7 @@ def env_var_templates(spec: RunnerSpec) -> dict[str, str]:
 def create_venv(
     spec: RunnerSpec, interpreter: Interpreter, target: Path, creator: str, progress: BuildProgress, log_path: Path
 ) -> None:
-    uv = installer.find_uv()
+    uv = installer.uv_for(interpreter)
     cmd = installer.venv_command(creator, interpreter, target, uv)
     result = installer.run_streaming(cmd, on_line=progress.update, log_path=log_path)
     if result.returncode != 0:
@@ -93,8 +93,8 @@ def install_pins(
     find_links: tuple[str, ...],
     no_index: bool,
     extra_args: list[str],
+    uv: str | None,
 ) -> str:
-    uv = installer.find_uv()
     reqs = installer.write_requirements(spec, target / REQUIREMENTS_FILE)
     cmd = installer.install_command(
         spec, env_python, reqs, uv=uv, find_links=find_links, no_index=no_index, extra_args=extra_args
@@ -197,7 +197,7 @@ def build_env(
     tmp = new_tmp_dir(spec.framework)
     paths.logs_dir().mkdir(parents=True, exist_ok=True)
     log_path = paths.logs_dir() / f"env-{spec.framework}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
-    uv = installer.find_uv()
+    uv = installer.uv_for(interpreter)
     creator = installer.choose_creator(spec, interpreter, uv)
     finished = False
     try:
@@ -235,6 +235,7 @@ def build_env(
                 find_links=tuple(find_links),
                 no_index=no_index,
                 extra_args=ctx.install_args,
+                uv=uv,
             )
         link_libraries(spec, tmp)
         if module is not None and hasattr(module, "post_install"):

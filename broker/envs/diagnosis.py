@@ -76,7 +76,9 @@ def doctor(framework: str, *, python: str | Path | None = None, runners_dir: Pat
         add(Check("system packages", "ok", "installed: " + ", ".join(spec.system_packages)))
 
     uv = installer.find_uv()
-    if uv is not None:
+    if uv is not None and interp is not None and installer.uv_for(interp) is None:
+        add(Check("installer", "ok", f"python -m venv and pip (uv cannot target CPython {interp.minor})"))
+    elif uv is not None:
         version = ""
         try:
             version = subprocess.run([uv, "--version"], capture_output=True, text=True, timeout=10).stdout.strip()

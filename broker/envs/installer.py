@@ -4,7 +4,8 @@ uv is preferred for both (it is a broker dependency, found with `uv.find_uv_bin(
 --relocatable` makes an environment whose `bin/` scripts find their interpreter relative to
 themselves, so a directory built under a temporary name can be renamed into place. Without uv,
 `virtualenv` creates it (or `python -m venv` for Python < 3.7, which virtualenv > 20.21 cannot
-target) and pip installs. uv is told the package sources pip is configured with (`pip config
+target) and pip installs; for those old interpreters uv is never used (it cannot target them).
+uv is told the package sources pip is configured with (`pip config
 list`: find-links, index-url, extra-index-url), so that local wheels (e.g. a CPU build of torch in
 a find-links folder) win over large downloads, and it picks the best match across all indexes
 as pip does.
@@ -53,6 +54,14 @@ def find_uv() -> str | None:
         return str(uv.find_uv_bin())
     except (ImportError, FileNotFoundError):
         return shutil.which("uv")
+
+
+UV_MIN_PYTHON = (3, 7)  # uv neither creates nor installs into environments of older interpreters
+
+
+def uv_for(interpreter: Interpreter) -> str | None:
+    """uv when it can serve this interpreter (>= 3.7), else None: venv + pip do the job."""
+    return find_uv() if interpreter.version_tuple >= UV_MIN_PYTHON else None
 
 
 @dataclass(frozen=True)

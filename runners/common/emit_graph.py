@@ -139,3 +139,56 @@ def fold(node, ctx, no_fold=NO_FOLD, limit=FOLD_LIMIT):
         if name:
             ctx.consts[name] = np.asarray(value)
     return True
+
+
+def convert_nodes(registry, nodes, ctx, opset, skip=None):
+    """Check that `registry` converts every node (all missing ops reported at once), then call each
+    node's converter with its attributes; errors get the node, op and opset. `ctx.node` is set to
+    the node being converted; `skip(node)`, asked just before, can pass over nodes an earlier
+    converter absorbed."""
+    registry.check([(n.name, n.op_type) for n in nodes], opset)
+    for n in nodes:
+        if skip is not None and skip(n):
+            continue
+        ctx.node = n
+        fn = registry.lookup(n.op_type, opset)
+        try:
+            fn(n, ctx, **attributes(n))
+        except RunnerError as err:
+            if not err.node:
+                err.node, err.op, err.opset = n.name, n.op_type, opset
+            raise
+        except TypeError as exc:
+            raise RunnerError("unsupported-attribute", "cannot emit: %s" % exc, node=n.name, op=n.op_type, opset=opset)
+    ctx.node = None
+
+
+def graph_nodes(model, weights, consts):
+    """Fill `consts` with the graph's initializers from `weights` (a clear error for a missing
+    one) and return the graph's nodes as IRNodes in topological order."""
+    g = model.graph
+    for init in g.initializer:
+        if init.name not in weights:
+            raise RunnerError("corrupt-model", "weights file has no tensor '%s'" % init.name)
+        consts[init.name] = np.asarray(weights[init.name])
+    inputs = [i.name for i in ir.graph_inputs(model)]
+    return topological([IRNode(n, i) for i, n in enumerate(g.node)], inputs + list(consts))
+
+
+def write_emitted(out_dir, stem, source, weights):
+    """Check that `source` compiles, then write `<stem>.npz` and `<stem>.py` atomically; returns
+    (py path, npz path)."""
+    import os
+
+    from .tensors import atomic_write, save_npz
+
+    compile(source, stem + ".py", "exec")
+    if not os.path.isdir(out_dir):
+        os.makedirs(out_dir)
+    npz_path = save_npz(os.path.join(out_dir, stem + ".npz"), weights)
+
+    def write_py(tmp):
+        with open(tmp, "w") as f:
+            f.write(source)
+
+    return atomic_write(os.path.join(out_dir, stem + ".py"), write_py), npz_path

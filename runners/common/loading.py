@@ -74,3 +74,18 @@ def named_inputs(tensors, names):
         name = t.name or (names[i] if i < len(names) else "input_%d" % i)
         out[name] = from_proto(t)
     return out
+
+
+def load_code(path, function, what="generated code"):
+    """Import the Python file `path` (emitted code) and check that it defines `function`."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("mmbroker_emitted_%d" % abs(hash(path)), path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise RunnerError("bad-class-file", "the %s does not run: %s" % (what, exc), file=path)
+    if not callable(getattr(module, function, None)):
+        raise RunnerError("bad-class-file", "expected a function %s in the %s" % (function, what), file=path)
+    return module

@@ -63,6 +63,19 @@ def discover(package):
         importlib.import_module(package + "." + info.name)
 
 
+def discovered(registry, package):
+    """A function returning `registry` with the modules of `package` imported on first call."""
+    done = []
+
+    def get():
+        if not done:
+            discover(package)
+            done.append(True)
+        return registry
+
+    return get
+
+
 def onnx_attributes(node):
     """A NodeProto's attributes as a dict of Python values (onnx.helper semantics)."""
     from onnx import helper

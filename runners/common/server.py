@@ -129,12 +129,50 @@ class RunnerBase(object):
     def infer(self, request):
         raise RunnerError("not-supported", "%s cannot run models" % self.framework)
 
+    @staticmethod
+    def emit_weights(request):
+        """The IR weights of an Emit request, as {name: array}."""
+        from .tensors import load_npz
+
+        if not request.weights.path:
+            raise RunnerError("bad-request", "no weights file given")
+        return load_npz(request.weights.path)
+
+    @staticmethod
+    def emitted(request, weights_ext, weights_role):
+        """(code path, weights path) among a Save request's emitted files."""
+        code = [f.path for f in request.emitted if f.role == "code" or f.path.endswith(".py")]
+        weights = [f.path for f in request.emitted if f.role == weights_role or f.path.endswith(weights_ext)]
+        if len(code) != 1 or len(weights) != 1:
+            raise RunnerError(
+                "bad-request", "Save needs the emitted .py (role code) and %s (role %s)" % (weights_ext, weights_role)
+            )
+        return code[0], weights[0]
+
     def inbox(self):
         if self._inbox is None:
             import tempfile
 
             self._inbox = tempfile.mkdtemp(prefix="mmbroker-%s-inbox-" % self.framework)
         return self._inbox
+
+
+def describe_response(framework, versions, reads, writes, emit_ops, capabilities=None):
+    """The Describe answer of a runner that parses, emits, saves and infers at the IR opset."""
+    from . import ir
+
+    return pb.DescribeResponse(
+        protocol_version=rpc.PROTOCOL_VERSION,
+        framework=framework,
+        versions=versions,
+        reads=reads,
+        writes=writes,
+        min_opset=ir.IR_OPSET,
+        max_opset=ir.IR_OPSET,
+        capabilities=capabilities or ["parse", "emit", "save", "infer", "intermediates"],
+        emit_ops=emit_ops,
+        python=sys.version.split()[0],
+    )
 
 
 def _watch_parent(stop_event, parent):

@@ -13,12 +13,15 @@ value names. Weights and constant tensors are Gluon parameters named after their
 """
 
 import keyword
-import re
 
 import numpy as np
 
+from runners.common.codegen import (
+    EmitContextBase,
+    lit,  # noqa: F401  (re-exported for the ops)
+)
+from runners.common.codegen import identifier as _identifier
 from runners.common.emit_graph import IRNode  # noqa: F401  (re-exported for the ops)
-from runners.common.errors import RunnerError
 from runners.common.registry import Registry
 
 EMIT = Registry("mxnet", "emit")
@@ -27,93 +30,20 @@ _RESERVED = set(keyword.kwlist) | {"self", "F", "p", "mx", "gluon", "np", "super
 
 
 def identifier(name, fallback="v"):
-    s = re.sub(r"\W+", "_", str(name)).strip("_") or fallback
-    if s[0].isdigit():
-        s = fallback + "_" + s
-    if s in _RESERVED:
-        s += "_"
-    return s
+    return _identifier(name, fallback, _RESERVED)
 
 
-def lit(value):
-    """A Python literal: numbers, strings, tuples (for MXNet shape-like attributes), lists."""
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    if isinstance(value, (bool, np.bool_)):
-        return "True" if value else "False"
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        if v != v:
-            return "float('nan')"
-        if v in (float("inf"), float("-inf")):
-            return "float('%s')" % ("inf" if v > 0 else "-inf")
-        return repr(v)
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, tuple):
-        inner = ", ".join(lit(v) for v in value)
-        return "(%s,)" % inner if len(value) == 1 else "(%s)" % inner
-    if isinstance(value, list):
-        return "[%s]" % ", ".join(lit(v) for v in value)
-    if value is None:
-        return "None"
-    raise TypeError("no literal for %r" % (value,))
+class EmitContext(EmitContextBase):
+    reserved = _RESERVED
 
-
-class EmitContext(object):
     def __init__(self, model, opset, shapes, dtypes):
-        self.model = model
-        self.opset = opset
-        self.shapes = shapes  # IR value -> [dims or None]
+        super(EmitContext, self).__init__(model, opset, shapes)
         self.dtypes = dtypes
-        self.consts = {}  # IR value -> ndarray (initializers and folded values)
-        self.vars = {}  # IR value -> Python variable
-        self.used_names = set(_RESERVED)
         self.params = {}  # identifier -> ndarray
         self.param_of = {}  # IR value -> identifier
         self.init_lines = []
         self.forward_lines = []
         self.ir_values = []  # (variable, IR value)
-        self.node = None
-        self.warnings = []
-
-    # -- names -------------------------------------------------------------------------------
-    def new_var(self, ir_name):
-        base = identifier(ir_name)
-        name, k = base, 1
-        while name in self.used_names:
-            k += 1
-            name = "%s_%d" % (base, k)
-        self.used_names.add(name)
-        self.vars[ir_name] = name
-        return name
-
-    # -- values ------------------------------------------------------------------------------
-    def const(self, name):
-        return self.consts.get(name) if name else None
-
-    def shape(self, name):
-        if name in self.consts:
-            return list(self.consts[name].shape)
-        s = self.shapes.get(name)
-        if s is None or any(d is None for d in s):
-            return None
-        return list(s)
-
-    def need_shape(self, name):
-        s = self.shape(name)
-        if s is None:
-            raise self.fail("the shape of '%s' is unknown; give the input shapes when converting" % name)
-        return s
-
-    def need_const(self, index, what):
-        name = self.node.input(index)
-        value = self.const(name)
-        if value is None:
-            raise self.fail("%s must be a constant" % what)
-        return value
 
     def param(self, ir_name, value=None):
         """A Gluon parameter holding a constant; returns the expression that reads it."""
@@ -183,14 +113,3 @@ class EmitContext(object):
         var = self.new_var("_%s_%s" % (identifier(self.node.name if self.node else "x"), hint))
         self.forward_lines.append("%s = %s" % (var, expr))
         return var
-
-    def fail(self, message):
-        node = self.node
-        return RunnerError(
-            "unsupported-attribute",
-            message,
-            node=node.name if node else "",
-            op=node.op_type if node else "",
-            opset=self.opset,
-            hint="convert to another target framework, or simplify the model (e.g. with onnxsim)",
-        )

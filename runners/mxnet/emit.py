@@ -5,25 +5,15 @@ import os
 import numpy as np
 
 from runners.common import ir
-from runners.common.emit_graph import attributes as _attrs
-from runners.common.emit_graph import class_name, read_graph
+from runners.common.emit_graph import class_name, convert_nodes, graph_nodes, read_graph
 from runners.common.emit_graph import fold as _fold
 from runners.common.emit_graph import infer_shapes as _infer
-from runners.common.emit_graph import topological as _topological
-from runners.common.errors import RunnerError
-from runners.common.registry import discover
+from runners.common.registry import discovered
 from runners.common.tensors import atomic_write
 
-from .codegen import EMIT, EmitContext, IRNode, identifier
+from .codegen import EMIT, EmitContext, identifier
 
-_discovered = []
-
-
-def registry():
-    if not _discovered:
-        discover("runners.mxnet.ops")
-        _discovered.append(True)
-    return EMIT
+registry = discovered(EMIT, "runners.mxnet.ops")
 
 
 def build(model, weights):
@@ -32,31 +22,15 @@ def build(model, weights):
     shapes, dtypes = _infer(model, weights)
     ctx = EmitContext(model, opset, shapes, dtypes)
     g = model.graph
-    for init in g.initializer:
-        if init.name not in weights:
-            raise RunnerError("corrupt-model", "weights file has no tensor '%s'" % init.name)
-        ctx.consts[init.name] = np.asarray(weights[init.name])
     inputs = ir.graph_inputs(model)
-    nodes = _topological([IRNode(n, i) for i, n in enumerate(g.node)], [i.name for i in inputs] + list(ctx.consts))
+    nodes = graph_nodes(model, weights, ctx.consts)
     args = [ctx.new_var(i.name) for i in inputs]
     remaining = []
     for n in nodes:
         ctx.node = n
         if not _fold(n, ctx):
             remaining.append(n)
-    reg.check([(n.name, n.op_type) for n in remaining], opset)
-    for n in remaining:
-        ctx.node = n
-        fn = reg.lookup(n.op_type, opset)
-        try:
-            fn(n, ctx, **_attrs(n))
-        except RunnerError as err:
-            if not err.node:
-                err.node, err.op, err.opset = n.name, n.op_type, opset
-            raise
-        except TypeError as exc:
-            raise RunnerError("unsupported-attribute", "cannot emit: %s" % exc, node=n.name, op=n.op_type, opset=opset)
-    ctx.node = None
+    convert_nodes(reg, remaining, ctx, opset)
     returns = []
     for o in g.output:
         if o.name in ctx.consts and o.name not in ctx.vars:

@@ -51,23 +51,16 @@ class MXNetRunner(RunnerBase):
         return run(request)
 
     def emit(self, request):
-        from runners.common.tensors import load_npz
-
         from .emit import emit
 
-        if not request.weights.path:
-            raise RunnerError("bad-request", "no weights file given")
-        weights = load_npz(request.weights.path)
+        weights = self.emit_weights(request)
         py, params, warnings = emit(request.graph, weights, request.out_dir or self.inbox(), request.name or "model")
         return pb.EmitResponse(files=[file_ref(py, "code"), file_ref(params, "params")], warnings=warnings)
 
     def save(self, request):
         from .save import save
 
-        code = [f.path for f in request.emitted if f.role == "code" or f.path.endswith(".py")]
-        params = [f.path for f in request.emitted if f.role == "params" or f.path.endswith(".params")]
-        if len(code) != 1 or len(params) != 1:
-            raise RunnerError("bad-request", "Save needs the emitted .py (role code) and .params (role params)")
+        code, params = self.emitted(request, ".params", "params")
         fmt = (request.format or "").lower()
         if fmt and fmt not in WRITES + ["symbol"]:
             raise RunnerError(
@@ -75,5 +68,5 @@ class MXNetRunner(RunnerBase):
                 "the mxnet runner writes -symbol.json + -0000.params, not '%s'" % fmt,
                 file=request.output,
             )
-        symbol_path, weights_path = save(code[0], params[0], request.output)
+        symbol_path, weights_path = save(code, params, request.output)
         return pb.SaveResponse(files=[file_ref(symbol_path, "model"), file_ref(weights_path, "params")])

@@ -6,7 +6,7 @@ import numpy as np
 
 from runners.common import ir
 from runners.common.emit_graph import attributes as _attrs
-from runners.common.emit_graph import class_name, read_graph
+from runners.common.emit_graph import class_name, convert_nodes, read_graph
 from runners.common.emit_graph import infer_shapes as _infer
 from runners.common.emit_graph import topological as _topological
 from runners.common.errors import RunnerError
@@ -136,20 +136,7 @@ def build(model, weights):
                 ctx.consumers.setdefault(i, []).append(n)
     ctx.graph_outputs = set(o.name for o in g.output)
 
-    for n in remaining:
-        if id(n) in ctx.absorbed:
-            continue
-        ctx.node = n
-        fn = reg.lookup(n.op_type, opset)
-        try:
-            fn(n, ctx, **_attrs(n))
-        except RunnerError as err:
-            if not err.node:
-                err.node, err.op, err.opset = n.name, n.op_type, opset
-            raise
-        except TypeError as exc:
-            raise RunnerError("unsupported-attribute", "cannot emit: %s" % exc, node=n.name, op=n.op_type, opset=opset)
-    ctx.node = None
+    convert_nodes(reg, remaining, ctx, opset, skip=lambda n: id(n) in ctx.absorbed)
     returns = [ctx.x(o.name) for o in g.output]
     return ctx, args, returns
 

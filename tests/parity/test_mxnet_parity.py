@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import check_pair
 
 from broker.parity import seeded_inputs
 from broker.pipeline import InputShape, input_specs
@@ -91,16 +92,6 @@ def convert(session, src, dst, source, out_dir, name, inputs=None):
     emitted = session.tocode(dst, ir, out_dir / "code", name=stem)
     written = session.tomodel(dst, emitted, out_dir / TARGET_FILE[dst].format(name=stem))
     return ir, written
-
-
-def check_pair(session, parity_recorder, src, source, dst, written, ir, model):
-    inputs = seeded_inputs(input_specs(ir), seed=0)
-    report = session.verify((src, source), (dst, written), inputs)
-    parity_recorder.add(src, dst, model, report)
-    ref = session.infer(src, source, inputs)[0][0][1]
-    assert np.std(ref) > 1e-2, "reference output has no spread: the comparison would prove nothing"
-    assert report.passed, report.to_dict()
-    return report
 
 
 # every pair on the light architectures; the heavier ones (224-299 px inputs, or 20M+ parameters)

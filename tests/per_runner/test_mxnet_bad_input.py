@@ -9,7 +9,7 @@ import os
 import subprocess
 
 import pytest
-from helpers import run_cli
+from helpers import assert_clean_failure, run_cli
 
 pytestmark = pytest.mark.runner
 
@@ -52,15 +52,6 @@ def convert(files, symbol, params, out, *extra):
     return run_cli(
         "convert", "-sf", "mxnet", "-in", files / symbol, "-iw", files / params, "-df", "onnx", "-om", out, *extra
     )
-
-
-def assert_clean_failure(r, out, *words):
-    assert r.exit_code == 1, r.stderr
-    assert "Traceback" not in r.stderr
-    text = " ".join(r.stderr.split())
-    for w in words:
-        assert w in text, (w, r.stderr)
-    assert not out.exists(), "a failed conversion left an output file"
 
 
 def test_good_files_convert(files, tmp_path):

@@ -450,6 +450,17 @@ def test_creator_choice(runners):
     assert installer.choose_creator(spec, py36, None) == "venv"
 
 
+def test_uv_never_serves_python_36(runners, monkeypatch):
+    """uv neither creates nor installs into CPython 3.6 environments: venv and pip do."""
+    monkeypatch.setattr(installer, "find_uv", lambda: "/bin/uv")
+    spec = load_spec("fake", runners)
+    py36 = Interpreter(Path("/p/3.6"), "3.6.15", "cpython", "linux-x86_64")
+    assert installer.uv_for(py36) is None and installer.uv_for(PY311) == "/bin/uv"
+    assert installer.choose_creator(spec, py36, installer.uv_for(py36)) == "venv"
+    cmd = installer.install_command(spec, Path("/e/bin/python"), Path("/e/r.txt"), uv=installer.uv_for(py36))
+    assert cmd[:4] == ["/e/bin/python", "-m", "pip", "install"]
+
+
 def test_run_streaming_keeps_tail(tmp_path):
     seen: list[str] = []
     res = installer.run_streaming(

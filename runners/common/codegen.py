@@ -1,0 +1,123 @@
+"""Helpers every code generator needs: Python identifiers and literals, explicit ONNX pads."""
+
+import keyword
+import re
+
+import numpy as np
+
+from .errors import RunnerError
+
+
+def identifier(name, fallback="v", reserved=()):
+    """A Python identifier from an IR name (not a keyword, not in `reserved`)."""
+    s = re.sub(r"\W+", "_", str(name)).strip("_") or fallback
+    if s[0].isdigit():
+        s = fallback + "_" + s
+    if s in reserved or keyword.iskeyword(s):
+        s += "_"
+    return s
+
+
+def lit(value):
+    """A Python literal: numbers, strings, tuples (for shape-like attributes), lists."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (bool, np.bool_)):
+        return "True" if value else "False"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        if v != v:
+            return "float('nan')"
+        if v in (float("inf"), float("-inf")):
+            return "float('%s')" % ("inf" if v > 0 else "-inf")
+        return repr(v)
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, tuple):
+        inner = ", ".join(lit(v) for v in value)
+        return "(%s,)" % inner if len(value) == 1 else "(%s)" % inner
+    if isinstance(value, list):
+        return "[%s]" % ", ".join(lit(v) for v in value)
+    if value is None:
+        return "None"
+    raise TypeError("no literal for %r" % (value,))
+
+
+def resolve_pads(spatial, kernel, strides, dilations, pads, auto_pad):
+    """ONNX pads as (begins, ends) with auto_pad resolved from the input's spatial sizes."""
+    n = len(kernel)
+    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        begins, ends = [], []
+        for i in range(n):
+            out = -(-spatial[i] // strides[i])
+            total = max(0, (out - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - spatial[i])
+            small, big = total // 2, total - total // 2
+            begins.append(small if auto_pad == "SAME_UPPER" else big)
+            ends.append(big if auto_pad == "SAME_UPPER" else small)
+        return begins, ends
+    if auto_pad == "VALID" or not pads:
+        return [0] * n, [0] * n
+    return list(pads[:n]), list(pads[n:])
+
+
+class EmitContextBase(object):
+    """What every emitter's context has: Python names for IR values, constants, static shapes,
+    the node being converted and errors that name it."""
+
+    reserved = ()
+
+    def __init__(self, model, opset, shapes):
+        self.model = model
+        self.opset = opset
+        self.shapes = shapes  # IR value -> [dims or None]
+        self.consts = {}  # IR value -> ndarray (initializers and folded values)
+        self.vars = {}  # IR value -> Python variable
+        self.used_names = set(self.reserved)
+        self.node = None
+        self.warnings = []
+
+    def new_var(self, ir_name):
+        base = identifier(ir_name, "v", self.reserved)
+        name, k = base, 1
+        while name in self.used_names:
+            k += 1
+            name = "%s_%d" % (base, k)
+        self.used_names.add(name)
+        self.vars[ir_name] = name
+        return name
+
+    def const(self, name):
+        return self.consts.get(name) if name else None
+
+    def need_const(self, index, what):
+        value = self.const(self.node.input(index))
+        if value is None:
+            raise self.fail("%s must be a constant" % what)
+        return value
+
+    def shape(self, name):
+        if name in self.consts:
+            return list(self.consts[name].shape)
+        s = self.shapes.get(name)
+        if s is None or any(d is None for d in s):
+            return None
+        return list(s)
+
+    def need_shape(self, name):
+        s = self.shape(name)
+        if s is None:
+            raise self.fail("the shape of '%s' is unknown; give the input shapes when converting" % name)
+        return s
+
+    def fail(self, message, hint="convert to another target framework, or simplify the model (e.g. with onnxsim)"):
+        node = self.node
+        return RunnerError(
+            "unsupported-attribute",
+            message,
+            node=node.name if node else "",
+            op=node.op_type if node else "",
+            opset=self.opset,
+            hint=hint,
+        )
