@@ -243,4 +243,6 @@ def install_hint(python_range: str, prefer: tuple[str, ...] | list[str] = ()) ->
     minor = wanted_minor(python_range, prefer)
     if shutil.which("pyenv") or os.environ.get("PYENV_ROOT"):
         return f"pyenv install {minor}   (or pass --python PATH)"
+    if _vtuple(minor) < (3, 9):  # no current Debian or Ubuntu release packages these
+        return f"pyenv install {minor} (https://github.com/pyenv/pyenv), or pass --python PATH to a CPython {minor}"
     return f"apt-get install -y python{minor}   (or: pyenv install {minor}; or pass --python PATH)"

@@ -22,6 +22,9 @@ def run(request):
     functions = loading.top_functions(model)
     ir_names = loading.output_names(functions)
     outputs = list(model.outputs)
+    wanted_names = [o for o in request.options.get("outputs", "").split(",") if o]
+    if wanted_names:  # --dstNode: read these values instead of the model's outputs
+        outputs = _named_outputs(functions, ir_names, wanted_names, path)
     extra = []
     if request.intermediates:
         wanted = set(o.uid for o in outputs)
@@ -30,7 +33,7 @@ def run(request):
                 if out.uid not in wanted:
                     wanted.add(out.uid)
                     extra.append(out)
-    target = C.combine(outputs + extra) if extra else model
+    target = C.combine(outputs + extra) if extra or wanted_names else model
     data = {a: np.ascontiguousarray(feeds[n], dtype=np.float32) for n, a in zip(names, args)}
     try:
         values = target.eval(data, as_numpy=True) if (extra or len(outputs) > 1) else {outputs[0]: target.eval(data)}
@@ -47,3 +50,19 @@ def run(request):
         if out.uid in by_uid:
             resp.intermediates.append(to_proto(ir_names[out.uid], np.asarray(by_uid[out.uid]), ws))
     return resp
+
+
+def _named_outputs(functions, ir_names, wanted, path):
+    by_name = {}
+    for fn in functions:
+        for out in fn.outputs:
+            by_name.setdefault(ir_names.get(out.uid, out.uid), out)
+    missing = [n for n in wanted if n not in by_name]
+    if missing:
+        raise RunnerError(
+            "unknown-node",
+            "no value named %s among the model's function outputs" % ", ".join(missing),
+            file=path,
+            hint="values CNTK can return: %s" % ", ".join(sorted(by_name)[:30]),
+        )
+    return [by_name[n] for n in wanted]

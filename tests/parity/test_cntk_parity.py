@@ -100,3 +100,17 @@ def test_keras_to_cntk(session, tf_models, env_or_skip, parity_recorder, tmp_pat
     source = [str(folder / entries[name]["file"])]
     ir, written = convert(session, "tensorflow", "cntk", source, tmp_path, name)
     check_pair(session, parity_recorder, "tensorflow", source, "cntk", written, ir, name)
+
+
+@pytest.mark.parity
+def test_inner_output_node_is_verified_against_the_same_node(cntk_models, tmp_path):
+    """--dstNode pool1: the converted model stops there and verification reads pool1 from CNTK."""
+    from helpers import run_cli
+
+    path, _ = cntk_models["cnn"]
+    out = tmp_path / "pool1.onnx"
+    r = run_cli("convert", "-sf", "cntk", "-in", path, "--dstNode", "pool1", "-df", "onnx", "-om", out, "--json")
+    assert r.exit_code == 0, r.stderr
+    parity = json.loads(r.stdout)["parity"]
+    assert parity["passed"], parity
+    assert [o["shape"] for o in parity["outputs"]] == [[1, 8, 4, 4]]
