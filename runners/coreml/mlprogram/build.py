@@ -7,10 +7,10 @@ import shutil
 import numpy as np
 
 from runners.common import ir
-from runners.common.emit_graph import IRNode
+from runners.common.emit_graph import IRNode, convert_nodes
 from runners.common.errors import RunnerError
 from runners.common.onnx_models import first_line, ir_model
-from runners.common.registry import discover, onnx_attributes
+from runners.common.registry import discover
 
 from .common import NAMES_KEY, TO_MIL, Names
 
@@ -99,17 +99,14 @@ def build_program(graph_bytes, weights_path, path=""):
     from coremltools.converters.mil.mil import Function, Program
     from onnx import numpy_helper
 
-    from ..emit import _constant, _shapes
+    from ..emit import _shapes
 
     model = ir_model(graph_bytes, weights_path)
     opset = ir.opset_of(model)
     consts = {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
     nodes = [IRNode(n, i) for i, n in enumerate(model.graph.node)]
-    reg = registry()
-    reg.check([(n.name, n.op) for n in nodes if n.op != "Constant"], opset)
-    shapes = _shapes(model)
     names = Names()
-    ctx = MilContext(shapes, consts, names, path)
+    ctx = MilContext(_shapes(model), consts, names, path)
     placeholders = {}
     inputs = ir.graph_inputs(model)
     for vi in inputs:
@@ -118,22 +115,10 @@ def build_program(graph_bytes, weights_path, path=""):
     with Function(placeholders, opset_version=ct.target.iOS15) as fn:
         for vi in inputs:
             ctx.values[vi.name] = fn.inputs[names.mil(vi.name)]
-        for node in nodes:
-            ctx.node = node
-            attrs = onnx_attributes(node.proto)
-            if node.op == "Constant":
-                consts[node.outputs[0]] = _constant(attrs)
-                continue
-            try:
-                reg.lookup(node.op, opset)(node, ctx, **attrs)
-            except RunnerError:
-                raise
-            except TypeError as exc:
-                if "unexpected keyword" not in str(exc):
-                    raise
-                raise ctx.fail("attribute not converted: %s" % first_line(exc))
-            except (ValueError, AssertionError) as exc:
-                raise ctx.fail("the MIL builder rejects this op: %s" % first_line(exc))
+        try:
+            convert_nodes(registry(), nodes, ctx, opset)
+        except (ValueError, AssertionError) as exc:
+            raise ctx.fail("the MIL builder rejects this op: %s" % first_line(exc))
         ctx.node = None
         outputs = []
         for o in model.graph.output:

@@ -12,23 +12,8 @@ def _unary(op, ctx, **attrs):
     ctx.node(UNARY[op.op_type], [ctx.input(op, "x")], [ctx.out(op)], **attrs)
 
 
-@FROM_MIL.register("relu")
-def relu(op, ctx):
-    _unary(op, ctx)
-
-
-@FROM_MIL.register("sigmoid")
-def sigmoid(op, ctx):
-    _unary(op, ctx)
-
-
-@FROM_MIL.register("tanh")
-def tanh(op, ctx):
-    _unary(op, ctx)
-
-
-@FROM_MIL.register("identity")
-def identity(op, ctx):
+@FROM_MIL.register(*UNARY)
+def unary(op, ctx):
     _unary(op, ctx)
 
 
@@ -73,33 +58,8 @@ def _binary(op, ctx):
     ctx.node(BINARY[op.op_type], [ctx.input(op, "x"), ctx.input(op, "y")], [ctx.out(op)])
 
 
-@FROM_MIL.register("add")
-def add(op, ctx):
-    _binary(op, ctx)
-
-
-@FROM_MIL.register("sub")
-def sub(op, ctx):
-    _binary(op, ctx)
-
-
-@FROM_MIL.register("mul")
-def mul(op, ctx):
-    _binary(op, ctx)
-
-
-@FROM_MIL.register("real_div")
-def real_div(op, ctx):
-    _binary(op, ctx)
-
-
-@FROM_MIL.register("maximum")
-def maximum(op, ctx):
-    _binary(op, ctx)
-
-
-@FROM_MIL.register("minimum")
-def minimum(op, ctx):
+@FROM_MIL.register(*BINARY)
+def binary(op, ctx):
     _binary(op, ctx)
 
 

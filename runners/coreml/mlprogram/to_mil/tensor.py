@@ -23,23 +23,8 @@ def _binary(node, ctx):
     ctx.set(node, getattr(mb, BINARY[node.op])(x=a, y=b, name=ctx.out(node)))
 
 
-@TO_MIL.register("Add", since=14)
-def add(node, ctx):
-    _binary(node, ctx)
-
-
-@TO_MIL.register("Sub", since=14)
-def sub(node, ctx):
-    _binary(node, ctx)
-
-
-@TO_MIL.register("Mul", since=14)
-def mul(node, ctx):
-    _binary(node, ctx)
-
-
-@TO_MIL.register("Div", since=14)
-def div(node, ctx):
+@TO_MIL.register("Add", "Sub", "Mul", "Div", since=14)
+def arithmetic(node, ctx):
     _binary(node, ctx)
 
 
@@ -83,23 +68,9 @@ def _static_reshape(node, ctx):
     ctx.set(node, mb.reshape(x=ctx.var(node.inputs[0]), shape=np.array(shape, np.int32), name=ctx.out(node)))
 
 
-@TO_MIL.register("Reshape", since=14)
-def reshape(node, ctx, allowzero=0):
-    _static_reshape(node, ctx)
-
-
-@TO_MIL.register("Flatten", since=13)
-def flatten(node, ctx, axis=1):
-    _static_reshape(node, ctx)
-
-
-@TO_MIL.register("Squeeze", since=13)
-def squeeze(node, ctx):
-    _static_reshape(node, ctx)
-
-
-@TO_MIL.register("Unsqueeze", since=13)
-def unsqueeze(node, ctx):
+@TO_MIL.register("Reshape", "Flatten", "Squeeze", "Unsqueeze", since=13)
+def reshape(node, ctx, allowzero=0, axis=1):
+    """Every reshape-like op becomes a reshape to the (static) output shape."""
     _static_reshape(node, ctx)
 
 
@@ -110,6 +81,13 @@ def transpose(node, ctx, perm=None):
     rank = len(ctx.need_shape(node.inputs[0]))
     perm = list(perm) if perm is not None else list(reversed(range(rank)))
     ctx.set(node, mb.transpose(x=ctx.var(node.inputs[0]), perm=perm, name=ctx.out(node)))
+
+
+@TO_MIL.register("Constant", since=13)
+def constant(node, ctx, **attrs):
+    from ...emit import _constant
+
+    ctx.consts[node.outputs[0]] = _constant(attrs)
 
 
 @TO_MIL.register("Identity", since=16)
