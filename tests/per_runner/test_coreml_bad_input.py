@@ -108,7 +108,7 @@ def test_empty_and_package_at_infer(session, tmp_path):
     (package / "Manifest.json").write_text("{}")
     with pytest.raises(BrokerError) as e:
         session.infer("coreml", [str(package)], {"x": np.zeros((1, 3, 8, 8), np.float32)})
-    assert e.value.reference == "unsupported-format"
+    assert e.value.reference == "corrupt-model" and "model.mlpackage" in str(e.value)
 
 
 def test_wrong_input_shape_at_infer(tmp_path, good_mlmodel):
@@ -120,9 +120,9 @@ def test_wrong_input_shape_at_infer(tmp_path, good_mlmodel):
 
 
 def test_wrong_output_extension(tmp_path, good_mlmodel):
-    out = tmp_path / "o.mlpackage"
+    out = tmp_path / "o.mlmodelc"
     r = run_cli("convert", "-sf", "coreml", "-in", good_mlmodel, "-df", "coreml", "-om", out)
-    assert_clean_failure(r, out, "unsupported-format", ".mlmodel")
+    assert_clean_failure(r, out, "unsupported-format", ".mlmodel", ".mlpackage")
 
 
 def test_corrupt_mlpackage_names_the_package(tmp_path):
