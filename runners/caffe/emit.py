@@ -1,0 +1,199 @@
+"""IR graph -> Caffe net: `<name>.prototxt` (the readable net) and `<name>.caffemodel` (the same
+layers with their blobs), written with caffe_pb2.
+
+One converter per ONNX op in `emit_ops/`, registered with `EMIT.register("Op")`. Blobs are named
+after the IR values they hold, so Caffe's `net.blobs` report the IR's names. What Caffe cannot
+express (asymmetric padding, pooling that excludes padding, broadcasting it has no layer for) is
+refused with the node and op named, never approximated.
+"""
+
+import os
+import re
+
+import numpy as np
+
+from runners.common import ir
+from runners.common.emit_graph import IRNode, read_graph, topological
+from runners.common.emit_graph import attributes as _attrs
+from runners.common.emit_graph import fold as _fold
+from runners.common.emit_graph import infer_shapes as _infer
+from runners.common.errors import RunnerError
+from runners.common.registry import Registry, discover
+from runners.common.tensors import atomic_write, load_npz
+
+from .proto import caffe_pb2
+
+EMIT = Registry("caffe", "emit")
+_discovered = []
+
+
+def registry():
+    if not _discovered:
+        discover("runners.caffe.emit_ops")
+        _discovered.append(True)
+    return EMIT
+
+
+class EmitContext(object):
+    def __init__(self, model, opset, shapes, dtypes):
+        self.pb2 = caffe_pb2()
+        self.model = model
+        self.opset = opset
+        self.shapes = shapes
+        self.dtypes = dtypes
+        self.consts = {}
+        self.alias = {}  # IR value -> blob holding it (Identity, Dropout)
+        self.net = self.pb2.NetParameter()
+        self.layer_names = set()
+        self.node = None
+        self.warnings = []
+
+    def shape(self, value):
+        s = self.shapes.get(value)
+        return None if s is None or any(d is None for d in s) else [int(d) for d in s]
+
+    def const(self, value):
+        return self.consts.get(value) if value else None
+
+    def fail(self, message, hint=""):
+        return RunnerError(
+            "unsupported-attribute",
+            "Caffe cannot express this: %s" % message,
+            node=self.node.name if self.node else "",
+            op=self.node.op_type if self.node else "",
+            opset=self.opset,
+            hint=hint or "convert to another framework, or change the model so Caffe has a layer for it",
+        )
+
+    def blob(self, value):
+        """The Caffe blob holding IR value `value` (a computed value, not a constant)."""
+        if value in self.alias:
+            return self.alias[value]
+        if value in self.consts:
+            raise self.fail("input '%s' is a constant where Caffe needs a computed blob" % value)
+        return value
+
+    def static_shape(self, value):
+        s = self.shape(value)
+        if s is None:
+            raise self.fail("the shape of '%s' is not known" % value, hint="give static input shapes (--inputShape)")
+        return s
+
+    def layer(self, type_, bottoms, tops, name=None):
+        layer = self.net.layer.add()
+        base = name or self.node.name
+        unique, i = base, 1
+        while unique in self.layer_names:
+            unique = "%s_%d" % (base, i)
+            i += 1
+        self.layer_names.add(unique)
+        layer.name, layer.type = unique, type_
+        layer.bottom.extend(bottoms)
+        layer.top.extend(tops)
+        return layer
+
+    def add_blob(self, layer, array):
+        array = np.asarray(array, dtype=np.float32)
+        blob = layer.blobs.add()
+        blob.shape.dim.extend(int(d) for d in array.shape)
+        blob.data.extend(array.ravel().tolist())
+        return blob
+
+    def temp(self, suffix):
+        return "%s/%s" % (self.node.outputs[0], suffix)
+
+
+def build(model, weights):
+    reg = registry()
+    opset = ir.opset_of(model)
+    shapes, dtypes = _infer(model, weights)
+    ctx = EmitContext(model, opset, shapes, dtypes)
+    g = model.graph
+    for init in g.initializer:
+        if init.name not in weights:
+            raise RunnerError("corrupt-model", "weights file has no tensor '%s'" % init.name)
+        ctx.consts[init.name] = np.asarray(weights[init.name])
+    inputs = ir.graph_inputs(model)
+    nodes = topological([IRNode(n, i) for i, n in enumerate(g.node)], [i.name for i in inputs] + list(ctx.consts))
+    data = ctx.net.layer.add()
+    data.name, data.type = "input", "Input"
+    for i in inputs:
+        data.top.append(i.name)
+        shape = ctx.shape(i.name)
+        if shape is None:
+            raise RunnerError(
+                "missing-input-shape",
+                "input '%s' has no static shape; a Caffe Input layer needs one" % i.name,
+                hint="give it with --inputShape",
+            )
+        data.input_param.shape.add().dim.extend(shape)
+    remaining = []
+    for n in nodes:
+        ctx.node = n
+        if not _fold(n, ctx):
+            remaining.append(n)
+    reg.check([(n.name, n.op_type) for n in remaining], opset)
+    for n in remaining:
+        ctx.node = n
+        try:
+            reg.lookup(n.op_type, opset)(n, ctx, **_attrs(n))
+        except RunnerError as err:
+            if not err.node:
+                err.node, err.op, err.opset = n.name, n.op_type, opset
+            raise
+        except TypeError as exc:
+            raise RunnerError("unsupported-attribute", "cannot emit: %s" % exc, node=n.name, op=n.op_type, opset=opset)
+    ctx.node = None
+    for o in g.output:
+        if o.name in ctx.alias:  # an output that is another value under a second name
+            ctx.layer("Split", [ctx.alias[o.name]], [o.name], name=o.name)  # a one-top Split copies
+        elif o.name in ctx.consts:
+            raise RunnerError("unsupported-op", "output '%s' is a constant; Caffe nets compute every output" % o.name)
+    return ctx
+
+
+def net_text(net):
+    from google.protobuf import text_format
+
+    plain = caffe_pb2().NetParameter()
+    plain.CopyFrom(net)
+    for layer in plain.layer:
+        del layer.blobs[:]
+    return text_format.MessageToString(plain)
+
+
+def stem_of(name):
+    return re.sub(r"[^0-9A-Za-z_.-]+", "_", name) or "model"
+
+
+def emit(graph_bytes, weights_path, out_dir, name):
+    """Write `<out_dir>/<name>.prototxt` and `<out_dir>/<name>.caffemodel`."""
+    model = read_graph(graph_bytes)
+    weights = load_npz(weights_path)
+    ctx = build(model, weights)
+    stem = stem_of(name or model.graph.name)
+    ctx.net.name = stem
+    os.makedirs(out_dir, exist_ok=True)
+    net_path = os.path.join(out_dir, stem + ".prototxt")
+    weights_path = os.path.join(out_dir, stem + ".caffemodel")
+    write_pair(ctx.net, net_path, weights_path)
+    return net_path, weights_path, ctx.warnings
+
+
+def write_pair(net, net_path, weights_path):
+    text = net_text(net)
+    data = net.SerializeToString()
+
+    def write_bytes(content, mode):
+        def write(tmp):
+            with open(tmp, mode) as f:
+                f.write(content)
+
+        return write
+
+    atomic_write(weights_path, write_bytes(data, "wb"))
+    try:
+        atomic_write(net_path, write_bytes(text, "w"))
+    except BaseException:
+        os.unlink(weights_path)
+        raise
