@@ -5,8 +5,9 @@ def values(param, name, n, default):
     """`name` of a Convolution/Pooling parameter for `n` spatial axes: `name_h`/`name_w` when set,
     else the (repeated or single) field broadcast, else `default`."""
     fields = param.DESCRIPTOR.fields_by_name
-    if n == 2 and (name + "_h") in fields and (param.HasField(name + "_h") or param.HasField(name + "_w")):
-        return [int(getattr(param, name + "_h")), int(getattr(param, name + "_w"))]
+    hw = "kernel" if name == "kernel_size" else name
+    if n == 2 and (hw + "_h") in fields and (param.HasField(hw + "_h") or param.HasField(hw + "_w")):
+        return [int(getattr(param, hw + "_h")), int(getattr(param, hw + "_w"))]
     field = fields[name]
     if _repeated(field):
         given = [int(v) for v in getattr(param, name)]
