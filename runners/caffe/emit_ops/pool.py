@@ -55,7 +55,7 @@ def average_pool(node, ctx, kernel_shape=None, strides=None, pads=None, ceil_mod
     no_auto_pad(ctx, auto_pad)
     if any(d != 1 for d in dilations or []):
         raise ctx.fail("dilated pooling")
-    if count_include_pad or not any(pads or []):
+    if count_include_pad or not any((pads or [0] * 4)[:2]):
         _pooling(node, ctx, "AVE", kernel_shape, strides, pads, ceil_mode, bool(count_include_pad))
         return
     # Caffe counts padding in the divisor; the IR does not. Exact rewrite: the same pooling of the

@@ -74,3 +74,40 @@ def pad(node, ctx, mode="constant"):
     p.pad_type = getattr(p, modes[mode])
     p.pad_u, p.pad_l, p.pad_d, p.pad_r = pads[2], pads[3], pads[6], pads[7]
     p.pad_value = float(np.asarray(value).reshape(-1)[0]) if value is not None else 0.0
+
+
+@EMIT.register("Slice")
+def slice_(node, ctx):
+    """One Caffe Slice per cut axis (steps of 1); the parts cut away go to a Silence layer."""
+    shape = ctx.static_shape(node.inputs[0])
+    starts, ends = ctx.const(node.inputs[1]), ctx.const(node.inputs[2])
+    axes = ctx.const(node.input(3)) if node.input(3) else np.arange(len(starts))
+    steps = ctx.const(node.input(4)) if node.input(4) else np.ones(len(starts), np.int64)
+    if starts is None or ends is None or axes is None or steps is None or any(int(s) != 1 for s in steps):
+        raise ctx.fail("a Slice with computed bounds or steps other than 1")
+    cuts = []
+    for start, end, axis in zip(starts, ends, axes):
+        axis = int(axis) % len(shape)
+        begin, stop, _ = slice(int(start), int(end)).indices(shape[axis])
+        if (begin, stop) != (0, shape[axis]):
+            cuts.append((axis, begin, stop))
+    x = ctx.blob(node.inputs[0])
+    if not cuts:
+        ctx.alias[node.outputs[0]] = x
+        return
+    dropped = []
+    for i, (axis, begin, stop) in enumerate(cuts):
+        kept = node.outputs[0] if i == len(cuts) - 1 else ctx.temp("axis%d" % axis)
+        points = [p for p in (begin, stop) if 0 < p < shape[axis]]
+        tops = []
+        if begin > 0:
+            tops.append(ctx.temp("before%d" % axis))
+        tops.append(kept)
+        if stop < shape[axis]:
+            tops.append(ctx.temp("after%d" % axis))
+        layer = ctx.layer("Slice", [x], tops, name="%s/axis%d" % (node.name, axis))
+        layer.slice_param.axis = axis
+        layer.slice_param.slice_point.extend(points)
+        dropped += [t for t in tops if t != kept]
+        x = kept
+    ctx.layer("Silence", dropped, [], name=node.name + "/unused")
