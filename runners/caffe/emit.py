@@ -95,6 +95,7 @@ class EmitContext(object):
     def add_blob(self, layer, array):
         array = np.asarray(array, dtype=np.float32)
         blob = layer.blobs.add()
+        blob.shape.SetInParent()  # a 0-axis blob (PReLU's shared slope) still has a shape
         blob.shape.dim.extend(int(d) for d in array.shape)
         blob.data.extend(array.ravel().tolist())
         return blob

@@ -36,7 +36,7 @@ def prelu(node, ctx):
     layer = ctx.layer("PReLU", [ctx.blob(node.inputs[0])], [node.outputs[0]])
     if slope.size == 1:
         layer.prelu_param.channel_shared = True
-        ctx.add_blob(layer, slope.reshape(1))
+        ctx.add_blob(layer, slope.reshape(()))
         return
     full = [1] * (len(shape) - slope.ndim) + list(slope.shape)
     if len(shape) < 2 or full[1] != shape[1] or slope.size != shape[1]:
