@@ -66,8 +66,7 @@ def check_pair(session, parity_recorder, src, source, dst, written, ir, model):
     inputs = seeded_inputs(input_specs(ir), seed=0)
     report = session.verify((src, source), (dst, written), inputs)
     parity_recorder.add(src, dst, model, report)
-    outputs = session.infer(src, source, inputs)[0]
-    assert all(np.std(value) > 1e-4 for _, value in outputs), "an output has no spread: nothing is compared"
+    assert all(o.reference_std > 1e-4 for o in report.outputs), "an output has no spread: nothing is compared"
     assert report.passed, report.to_dict()
     return report
 
@@ -79,7 +78,7 @@ def caffe_files(entry):
 NET_PAIRS = [(n, d) for n in SMALL for d in ("pytorch", "onnx", "caffe", "tensorflow")]
 NET_PAIRS += [(n, d) for n in OPS for d in ("onnx", "caffe", "pytorch")]
 NET_PAIRS += [(n, "pytorch") for n in DEPLOY]
-NET_PAIRS += [("bvlc_googlenet", "onnx"), ("bvlc_googlenet", "caffe"), ("bvlc_alexnet", "onnx")]
+NET_PAIRS += [("bvlc_googlenet", "onnx"), ("bvlc_googlenet", "caffe")]
 
 
 @pytest.mark.parity
