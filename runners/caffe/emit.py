@@ -13,9 +13,7 @@ import re
 import numpy as np
 
 from runners.common import ir
-from runners.common.emit_graph import IRNode, read_graph, topological
-from runners.common.emit_graph import attributes as _attrs
-from runners.common.emit_graph import fold as _fold
+from runners.common.emit_graph import IRNode, convert_nodes, read_graph, topological
 from runners.common.emit_graph import infer_shapes as _infer
 from runners.common.errors import RunnerError
 from runners.common.registry import Registry, discover
@@ -128,23 +126,7 @@ def build(model, weights):
                 hint="give it with --inputShape",
             )
         data.input_param.shape.add().dim.extend(shape)
-    remaining = []
-    for n in nodes:
-        ctx.node = n
-        if not _fold(n, ctx):
-            remaining.append(n)
-    reg.check([(n.name, n.op_type) for n in remaining], opset)
-    for n in remaining:
-        ctx.node = n
-        try:
-            reg.lookup(n.op_type, opset)(n, ctx, **_attrs(n))
-        except RunnerError as err:
-            if not err.node:
-                err.node, err.op, err.opset = n.name, n.op_type, opset
-            raise
-        except TypeError as exc:
-            raise RunnerError("unsupported-attribute", "cannot emit: %s" % exc, node=n.name, op=n.op_type, opset=opset)
-    ctx.node = None
+    convert_nodes(reg, nodes, ctx, opset)
     for o in g.output:
         if o.name in ctx.alias:  # an output that is another value under a second name
             ctx.layer("Split", [ctx.alias[o.name]], [o.name], name=o.name)  # a one-top Split copies

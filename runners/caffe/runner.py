@@ -1,10 +1,7 @@
 """CaffeRunner: the runner's Describe / Parse / Emit / Save / Infer."""
 
-import sys
-
 import numpy as np
 
-from runners.common import ir, rpc
 from runners.common.errors import RunnerError
 from runners.common.rpc import pb
 from runners.common.server import RunnerBase
@@ -25,23 +22,13 @@ class CaffeRunner(RunnerBase):
 
         from .emit import registry
 
-        return pb.DescribeResponse(
-            protocol_version=rpc.PROTOCOL_VERSION,
-            framework=self.framework,
-            versions={
-                "caffe": version("brocolli-caffe"),
-                "protobuf": google.protobuf.__version__,
-                "onnx": onnx.__version__,
-                "numpy": np.__version__,
-            },
-            reads=READS,
-            writes=WRITES,
-            min_opset=ir.IR_OPSET,
-            max_opset=ir.IR_OPSET,
-            capabilities=["parse", "emit", "save", "infer", "intermediates"],
-            emit_ops=registry().ops(),
-            python=sys.version.split()[0],
-        )
+        versions = {
+            "caffe": version("brocolli-caffe"),
+            "protobuf": google.protobuf.__version__,
+            "onnx": onnx.__version__,
+            "numpy": np.__version__,
+        }
+        return self.describe_response(versions, READS, WRITES, registry().ops())
 
     def parse(self, request):
         from .parse import parse

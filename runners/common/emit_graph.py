@@ -139,3 +139,26 @@ def fold(node, ctx, no_fold=NO_FOLD, limit=FOLD_LIMIT):
         if name:
             ctx.consts[name] = np.asarray(value)
     return True
+
+
+def convert_nodes(registry, nodes, ctx, opset):
+    """Fold the constant nodes into `ctx.consts`, check `registry` converts all the others (one
+    UnsupportedOps naming every node it lacks), then call `fn(node, ctx, **attributes)` for each,
+    with the node and op named in any error. `ctx.node` is the node being converted."""
+    remaining = []
+    for n in nodes:
+        ctx.node = n
+        if not fold(n, ctx):
+            remaining.append(n)
+    registry.check([(n.name, n.op_type) for n in remaining], opset)
+    for n in remaining:
+        ctx.node = n
+        try:
+            registry.lookup(n.op_type, opset)(n, ctx, **attributes(n))
+        except RunnerError as err:
+            if not err.node:
+                err.node, err.op, err.opset = n.name, n.op_type, opset
+            raise
+        except TypeError as exc:
+            raise RunnerError("unsupported-attribute", "cannot emit: %s" % exc, node=n.name, op=n.op_type, opset=opset)
+    ctx.node = None

@@ -129,6 +129,23 @@ class RunnerBase(object):
     def infer(self, request):
         raise RunnerError("not-supported", "%s cannot run models" % self.framework)
 
+    def describe_response(self, versions, reads, writes, emit_ops, capabilities=None):
+        """The DescribeResponse of a runner that reads and writes the IR at its one opset."""
+        from . import ir
+
+        return pb.DescribeResponse(
+            protocol_version=rpc.PROTOCOL_VERSION,
+            framework=self.framework,
+            versions=versions,
+            reads=reads,
+            writes=writes,
+            min_opset=ir.IR_OPSET,
+            max_opset=ir.IR_OPSET,
+            capabilities=capabilities or ["parse", "emit", "save", "infer", "intermediates"],
+            emit_ops=emit_ops,
+            python=sys.version.split()[0],
+        )
+
     def inbox(self):
         if self._inbox is None:
             import tempfile

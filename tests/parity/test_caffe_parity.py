@@ -6,12 +6,11 @@ the legacy V1 format; and the PyTorch zoo into Caffe."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import run_in_env
 
 from broker.parity import seeded_inputs
 from broker.pipeline import InputShape, input_specs
@@ -42,16 +41,7 @@ def caffe_nets(env_or_skip, tmp_path_factory):
     handle = env_or_skip("caffe")
     out = tmp_path_factory.mktemp("caffe_nets")
     nets = [str(MODELS / f"{n}.prototxt") for n in DEPLOY + SMALL + OPS]
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
-    env["GLOG_minloglevel"] = "2"
-    proc = subprocess.run(
-        [str(handle.python), str(HERE / "caffe_weights.py"), str(out), *nets],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_in_env(handle.python, HERE / "caffe_weights.py", out, *nets)
     return {e["name"]: e for e in json.loads((out / "caffe_weights.json").read_text())}
 
 

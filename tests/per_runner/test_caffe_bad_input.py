@@ -5,13 +5,11 @@ layer, says what to do, shows no traceback and leaves no output; the runner surv
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import run_cli
+from helpers import assert_clean_failure, run_cli, run_in_env
 
 from broker.errors import BrokerError
 
@@ -48,10 +46,7 @@ def files(env_or_skip, tmp_path_factory):
     out = tmp_path_factory.mktemp("caffe_bad")
     for stem, text in (("good", GOOD), ("wider", WIDER), ("syntax", SYNTAX), ("unknown", UNKNOWN), ("check", CHECK)):
         (out / f"{stem}.prototxt").write_text(text)
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
-    env["GLOG_minloglevel"] = "2"
-    proc = subprocess.run([str(handle.python), "-c", MAKE, str(out)], capture_output=True, text=True, env=env)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_in_env(handle.python, "-c", MAKE, out)
     data = (out / "good.caffemodel").read_bytes()
     (out / "truncated.caffemodel").write_bytes(data[: len(data) // 2])
     return out
@@ -61,15 +56,6 @@ def convert(files: Path, net: str, weights: str, out: Path, *extra: str):
     return run_cli(
         "convert", "-sf", "caffe", "-in", files / net, "-iw", files / weights, "-df", "onnx", "-om", out, *extra
     )
-
-
-def assert_clean_failure(r, out, *words):
-    assert r.exit_code == 1, r.stderr
-    assert "Traceback" not in r.stderr
-    text = " ".join(r.stderr.split())
-    for w in words:
-        assert w in text, (w, r.stderr)
-    assert not out.exists(), "a failed conversion left an output file"
 
 
 def test_good_files_convert(files, tmp_path):

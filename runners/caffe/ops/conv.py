@@ -20,35 +20,29 @@ def _attrs(kernel, stride, pad, dilation, group):
     return dict(kernel_shape=kernel, strides=stride, pads=pad + pad, dilations=dilation, group=group)
 
 
-@PARSE.register("Convolution")
-def convolution(layer, ctx):
+def _convolve(layer, ctx, op, transposed):
     p = layer.convolution_param
     shape, kernel, stride, pad, dilation = _geometry(ctx, p)
     group, cout, cin = p.group, p.num_output, shape[1]
     if cin % group or cout % group:
         raise ctx.fail("bad-layer", "channels %d and num_output %d are not multiples of group %d" % (cin, cout, group))
-    inputs = [ctx.bottom(0), ctx.const("weight", ctx.blob(0, [cout, cin // group] + kernel, "weights"))]
+    w_shape = [cin, cout // group] if transposed else [cout, cin // group]
+    inputs = [ctx.bottom(0), ctx.const("weight", ctx.blob(0, w_shape + kernel, "weights"))]
     if p.bias_term:
         inputs.append(ctx.const("bias", ctx.blob(1, [cout], "bias")))
-    ctx.node("Conv", inputs, [ctx.top(0)], **_attrs(kernel, stride, pad, dilation, group))
-    spatial = [
-        (i + 2 * pd - (d * (k - 1) + 1)) // s + 1 for i, k, s, pd, d in zip(shape[2:], kernel, stride, pad, dilation)
-    ]
+    ctx.node(op, inputs, [ctx.top(0)], **_attrs(kernel, stride, pad, dilation, group))
+    spatial = []
+    for i, k, s, pd, d in zip(shape[2:], kernel, stride, pad, dilation):
+        extent = d * (k - 1) + 1
+        spatial.append(s * (i - 1) + extent - 2 * pd if transposed else (i + 2 * pd - extent) // s + 1)
     ctx.set_shape(0, [shape[0], cout] + spatial)
+
+
+@PARSE.register("Convolution")
+def convolution(layer, ctx):
+    _convolve(layer, ctx, "Conv", transposed=False)
 
 
 @PARSE.register("Deconvolution")
 def deconvolution(layer, ctx):
-    p = layer.convolution_param
-    shape, kernel, stride, pad, dilation = _geometry(ctx, p)
-    group, cout, cin = p.group, p.num_output, shape[1]
-    if cin % group or cout % group:
-        raise ctx.fail("bad-layer", "channels %d and num_output %d are not multiples of group %d" % (cin, cout, group))
-    inputs = [ctx.bottom(0), ctx.const("weight", ctx.blob(0, [cin, cout // group] + kernel, "weights"))]
-    if p.bias_term:
-        inputs.append(ctx.const("bias", ctx.blob(1, [cout], "bias")))
-    ctx.node("ConvTranspose", inputs, [ctx.top(0)], **_attrs(kernel, stride, pad, dilation, group))
-    spatial = [
-        s * (i - 1) + d * (k - 1) + 1 - 2 * pd for i, k, s, pd, d in zip(shape[2:], kernel, stride, pad, dilation)
-    ]
-    ctx.set_shape(0, [shape[0], cout] + spatial)
+    _convolve(layer, ctx, "ConvTranspose", transposed=True)
