@@ -13,7 +13,7 @@ import re
 import numpy as np
 
 from runners.common import ir
-from runners.common.emit_graph import IRNode, convert_nodes, read_graph, topological
+from runners.common.emit_graph import convert_nodes, ordered_nodes, read_graph
 from runners.common.emit_graph import infer_shapes as _infer
 from runners.common.errors import RunnerError
 from runners.common.registry import Registry, discover
@@ -108,12 +108,7 @@ def build(model, weights):
     shapes, dtypes = _infer(model, weights)
     ctx = EmitContext(model, opset, shapes, dtypes)
     g = model.graph
-    for init in g.initializer:
-        if init.name not in weights:
-            raise RunnerError("corrupt-model", "weights file has no tensor '%s'" % init.name)
-        ctx.consts[init.name] = np.asarray(weights[init.name])
-    inputs = ir.graph_inputs(model)
-    nodes = topological([IRNode(n, i) for i, n in enumerate(g.node)], [i.name for i in inputs] + list(ctx.consts))
+    inputs, nodes = ordered_nodes(model, weights, ctx)
     data = ctx.net.layer.add()
     data.name, data.type = "input", "Input"
     for i in inputs:

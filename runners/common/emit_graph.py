@@ -162,3 +162,15 @@ def convert_nodes(registry, nodes, ctx, opset):
         except TypeError as exc:
             raise RunnerError("unsupported-attribute", "cannot emit: %s" % exc, node=n.name, op=n.op_type, opset=opset)
     ctx.node = None
+
+
+def ordered_nodes(model, weights, ctx):
+    """Put every initializer's weights into `ctx.consts` (a clear error for a missing one); return
+    (graph inputs, IRNodes in an order where every input is ready)."""
+    for init in model.graph.initializer:
+        if init.name not in weights:
+            raise RunnerError("corrupt-model", "weights file has no tensor '%s'" % init.name)
+        ctx.consts[init.name] = np.asarray(weights[init.name])
+    inputs = ir.graph_inputs(model)
+    nodes = [IRNode(n, i) for i, n in enumerate(model.graph.node)]
+    return inputs, topological(nodes, [i.name for i in inputs] + list(ctx.consts))
