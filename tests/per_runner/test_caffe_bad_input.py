@@ -25,6 +25,9 @@ layer { name: "fc" type: "InnerProduct" bottom: "conv1" top: "fc" inner_product_
 WIDER = GOOD.replace("num_output: 4", "num_output: 5")
 SYNTAX = GOOD.replace('type: "ReLU"', 'type: "ReLU" bogus { }', 1)
 UNKNOWN = GOOD.replace('"ReLU"', '"Swish"') + ('layer { name: "odd" type: "ShuffleChannel" bottom: "fc" top: "odd" }\n')
+PHASED = GOOD + (
+    'layer { name: "double" type: "Power" bottom: "fc" top: "fc" power_param { scale: 2 } include { phase: TRAIN } }\n'
+)
 CHECK = GOOD.replace('layer { name: "fc"', 'layer { name: "lrn" type: "LRN" bottom: "conv1" top: "conv1" '
                      "lrn_param { local_size: 4 } }\nlayer { name: \"fc\"")  # fmt: skip
 
@@ -44,7 +47,8 @@ for stem in ("good", "wider"):
 def files(env_or_skip, tmp_path_factory):
     handle = env_or_skip("caffe")
     out = tmp_path_factory.mktemp("caffe_bad")
-    for stem, text in (("good", GOOD), ("wider", WIDER), ("syntax", SYNTAX), ("unknown", UNKNOWN), ("check", CHECK)):
+    texts = {"good": GOOD, "wider": WIDER, "syntax": SYNTAX, "unknown": UNKNOWN, "check": CHECK, "phased": PHASED}
+    for stem, text in texts.items():
         (out / f"{stem}.prototxt").write_text(text)
     run_in_env(handle.python, "-c", MAKE, out)
     data = (out / "good.caffemodel").read_bytes()
@@ -97,3 +101,13 @@ def test_caffe_check_failure_is_an_error_and_runner_survives(session, files):
     assert "LRN only supports odd values for local_size" in text, text
     outputs, _, _ = session.infer("caffe", [str(files / "good.prototxt"), str(files / "good.caffemodel")], x)
     assert outputs[0][0] == "fc" and outputs[0][1].shape == (1, 3)
+
+
+def test_caffe_phase_selects_layers(session, files, tmp_path):
+    import onnx
+
+    source = [str(files / "phased.prototxt"), str(files / "good.caffemodel")]
+    test_ir = session.toir("caffe", source, stem=tmp_path / "test")
+    train_ir = session.toir("caffe", source, stem=tmp_path / "train", options={"caffePhase": "TRAIN"})
+    ops = [[n.op_type for n in onnx.load(str(ir.graph)).graph.node] for ir in (test_ir, train_ir)]
+    assert "Mul" not in ops[0] and "Mul" in ops[1], ops
