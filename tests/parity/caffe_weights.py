@@ -31,6 +31,27 @@ def fill(net, rng):
                 blob.data[...] = rng.standard_normal(shape) * 0.1
 
 
+def to_v1(path):
+    """Rewrite a .caffemodel in the legacy V1 format: `layers` with enum types, blobs with
+    num/channels/height/width."""
+    from caffe.proto import caffe_pb2
+
+    net = caffe_pb2.NetParameter()
+    with open(path, "rb") as f:
+        net.ParseFromString(f.read())
+    v1 = caffe_pb2.NetParameter(name=net.name)
+    enum = {"Convolution": "CONVOLUTION", "InnerProduct": "INNER_PRODUCT"}
+    for layer in net.layer:
+        if not layer.blobs:
+            continue
+        old = v1.layers.add(name=layer.name, type=caffe_pb2.V1LayerParameter.LayerType.Value(enum[layer.type]))
+        for blob in layer.blobs:
+            dims = [1] * (4 - len(blob.shape.dim)) + list(blob.shape.dim)
+            old.blobs.add(num=dims[0], channels=dims[1], height=dims[2], width=dims[3], data=blob.data)
+    with open(path, "wb") as f:
+        f.write(v1.SerializeToString())
+
+
 def main(out_dir, nets):
     import caffe
 
@@ -42,6 +63,8 @@ def main(out_dir, nets):
         fill(net, np.random.default_rng(zlib.crc32(stem.encode())))
         weights = os.path.join(out_dir, stem + ".caffemodel")
         net.save(weights)
+        if stem.startswith("legacy_v1"):
+            to_v1(weights)
         shape = list(net.blobs[net.inputs[0]].data.shape)
         entries.append({"name": stem, "prototxt": os.path.abspath(path), "caffemodel": weights, "shape": shape})
     with open(os.path.join(out_dir, "caffe_weights.json"), "w") as f:
