@@ -16,20 +16,16 @@ from runners.common import ir
 from runners.common.emit_graph import convert_nodes, ordered_nodes, read_graph
 from runners.common.emit_graph import infer_shapes as _infer
 from runners.common.errors import RunnerError
-from runners.common.registry import Registry, discover
+from runners.common.registry import Registry
 from runners.common.tensors import atomic_write, load_npz
 
 from .proto import caffe_pb2
 
-EMIT = Registry("caffe", "emit")
-_discovered = []
+EMIT = Registry("caffe", "emit", package="runners.caffe.emit_ops")
 
 
 def registry():
-    if not _discovered:
-        discover("runners.caffe.emit_ops")
-        _discovered.append(True)
-    return EMIT
+    return EMIT.loaded()
 
 
 class EmitContext(object):

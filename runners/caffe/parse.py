@@ -16,21 +16,16 @@ import numpy as np
 
 from runners.common import ir
 from runners.common.errors import RunnerError, UnsupportedOps
-from runners.common.onnx_models import to_ir
-from runners.common.registry import Registry, discover
-from runners.common.rpc import pb
+from runners.common.onnx_models import ir_request, set_metadata, to_ir
+from runners.common.registry import Registry
 
 from . import netdef
 
-PARSE = Registry("caffe", "parse")
-_discovered = []
+PARSE = Registry("caffe", "parse", package="runners.caffe.ops")
 
 
 def registry():
-    if not _discovered:
-        discover("runners.caffe.ops")
-        _discovered.append(True)
-    return PARSE
+    return PARSE.loaded()
 
 
 class ParseContext(object):
@@ -254,18 +249,10 @@ def parse(request, workspace):
     ctx, inputs, outputs = convert(net, list(request.inputs))
     model = to_onnx(ctx, inputs, outputs, net.name)
     model.producer_name = "mmbroker caffe runner"
-    meta = {
-        "source_framework": "caffe",
-        "source_format": "prototxt+caffemodel",
-        "input_shapes": json.dumps(dict((n, ctx.shapes[n]) for n in inputs)),
-    }
-    for k, v in meta.items():
-        p = model.metadata_props.add()
-        p.key, p.value = k, v
-    req = pb.ParseRequest()
-    req.CopyFrom(request)
-    req.workspace = workspace
-    del req.inputs[:]
-    for n in inputs:
-        req.inputs.add(name=n, shape=ctx.shapes[n])
+    shapes = [(n, ctx.shapes[n]) for n in inputs]
+    set_metadata(
+        model,
+        {"source_framework": "caffe", "source_format": "prototxt+caffemodel", "input_shapes": json.dumps(dict(shapes))},
+    )
+    req = ir_request(request, workspace, shapes)
     return to_ir(model, req, net.net_path, name=re.sub(r"[^0-9A-Za-z_.-]+", "_", net.name) or "model")

@@ -54,15 +54,20 @@ def _binary(node, ctx):
     return a, (None if cb is None else np.asarray(cb, dtype=np.float32)), False
 
 
-@EMIT.register("Add")
-def add(node, ctx):
+def _commutative(node, ctx, operation, power_field, type_):
+    """Eltwise of two blobs, Power with a scalar constant, Scale/Bias with a broadcast one."""
     x, c, _ = _binary(node, ctx)
     if c is None:
-        _eltwise(node, ctx, "SUM")
+        _eltwise(node, ctx, operation)
     elif c.size == 1:
-        _power(node, ctx, x, shift=c.reshape(-1)[0])
+        _power(node, ctx, x, **{power_field: c.reshape(-1)[0]})
     else:
-        _scale_or_bias(node, ctx, x, c, "Bias")
+        _scale_or_bias(node, ctx, x, c, type_)
+
+
+@EMIT.register("Add")
+def add(node, ctx):
+    _commutative(node, ctx, "SUM", "shift", "Bias")
 
 
 @EMIT.register("Sub")
@@ -82,13 +87,7 @@ def sub(node, ctx):
 
 @EMIT.register("Mul")
 def mul(node, ctx):
-    x, c, _ = _binary(node, ctx)
-    if c is None:
-        _eltwise(node, ctx, "PROD")
-    elif c.size == 1:
-        _power(node, ctx, x, scale=c.reshape(-1)[0])
-    else:
-        _scale_or_bias(node, ctx, x, c, "Scale")
+    _commutative(node, ctx, "PROD", "scale", "Scale")
 
 
 @EMIT.register("Div")
