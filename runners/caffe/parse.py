@@ -161,7 +161,11 @@ def input_shapes(net, specs):
                 hint="name one of the net's inputs",
             )
         if spec.shape:
-            shapes[name] = [int(d) for d in spec.shape]
+            given = [int(d) for d in spec.shape]
+            declared = shapes.get(name) or []
+            if len(given) == len(declared) - 1:  # MMdnn's form, without the batch
+                given = [1] + given
+            shapes[name] = given
     missing = [n for n in names if not shapes.get(n)]
     if missing:
         raise RunnerError(
