@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import assert_clean_failure, run_cli, run_in_env
+from helpers import assert_clean_failure, onnx_model, run_cli, run_in_env
+from onnx import helper
 
 from broker.errors import BrokerError
 
@@ -111,3 +112,25 @@ def test_caffe_phase_selects_layers(session, files, tmp_path):
     train_ir = session.toir("caffe", source, stem=tmp_path / "train", options={"caffePhase": "TRAIN"})
     ops = [[n.op_type for n in onnx.load(str(ir.graph)).graph.node] for ir in (test_ir, train_ir)]
     assert "Mul" not in ops[0] and "Mul" in ops[1], ops
+
+
+def test_input_shape_without_batch(files, tmp_path):
+    out = tmp_path / "o.onnx"
+    r = convert(files, "good.prototxt", "good.caffemodel", out, "--inputShape", "3,8,8")  # batch 1 is added
+    assert r.exit_code == 0, r.stderr
+    assert out.exists()
+
+
+def test_asymmetric_padding_is_refused(env_or_skip, tmp_path):
+    """What Caffe cannot express is refused naming the node, not approximated."""
+    import onnx
+
+    env_or_skip("caffe")
+    w = np.ones((2, 3, 3, 3), np.float32)
+    conv = helper.make_node("Conv", ["x", "w"], ["y"], name="lopsided", kernel_shape=[3, 3], pads=[0, 0, 1, 1])
+    src = tmp_path / "lopsided.onnx"
+    onnx.save(onnx_model([conv], [("x", [1, 3, 8, 8])], ["y"], [("w", w)]), str(src))
+    out = tmp_path / "o.prototxt"
+    r = run_cli("convert", "-sf", "onnx", "-in", src, "-df", "caffe", "-om", out)
+    assert_clean_failure(r, out, "lopsided", "Conv", "asymmetric padding")
+    assert not (tmp_path / "o.caffemodel").exists()
