@@ -14,6 +14,7 @@ What the sdist needs on Debian 12 (measured):
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tarfile
@@ -35,6 +36,7 @@ BUILD_TOOLS = ["setuptools==65.5.0", "wheel==0.48.0"]
 JOBS = str(max(1, min(os.cpu_count() or 2, 4)))
 HDF5_INCLUDE = "/usr/include/hdf5/serial"
 HDF5_LIB = "/usr/lib/x86_64-linux-gnu/hdf5/serial"
+CMAKE_ARGS = "-DCMAKE_SKIP_RPATH=ON -DANACONDA_HOME=/nonexistent -DPYTHON_VERSION=python"
 
 # (file, text in the sdist, replacement): each must match exactly once.
 PATCHES = [
@@ -58,15 +60,17 @@ PATCHES = [
 ]
 
 
-def numpy_pin(ctx) -> str:
-    pins = [f"numpy=={p.version}" for p in ctx.spec.pins if p.name == "numpy"]
+def numpy_pin(spec) -> str:
+    pins = [f"numpy=={p.version}" for p in spec.pins if p.name == "numpy"]
     return pins[0] if pins else "numpy"
 
 
-def recipe_key(ctx) -> str:
-    """What the wheel depends on: this file, the interpreter's minor version, the numpy it builds on."""
-    text = Path(__file__).read_text() + ctx.interpreter.minor + numpy_pin(ctx)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
+def cache_dir(spec, minor: str) -> Path:
+    """Where the wheel of this recipe lives: the key is a hash of everything the build depends on
+    (the sdist, the patches, build tools and flags, the interpreter's minor version, numpy)."""
+    recipe = [SDIST, SDIST_SHA256, PATCHES, BUILD_TOOLS, HDF5_INCLUDE, HDF5_LIB, CMAKE_ARGS, minor, numpy_pin(spec)]
+    key = hashlib.sha256(json.dumps(recipe).encode()).hexdigest()[:12]
+    return paths.home() / "wheels" / ("caffe-" + key)
 
 
 def cached_wheel(cache: Path) -> Path | None:
@@ -74,8 +78,28 @@ def cached_wheel(cache: Path) -> Path | None:
     return wheels[0] if wheels else None
 
 
+def doctor_checks(spec, interpreter) -> list[tuple[str, str, str, str]]:
+    """(status, name, detail, hint) for `mmbroker env doctor caffe`: the wheel, or what building it needs."""
+    from broker.envs import system
+
+    wheel = cached_wheel(cache_dir(spec, interpreter.minor))
+    if wheel is not None:
+        return [("ok", "caffe wheel", f"built before: {wheel}", "")]
+    missing = system.missing_packages(BUILD_PACKAGES)
+    if missing:
+        return [
+            (
+                "warn",
+                "caffe wheel",
+                "not built yet; building it (7-15 min, once) needs Debian packages: " + ", ".join(missing),
+                "as root: " + system.apt_install_command(missing),
+            )
+        ]
+    return [("info", "caffe wheel", "not built yet: the first `env setup caffe` compiles it (7-15 min, once)", "")]
+
+
 def pre_install(ctx) -> None:
-    cache = paths.home() / "wheels" / ("caffe-" + recipe_key(ctx))
+    cache = cache_dir(ctx.spec, ctx.interpreter.minor)
     wheel = cached_wheel(cache)
     if wheel is not None:
         ctx.log(f"using the Caffe wheel built before: {wheel}")
@@ -114,8 +138,7 @@ def build_wheel(ctx, work: Path) -> Path:
     include = ctx.run([python, "-c", probe]).tail[-2:]
     env = clean_environment(
         {
-            "CAFFE_CMAKE_ARGS": "-DCMAKE_SKIP_RPATH=ON -DANACONDA_HOME=/nonexistent -DPYTHON_VERSION=python"
-            + ctx.interpreter.minor,
+            "CAFFE_CMAKE_ARGS": CMAKE_ARGS + ctx.interpreter.minor,
             "CAFFE_BUILD_JOBS": JOBS,
             "CXXFLAGS": " ".join("-I" + d for d in include + [HDF5_INCLUDE]),
             "LDFLAGS": "-L" + HDF5_LIB,
@@ -136,7 +159,7 @@ def make_build_venv(ctx, target: Path) -> Path:
     else:
         ctx.run([ctx.interpreter.path, "-m", "venv", target])
     python = target / "bin" / "python"
-    ctx.run([python, "-m", "pip", "install", numpy_pin(ctx), *BUILD_TOOLS])
+    ctx.run([python, "-m", "pip", "install", numpy_pin(ctx.spec), *BUILD_TOOLS])
     return python
 
 
