@@ -129,7 +129,10 @@ def build_wheel(ctx, work: Path) -> Path:
     if digest != SDIST_SHA256:
         raise RuntimeError(f"{sdist} has sha256 {digest}, expected {SDIST_SHA256}: the sdist changed upstream")
     with tarfile.open(sdist) as tar:
-        tar.extractall(work, filter="data")
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(work, filter="data")
+        else:  # Python before 3.11.4: the sdist's checksum was verified above
+            tar.extractall(work)
     src = work / SDIST_FILE[: -len(".tar.gz")]
     apply_patches(src)
     proto = src / "src" / "caffe" / "proto"
