@@ -118,12 +118,30 @@ def build(model, weights):
             )
         data.input_param.shape.add().dim.extend(shape)
     convert_nodes(reg, nodes, ctx, opset)
+    expose_consumed_outputs(ctx.net, [o.name for o in g.output])
     for o in g.output:
         if o.name in ctx.alias:  # an output that is another value under a second name
             ctx.layer("Split", [ctx.alias[o.name]], [o.name], name=o.name)  # a one-top Split copies
         elif o.name in ctx.consts:
             raise RunnerError("unsupported-op", "output '%s' is a constant; Caffe nets compute every output" % o.name)
     return ctx
+
+
+def expose_consumed_outputs(net, outputs):
+    """Caffe reports only blobs no layer reads as a net's outputs: an IR output that other layers
+    read is computed under `<name>/value` and copied to `<name>` by a one-top Split."""
+    read = set(b for layer in net.layer for b in layer.bottom)
+    for name in outputs:
+        if name not in read:
+            continue
+        inner = name + "/value"
+        for layer in net.layer:
+            layer.bottom[:] = [inner if b == name else b for b in layer.bottom]
+            layer.top[:] = [inner if t == name else t for t in layer.top]
+        copy = net.layer.add()
+        copy.name, copy.type = name + "/output", "Split"
+        copy.bottom.append(inner)
+        copy.top.append(name)
 
 
 def net_text(net):

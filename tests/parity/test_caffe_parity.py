@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import run_in_env
+from helpers import onnx_model, run_in_env
 
 from broker.parity import seeded_inputs
 from broker.pipeline import InputShape, input_specs
@@ -99,3 +99,20 @@ def test_intermediates_keyed_by_blob_names(session, caffe_nets):
     assert [n for n, _ in outputs] == ["prob"]
     assert inter["pool1"].shape == (1, 8, 8, 8)  # ceil mode: 16 -> 8 with kernel 3, stride 2
     assert "caffe" in engine
+
+
+@pytest.mark.parity
+def test_output_that_layers_also_read(session, env_or_skip, parity_recorder, tmp_path):
+    """Caffe lists only unread blobs as outputs: an output other layers read still comes out."""
+    from onnx import helper, save
+
+    env_or_skip("caffe")
+    nodes = [
+        helper.make_node("Relu", ["x"], ["y"], name="relu"),
+        helper.make_node("Sigmoid", ["y"], ["z"], name="sigmoid"),
+    ]
+    src = tmp_path / "two_outputs.onnx"
+    save(onnx_model(nodes, [("x", [1, 3, 4, 4])], ["y", "z"]), str(src))
+    ir, written = convert(session, "onnx", "caffe", [str(src)], tmp_path, "two_outputs")
+    report = check_pair(session, parity_recorder, "onnx", [str(src)], "caffe", written, ir, "op:output_also_read")
+    assert sorted(o.name for o in report.outputs) == ["y", "z"]
