@@ -21,6 +21,27 @@ class CliResult:
     stderr: str
 
 
+def run_in_env(python, *args, timeout: float = 900):
+    """Run a script with a runner environment's python (the broker's own paths left out)."""
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    env.setdefault("GLOG_minloglevel", "2")
+    proc = subprocess.run([str(python), *map(str, args)], capture_output=True, text=True, env=env, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def assert_clean_failure(r: CliResult, out, *words: str) -> None:
+    """A failed CLI run: exit 1, no traceback, every word in its message, no output file left."""
+    assert r.exit_code == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    text = " ".join(r.stderr.split())
+    for w in words:
+        assert w in text, (w, r.stderr)
+    assert not out.exists(), "a failed conversion left an output file"
+
+
 def run_cli(*args: str) -> CliResult:
     """`mmbroker ARGS` through the real entry point (error rendering and exit codes included)."""
     from broker.cli import main
@@ -99,16 +120,6 @@ def build_case(case, seed=0):
             o.CopyFrom(inferred[o.name])
         assert o.type.tensor_type.elem_type, o.name
     return model, feeds
-
-
-def assert_clean_failure(r: CliResult, out, *words: str) -> None:
-    """A CLI failure a user can act on: exit 1, no traceback, every word said, no output left."""
-    assert r.exit_code == 1, r.stderr
-    assert "Traceback" not in r.stderr
-    text = " ".join(r.stderr.split())
-    for w in words:
-        assert w in text, (w, r.stderr)
-    assert not out.exists(), "a failed conversion left an output file"
 
 
 def check_pair(session, parity_recorder, src, source, dst, written, ir, model, min_std=1e-2):

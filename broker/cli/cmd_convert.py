@@ -22,6 +22,7 @@ from ..report import write_report
 from .app import app, err_console, out_console
 from .options import (
     AtolOpt,
+    CaffePhaseOpt,
     ChannelOrderOpt,
     DstNodeOpt,
     FindLinksOpt,
@@ -67,6 +68,12 @@ def image_preprocess(size: str | None, mean: str | None, std: str | None, order:
         mean=ImagePreprocess.floats(mean, "--mean") or (0.0,),
         std=ImagePreprocess.floats(std, "--std") or (1.0,),
     )
+
+
+def parse_options(class_name: str | None, caffe_phase: str | None) -> dict[str, str]:
+    """Runner-specific Parse options given on the command line."""
+    given = {"class": class_name, "caffePhase": caffe_phase}
+    return {k: v for k, v in given.items() if v}
 
 
 def _size(path: str) -> str:
@@ -147,6 +154,7 @@ def convert(
     class_input_path: Annotated[
         Optional[Path], typer.Option("--classInputPath", help="CoreML: class labels file, one per line.")
     ] = None,
+    caffe_phase: CaffePhaseOpt = None,
     json_out: JsonOpt = False,
     python: PythonOpt = None,
     find_links: FindLinksOpt = None,
@@ -154,7 +162,7 @@ def convert(
 ) -> None:
     src_fw, dst_fw = runner_name(src), runner_name(dst)
     files = list(sources) + ([weights] if weights else [])
-    options = {"class": class_name} if class_name else {}
+    options = parse_options(class_name, caffe_phase)
     given: dict[str, Any] = {
         "inputNames": input_names,
         "outputNames": output_names,
@@ -245,6 +253,7 @@ def toir(
     dst_node: DstNodeOpt = None,
     trust_model: TrustOpt = False,
     class_name: Annotated[Optional[str], typer.Option("--class")] = None,
+    caffe_phase: CaffePhaseOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     files = list(sources or []) + ([weights] if weights else [])
@@ -257,7 +266,7 @@ def toir(
             inputs=[InputShape.parse(t) for t in input_shape or []],
             outputs=dst_node,
             trust_model=trust_model,
-            options={"class": class_name} if class_name else {},
+            options=parse_options(class_name, caffe_phase),
             stem=out,
         )
     if json_out:

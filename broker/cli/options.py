@@ -29,6 +29,10 @@ TrustOpt = Annotated[
         "Keras Lambda layers). Only for files you trust.",
     ),
 ]
+CaffePhaseOpt = Annotated[
+    Optional[str],
+    typer.Option("--caffePhase", help="Caffe: the phase whose layers are kept (include/exclude rules), TEST or TRAIN."),
+]
 PythonOpt = Annotated[
     Optional[str], typer.Option("--python", help="Interpreter for building a runner environment that is missing.")
 ]

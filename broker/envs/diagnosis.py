@@ -39,6 +39,19 @@ class DoctorReport:
         return {"framework": self.framework, "ok": self.ok, "checks": [c.to_dict() for c in self.checks]}
 
 
+def hook_checks(spec: Any, interp: Any) -> list[tuple[str, str, str, str]]:
+    """What a runner's setup hooks report with `doctor_checks(spec, interpreter)` (a wheel it builds
+    and the packages that needs), as (status, name, detail, hint)."""
+    from .hooks import load_hooks
+
+    try:
+        module = load_hooks(spec)
+    except BrokerError as exc:
+        return [("fail", "setup hooks", exc.message, exc.hint)]
+    checks = getattr(module, "doctor_checks", None)
+    return list(checks(spec, interp)) if checks is not None else []
+
+
 def doctor(framework: str, *, python: str | Path | None = None, runners_dir: Path | None = None) -> DoctorReport:
     from .store import list_envs  # store imports build, which imports the supervisor
 
@@ -74,6 +87,10 @@ def doctor(framework: str, *, python: str | Path | None = None, runners_dir: Pat
         add(Check("system packages", "fail", "missing: " + ", ".join(missing), system.apt_install_command(missing)))
     else:
         add(Check("system packages", "ok", "installed: " + ", ".join(spec.system_packages)))
+
+    if interp is not None:
+        for status, name, detail, hint in hook_checks(spec, interp):
+            add(Check(name, status, detail, hint))
 
     uv = installer.find_uv()
     if uv is not None and interp is not None and installer.uv_for(interp) is None:

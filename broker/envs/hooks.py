@@ -9,6 +9,10 @@ interpreter's quirks for CNTK) defines either function, both taking a `HookConte
         ctx.run([str(ctx.python), "-m", "some_tool", "--setup"])
         ctx.env_vars["LD_LIBRARY_PATH"] = "{env}/lib/native"
 
+A hook module may also define `doctor_checks(spec, interpreter)` returning (status, name,
+detail, hint) tuples that `mmbroker env doctor` shows (e.g. a cached wheel, or the packages a
+build still needs).
+
 Runner variables use `{env}` for the environment directory, since the build happens under a
 temporary name. A hook's file content is part of the environment key.
 """

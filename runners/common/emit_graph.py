@@ -141,11 +141,19 @@ def fold(node, ctx, no_fold=NO_FOLD, limit=FOLD_LIMIT):
     return True
 
 
-def convert_nodes(registry, nodes, ctx, opset, skip=None):
-    """Check that `registry` converts every node (all missing ops reported at once), then call each
-    node's converter with its attributes; errors get the node, op and opset. `ctx.node` is set to
-    the node being converted; `skip(node)`, asked just before, can pass over nodes an earlier
-    converter absorbed."""
+def convert_nodes(registry, nodes, ctx, opset, skip=None, fold_constants=False):
+    """Check that `registry` converts every node (one UnsupportedOps naming every node it lacks),
+    then call `fn(node, ctx, **attributes)` for each, with the node, op and opset named in any error.
+    `ctx.node` is the node being converted. With `fold_constants`, nodes whose inputs are all
+    constants are first folded into `ctx.consts` (see `fold`); `skip(node)`, asked just before a
+    node is converted, can pass over nodes an earlier converter absorbed."""
+    if fold_constants:
+        remaining = []
+        for n in nodes:
+            ctx.node = n
+            if not fold(n, ctx):
+                remaining.append(n)
+        nodes = remaining
     registry.check([(n.name, n.op_type) for n in nodes], opset)
     for n in nodes:
         if skip is not None and skip(n):
@@ -192,3 +200,8 @@ def write_emitted(out_dir, stem, source, weights):
             f.write(source)
 
     return atomic_write(os.path.join(out_dir, stem + ".py"), write_py), npz_path
+
+
+def ordered_nodes(model, weights, ctx):
+    """(graph inputs, IRNodes in an order where every input is ready), the weights in `ctx.consts`."""
+    return ir.graph_inputs(model), graph_nodes(model, weights, ctx.consts)

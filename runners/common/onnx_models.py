@@ -170,6 +170,24 @@ def save_onnx(model, path):
     atomic_write(path, write)
 
 
+def set_metadata(model, meta):
+    """Add `meta` ({key: text}) to the model's metadata_props."""
+    for k, v in meta.items():
+        p = model.metadata_props.add()
+        p.key, p.value = k, v
+
+
+def ir_request(request, workspace, input_shapes):
+    """A copy of a ParseRequest with its workspace set and inputs [(name, shape)] as parsed."""
+    req = pb.ParseRequest()
+    req.CopyFrom(request)
+    req.workspace = workspace
+    del req.inputs[:]
+    for name, shape in input_shapes:
+        req.inputs.add(name=name, shape=shape)
+    return req
+
+
 def to_ir(model, request, path, name=None):
     """A parsed ONNX model -> ParseResponse: checked, input shapes applied, at the IR opset, shapes
     inferred, cut at the requested outputs, weights written to the workspace as .npz."""

@@ -16,10 +16,19 @@ from .errors import UnsupportedOps
 
 
 class Registry(object):
-    def __init__(self, framework, direction):
+    def __init__(self, framework, direction, package=None):
         self.framework = framework
         self.direction = direction
+        self.package = package  # the `ops` package whose modules register into this registry
         self._table = {}  # op -> {since: fn}
+        self._loaded = False
+
+    def loaded(self):
+        """This registry with every module of its package imported (once)."""
+        if not self._loaded and self.package:
+            discover(self.package)
+            self._loaded = True
+        return self
 
     def register(self, *ops, **kw):
         since = kw.pop("since", 1)

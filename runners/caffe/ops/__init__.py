@@ -1,0 +1,1 @@
+"""Caffe layer converters for Parse, one function per layer type."""
