@@ -67,8 +67,7 @@ def caffe_files(entry):
 
 NET_PAIRS = [(n, d) for n in SMALL for d in ("pytorch", "onnx", "caffe", "tensorflow")]
 NET_PAIRS += [(n, d) for n in OPS for d in ("onnx", "caffe", "pytorch")]
-NET_PAIRS += [(n, "pytorch") for n in DEPLOY]
-NET_PAIRS += [("bvlc_googlenet", "onnx"), ("bvlc_googlenet", "caffe")]
+NET_PAIRS += [(n, d) for n in DEPLOY for d in ("pytorch", "onnx", "caffe", "tensorflow")]
 
 
 @pytest.mark.parity
