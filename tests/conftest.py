@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -71,15 +70,7 @@ def zoo(env_for, tmp_path_factory):
     """The six PyTorch architectures as .pt2/.onnx/.pth files, made in the PyTorch environment."""
     handle = env_for("pytorch")
     out = tmp_path_factory.mktemp("zoo")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
-    proc = subprocess.run(
-        [str(handle.python), str(ROOT / "tests" / "parity" / "zoo.py"), str(out)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_in_env(handle, ROOT / "tests" / "parity" / "zoo.py", out)
     return {e["name"]: {**e, "dir": out} for e in json.loads((out / "zoo.json").read_text())}
 
 
@@ -128,6 +119,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(getattr(pytest.mark, mark))
 
 
+from helpers import run_in_env  # noqa: E402
 from parity.tf_models import APPLICATIONS  # noqa: E402
 
 TF_APPS = list(APPLICATIONS)
@@ -139,13 +131,5 @@ def tf_models(env_for, tmp_path_factory):
     tests/parity/tf_models.py (keras.applications, a Keras 2 .h5, a TF1 checkpoint, bad files)."""
     handle = env_for("tensorflow")
     out = tmp_path_factory.mktemp("tf_models")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
-    proc = subprocess.run(
-        [str(handle.python), str(ROOT / "tests" / "parity" / "tf_models.py"), str(out), *TF_APPS],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_in_env(handle, ROOT / "tests" / "parity" / "tf_models.py", out, *TF_APPS)
     return out, {e["name"]: e for e in json.loads((out / "tf_models.json").read_text())}

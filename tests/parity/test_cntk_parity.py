@@ -7,13 +7,11 @@ CPython 3.6 or no libopenmpi3, every test here skips with that reason."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import check_pair
+from helpers import check_pair, run_in_env
 
 ROOT = Path(__file__).resolve().parents[2]
 CNTK_MODELS = ["cnn", "ops", "pool"]
@@ -21,19 +19,12 @@ TARGET_FILE = {"pytorch": "{name}.pth", "onnx": "{name}.onnx", "cntk": "{name}.m
 PT_ZOO = ["resnet", "mobilenetv2", "squeezenet", "inception"]
 
 
-def run_in_env(handle, args, timeout=600):
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
-    env.update(handle.env_vars)
-    return subprocess.run([str(handle.python), *args], capture_output=True, text=True, env=env, timeout=timeout)
-
-
 @pytest.fixture(scope="session")
 def cntk_models(env_or_skip, tmp_path_factory):
     """{name: (model file, input shape)} made by CNTK in the cntk environment."""
     handle = env_or_skip("cntk")
     out = tmp_path_factory.mktemp("cntk_models")
-    proc = run_in_env(handle, [str(ROOT / "tests" / "parity" / "cntk_models.py"), str(out)])
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = run_in_env(handle, ROOT / "tests" / "parity" / "cntk_models.py", out)
     shapes = json.loads(proc.stdout.strip().splitlines()[-1])
     return {name: (str(out / f"{name}.model"), shape) for name, shape in shapes.items()}
 

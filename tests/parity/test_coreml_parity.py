@@ -8,13 +8,12 @@ to the IR and run with onnxruntime), and every result must say so in its engine 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import onnx
 import pytest
+from helpers import run_in_env
 
 from broker.parity import seeded_inputs
 from broker.pipeline import input_specs
@@ -28,10 +27,7 @@ SOURCE_FILE = {"pytorch": "{name}.pt2", "onnx": "{name}.onnx"}
 
 
 def _env_run(env_for, *args):
-    handle = env_for("coreml")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
-    proc = subprocess.run([str(handle.python), *map(str, args)], capture_output=True, text=True, env=env, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_in_env(env_for("coreml"), *args, timeout=300)
 
 
 def dump_spec(env_for, mlmodel, prefix):

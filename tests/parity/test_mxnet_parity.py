@@ -5,13 +5,11 @@ one per MXNet semantic the parser must keep, against the real frameworks on both
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import check_pair
+from helpers import check_pair, run_in_env
 
 from broker.parity import seeded_inputs
 from broker.pipeline import InputShape, input_specs
@@ -69,15 +67,7 @@ def mxnet_zoo(env_for, tmp_path_factory):
     """Gluon zoo models and one-layer symbols as -symbol.json + -0000.params, made with MXNet."""
     handle = env_for("mxnet")
     out = tmp_path_factory.mktemp("mxnet_zoo")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
-    proc = subprocess.run(
-        [str(handle.python), str(ROOT / "tests" / "parity" / "mxnet_zoo.py"), str(out), *ZOO_MODELS, *OP_MODELS],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_in_env(handle, ROOT / "tests" / "parity" / "mxnet_zoo.py", out, *ZOO_MODELS, *OP_MODELS)
     return {e["name"]: {**e, "dir": out} for e in json.loads((out / "mxnet_zoo.json").read_text())}
 
 
@@ -94,11 +84,7 @@ def convert(session, src, dst, source, out_dir, name, inputs=None):
     return ir, written
 
 
-# every pair on the light architectures; the heavier ones (224-299 px inputs, or 20M+ parameters)
-# to PyTorch only, the pair MMdnn is measured on, to keep the suite within its CI budget
-LIGHT = ["resnet18_v1", "mobilenetv2_1.0", "squeezenet1.1", "mobilenet0.25"]
-ZOO_PAIRS = [(n, d) for n in LIGHT for d in ("pytorch", "onnx", "mxnet")]
-ZOO_PAIRS += [(n, "pytorch") for n in ZOO_MODELS if n not in LIGHT]
+ZOO_PAIRS = [(n, d) for n in ZOO_MODELS for d in ("pytorch", "onnx", "mxnet")]
 ZOO_PAIRS += [(n, "tensorflow") for n in ("resnet18_v1", "mobilenetv2_1.0")]  # MXNet -> Keras
 
 
@@ -158,9 +144,7 @@ b = mod.get_outputs()[0].asnumpy()
 assert np.abs(a - b).max() < 1e-5 and a.std() > 0
 print("ok")
 """
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
-    proc = subprocess.run([str(env_for("mxnet").python), "-c", script], capture_output=True, text=True, env=env)
-    assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr[-2000:]
+    assert "ok" in run_in_env(env_for("mxnet"), "-c", script).stdout
 
 
 @pytest.mark.parity

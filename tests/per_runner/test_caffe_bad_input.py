@@ -51,7 +51,7 @@ def files(env_or_skip, tmp_path_factory):
     texts = {"good": GOOD, "wider": WIDER, "syntax": SYNTAX, "unknown": UNKNOWN, "check": CHECK, "phased": PHASED}
     for stem, text in texts.items():
         (out / f"{stem}.prototxt").write_text(text)
-    run_in_env(handle.python, "-c", MAKE, out)
+    run_in_env(handle, "-c", MAKE, out)
     data = (out / "good.caffemodel").read_bytes()
     (out / "truncated.caffemodel").write_bytes(data[: len(data) // 2])
     return out

@@ -6,12 +6,10 @@ shows no traceback and leaves no output file."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import assert_clean_failure, run_cli
+from helpers import assert_clean_failure, run_cli, run_in_env
 
 pytestmark = pytest.mark.runner
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,13 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def files(env_or_skip, tmp_path_factory):
     handle = env_or_skip("cntk")
     out = tmp_path_factory.mktemp("cntk_bad")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
-    env.update(handle.env_vars)
-    script = str(ROOT / "tests" / "parity" / "cntk_models.py")
-    proc = subprocess.run(
-        [str(handle.python), script, str(out), "cnn", "unsupported"], capture_output=True, text=True, env=env
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = run_in_env(handle, ROOT / "tests" / "parity" / "cntk_models.py", out, "cnn", "unsupported")
     assert json.loads(proc.stdout.strip().splitlines()[-1])["cnn"] == [1, 3, 16, 16]
     good = (out / "cnn.model").read_bytes()
     (out / "truncated.model").write_bytes(good[: len(good) // 2])

@@ -5,11 +5,9 @@ node/op), says what to do, shows no traceback and leaves no output file."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 
 import pytest
-from helpers import assert_clean_failure, run_cli
+from helpers import assert_clean_failure, run_cli, run_in_env
 
 pytestmark = pytest.mark.runner
 
@@ -40,11 +38,7 @@ mx.nd.save(out + "/odd-0000.params", {})
 @pytest.fixture(scope="module")
 def files(env_for, tmp_path_factory):
     out = tmp_path_factory.mktemp("mxnet_bad")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
-    proc = subprocess.run(
-        [str(env_for("mxnet").python), "-c", MAKE, str(out)], capture_output=True, text=True, env=env, timeout=300
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_in_env(env_for("mxnet"), "-c", MAKE, out, timeout=300)
     return out
 
 
