@@ -210,9 +210,11 @@ class Session:
         intermediates: bool = False,
         trust_model: bool = False,
         outputs: list[str] | None = None,
+        options: dict[str, str] | None = None,
     ) -> tuple[list[tuple[str, np.ndarray]], dict[str, np.ndarray], str]:
         """Run a model; `outputs` names the graph nodes to read for formats that have no fixed outputs
-        (TF1 checkpoints, frozen graphs), as --dstNode does for conversion."""
+        (TF1 checkpoints, frozen graphs), as --dstNode does for conversion; `options` are the
+        source-format options the model was parsed with (--class, --caffePhase)."""
         runner = self.runner(framework)
         infer_dir = self.ws / "infer"
         infer_dir.mkdir(exist_ok=True)
@@ -222,7 +224,7 @@ class Session:
             intermediates=intermediates,
             workspace=str(infer_dir),
             trust_model=trust_model,
-            options={"outputs": ",".join(outputs)} if outputs else {},
+            options={**(options or {}), **({"outputs": ",".join(outputs)} if outputs else {})},
         )
         with self.phase("infer"), self._status(f"running the {framework} model"):
             resp = runner.call("Infer", req)
@@ -241,9 +243,15 @@ class Session:
         seed: int | None = None,
         trust_model: bool = False,
         reference_outputs: list[str] | None = None,
+        reference_options: dict[str, str] | None = None,
     ) -> parity.ParityReport:
         ref_out, _, ref_engine = self.infer(
-            reference[0], reference[1], inputs, trust_model=trust_model, outputs=reference_outputs
+            reference[0],
+            reference[1],
+            inputs,
+            trust_model=trust_model,
+            outputs=reference_outputs,
+            options=reference_options,
         )
         cand_out, _, cand_engine = self.infer(candidate[0], candidate[1], inputs)
         return parity.compare_outputs(
