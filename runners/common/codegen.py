@@ -78,6 +78,47 @@ def resolve_pads(spatial, kernel, strides, dilations, pads, auto_pad):
     return list(pads[:n]), list(pads[n:])
 
 
+AUTO_PADS = ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER")
+
+
+def explicit_pads(ctx, x, kernel, strides, dilations, pads, auto_pad):
+    """ONNX pads (begins + ends) of a sliding-window op reading IR value `x`, auto_pad resolved.
+
+    SAME padding needs x's spatial size only on axes with a stride above 1 (with stride 1 the
+    total pad is the dilated kernel size minus one whatever the size). `ctx` gives `shape(name)`
+    and `fail(message)`."""
+    if isinstance(auto_pad, bytes):
+        auto_pad = auto_pad.decode()
+    auto_pad = auto_pad or "NOTSET"
+    if auto_pad not in AUTO_PADS:
+        raise ctx.fail("auto_pad=%s is not an ONNX value" % auto_pad)
+    n = len(kernel)
+    strides = list(strides or [1] * n)
+    dilations = list(dilations or [1] * n)
+    spatial = None
+    if auto_pad.startswith("SAME"):
+        shape = ctx.shape(x)
+        shape = shape if shape is not None and len(shape) == n + 2 else [None] * (n + 2)
+        spatial = []
+        for size, stride in zip(shape[2:], strides):
+            if size is None or size <= 0:
+                if stride != 1:
+                    raise ctx.fail(
+                        "auto_pad %s with stride %d needs the spatial size of '%s'; give the input shapes "
+                        "(--inputShape)" % (auto_pad, stride, x)
+                    )
+                size = 1
+            spatial.append(int(size))
+    begins, ends = resolve_pads(spatial, kernel, strides, dilations, pads, auto_pad)
+    return begins + ends
+
+
+def split_pads(pads):
+    """ONNX pads (begins + ends) -> (begins, ends)."""
+    n = len(pads) // 2
+    return list(pads[:n]), list(pads[n:])
+
+
 class EmitContextBase(object):
     """What every emitter's context has: Python names for IR values, constants, static shapes,
     the node being converted and errors that name it."""
