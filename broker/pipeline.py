@@ -179,7 +179,7 @@ class Session:
     ) -> list[Any]:
         runner = self.runner(framework)
         model = load_ir(ir_files.graph, ir_files.weights)
-        self._check_ops(framework, runner, model, str(ir_files.graph))
+        self._check_ops(framework, model, str(ir_files.graph), (options or {}).get("format", ""))
         out_dir.mkdir(parents=True, exist_ok=True)
         req = pb.EmitRequest(
             graph=onnx_graph_bytes(ir_files),
@@ -270,8 +270,12 @@ class Session:
             self._describe[framework] = self.runner(framework).describe()
         return self._describe[framework]
 
-    def _check_ops(self, framework: str, runner: RunnerProcess, model: onnx.ModelProto, where: str) -> None:
-        supported = set(self.describe(framework).emit_ops)
+    def _check_ops(self, framework: str, model: onnx.ModelProto, where: str, fmt: str = "") -> None:
+        """Every IR op must have an emitter; a runner whose output formats are written by different
+        emitters lists the other format's ops in its versions as `<format>_emit_ops`."""
+        info = self.describe(framework)
+        per_format = info.versions.get(f"{fmt}_emit_ops") if fmt else None
+        supported = set(per_format.split(",") if per_format else info.emit_ops)
         if not supported:
             return
         missing = [(n.name or n.output[0], n.op_type) for n in model.graph.node if n.op_type not in supported]
