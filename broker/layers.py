@@ -81,10 +81,14 @@ def layerwise(
     *,
     atol: float,
     rtol: float,
+    reference_options: dict[str, str] | None = None,
 ) -> LayerReport:
-    ir = session.toir(reference[0], reference[1])
+    """`reference_options`: the source-format options (--class, --caffePhase) of the reference."""
+    ir = session.toir(reference[0], reference[1], options=reference_options)
     model = load_ir(ir.graph, ir.weights)
-    _, ref_values, ref_engine = session.infer(reference[0], reference[1], inputs, intermediates=True)
+    _, ref_values, ref_engine = session.infer(
+        reference[0], reference[1], inputs, intermediates=True, options=reference_options
+    )
     source = f"{reference[0]} ({ref_engine})"
     if not ref_values:
         _, ref_values, engine = session.infer("onnx", [str(ir.graph), str(ir.weights)], inputs, intermediates=True)

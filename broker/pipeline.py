@@ -179,7 +179,7 @@ class Session:
     ) -> list[Any]:
         runner = self.runner(framework)
         model = load_ir(ir_files.graph, ir_files.weights)
-        self._check_ops(framework, runner, model, str(ir_files.graph))
+        self._check_ops(framework, model, str(ir_files.graph), (options or {}).get("format", ""))
         out_dir.mkdir(parents=True, exist_ok=True)
         req = pb.EmitRequest(
             graph=onnx_graph_bytes(ir_files),
@@ -210,9 +210,11 @@ class Session:
         intermediates: bool = False,
         trust_model: bool = False,
         outputs: list[str] | None = None,
+        options: dict[str, str] | None = None,
     ) -> tuple[list[tuple[str, np.ndarray]], dict[str, np.ndarray], str]:
         """Run a model; `outputs` names the graph nodes to read for formats that have no fixed outputs
-        (TF1 checkpoints, frozen graphs), as --dstNode does for conversion."""
+        (TF1 checkpoints, frozen graphs), as --dstNode does for conversion; `options` are the
+        source-format options the model was parsed with (--class, --caffePhase)."""
         runner = self.runner(framework)
         infer_dir = self.ws / "infer"
         infer_dir.mkdir(exist_ok=True)
@@ -222,7 +224,7 @@ class Session:
             intermediates=intermediates,
             workspace=str(infer_dir),
             trust_model=trust_model,
-            options={"outputs": ",".join(outputs)} if outputs else {},
+            options={**(options or {}), **({"outputs": ",".join(outputs)} if outputs else {})},
         )
         with self.phase("infer"), self._status(f"running the {framework} model"):
             resp = runner.call("Infer", req)
@@ -241,9 +243,15 @@ class Session:
         seed: int | None = None,
         trust_model: bool = False,
         reference_outputs: list[str] | None = None,
+        reference_options: dict[str, str] | None = None,
     ) -> parity.ParityReport:
         ref_out, _, ref_engine = self.infer(
-            reference[0], reference[1], inputs, trust_model=trust_model, outputs=reference_outputs
+            reference[0],
+            reference[1],
+            inputs,
+            trust_model=trust_model,
+            outputs=reference_outputs,
+            options=reference_options,
         )
         cand_out, _, cand_engine = self.infer(candidate[0], candidate[1], inputs)
         return parity.compare_outputs(
@@ -262,8 +270,12 @@ class Session:
             self._describe[framework] = self.runner(framework).describe()
         return self._describe[framework]
 
-    def _check_ops(self, framework: str, runner: RunnerProcess, model: onnx.ModelProto, where: str) -> None:
-        supported = set(self.describe(framework).emit_ops)
+    def _check_ops(self, framework: str, model: onnx.ModelProto, where: str, fmt: str = "") -> None:
+        """Every IR op must have an emitter; a runner whose output formats are written by different
+        emitters lists the other format's ops in its versions as `<format>_emit_ops`."""
+        info = self.describe(framework)
+        per_format = info.versions.get(f"{fmt}_emit_ops") if fmt else None
+        supported = set(per_format.split(",") if per_format else info.emit_ops)
         if not supported:
             return
         missing = [(n.name or n.output[0], n.op_type) for n in model.graph.node if n.op_type not in supported]

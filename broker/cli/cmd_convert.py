@@ -24,6 +24,7 @@ from .options import (
     AtolOpt,
     CaffePhaseOpt,
     ChannelOrderOpt,
+    ClassOpt,
     DstNodeOpt,
     FindLinksOpt,
     InputFileOpt,
@@ -132,10 +133,7 @@ def convert(
         Optional[Path],
         typer.Option("--code-dir", help="Also keep the generated source code and weights in this folder."),
     ] = None,
-    class_name: Annotated[
-        Optional[str],
-        typer.Option("--class", help="PyTorch: the nn.Module class in the given .py for a state_dict .pth."),
-    ] = None,
+    class_name: ClassOpt = None,
     workspace: Annotated[
         Optional[Path],
         typer.Option("--workspace", help="Keep intermediate files (IR, code) here instead of a temporary folder."),
@@ -215,6 +213,7 @@ def convert(
                 seed=None if input_file else seed,
                 trust_model=trust_model,
                 reference_outputs=dst_node,
+                reference_options=options,
             )
             if report_path:
                 source = str(input_file) if input_file else f"seeded random, seed {seed}"
@@ -252,7 +251,7 @@ def toir(
     input_shape: InputShapeOpt = None,
     dst_node: DstNodeOpt = None,
     trust_model: TrustOpt = False,
-    class_name: Annotated[Optional[str], typer.Option("--class")] = None,
+    class_name: ClassOpt = None,
     caffe_phase: CaffePhaseOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -331,11 +330,18 @@ def _role(p: Path) -> str:
 
 
 def _specs_for(
-    s: Session, fw: str, files: list[str], shapes: list[str] | None, trust: bool, outputs: list[str] | None = None
+    s: Session,
+    fw: str,
+    files: list[str],
+    shapes: list[str] | None,
+    trust: bool,
+    outputs: list[str] | None = None,
+    options: dict[str, str] | None = None,
 ) -> Any:
     if shapes and all(InputShape.parse(t).name for t in shapes):
         return [(i.name, list(i.shape), "float32") for i in map(InputShape.parse, shapes)]
-    ir = s.toir(fw, files, inputs=[InputShape.parse(t) for t in shapes or []], outputs=outputs, trust_model=trust)
+    shape_args = [InputShape.parse(t) for t in shapes or []]
+    ir = s.toir(fw, files, inputs=shape_args, outputs=outputs, trust_model=trust, options=options)
     return input_specs(ir)
 
 
@@ -365,14 +371,17 @@ def infer(
         ),
     ] = False,
     trust_model: TrustOpt = False,
+    class_name: ClassOpt = None,
+    caffe_phase: CaffePhaseOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     fw, files = parse_model_ref(model)
+    options = parse_options(class_name, caffe_phase)
     with _session(json_out) as s:
-        specs = _specs_for(s, fw, files, input_shape, trust_model, dst_node)
+        specs = _specs_for(s, fw, files, input_shape, trust_model, dst_node, options)
         inputs = load_inputs(input_file, specs, seed, image_preprocess(size, mean, std, channel_order, input_scale))
         outs, inter, engine = s.infer(
-            fw, files, inputs, intermediates=intermediates, trust_model=trust_model, outputs=dst_node
+            fw, files, inputs, intermediates=intermediates, trust_model=trust_model, outputs=dst_node, options=options
         )
     if out:
         from runners.common.tensors import save_npz
@@ -433,13 +442,20 @@ def compare(
     channel_order: ChannelOrderOpt = "rgb",
     input_scale: ScaleOpt = "1/255",
     trust_model: TrustOpt = False,
+    class_name: Annotated[
+        Optional[str], typer.Option("--class", help="PyTorch: the reference's model class (as for convert).")
+    ] = None,
+    caffe_phase: Annotated[
+        Optional[str], typer.Option("--caffePhase", help="Caffe: the reference's phase, TEST or TRAIN.")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     fa, files_a = parse_model_ref(model_a)
     fb, files_b = parse_model_ref(model_b)
+    options = parse_options(class_name, caffe_phase)
     layer_report = None
     with _session(json_out) as s:
-        specs_a = _specs_for(s, fa, files_a, input_shape, trust_model, dst_node)
+        specs_a = _specs_for(s, fa, files_a, input_shape, trust_model, dst_node, options)
         specs_b = specs_a
         if not input_shape:
             try:
@@ -458,9 +474,12 @@ def compare(
             seed=None if input_file else seed,
             trust_model=trust_model,
             reference_outputs=dst_node,
+            reference_options=options,
         )
         if layers:
-            layer_report = layerwise(s, (fa, files_a), (fb, files_b), inputs, atol=atol, rtol=rtol)
+            layer_report = layerwise(
+                s, (fa, files_a), (fb, files_b), inputs, atol=atol, rtol=rtol, reference_options=options
+            )
     if report_path:
         source = str(input_file) if input_file else f"seeded random, seed {seed}"
         write_report(report_path, report, describe_inputs(inputs, source), layer_report,

@@ -29,6 +29,10 @@ TrustOpt = Annotated[
         "Keras Lambda layers). Only for files you trust.",
     ),
 ]
+ClassOpt = Annotated[
+    Optional[str],
+    typer.Option("--class", help="PyTorch: the nn.Module class in the given .py for a state_dict .pth."),
+]
 CaffePhaseOpt = Annotated[
     Optional[str],
     typer.Option("--caffePhase", help="Caffe: the phase whose layers are kept (include/exclude rules), TEST or TRAIN."),

@@ -12,8 +12,6 @@ out (it is a dynamic axis), so IR axis a of a batched value is CNTK axis a-1; ev
 named after the IR value it computes, so Infer reports the IR's names for the saved model too.
 """
 
-import numpy as np
-
 from runners.common.codegen import EmitContextBase, lit
 from runners.common.codegen import identifier as _identifier
 
@@ -38,15 +36,8 @@ class EmitContext(EmitContextBase):
 
     def weight(self, ir_name, value, kind="constant"):
         """`C.parameter(...)` / `C.constant(...)` reading `weights[key]`; returns its variable."""
-        value = np.asarray(value)
-        if value.dtype == np.float64:
-            value = value.astype(np.float32)
-        key = identifier(ir_name, "w")
-        base, k = key, 1
-        while key in self.weights or key in self.used_names:
-            k += 1
-            key = "%s_%d" % (base, k)
-        self.used_names.add(key)
+        value = self.stored(value)
+        key = self.new_key(ir_name, self.weights)
         self.weights[key] = value
         arg = "init" if kind == "parameter" else "value"
         self.lines.append("%s = C.%s(%s=weights[%s], name=%s)" % (key, kind, arg, lit(key), lit(ir_name)))
@@ -90,16 +81,14 @@ class EmitContext(EmitContextBase):
     def call(self, op, *args, **attrs):
         """`C.op(args, attr=value, ...)`: string arguments are expressions, others literals;
         attributes with value None are left out."""
-        parts = [a if isinstance(a, str) else lit(a) for a in args]
-        parts += ["%s=%s" % (k, lit(v)) for k, v in sorted(attrs.items()) if v is not None]
-        return "C.%s(%s)" % (op, ", ".join(parts))
+        return self.call_expr("C", op, args, attrs, sort=True)
 
     def assign(self, node, expr, output=None, batched=True, hidden=None):
         """`var = expr, name=<IR value>` for the node's (first) output. The output has its batch
         axis hidden (see `hidden`) when an input has, unless `hidden` says otherwise."""
         out = output or node.outputs[0]
         if expr.startswith("C.") and expr.endswith(")"):
-            expr = expr[:-1] + ("" if expr.endswith("()") else ", ") + "name=%s)" % lit(out)
+            expr = self.with_name(expr, out)
         else:
             expr = "C.alias(%s, name=%s)" % (expr, lit(out))
         var = self.new_var(out)
@@ -112,7 +101,5 @@ class EmitContext(EmitContextBase):
             self.hidden.add(out)
         return var
 
-    def temp(self, expr, hint="t"):
-        var = self.new_var("_%s_%s" % (identifier(self.node.name if self.node else "x"), hint))
-        self.lines.append("%s = %s" % (var, expr))
-        return var
+    def line(self, text):
+        self.lines.append(text)

@@ -49,17 +49,8 @@ class EmitContext(EmitContextBase):
         """A Gluon parameter holding a constant; returns the expression that reads it."""
         if ir_name in self.param_of:
             return 'p["%s"]' % self.param_of[ir_name]
-        if value is None:
-            value = self.consts[ir_name]
-        value = np.asarray(value)
-        if value.dtype == np.float64:
-            value = value.astype(np.float32)
-        ident = identifier(ir_name, "w")
-        base, k = ident, 1
-        while ident in self.params or ident in self.used_names:
-            k += 1
-            ident = "%s_%d" % (base, k)
-        self.used_names.add(ident)
+        value = self.stored(self.consts[ir_name] if value is None else value)
+        ident = self.new_key(ir_name, self.params)
         self.params[ident] = value
         self.param_of[ir_name] = ident
         dtype = "" if value.dtype == np.float32 else ", dtype=%s" % lit(value.dtype.name)
@@ -87,20 +78,13 @@ class EmitContext(EmitContextBase):
     # -- code --------------------------------------------------------------------------------
     def call(self, op, *args, **attrs):
         """`F.op(args, attr=value, ...)`; attributes with value None are left out."""
-        parts = list(args) + ["%s=%s" % (k, lit(v)) for k, v in attrs.items() if v is not None]
-        return "F.%s(%s)" % (op, ", ".join(parts))
-
-    def named(self, expr, name):
-        """Add the name= argument to a call expression."""
-        assert expr.endswith(")")
-        sep = "" if expr.endswith("()") else ", "
-        return expr[:-1] + sep + "name=%s)" % lit(name)
+        return self.call_expr("F", op, args, attrs)
 
     def assign(self, node, expr, output=None, name=True):
         """`var = expr` for the node's (first) output; the operator is named after the IR value."""
         out = output or node.outputs[0]
         if name and expr.startswith("F.") and expr.endswith(")"):
-            expr = self.named(expr, out)
+            expr = self.with_name(expr, out)
         var = self.new_var(out)
         self.forward_lines.append("%s = %s" % (var, expr))
         self.ir_values.append((var, out))
@@ -108,8 +92,3 @@ class EmitContext(EmitContextBase):
 
     def line(self, text):
         self.forward_lines.append(text)
-
-    def temp(self, expr, hint="t"):
-        var = self.new_var("_%s_%s" % (identifier(self.node.name if self.node else "x"), hint))
-        self.forward_lines.append("%s = %s" % (var, expr))
-        return var

@@ -17,6 +17,8 @@ import re
 
 import numpy as np
 
+from runners.common.codegen import identifier as _identifier
+from runners.common.codegen import lit  # noqa: F401  (re-exported for the ops)
 from runners.common.emit_graph import IRNode  # noqa: F401  (re-exported for the ops)
 from runners.common.errors import RunnerError
 from runners.common.registry import Registry
@@ -107,51 +109,7 @@ def torch_dtype(dtype):
 
 def identifier(name, fallback="v"):
     """A Python identifier close to an IR name: `layer1.0/conv:0` -> `layer1_0_conv_0`."""
-    s = re.sub(r"\W+", "_", str(name)).strip("_")
-    if not s:
-        s = fallback
-    if s[0].isdigit():
-        s = fallback + "_" + s
-    if s in _RESERVED:
-        s = s + "_"
-    return s
-
-
-def lit(value, dtype=None):
-    """A Python literal for a scalar or a (nested) list."""
-    if isinstance(value, np.ndarray):
-        if value.ndim == 0:
-            return lit(value.item(), value.dtype)
-        return "[%s]" % ", ".join(lit(v, value.dtype) for v in value)
-    if isinstance(value, (list, tuple)):
-        inner = ", ".join(lit(v, dtype) for v in value)
-        return (
-            "(%s,)" % inner
-            if isinstance(value, tuple) and len(value) == 1
-            else ("(%s)" % inner if isinstance(value, tuple) else "[%s]" % inner)
-        )
-    if isinstance(value, (bool, np.bool_)):
-        return "True" if value else "False"
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        if np.isnan(v):
-            return "float('nan')"
-        if np.isinf(v):
-            return "float('inf')" if v > 0 else "float('-inf')"
-        if dtype is not None and np.dtype(dtype) == np.float32 or isinstance(value, np.float32):
-            text = repr(float(np.float32(v)))
-            short = str(np.float32(v))
-            if "e" not in short and "." not in short:
-                short += ".0"
-            text = short if float(np.float32(float(short))) == float(np.float32(v)) else text
-        else:
-            text = repr(v)
-        return text
-    if isinstance(value, bytes):
-        return repr(value.decode("utf-8"))
-    return repr(value)
+    return _identifier(name, fallback, _RESERVED)
 
 
 def compact(values):

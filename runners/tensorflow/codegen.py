@@ -12,11 +12,12 @@ order; the context inserts a `layers.Permute` only where a layout has to change.
         ctx.layer(node, "layers.ReLU()", [v], layout=layout)
 """
 
-import keyword
 import re
 
 import numpy as np
 
+from runners.common.codegen import identifier as _identifier
+from runners.common.codegen import lit  # noqa: F401  (re-exported for the ops)
 from runners.common.emit_graph import IRNode  # noqa: F401  (re-exported for the ops)
 from runners.common.errors import RunnerError
 from runners.common.registry import Registry
@@ -41,36 +42,7 @@ def inverse(perm):
 
 
 def identifier(name, fallback="v"):
-    s = re.sub(r"\W+", "_", str(name)).strip("_")
-    if not s:
-        s = fallback
-    if s[0].isdigit():
-        s = fallback + "_" + s
-    if keyword.iskeyword(s) or s in ("keras", "layers", "np", "W", "model", "inputs", "outputs"):
-        s += "_"
-    return s
-
-
-def lit(value):
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    if isinstance(value, (list, tuple)):
-        inner = ", ".join(lit(v) for v in value)
-        return (
-            "(%s,)" % inner
-            if isinstance(value, tuple) and len(value) == 1
-            else ("(%s)" % inner if isinstance(value, tuple) else "[%s]" % inner)
-        )
-    if isinstance(value, (bool, np.bool_)):
-        return "True" if value else "False"
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        if np.isinf(v):
-            return 'float("inf")' if v > 0 else 'float("-inf")'
-        return repr(v)
-    return repr(value)
+    return _identifier(name, fallback, ("keras", "layers", "np", "W", "model", "inputs", "outputs"))
 
 
 def pair(values):

@@ -5,6 +5,7 @@ layer, says what to do, shows no traceback and leaves no output; the runner surv
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -112,6 +113,25 @@ def test_caffe_phase_selects_layers(session, files, tmp_path):
     train_ir = session.toir("caffe", source, stem=tmp_path / "train", options={"caffePhase": "TRAIN"})
     ops = [[n.op_type for n in onnx.load(str(ir.graph)).graph.node] for ir in (test_ir, train_ir)]
     assert "Mul" not in ops[0] and "Mul" in ops[1], ops
+
+
+def test_caffe_phase_reaches_verification(files, tmp_path):
+    """A TRAIN-phase conversion is verified against Caffe run in the TRAIN phase (the TRAIN-only
+    layer doubles the output, so verifying against the TEST phase would fail), and `infer` and
+    `compare` take the phase too."""
+    out = tmp_path / "train.onnx"
+    r = convert(files, "phased.prototxt", "good.caffemodel", out, "--caffePhase", "TRAIN", "--json")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["parity"]["passed"]
+    ref = "caffe:%s,%s" % (files / "phased.prototxt", files / "good.caffemodel")
+    means = []
+    for phase in ("TEST", "TRAIN"):
+        r = run_cli("infer", ref, "--caffePhase", phase, "--json")
+        assert r.exit_code == 0, r.stderr
+        means.append(json.loads(r.stdout)["outputs"][0]["mean"])
+    assert abs(means[1] - 2 * means[0]) < 1e-4 * max(1.0, abs(means[0])) and abs(means[0]) > 1e-3, means
+    assert run_cli("compare", ref, str(out), "--caffePhase", "TRAIN").exit_code == 0
+    assert run_cli("compare", ref, str(out)).exit_code == 1  # the TEST phase lacks the doubling
 
 
 def test_input_shape_without_batch(files, tmp_path):

@@ -84,3 +84,41 @@ def test_missing_weights_are_named():
 def test_registry_loads_its_package_once():
     reg = Registry("x", "parse", package="runners.common")
     assert reg.loaded() is reg and reg.loaded() is reg
+
+
+class ShapeCtx:
+    def __init__(self, shapes):
+        self.shapes = shapes
+
+    def shape(self, name):
+        return self.shapes.get(name)
+
+    def fail(self, message):
+        return RunnerError("unsupported-attribute", message)
+
+
+def test_explicit_pads_resolve_auto_pad_as_onnxruntime_does():
+    """SAME padding checked against onnxruntime's output sizes; stride-1 SAME needs no shape."""
+    import onnxruntime as ort
+
+    from runners.common.codegen import explicit_pads, lit
+
+    ctx = ShapeCtx({"x": [1, 1, 7, 6]})
+    for auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        pads = explicit_pads(ctx, "x", [3, 2], [2, 2], [1, 1], None, auto_pad.encode())
+        node = helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[3, 2], strides=[2, 2], auto_pad=auto_pad)
+        model = onnx_model([node], [("x", [1, 1, 7, 6])], ["y"], opset=18)
+        x = np.arange(42, dtype=np.float32).reshape(1, 1, 7, 6)
+        want = ort.InferenceSession(model.SerializeToString()).run(None, {"x": x})[0]
+        explicit = helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[3, 2], strides=[2, 2], pads=pads)
+        got = ort.InferenceSession(onnx_model([explicit], [("x", [1, 1, 7, 6])], ["y"]).SerializeToString())
+        assert np.array_equal(got.run(None, {"x": x})[0], want), (auto_pad, pads)
+    assert explicit_pads(ShapeCtx({}), "x", [3, 3], None, None, None, "SAME_UPPER") == [1, 1, 1, 1]
+    assert explicit_pads(ctx, "x", [3, 3], None, None, [0, 1, 2, 3], "NOTSET") == [0, 1, 2, 3]
+    assert explicit_pads(ctx, "x", [3, 3], None, None, [0, 1, 2, 3], "VALID") == [0, 0, 0, 0]
+    with pytest.raises(RunnerError, match="needs the spatial size of 'x'"):
+        explicit_pads(ShapeCtx({}), "x", [3, 3], [2, 2], None, None, "SAME_LOWER")
+    with pytest.raises(RunnerError, match="not an ONNX value"):
+        explicit_pads(ctx, "x", [3, 3], None, None, None, "SAME")
+    assert lit(np.float32(0.1)) == "0.1" and lit(np.array([1.5, 2], np.float32)) == "[1.5, 2.0]"
+    assert lit((1,)) == "(1,)" and lit(float("nan")) == "float('nan')" and lit(b"a") == "'a'"

@@ -1,28 +1,6 @@
 """Padding arithmetic shared by convolution and pooling converters."""
 
-
-def explicit_pads(ctx, x, kernel, strides, dilations, pads, auto_pad):
-    """ONNX pads [top, left, bottom, right] for a 2-D window, with auto_pad resolved."""
-    auto_pad = auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad
-    if auto_pad in ("NOTSET", "", None):
-        return list(pads or [0, 0, 0, 0])
-    if auto_pad == "VALID":
-        return [0, 0, 0, 0]
-    shape = ctx.shape(x)
-    if shape is None or any(d is None for d in shape[2:]):
-        raise ctx.fail("auto_pad %s needs the input's spatial size" % auto_pad, hint="give --inputShape")
-    begins, ends = [], []
-    for size, k, s, d in zip(shape[2:], kernel, strides, dilations):
-        out = -(-size // s)
-        total = max(0, (out - 1) * s + (k - 1) * d + 1 - size)
-        small, large = total // 2, total - total // 2
-        if auto_pad == "SAME_UPPER":
-            begins.append(small)
-            ends.append(large)
-        else:
-            begins.append(large)
-            ends.append(small)
-    return begins + ends
+from runners.common.codegen import explicit_pads
 
 
 def window(ctx, x, kernel_shape, strides, dilations, pads, auto_pad):

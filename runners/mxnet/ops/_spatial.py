@@ -1,13 +1,5 @@
 """Padding arithmetic shared by convolution and pooling converters."""
 
-from runners.common.codegen import resolve_pads
-
-
-def explicit_pads(ctx, x, kernel, strides, dilations, pads, auto_pad):
-    """ONNX pads (begins + ends) with auto_pad resolved from the input shape."""
-    spatial = ctx.need_shape(x)[2:] if auto_pad in ("SAME_UPPER", "SAME_LOWER") else None
-    return resolve_pads(spatial, kernel, strides, dilations, pads, auto_pad)
-
 
 def pad_input(ctx, src, begins, ends, value=0.0):
     """`F.pad` of a 4-D or 5-D input (MXNet pads only those) by begins/ends on the spatial axes."""

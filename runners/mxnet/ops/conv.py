@@ -1,7 +1,9 @@
 """Conv, ConvTranspose."""
 
+from runners.common.codegen import explicit_pads, split_pads
+
 from ..codegen import EMIT
-from ._spatial import explicit_pads, pad_input
+from ._spatial import pad_input
 
 
 @EMIT.register("Conv", since=11)
@@ -14,7 +16,7 @@ def conv(node, ctx, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=Non
     kernel = list(kernel_shape or wshape[2:])
     strides = list(strides or [1] * n)
     dilations = list(dilations or [1] * n)
-    begins, ends = explicit_pads(ctx, x, kernel, strides, dilations, pads, auto_pad)
+    begins, ends = split_pads(explicit_pads(ctx, x, kernel, strides, dilations, pads, auto_pad))
     src = ctx.x(x)
     if begins != ends:
         src = pad_input(ctx, src, begins, ends)

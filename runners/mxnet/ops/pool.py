@@ -1,7 +1,9 @@
 """MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool."""
 
+from runners.common.codegen import explicit_pads, split_pads
+
 from ..codegen import EMIT
-from ._spatial import explicit_pads, pad_input
+from ._spatial import pad_input
 
 
 def _pool(node, ctx, kind, kernel_shape, strides, pads, auto_pad, ceil_mode, dilations, count_include_pad=1):
@@ -11,7 +13,7 @@ def _pool(node, ctx, kind, kernel_shape, strides, pads, auto_pad, ceil_mode, dil
     strides = list(strides or [1] * n)
     if dilations and any(d != 1 for d in dilations):
         raise ctx.fail("dilated pooling has no MXNet operator")
-    begins, ends = explicit_pads(ctx, x, kernel, strides, [1] * n, pads, auto_pad)
+    begins, ends = split_pads(explicit_pads(ctx, x, kernel, strides, [1] * n, pads, auto_pad))
     src = ctx.x(x)
     if begins != ends:
         if kind == "avg" and not count_include_pad:

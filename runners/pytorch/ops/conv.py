@@ -1,7 +1,9 @@
 """Conv, ConvTranspose."""
 
+from runners.common.codegen import explicit_pads, split_pads
+
 from ..codegen import EMIT, compact, lit
-from ._spatial import explicit_pads, kwargs, split_pads, torch_pad_list
+from ._spatial import kwargs, torch_pad_list
 
 
 @EMIT.register("Conv", since=11)
@@ -17,7 +19,7 @@ def conv(node, ctx, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=Non
     kernel = list(kernel_shape or wshape[2:])
     strides = list(strides or [1] * n)
     dilations = list(dilations or [1] * n)
-    begins, ends = split_pads(explicit_pads(node, ctx, x, kernel, strides, dilations, pads, auto_pad))
+    begins, ends = split_pads(explicit_pads(ctx, x, kernel, strides, dilations, pads, auto_pad))
     src = ctx.x(x)
     if begins != ends:
         src = "F.pad(%s, %s)" % (src, lit(torch_pad_list(begins, ends)))

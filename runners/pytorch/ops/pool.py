@@ -1,7 +1,9 @@
 """MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool."""
 
+from runners.common.codegen import explicit_pads, split_pads
+
 from ..codegen import EMIT, compact, lit
-from ._spatial import explicit_pads, kwargs, split_pads, torch_pad_list
+from ._spatial import kwargs, torch_pad_list
 
 
 def _pool_setup(node, ctx, kernel_shape, strides, dilations, pads, auto_pad):
@@ -12,7 +14,7 @@ def _pool_setup(node, ctx, kernel_shape, strides, dilations, pads, auto_pad):
     kernel = list(kernel_shape)
     strides = list(strides or [1] * n)
     dilations = list(dilations or [1] * n)
-    begins, ends = split_pads(explicit_pads(node, ctx, x, kernel, strides, dilations, pads, auto_pad))
+    begins, ends = split_pads(explicit_pads(ctx, x, kernel, strides, dilations, pads, auto_pad))
     return x, n, kernel, strides, dilations, begins, ends
 
 

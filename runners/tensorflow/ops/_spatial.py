@@ -3,25 +3,6 @@
 from ..codegen import channels_last, lit
 
 
-def explicit_pads(ctx, x, kernel, strides, dilations, pads, auto_pad):
-    """ONNX pads (begins + ends) for a sliding-window op, resolving auto_pad."""
-    n = len(kernel)
-    if auto_pad in ("", "NOTSET"):
-        return list(pads or [0] * (2 * n))
-    if auto_pad == "VALID":
-        return [0] * (2 * n)
-    shape = ctx.need_shape(x)
-    begins, ends = [], []
-    for i in range(n):
-        eff = (kernel[i] - 1) * dilations[i] + 1
-        out = -(-shape[2 + i] // strides[i])
-        total = max(0, (out - 1) * strides[i] + eff - shape[2 + i])
-        small, big = total // 2, total - total // 2
-        begins.append(small if auto_pad == "SAME_UPPER" else big)
-        ends.append(big if auto_pad == "SAME_UPPER" else small)
-    return begins + ends
-
-
 def tf_same_pads(size, kernel, stride, dilation=1):
     """(begin, end) TensorFlow's padding='same' uses on one spatial axis."""
     eff = (kernel - 1) * dilation + 1
@@ -77,4 +58,4 @@ def value_pad(ctx, var, begins, ends, value, hint):
     return out
 
 
-__all__ = ["explicit_pads", "tf_same_pads", "is_tf_same", "ceil_extra", "zero_pad", "value_pad", "channels_last"]
+__all__ = ["tf_same_pads", "is_tf_same", "ceil_extra", "zero_pad", "value_pad", "channels_last"]

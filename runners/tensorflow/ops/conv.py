@@ -2,8 +2,10 @@
 
 import numpy as np
 
+from runners.common.codegen import explicit_pads
+
 from ..codegen import EMIT, channels_last, identity, lit, pair
-from ._spatial import explicit_pads, is_tf_same, zero_pad
+from ._spatial import is_tf_same, zero_pad
 
 
 def _per_channel(c, channels, rank):

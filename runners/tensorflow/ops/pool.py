@@ -2,8 +2,10 @@
 
 import numpy as np
 
+from runners.common.codegen import explicit_pads
+
 from ..codegen import EMIT, channels_last, pair
-from ._spatial import ceil_extra, explicit_pads, is_tf_same, value_pad, zero_pad
+from ._spatial import ceil_extra, is_tf_same, value_pad, zero_pad
 
 
 def _setup(node, ctx, kernel_shape, strides, dilations, pads, auto_pad):

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from ...ops._spatial import explicit_pads
+from runners.common.codegen import explicit_pads
+
 from ..common import TO_MIL
 
 
