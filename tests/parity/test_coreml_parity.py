@@ -270,10 +270,16 @@ def test_keras_to_mlpackage(session, tf_models, parity_recorder, tmp_path, name)
 @pytest.fixture(scope="module")
 def upsample_pt2(env_for, tmp_path_factory):
     """tests/parity/upsample_model.py's decoder (transposed convolutions, nn.Upsample) as a .pt2."""
-    from helpers import run_in_env
+    import os
+    import subprocess
 
     out = tmp_path_factory.mktemp("upsample")
-    run_in_env(env_for("pytorch").python, ROOT / "tests" / "parity" / "upsample_model.py", out, timeout=300)
+    script = ROOT / "tests" / "parity" / "upsample_model.py"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    proc = subprocess.run(
+        [str(env_for("pytorch").python), str(script), str(out)], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
     return out / "upsample.pt2"
 
 
