@@ -261,3 +261,137 @@ def test_keras_to_mlpackage(session, tf_models, parity_recorder, tmp_path, name)
     parity_recorder.add("tensorflow", "coreml", f"{name} (.mlpackage)", report)
     assert PROGRAM_LABEL in report.candidate_engine
     assert report.passed, report.to_dict()
+
+
+@pytest.fixture(scope="module")
+def upsample_pt2(env_for, tmp_path_factory):
+    """tests/parity/upsample_model.py's decoder (transposed convolutions, nn.Upsample) as a .pt2."""
+    import os
+    import subprocess
+
+    out = tmp_path_factory.mktemp("upsample")
+    script = ROOT / "tests" / "parity" / "upsample_model.py"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    proc = subprocess.run(
+        [str(env_for("pytorch").python), str(script), str(out)], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out / "upsample.pt2"
+
+
+def test_deconv_upsample_mlpackage(session, upsample_pt2, parity_recorder, tmp_path):
+    """ConvTranspose (padding + output_padding, groups, output_padding beyond the padding) and
+    Resize (nearest, bilinear with and without align_corners) as MIL conv_transpose and upsample
+    ops; PyTorch -> .mlpackage, and the package read back -> PyTorch, both against the source."""
+    source = [str(upsample_pt2)]
+    ir, package = to_mlpackage(session, "pytorch", source, tmp_path, "upsample")
+    program = (tmp_path / "code" / "upsample.mlpackage.txt").read_text()
+    for op in ("conv_transpose(", "upsample_nearest_neighbor(", "upsample_bilinear("):
+        assert op in program, op
+    assert program.count("conv_transpose(") == 3
+    inputs = seeded_inputs(input_specs(ir), seed=0)
+    assert list(inputs.values())[0].shape == (1, 3, 16, 16)
+    report = session.verify(("pytorch", source), ("coreml", package), inputs)
+    parity_recorder.add("pytorch", "coreml", "deconv-upsample (.mlpackage)", report)
+    assert PROGRAM_LABEL in report.candidate_engine
+    assert report.passed, report.to_dict()
+
+    back = session.toir("coreml", package, stem=tmp_path / "back")
+    read_back = [n.op_type for n in onnx.load(str(back.graph)).graph.node]
+    assert read_back.count("ConvTranspose") == 3 and read_back.count("Resize") == 3, read_back
+    emitted = session.tocode("pytorch", back, tmp_path / "code_back", name="upsample_back")
+    written = session.tomodel("pytorch", emitted, tmp_path / "upsample_back.pth")
+    report = session.verify(("coreml", package), ("pytorch", written), inputs)
+    parity_recorder.add("coreml", "pytorch", "deconv-upsample (.mlpackage)", report)
+    assert PROGRAM_LABEL in report.reference_engine
+    assert report.passed, report.to_dict()
+    report = session.verify(("pytorch", source), ("pytorch", written), inputs)
+    assert report.passed, report.to_dict()
+
+
+def _deconv_resize_variants(path):
+    """One ONNX graph, one output per form of ConvTranspose and Resize the ML Program converts
+    beyond what torch exports: auto_pad SAME_LOWER / SAME_UPPER (with an odd total padding),
+    output_shape, dilations, groups with output_padding beyond the end pad; nearest with
+    half-pixel rounding, linear by sizes (asymmetric, half_pixel down-sampling) and align_corners by
+    a fractional scale."""
+    from onnx import TensorProto
+    from onnx import helper as h
+
+    rng = np.random.default_rng(3)
+    b = rng.standard_normal(4).astype(np.float32)
+    inits = {
+        "w": rng.standard_normal((4, 3, 3, 3)).astype(np.float32),
+        "wg": rng.standard_normal((4, 2, 3, 3)).astype(np.float32),
+        "b": b,
+        "b3": b[:3],
+        "s23": np.array([1, 1, 2, 3], np.float32),
+        "s152": np.array([1, 1, 1.5, 2], np.float32),
+        "z79": np.array([1, 4, 7, 9], np.int64),
+        "z34": np.array([1, 4, 3, 4], np.int64),
+    }
+    nodes = [
+        h.make_node("ConvTranspose", ["x", "w", "b3"], ["same_lower"], strides=[2, 2], auto_pad="SAME_LOWER"),
+        h.make_node(
+            "ConvTranspose", ["x", "w"], ["same_upper"], strides=[2, 2], dilations=[2, 1], auto_pad="SAME_UPPER"
+        ),
+        h.make_node("ConvTranspose", ["x", "w", "b3"], ["output_shape"], strides=[2, 3], output_shape=[10, 16]),
+        h.make_node(
+            "ConvTranspose",
+            ["x", "wg", "b"],
+            ["grouped"],
+            group=2,
+            strides=[2, 3],
+            pads=[1, 0, 2, 1],
+            output_padding=[1, 2],
+        ),
+        h.make_node(
+            "Resize",
+            ["x", "", "s23"],
+            ["nearest_half_pixel"],
+            mode="nearest",
+            coordinate_transformation_mode="half_pixel",
+            nearest_mode="round_prefer_ceil",
+        ),
+        h.make_node(
+            "Resize",
+            ["x", "", "", "z79"],
+            ["linear_asymmetric"],
+            mode="linear",
+            coordinate_transformation_mode="asymmetric",
+        ),
+        h.make_node(
+            "Resize", ["x", "", "", "z34"], ["linear_down"], mode="linear", coordinate_transformation_mode="half_pixel"
+        ),
+        h.make_node(
+            "Resize",
+            ["x", "", "s152"],
+            ["linear_corners"],
+            mode="linear",
+            coordinate_transformation_mode="align_corners",
+        ),
+    ]
+    outputs = [n.output[0] for n in nodes]
+    graph = h.make_graph(
+        nodes,
+        "variants",
+        [h.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 5, 6])],
+        [h.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs],
+        [onnx.numpy_helper.from_array(v, k) for k, v in inits.items()],
+    )
+    model = onnx.shape_inference.infer_shapes(h.make_model(graph, opset_imports=[h.make_opsetid("", 18)]))
+    onnx.save(model, str(path))
+    return outputs
+
+
+def test_onnx_deconv_resize_variants_mlpackage(session, parity_recorder, tmp_path):
+    src = tmp_path / "variants.onnx"
+    outputs = _deconv_resize_variants(src)
+    ir, package = to_mlpackage(session, "onnx", [str(src)], tmp_path, "variants")
+    program = (tmp_path / "code" / "variants.mlpackage.txt").read_text()
+    assert program.count("conv_transpose(") == 4 and program.count("resize_bilinear(") == 3, program
+    report = session.verify(("onnx", [str(src)]), ("coreml", package), seeded_inputs(input_specs(ir), seed=0))
+    parity_recorder.add("onnx", "coreml", "deconv-resize variants (.mlpackage)", report)
+    assert PROGRAM_LABEL in report.candidate_engine
+    assert sorted(o.name for o in report.outputs) == sorted(outputs)
+    assert report.passed, report.to_dict()

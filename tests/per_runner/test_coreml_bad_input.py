@@ -150,3 +150,37 @@ def test_mlpackage_refuses_an_op_it_cannot_write(tmp_path):
     out = tmp_path / "erf.mlpackage"
     r = run_cli("convert", "-sf", "onnx", "-in", src, "-df", "coreml", "-om", out)
     assert_clean_failure(r, out, "erf1", "Erf")
+
+
+@pytest.mark.parametrize(
+    "attrs, scales, words",
+    [
+        (dict(mode="cubic"), [1, 1, 2, 2], ["mode cubic", "not converted"]),
+        (
+            dict(mode="linear", coordinate_transformation_mode="tf_crop_and_resize"),
+            [1, 1, 2, 2],
+            ["tf_crop_and_resize", "not converted"],
+        ),
+        (
+            dict(mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
+            [1, 1, 1.5, 2],
+            ["integer factors", "not converted"],
+        ),
+    ],
+    ids=["cubic", "tf_crop_and_resize", "fractional-nearest"],
+)
+def test_mlpackage_refuses_a_resize_it_cannot_write_exactly(tmp_path, attrs, scales, words):
+    """A Resize form with no exact MIL equivalent is refused naming the node and what is not
+    converted, before any package is written (the .mlmodel path has its own rules)."""
+    src = _save(
+        onnx_model(
+            [h.make_node("Resize", ["x", "", "scales"], ["y"], name="resize_odd", **attrs)],
+            [("x", [1, 3, 4, 4])],
+            ["y"],
+            [("scales", np.array(scales, np.float32))],
+        ),
+        tmp_path / "resize.onnx",
+    )
+    out = tmp_path / "resize.mlpackage"
+    r = run_cli("convert", "-sf", "onnx", "-in", src, "-df", "coreml", "-om", out)
+    assert_clean_failure(r, out, "resize_odd", "Resize", *words)

@@ -41,6 +41,54 @@ def conv(op, ctx):
     ctx.node("Conv", inputs, [ctx.out(op)], **attrs)
 
 
+@FROM_MIL.register("conv_transpose")
+def conv_transpose(op, ctx):
+    """ConvTranspose with the weight as it is ([C_in, C_out/groups, *K] in both). MIL's `pad` cuts
+    rows from the full output as ONNX's pads do; `same` is translated where its total padding is
+    even (so which side takes the odd row does not matter), and an output_shape only where it is
+    the shape the padding gives."""
+    weight = ctx.val(op, "weight")
+    if weight is None:
+        raise ctx.fail("conv_transpose with computed weights is not translated")
+    kernel = list(np.asarray(weight).shape[2:])
+    n = len(kernel)
+    spatial = list(op.inputs["x"].shape[2:])
+    if any(not isinstance(d, (int, np.integer)) for d in spatial):
+        raise ctx.fail("conv_transpose of an input with unknown spatial size is not translated")
+    strides = _ints(ctx.val(op, "strides", [1] * n))
+    dilations = _ints(ctx.val(op, "dilations", [1] * n))
+    full = [(spatial[i] - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 for i in range(n)]
+    pad_type = str(ctx.val(op, "pad_type", "valid"))
+    if pad_type == "custom":
+        pad = _ints(ctx.val(op, "pad", [0] * (2 * n)))
+        begins, ends = pad[0::2], pad[1::2]
+    elif pad_type == "valid":
+        begins = ends = [0] * n
+    elif pad_type == "same":
+        total = [f - d * s for f, d, s in zip(full, spatial, strides)]
+        if any(t < 0 or t % 2 for t in total):
+            raise ctx.fail("conv_transpose with pad_type same and an odd or negative total padding %s" % total)
+        begins = ends = [t // 2 for t in total]
+    else:
+        raise ctx.fail("pad_type %s is not translated" % pad_type)
+    output_shape = ctx.val(op, "output_shape")
+    if output_shape is not None:
+        given = _ints(output_shape)[-n:]
+        if given != [f - b - e for f, b, e in zip(full, begins, ends)]:
+            raise ctx.fail("conv_transpose with an output_shape %s its padding does not give" % given)
+    attrs = dict(
+        kernel_shape=kernel,
+        strides=strides,
+        dilations=dilations,
+        pads=begins + ends,
+        group=int(ctx.val(op, "groups", 1)),
+    )
+    inputs = [ctx.input(op, "x"), ctx.input(op, "weight")]
+    if "bias" in op.inputs and op.inputs["bias"] is not None:
+        inputs.append(ctx.input(op, "bias"))
+    ctx.node("ConvTranspose", inputs, [ctx.out(op)], **attrs)
+
+
 def _pool(op, ctx, onnx_op, **extra):
     attrs = _window(op, ctx)
     attrs["kernel_shape"] = _ints(ctx.val(op, "kernel_sizes"))

@@ -57,6 +57,112 @@ def conv(node, ctx, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=Non
     )
 
 
+def _transpose_pads(node, ctx, kernel, strides, dilations, out_pad, pads, auto_pad, output_shape):
+    """ONNX ConvTranspose pads as (begins, ends): the rows and columns cut from the start and end
+    of the full transposed convolution extended by output_padding's rows of zeros at its end.
+    Where onnxruntime, ONNX's reference implementation and ONNX's shape inference disagree (auto_pad
+    or output_shape that make the total padding negative, SAME with output_padding, output_shape
+    with pads or VALID), the node is refused."""
+    spatial = ctx.need_shape(node.inputs[0])[2:]
+    full = [(spatial[i] - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 + out_pad[i] for i in range(2)]
+    if output_shape:
+        if (pads and any(pads)) or auto_pad == "VALID":
+            raise ctx.fail(
+                "ConvTranspose with output_shape and %s is not converted (ambiguous)"
+                % ("auto_pad VALID" if auto_pad == "VALID" else "pads")
+            )
+        target = [int(d) for d in list(output_shape)[-2:]]
+    elif auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        if any(out_pad):
+            raise ctx.fail(
+                "ConvTranspose with auto_pad %s and output_padding is not converted (ONNX's shape inference "
+                "and onnxruntime disagree on its output size)" % auto_pad
+            )
+        target = [spatial[i] * strides[i] for i in range(2)]
+    elif auto_pad == "VALID":
+        return [0, 0], [0, 0]
+    else:
+        pads = [int(p) for p in (pads or [0, 0, 0, 0])]
+        if any(p < 0 for p in pads):
+            raise ctx.fail("negative ConvTranspose pads are not converted")
+        return pads[:2], pads[2:]
+    total = [f - t for f, t in zip(full, target)]
+    if any(t < 0 for t in total):
+        raise ctx.fail(
+            "ConvTranspose whose %s output %s is larger than the full transposed convolution %s is not "
+            "converted (onnxruntime and ONNX's reference disagree on where the zeros go)"
+            % ("output_shape" if output_shape else auto_pad, target, full)
+        )
+    if auto_pad == "SAME_UPPER":
+        begins = [t // 2 for t in total]
+    else:
+        begins = [t - t // 2 for t in total]
+    return begins, [t - b for t, b in zip(total, begins)]
+
+
+@TO_MIL.register("ConvTranspose", since=11)
+def conv_transpose(
+    node,
+    ctx,
+    auto_pad="NOTSET",
+    dilations=None,
+    group=1,
+    kernel_shape=None,
+    output_padding=None,
+    output_shape=None,
+    pads=None,
+    strides=None,
+):
+    """MIL conv_transpose takes the ONNX weight layout [C_in, C_out/groups, kH, kW] as it is, and
+    its `pad` cuts rows from the full output like ONNX's pads. output_padding adds rows at the end:
+    taken from the end pad where it is large enough, else the output is padded with zeros before
+    the bias is added."""
+    from coremltools.converters.mil import Builder as mb
+
+    weight = ctx.const(node.input(1))
+    if weight is None:
+        raise ctx.fail("the weights of a transposed convolution must be constants")
+    if weight.ndim != 4:
+        raise ctx.fail("%d-D ConvTranspose is not converted (2-D only)" % (weight.ndim - 2))
+    bias = ctx.const(node.input(2)) if node.input(2) else None
+    if node.input(2) and bias is None:
+        raise ctx.fail("the bias of a transposed convolution must be a constant")
+    kernel = [int(k) for k in (kernel_shape or weight.shape[2:])]
+    if kernel != list(weight.shape[2:]):
+        raise ctx.fail("kernel_shape %s differs from the weight's %s" % (kernel, list(weight.shape[2:])))
+    strides = [int(s) for s in (strides or [1, 1])]
+    dilations = [int(d) for d in (dilations or [1, 1])]
+    out_pad = [int(p) for p in (output_padding or [0, 0])]
+    begins, ends = _transpose_pads(node, ctx, kernel, strides, dilations, out_pad, pads, auto_pad, output_shape)
+    cut_ends = [e - p for e, p in zip(ends, out_pad)]  # rows cut from the end of the full output
+    zeros = [max(0, -c) for c in cut_ends]  # rows of zeros added after it
+    pad = [begins[0], max(0, cut_ends[0]), begins[1], max(0, cut_ends[1])]
+    kw = {} if any(zeros) else {"name": ctx.out(node)}
+    if bias is not None and not any(zeros):
+        kw["bias"] = bias.astype(np.float32)
+    out = mb.conv_transpose(
+        x=ctx.var(node.inputs[0]),
+        weight=weight.astype(np.float32),
+        pad_type="custom",
+        pad=pad,
+        strides=strides,
+        dilations=dilations,
+        groups=int(group),
+        **kw,
+    )
+    if any(zeros):
+        kw = {"name": ctx.out(node)} if bias is None else {}
+        out = mb.pad(
+            x=out, pad=np.array([0, zeros[0], 0, zeros[1]], np.int32), mode="constant", constant_val=np.float32(0), **kw
+        )
+        if bias is not None:
+            out = mb.add(x=out, y=bias.astype(np.float32).reshape(-1, 1, 1), name=ctx.out(node))
+    want = ctx.shape(node.outputs[0])
+    if want and all(d is not None and d >= 0 for d in want) and list(out.shape) != [int(d) for d in want]:
+        raise ctx.fail("the MIL conv_transpose gives shape %s, the IR says %s" % (list(out.shape), list(want)))
+    ctx.set(node, out)
+
+
 def _pool(node, ctx, fn, kernel_shape, strides, pads, auto_pad, ceil_mode, dilations, **extra):
     from coremltools.converters.mil import Builder as mb
 
