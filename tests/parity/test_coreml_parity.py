@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from helpers import run_in_env
+from helpers import onnx_model, run_in_env
 
 from broker.parity import seeded_inputs
 from broker.pipeline import input_specs
@@ -266,16 +266,8 @@ def test_keras_to_mlpackage(session, tf_models, parity_recorder, tmp_path, name)
 @pytest.fixture(scope="module")
 def upsample_pt2(env_for, tmp_path_factory):
     """tests/parity/upsample_model.py's decoder (transposed convolutions, nn.Upsample) as a .pt2."""
-    import os
-    import subprocess
-
     out = tmp_path_factory.mktemp("upsample")
-    script = ROOT / "tests" / "parity" / "upsample_model.py"
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
-    proc = subprocess.run(
-        [str(env_for("pytorch").python), str(script), str(out)], capture_output=True, text=True, env=env, timeout=300
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_in_env(env_for("pytorch"), ROOT / "tests" / "parity" / "upsample_model.py", out, timeout=300)
     return out / "upsample.pt2"
 
 
@@ -394,4 +386,21 @@ def test_onnx_deconv_resize_variants_mlpackage(session, parity_recorder, tmp_pat
     parity_recorder.add("onnx", "coreml", "deconv-resize variants (.mlpackage)", report)
     assert PROGRAM_LABEL in report.candidate_engine
     assert sorted(o.name for o in report.outputs) == sorted(outputs)
+    assert report.passed, report.to_dict()
+
+
+def test_constant_node_to_mlpackage(session, parity_recorder, tmp_path):
+    """A Constant node: the ML Program writer takes it (the NeuralNetwork emitter's op list, which
+    lacks it, does not decide for .mlpackage)."""
+    src = tmp_path / "constant.onnx"
+    scale = onnx.helper.make_tensor("s", onnx.TensorProto.FLOAT, [1, 3, 1, 1], [0.5, -2.0, 3.0])
+    nodes = [
+        onnx.helper.make_node("Constant", [], ["s"], name="scale_value", value=scale),
+        onnx.helper.make_node("Mul", ["x", "s"], ["m"], name="scale"),
+        onnx.helper.make_node("Relu", ["m"], ["y"], name="relu"),
+    ]
+    onnx.save(onnx_model(nodes, [("x", [1, 3, 4, 4])], ["y"]), str(src))
+    ir, package = to_mlpackage(session, "onnx", [str(src)], tmp_path, "constant")
+    report = session.verify(("onnx", [str(src)]), ("coreml", package), seeded_inputs(input_specs(ir), seed=0))
+    parity_recorder.add("onnx", "coreml", "constant node (.mlpackage)", report)
     assert report.passed, report.to_dict()
