@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,7 +72,7 @@ class Session:
     env_options: EnvOptions = field(default_factory=EnvOptions)
     timings: dict[str, float] = field(default_factory=dict)
     _runners: dict[str, RunnerProcess] = field(default_factory=dict)
-    _describe: dict[str, Any] = field(default_factory=dict)
+    _describe: dict[str, Future[Any]] = field(default_factory=dict)
     _own_workspace: bool = False
 
     def __enter__(self) -> Session:
@@ -85,8 +87,10 @@ class Session:
         self.close()
 
     def close(self) -> None:
-        for r in self._runners.values():
-            r.stop()
+        runners = list(self._runners.values())
+        if runners:  # each runner takes a moment to exit: stop them side by side
+            with ThreadPoolExecutor(len(runners)) as pool:
+                list(pool.map(lambda r: r.stop(), runners))
         self._runners.clear()
         if self._own_workspace and not self.keep_workspace and self.workspace is not None:
             shutil.rmtree(self.workspace, ignore_errors=True)
@@ -128,6 +132,25 @@ class Session:
         self._runners[framework] = proc
         return proc
 
+    def prepare(self, *frameworks: str) -> None:
+        """Set up and start these runners now (building a missing environment, with progress),
+        and let each load its framework in the background while the session works on something
+        else: a conversion prepares its target while the source is parsed."""
+        for fw in frameworks:
+            self.runner(fw)
+            if fw not in self._describe:
+                future: Future[Any] = Future()
+                self._describe[fw] = future
+                runner = self._runners[fw]
+
+                def ask(runner: RunnerProcess = runner, future: Future[Any] = future) -> None:
+                    try:
+                        future.set_result(runner.describe())
+                    except BaseException as exc:  # handed to whoever asks for the answer
+                        future.set_exception(exc)
+
+                threading.Thread(target=ask, name=f"describe-{fw}", daemon=True).start()
+
     # -- steps -----------------------------------------------------------------------------
     def toir(
         self,
@@ -139,13 +162,17 @@ class Session:
         trust_model: bool = False,
         options: dict[str, str] | None = None,
         stem: Path | None = None,
+        prepare: tuple[str, ...] = (),
     ) -> IRFiles:
+        """Parse into the IR; `prepare` names runners (a conversion's target) to start and warm up
+        while the source is parsed."""
         for s in sources:
             if not Path(s).exists() and not Path(s + ".index").exists():  # a TF checkpoint prefix
                 raise BrokerError(
                     "file not found", reference="missing-file", file=s, hint="check the path given with -in/-iw"
                 )
         runner = self.runner(framework)
+        self.prepare(*(fw for fw in prepare if fw != framework))
         parse_dir = self.ws / "parse"
         parse_dir.mkdir(exist_ok=True)
         req = pb.ParseRequest(
@@ -265,10 +292,16 @@ class Session:
         )
 
     def describe(self, framework: str) -> Any:
-        """The runner's Describe answer, asked once per session."""
-        if framework not in self._describe:
-            self._describe[framework] = self.runner(framework).describe()
-        return self._describe[framework]
+        """The runner's Describe answer, asked once per session (or in the background by prepare)."""
+        future = self._describe.get(framework)
+        if future is None or (future.done() and future.exception() is not None):
+            future = Future()
+            try:
+                future.set_result(self.runner(framework).describe())
+            except BaseException as exc:
+                future.set_exception(exc)
+            self._describe[framework] = future
+        return future.result()
 
     def _check_ops(self, framework: str, model: onnx.ModelProto, where: str, fmt: str = "") -> None:
         """Every IR op must have an emitter; a runner whose output formats are written by different

@@ -185,6 +185,7 @@ def convert(
             outputs=dst_node,
             trust_model=trust_model,
             options=options,
+            prepare=(dst_fw,),
         )
         emit_dir = code_dir or s.ws / "code"
         emitted = s.tocode(dst_fw, ir, emit_dir, name=output.stem, options=emit_options)
