@@ -124,7 +124,22 @@ def build(model, weights):
             ctx.layer("Split", [ctx.alias[o.name]], [o.name], name=o.name)  # a one-top Split copies
         elif o.name in ctx.consts:
             raise RunnerError("unsupported-op", "output '%s' is a constant; Caffe nets compute every output" % o.name)
+    _check_inputs_used(ctx.net, [i.name for i in inputs], [o.name for o in g.output])
     return ctx
+
+
+def _check_inputs_used(net, inputs, outputs):
+    """An input no layer reads (it set a shape, axes or a ratio at run time, which a Caffe layer
+    takes as a fixed parameter) would become an extra net output: refuse it."""
+    read = set(b for layer in net.layer for b in layer.bottom)
+    unused = [i for i in inputs if i not in read and i not in outputs]
+    if unused:
+        raise RunnerError(
+            "unsupported-attribute",
+            "input(s) %s set a parameter at run time (a shape, axes, a ratio); Caffe layers take "
+            "those as fixed values" % ", ".join(unused),
+            hint="make them constants (initializers) in the source model, or convert to another target",
+        )
 
 
 def expose_consumed_outputs(net, outputs):

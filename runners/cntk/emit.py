@@ -45,6 +45,20 @@ def _fold(node, ctx):
     return True
 
 
+def _check_float(value_info):
+    """CNTK computes in float32/float64: an integer or boolean input would be computed as floats."""
+    from onnx import TensorProto
+
+    elem = value_info.type.tensor_type.elem_type
+    if elem not in (TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16):
+        raise RunnerError(
+            "unsupported-dtype",
+            "input '%s' is %s; CNTK computes in floating point only"
+            % (value_info.name, TensorProto.DataType.Name(elem)),
+            hint="convert to another target framework, or give the model a floating-point input",
+        )
+
+
 def build(model, weights):
     opset = ir.opset_of(model)
     ctx = EmitContext(model, opset, ir.value_shapes(model))
@@ -57,6 +71,7 @@ def build(model, weights):
                 "input '%s' has no static shape %s" % (i.name, dims),
                 hint="give the input shape when converting (--inputShape)",
             )
+        _check_float(i)
         var = ctx.new_var(i.name)
         ctx.lines.append("%s = C.input_variable(%s, name=%s)" % (var, lit(tuple(dims[1:])), lit(i.name)))
         ctx.batched.add(i.name)

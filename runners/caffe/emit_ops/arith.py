@@ -36,6 +36,9 @@ def _scale_or_bias(node, ctx, x, const, type_):
 
 
 def _eltwise(node, ctx, operation, coeff=None):
+    if len(node.inputs) == 1 and not coeff:  # Sum or Max of one tensor is the tensor (Eltwise wants two)
+        ctx.alias[node.outputs[0]] = ctx.blob(node.inputs[0])
+        return
     shapes = [ctx.static_shape(v) for v in node.inputs]
     if any(s != shapes[0] for s in shapes):
         raise ctx.fail("element-wise %s of shapes %s; Caffe's Eltwise needs equal shapes" % (node.op_type, shapes))

@@ -6,6 +6,8 @@ from ..emit import EMIT
 
 
 def _alias(node, ctx, **_):
+    if len(node.outputs) > 1 and node.outputs[1]:
+        raise ctx.fail("Dropout's mask output has no Caffe equivalent (inference keeps every value)")
     ctx.alias[node.outputs[0]] = ctx.blob(node.inputs[0])
 
 
@@ -22,6 +24,8 @@ def concat(node, ctx, axis=1):
 
 def _reshape(node, ctx):
     out = ctx.static_shape(node.outputs[0])
+    if 0 in out:
+        raise ctx.fail("a reshape to the empty shape %s; Caffe blobs are not empty" % out)
     layer = ctx.layer("Reshape", [ctx.blob(node.inputs[0])], [node.outputs[0]])
     layer.reshape_param.shape.dim.extend(out)
 
@@ -51,6 +55,8 @@ def split(node, ctx, axis=0, num_outputs=0):
     shape = ctx.static_shape(node.inputs[0])
     axis = axis + len(shape) if axis < 0 else axis
     sizes = [ctx.static_shape(o)[axis] for o in node.outputs]
+    if 0 in sizes:
+        raise ctx.fail("a split into empty parts %s; Caffe's Slice makes non-empty blobs" % sizes)
     layer = ctx.layer("Slice", [ctx.blob(node.inputs[0])], list(node.outputs))
     layer.slice_param.axis = axis
     layer.slice_param.slice_point.extend(int(v) for v in np.cumsum(sizes)[:-1])

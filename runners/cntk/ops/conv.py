@@ -76,7 +76,21 @@ def _pool(node, ctx, kind, kernel_shape, strides, pads, auto_pad, ceil_mode, dil
         ceil_out_dim=True if ceil_mode else None,
         include_pad=True if include and kind == "AVG_POOLING" else None,
     )
+    if ceil_mode:
+        expr = _drop_window_in_pad(ctx, x, expr, kernel, strides, pads, auto_pad)
     ctx.assign(node, expr)
+
+
+def _drop_window_in_pad(ctx, x, expr, kernel, strides, pads, auto_pad):
+    """ONNX's ceil mode drops a last window that would start inside the end padding; CNTK's
+    ceilOutDim keeps it: slice it off (the windows before it are the same)."""
+    sizes = ctx.need_shape(x)[2:]
+    begins, ends = resolve_pads(sizes, kernel, strides, [1] * len(kernel), pads, auto_pad)
+    for i, (size, k, s, b, e) in enumerate(zip(sizes, kernel, strides, begins, ends)):
+        cntk_out = -(-(size + b + e - k) // s) + 1
+        if (cntk_out - 1) * s >= size + b:
+            expr = ctx.call("slice", expr, axis=ctx.axis(x, 2 + i), begin_index=0, end_index=cntk_out - 1)
+    return expr
 
 
 def _ceil_matters(sizes, kernel, strides, pads, auto_pad):
