@@ -19,7 +19,17 @@ from broker.ir import save_ir
 HERE = Path(__file__).resolve().parent
 BASELINE = json.loads((HERE / "baseline.json").read_text())
 RESULTS_DIR = Path(os.environ.get("MMBROKER_CONFORMANCE_RESULTS", HERE.parents[1] / "build" / "conformance"))
-NOT_SUPPORTED = {"unsupported-op", "unsupported-attribute", "unsupported-opset", "unsupported-dtype"}
+# refusals that name what the target cannot hold (an op, an attribute, a dtype, a shape such as a
+# CoreML NeuralNetwork's rank-3 input or a dynamic/rank-0 input a Keras or CNTK model needs static)
+NOT_SUPPORTED = {
+    "unsupported-op",
+    "unsupported-attribute",
+    "unsupported-opset",
+    "unsupported-dtype",
+    "unsupported-shape",
+    "dynamic-shape",
+    "unknown-shape",
+}
 
 
 @pytest.fixture(scope="module")

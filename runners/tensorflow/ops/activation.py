@@ -43,7 +43,6 @@ _ACTIVATIONS = {
     "Tanh": ("tanh", 13),
     "Softplus": ("softplus", 1),
     "Softsign": ("softsign", 1),
-    "Selu": ("selu", 6),
 }
 
 
@@ -56,6 +55,13 @@ def _activation(name):
 
 for _op, (_name, _since) in _ACTIVATIONS.items():
     EMIT.register(_op, since=_since)(_activation(_name))
+
+
+@EMIT.register("Selu", since=6)
+def selu(node, ctx, alpha=1.67326319217681884765625, gamma=1.05070102214813232421875):
+    var, layout = ctx.any(node.inputs[0])
+    expr = "%s * keras.ops.where(%s > 0, %s, %s * (keras.ops.exp(%s) - 1.0))" % (lit(gamma), var, var, lit(alpha), var)
+    ctx.assign(node, expr, layout)
 
 
 @EMIT.register("Elu", since=6)

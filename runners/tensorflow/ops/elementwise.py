@@ -28,12 +28,29 @@ def _binary(op):
     def convert(node, ctx):
         args, layout, tensors = _operands(node, ctx)
         shapes = [ctx.shape(n) for n in node.inputs]
-        if op in _LAYERS and len(tensors) == len(args) and all(s == shapes[0] for s in shapes):
+        dtype = ctx.dtypes.get(node.outputs[0])
+        if len(args) == 1:  # Max / Min of one tensor is the tensor
+            ctx.alias(node, args[0], layout)
+        elif op == "Div" and dtype is not None and dtype.kind in "iu":
+            ctx.assign(node, _integer_division(*args, signed=dtype.kind == "i"), layout)
+        elif op in _LAYERS and len(tensors) == len(args) and all(s == shapes[0] for s in shapes):
             ctx.layer(node, "layers.%s()" % _LAYERS[op], args, layout)
         else:
             ctx.assign(node, "keras.ops.%s(%s)" % (_OPS[op], ", ".join(args)), layout)
 
     return convert
+
+
+def _integer_division(a, b, signed):
+    """ONNX's integer Div truncates toward zero; in integers throughout (no float round trip)."""
+    if not signed:
+        return "keras.ops.floor_divide(%s, %s)" % (a, b)
+    return "keras.ops.sign(%s) * keras.ops.sign(%s) * keras.ops.floor_divide(keras.ops.abs(%s), keras.ops.abs(%s))" % (
+        a,
+        b,
+        a,
+        b,
+    )
 
 
 for _op in ("Add", "Sub", "Mul", "Div"):

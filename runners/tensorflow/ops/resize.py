@@ -2,6 +2,16 @@
 
 from ..codegen import EMIT, channels_last
 
+# nearest-neighbour modes that, by integer factors, repeat every pixel (what UpSampling2D does);
+# others (asymmetric with round_prefer_ceil, half_pixel with floor, ...) pick other pixels
+_REPEATS = {
+    ("asymmetric", "floor"),
+    ("half_pixel", "round_prefer_floor"),
+    ("half_pixel", "round_prefer_ceil"),
+    ("pytorch_half_pixel", "round_prefer_floor"),
+    ("pytorch_half_pixel", "round_prefer_ceil"),
+}
+
 
 @EMIT.register("Resize", since=18)
 def resize(
@@ -26,8 +36,9 @@ def resize(
     if any(f != int(f) or f < 1 for f in factors):
         raise ctx.fail("resize factors %s are not integers" % factors)
     factors = [int(f) for f in factors]
-    if mode == "nearest" and nearest_mode != "ceil" and coordinate_transformation_mode != "align_corners":
-        interp = "nearest"  # with integer factors every such mode repeats each pixel
+    ctm = coordinate_transformation_mode
+    if mode == "nearest" and (ctm, nearest_mode) in _REPEATS:
+        interp = "nearest"
     elif mode == "linear" and coordinate_transformation_mode in ("half_pixel", "pytorch_half_pixel"):
         interp = "bilinear"
     else:

@@ -22,7 +22,10 @@ def _reshape(node, ctx):
     if not _order_compatible(in_shape, layout):
         var, layout = ctx.x(x), identity(len(in_shape))
     # the stored elements are in IR order: reshape them straight into the output's preferred layout
+    # where that layout keeps the IR's element order (axes of size 1 aside), else into the IR order
     out_layout = channels_last(len(out_shape)) if len(out_shape) >= 3 else identity(len(out_shape))
+    if not _order_compatible(out_shape, out_layout):
+        out_layout = identity(len(out_shape))
     stored = [out_shape[a] for a in out_layout]
     if stored == [in_shape[a] for a in layout]:
         ctx.alias(node, var, out_layout)
