@@ -31,7 +31,7 @@ from runners.common.rpc import pb
 from . import parity
 from .errors import BrokerError
 from .ir import IRFiles, load_ir, save_ir
-from .ir.passes import eliminate_transposes
+from .ir.canonical import canonicalize
 from .ir.validate import validate
 from .supervisor import RunnerProcess
 
@@ -189,9 +189,10 @@ class Session:
         with self.phase("file transfer"):
             model = common_ir.join(resp.graph, tensors.load_npz(resp.weights.path))
         with self.phase("ir passes"):
-            model = validate(model, where=sources[0])
-            model = eliminate_transposes(model)
+            model = validate(common_ir.set_ir_version(model), where=sources[0])
             _stamp_source(model, framework, sources, runner)
+            model, _ = canonicalize(model, where=sources[0])
+            model = validate(model, where=sources[0])
         with self.phase("file transfer"):
             files = save_ir(model, stem or self.ws / "ir" / Path(sources[0]).stem)
         return files

@@ -9,6 +9,8 @@ import onnx
 
 from runners.common import ir as common_ir
 
+from .canonical import CANONICAL_KEY, canonical_report
+
 
 def _shape(vi: onnx.ValueInfoProto) -> list[Any]:
     t = vi.type.tensor_type
@@ -43,6 +45,7 @@ def summarize(model: onnx.ModelProto) -> dict[str, Any]:
         "parameters": params,
         "initializers": len(g.initializer),
         "metadata": meta,
+        "canonical": report.lines() if (report := canonical_report(model)) else None,
     }
 
 
@@ -56,5 +59,9 @@ def render(summary: dict[str, Any]) -> str:
     )
     lines.append("  ops: " + ", ".join(f"{op}×{n}" for op, n in summary["ops"].items()))
     for k, v in summary["metadata"].items():
+        if k == CANONICAL_KEY:
+            continue
         lines.append(f"  {k}: {v}")
+    if summary.get("canonical"):
+        lines.append("  canonicalized: " + "; ".join(summary["canonical"]))
     return "\n".join(lines)

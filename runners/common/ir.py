@@ -7,6 +7,15 @@ import numpy as np
 
 IR_OPSET = 18  # the one opset every graph in the IR uses (ai.onnx domain)
 IR_LAYOUT = "NCHW"
+IR_VERSION = 8  # the ONNX IR version that goes with opset 18
+
+
+def set_ir_version(model):
+    """Raise an old model's IR version to the IR's (IR 3 required every initializer to be listed as a
+    graph input; once the IR opset is reached that listing is not needed). Returns the model."""
+    if model.ir_version < IR_VERSION:
+        model.ir_version = IR_VERSION
+    return model
 
 
 def split(model):

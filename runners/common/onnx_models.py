@@ -50,9 +50,9 @@ def to_ir_opset(model, path):
 
     opset = ir.opset_of(model)
     if opset == ir.IR_OPSET:
-        return model
+        return ir.set_ir_version(model)
     try:
-        return version_converter.convert_version(model, ir.IR_OPSET)
+        return ir.set_ir_version(version_converter.convert_version(model, ir.IR_OPSET))
     except Exception as exc:
         bad = first_line(exc)
         raise RunnerError(

@@ -1,0 +1,217 @@
+"""The canonical form of the IR: every parsed graph goes through `canonicalize` once, here, before
+any emitter sees it, so emitters can rely on it and never fold or simplify on their own.
+
+Canonical means:
+- initializers are not graph inputs (an IR-3 export lists every weight as an input, which makes
+  it overridable and unfoldable);
+- the graph is at the IR opset;
+- functions are inlined;
+- constants are folded into initializers: Constant nodes, and every node whose inputs are all
+  constant, including the shape subgraphs exporters write (Shape -> Gather -> Concat -> Reshape)
+  when the input shapes are static;
+- inference-only simplifications: Dropout (without training mode) and Identity are removed,
+  optional outputs that nothing reads (Dropout's mask, BatchNormalization's training outputs,
+  MaxPool's indices) are dropped, dead nodes are removed;
+- redundant layout transposes are eliminated (`passes.eliminate_transposes`);
+- shapes are inferred and recorded in value_info.
+
+The folding and simplification are onnxscript's optimizer and onnx-ir's passes (pinned in
+pyproject.toml; measured on the ONNX model-zoo classics against onnxslim, onnxsim and onnxoptimizer:
+the only one of the four that folds every classic exactly, keeps the graph's own names and runs in
+the broker without onnxruntime). Only a curated subset of onnxscript's rewrite rules runs: the IR
+keeps the model's architecture for retraining, so nothing is fused (no BatchNorm folded into a
+convolution, no Pad into a Conv) and no parameter is dropped (an Add of a zero bias stays), and
+initializers are not deduplicated (two layers that happen to hold equal weights stay two layers).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import onnx
+
+from runners.common import ir as common_ir
+
+from ..errors import BrokerError
+from .passes import eliminate_transposes
+
+CANONICAL_KEY = "mmbroker.canonical"  # metadata: what canonicalization changed (JSON)
+
+# Folding is bounded so a huge computed constant does not bloat the weights: a node is folded when
+# none of its inputs has more than this many elements (a Transpose of a weight it alone reads is
+# folded whatever its size, as onnxscript does) and its output has at most FOLD_OUTPUT_LIMIT.
+FOLD_INPUT_LIMIT = 1 << 24
+FOLD_OUTPUT_LIMIT = 1 << 24
+
+
+@dataclass
+class CanonicalReport:
+    """What canonicalization changed, for `mmbroker ir info`."""
+
+    opset_from: int = 0
+    opset_to: int = common_ir.IR_OPSET
+    nodes_before: int = 0
+    nodes_after: int = 0
+    ops_removed: dict[str, int] = field(default_factory=dict)
+    ops_added: dict[str, int] = field(default_factory=dict)
+    initializers_before: int = 0
+    initializers_after: int = 0
+    initializer_inputs_removed: int = 0
+    transposes_removed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def lines(self) -> list[str]:
+        out = []
+        if self.opset_from != self.opset_to:
+            out.append(f"opset {self.opset_from} -> {self.opset_to}")
+        if self.initializer_inputs_removed:
+            out.append(f"{self.initializer_inputs_removed} initializers no longer listed as graph inputs")
+        if self.ops_removed:
+            out.append("removed or folded: " + ", ".join(f"{op} x{n}" for op, n in sorted(self.ops_removed.items())))
+        if self.ops_added:
+            out.append("added: " + ", ".join(f"{op} x{n}" for op, n in sorted(self.ops_added.items())))
+        if self.initializers_after != self.initializers_before:
+            out.append(f"initializers {self.initializers_before} -> {self.initializers_after}")
+        if self.transposes_removed:
+            out.append(f"{self.transposes_removed} layout transposes eliminated")
+        out.append(f"nodes {self.nodes_before} -> {self.nodes_after}")
+        return out
+
+
+def _rules() -> Any:
+    """The rewrite rules that only simplify (no fusion, no parameter removed)."""
+    from onnxscript.rewriter import RewriteRuleSet
+    from onnxscript.rewriter.rules.common import (
+        _basic_rules,
+        _cast_constant_of_shape,
+        _collapse_slices,
+        _materialize_reshape_shape,
+    )
+
+    return RewriteRuleSet(
+        [
+            _basic_rules.cast_cast_rule,
+            _basic_rules.no_op_cast_rule,
+            _basic_rules.no_op_expand_rule,
+            _basic_rules.reshape_reshape_rule,
+            _basic_rules.no_op_transpose_rule,
+            _basic_rules.transpose_transpose_rule,
+            _basic_rules.unsqueeze_unsqueeze_rule,
+            *_cast_constant_of_shape.rules,
+            *_collapse_slices.rules,
+            *_materialize_reshape_shape.rules,
+        ]
+    )
+
+
+def _optimize(model: onnx.ModelProto) -> onnx.ModelProto:
+    import onnx_ir as ir
+    import onnx_ir.passes.common as common
+    from onnxscript.optimizer._constant_folding import FoldConstantsPass
+    from onnxscript.rewriter import RewritePass
+
+    m = ir.serde.deserialize_model(model)
+    simplify = ir.passes.PassManager(
+        [
+            FoldConstantsPass(
+                shape_inference=True, input_size_limit=FOLD_INPUT_LIMIT, output_size_limit=FOLD_OUTPUT_LIMIT
+            ),
+            RewritePass(_rules()),
+            common.IdentityEliminationPass(),
+            common.RemoveUnusedNodesPass(),
+        ],
+        steps=4,
+        early_stop=True,
+    )
+    ir.passes.Sequential(
+        common.RemoveInitializersFromInputsPass(),
+        common.InlinePass(),
+        simplify,
+        common.RemoveUnusedFunctionsPass(),
+        common.RemoveUnusedOpsetsPass(),
+        common.LiftConstantsToInitializersPass(lift_all_constants=True, size_limit=0),
+        common.LiftSubgraphInitializersToMainGraphPass(),
+        common.RemoveUnusedNodesPass(),
+        common.TopologicalSortPass(),
+        common.OutputFixPass(),
+        common.NameFixPass(),
+    )(m)
+    return ir.serde.serialize_model(m)
+
+
+def _convert_opset(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
+    from onnx import version_converter
+
+    current = common_ir.opset_of(model)
+    if current == common_ir.IR_OPSET:
+        return common_ir.set_ir_version(model)
+    try:
+        return common_ir.set_ir_version(version_converter.convert_version(model, common_ir.IR_OPSET))
+    except Exception as exc:
+        raise BrokerError(
+            f"cannot convert from opset {current} to the IR opset {common_ir.IR_OPSET}: "
+            f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}",
+            reference="opset-conversion-failed",
+            file=where,
+            opset=current,
+            hint=f"export the model at opset {common_ir.IR_OPSET}",
+        ) from exc
+
+
+def is_canonical(model: onnx.ModelProto) -> bool:
+    return any(p.key == CANONICAL_KEY for p in model.metadata_props)
+
+
+def canonicalize(model: onnx.ModelProto, where: str = "") -> tuple[onnx.ModelProto, CanonicalReport]:
+    """The canonical form of `model` (a full model, weights inside) and what changed. The input
+    is not modified."""
+    report = CanonicalReport(
+        opset_from=common_ir.opset_of(model),
+        nodes_before=len(model.graph.node),
+        initializers_before=len(model.graph.initializer),
+    )
+    before = Counter(n.op_type for n in model.graph.node)
+    inits = {i.name for i in model.graph.initializer}
+    report.initializer_inputs_removed = sum(1 for i in model.graph.input if i.name in inits)
+    props = {p.key: p.value for p in model.metadata_props}
+    out = _convert_opset(model, where)
+    try:
+        out = _optimize(out)
+    except BrokerError:
+        raise
+    except Exception as exc:  # the library failed on this graph: a bug to report, with the file named
+        raise BrokerError(
+            f"simplifying the IR graph failed: {type(exc).__name__}: {str(exc).strip()[:300]}",
+            reference="internal-bug",
+            file=where,
+            hint="run again with --debug and report it with the model",
+        ) from exc
+    transposes = sum(1 for n in out.graph.node if n.op_type == "Transpose")
+    out = eliminate_transposes(out)
+    report.transposes_removed = transposes - sum(1 for n in out.graph.node if n.op_type == "Transpose")
+    after = Counter(n.op_type for n in out.graph.node)
+    report.ops_removed = {op: n - after.get(op, 0) for op, n in before.items() if n > after.get(op, 0)}
+    report.ops_added = {op: n - before.get(op, 0) for op, n in after.items() if n > before.get(op, 0)}
+    report.nodes_after = len(out.graph.node)
+    report.initializers_after = len(out.graph.initializer)
+    props[CANONICAL_KEY] = json.dumps(report.to_dict(), sort_keys=True)
+    del out.metadata_props[:]
+    for k, v in props.items():
+        out.metadata_props.add(key=k, value=v)
+    return out, report
+
+
+def canonical_report(model: onnx.ModelProto) -> CanonicalReport | None:
+    """What canonicalization recorded in `model`, if it ran."""
+    for p in model.metadata_props:
+        if p.key == CANONICAL_KEY:
+            try:
+                return CanonicalReport(**json.loads(p.value))
+            except (ValueError, TypeError):
+                return None
+    return None

@@ -1,0 +1,152 @@
+"""The canonical IR: constants folded, inference-only parts gone, nothing else changed; every graph
+is run through onnxruntime before and after to prove the rewrite exact."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto as T
+from onnx import helper as h
+from onnx import numpy_helper as nh
+
+from broker.ir.canonical import canonical_report, canonicalize, is_canonical
+from broker.ir.summary import render, summarize
+
+pytestmark = pytest.mark.unit
+
+
+def run(model: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """onnxruntime without its own graph optimizations (which would pick other kernels for a
+    weight that is an input than for one that is a constant)."""
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    opts.log_severity_level = 3
+    return ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"]).run(None, feeds)
+
+
+def ops(model: onnx.ModelProto) -> list[str]:
+    return [n.op_type for n in model.graph.node]
+
+
+def exporter_graph(opset: int = 13) -> onnx.ModelProto:
+    """What exporters leave: a weight listed as an input, Dropout with its mask, Identity, a
+    Shape -> Gather -> Concat shape subgraph and Constant nodes feeding a Reshape."""
+    rng = np.random.default_rng(0)
+    w = nh.from_array(rng.standard_normal((8, 3, 3, 3)).astype(np.float32), "W")
+    nodes = [
+        h.make_node("Conv", ["x", "W"], ["c"], pads=[1, 1, 1, 1], name="conv"),
+        h.make_node("Dropout", ["c"], ["d", "mask"], name="drop"),
+        h.make_node("Identity", ["d"], ["d2"], name="ident"),
+        h.make_node("Relu", ["d2"], ["r"], name="relu"),
+        h.make_node("Shape", ["r"], ["shp"], name="shape"),
+        h.make_node("Constant", [], ["zero"], value=nh.from_array(np.array([0], np.int64)), name="c0"),
+        h.make_node("Gather", ["shp", "zero"], ["n"], axis=0, name="gather"),
+        h.make_node("Constant", [], ["minus1"], value=nh.from_array(np.array([-1], np.int64)), name="c1"),
+        h.make_node("Concat", ["n", "minus1"], ["newshape"], axis=0, name="concat"),
+        h.make_node("Reshape", ["r", "newshape"], ["y"], name="flatten"),
+    ]
+    g = h.make_graph(
+        nodes,
+        "exporter",
+        [h.make_tensor_value_info("x", T.FLOAT, [1, 3, 8, 8]), h.make_tensor_value_info("W", T.FLOAT, [8, 3, 3, 3])],
+        [h.make_tensor_value_info("y", T.FLOAT, [1, 512])],
+        [w],
+    )
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", opset)])
+    m.ir_version = 7
+    onnx.checker.check_model(m)
+    return m
+
+
+def test_exporter_leftovers_are_folded_and_the_outputs_are_unchanged():
+    m = exporter_graph()
+    x = {"x": np.random.default_rng(1).standard_normal((1, 3, 8, 8)).astype(np.float32)}
+    out, report = canonicalize(m)
+    assert ops(out) == ["Conv", "Relu", "Reshape"]
+    assert [i.name for i in out.graph.input] == ["x"]
+    assert [o.name for o in out.graph.output] == ["y"]
+    assert out.opset_import[0].version == 18
+    np.testing.assert_array_equal(run(out, x)[0], run(m, x)[0])
+    assert report.opset_from == 13 and report.initializer_inputs_removed == 1
+    assert report.ops_removed["Dropout"] == 1 and report.ops_removed["Identity"] == 1
+    assert report.ops_removed["Constant"] == 2 and report.ops_removed["Shape"] == 1
+    assert is_canonical(out) and not is_canonical(m)
+    assert canonical_report(out) == report
+
+
+def test_canonicalize_is_idempotent_and_leaves_its_input_alone():
+    m = exporter_graph()
+    before = m.SerializeToString()
+    once, _ = canonicalize(m)
+    assert m.SerializeToString() == before
+    twice, report = canonicalize(once)
+    assert ops(twice) == ops(once)
+    assert not report.ops_removed and not report.ops_added
+
+
+def test_architecture_is_kept_for_retraining():
+    """No BatchNorm folded into the Conv, no zero bias dropped, equal weights stay two tensors."""
+    zeros = np.zeros(4, np.float32)
+    w = np.ones((4, 4, 1, 1), np.float32)
+    inits = [nh.from_array(w, "w1"), nh.from_array(w.copy(), "w2"), nh.from_array(zeros, "bias")]
+    inits += [nh.from_array(v, n) for n, v in [("s", zeros + 1), ("b", zeros), ("m", zeros), ("v", zeros + 1)]]
+    nodes = [
+        h.make_node("Conv", ["x", "w1"], ["a"]),
+        h.make_node("BatchNormalization", ["a", "s", "b", "m", "v"], ["bn"]),
+        h.make_node("Conv", ["bn", "w2"], ["c"]),
+        h.make_node("Add", ["c", "bias"], ["y"]),
+    ]
+    g = h.make_graph(
+        nodes,
+        "keep",
+        [h.make_tensor_value_info("x", T.FLOAT, [1, 4, 2, 2])],
+        [h.make_tensor_value_info("y", T.FLOAT, [1, 4, 2, 2])],
+        inits,
+    )
+    out, _ = canonicalize(h.make_model(g, opset_imports=[h.make_opsetid("", 18)]))
+    assert ops(out) == ["Conv", "BatchNormalization", "Conv", "Add"]
+    assert {"w1", "w2", "bias"} <= {i.name for i in out.graph.initializer}
+
+
+def test_unread_optional_outputs_are_dropped():
+    nodes = [
+        h.make_node("MaxPool", ["x"], ["p", "idx"], kernel_shape=[2, 2]),
+        h.make_node("Dropout", ["p"], ["y", "mask"]),
+    ]
+    g = h.make_graph(
+        nodes,
+        "opt",
+        [h.make_tensor_value_info("x", T.FLOAT, [1, 2, 4, 4])],
+        [h.make_tensor_value_info("y", T.FLOAT, [1, 2, 2, 2])],
+    )
+    out, _ = canonicalize(h.make_model(g, opset_imports=[h.make_opsetid("", 18)]))
+    assert ops(out) == ["MaxPool"]
+    assert list(out.graph.node[0].output) == ["y"]
+
+
+def test_dropout_mask_that_is_read_becomes_a_constant():
+    nodes = [
+        h.make_node("Dropout", ["x"], ["d", "mask"]),
+        h.make_node("Cast", ["mask"], ["m"], to=T.FLOAT),
+        h.make_node("Mul", ["d", "m"], ["y"]),
+    ]
+    g = h.make_graph(
+        nodes,
+        "mask",
+        [h.make_tensor_value_info("x", T.FLOAT, [1, 2, 3])],
+        [h.make_tensor_value_info("y", T.FLOAT, [1, 2, 3])],
+    )
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 18)])
+    out, _ = canonicalize(m)
+    assert "Dropout" not in ops(out) and "Cast" not in ops(out)
+    x = {"x": np.arange(6, dtype=np.float32).reshape(1, 2, 3)}
+    np.testing.assert_array_equal(run(out, x)[0], run(m, x)[0])
+
+
+def test_ir_info_shows_what_canonicalization_changed():
+    out, _ = canonicalize(exporter_graph())
+    text = render(summarize(out))
+    assert "canonicalized: opset 13 -> 18" in text
+    assert "Dropout x1" in text and "mmbroker.canonical" not in text
