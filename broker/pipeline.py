@@ -31,7 +31,8 @@ from runners.common.rpc import pb
 from . import parity
 from .errors import BrokerError
 from .ir import IRFiles, load_ir, save_ir
-from .ir.canonical import canonicalize
+from .ir.canonical import canonicalize, is_canonical
+from .ir.legalize import Capabilities, legalize
 from .ir.validate import validate
 from .supervisor import RunnerProcess
 
@@ -73,6 +74,7 @@ class Session:
     timings: dict[str, float] = field(default_factory=dict)
     _runners: dict[str, RunnerProcess] = field(default_factory=dict)
     _describe: dict[str, Future[Any]] = field(default_factory=dict)
+    _sources: dict[Path, str] = field(default_factory=dict)  # IR graph -> the source file it was parsed from
     _own_workspace: bool = False
 
     def __enter__(self) -> Session:
@@ -195,6 +197,7 @@ class Session:
             model = validate(model, where=sources[0])
         with self.phase("file transfer"):
             files = save_ir(model, stem or self.ws / "ir" / Path(sources[0]).stem)
+        self._sources[files.graph.resolve()] = sources[0]
         return files
 
     def tocode(
@@ -205,9 +208,27 @@ class Session:
         name: str = "model",
         options: dict[str, str] | None = None,
     ) -> list[Any]:
+        """Emit `framework`'s code from IR files: the graph canonicalized (when it was not made by
+        toir) and legalized for this target first, every node the target cannot express refused
+        at once."""
         runner = self.runner(framework)
-        model = load_ir(ir_files.graph, ir_files.weights)
-        self._check_ops(framework, model, str(ir_files.graph), (options or {}).get("format", ""))
+        fmt = (options or {}).get("format", "")
+        where = self._sources.get(ir_files.graph.resolve(), str(ir_files.graph))
+        with self.phase("ir passes"):
+            model = load_ir(ir_files.graph, ir_files.weights)
+            changed = False
+            if not is_canonical(model):
+                model, _ = canonicalize(validate(common_ir.set_ir_version(model), where=where), where=where)
+                changed = True
+            model, applied = legalize(model, self.capabilities(framework, fmt))
+            if applied.rewrites:
+                changed = True
+                if self.console is not None:
+                    self.console.print(f"legalized for {framework}: {applied.summary()}", highlight=False)
+            self._check_ops(framework, model, where, fmt)
+        if changed:
+            with self.phase("file transfer"):
+                ir_files = save_ir(model, self.ws / "legal" / f"{framework}-{Path(name).name or 'model'}")
         out_dir.mkdir(parents=True, exist_ok=True)
         req = pb.EmitRequest(
             graph=onnx_graph_bytes(ir_files),
@@ -304,15 +325,22 @@ class Session:
             self._describe[framework] = future
         return future.result()
 
-    def _check_ops(self, framework: str, model: onnx.ModelProto, where: str, fmt: str = "") -> None:
-        """Every IR op must have an emitter; a runner whose output formats are written by different
-        emitters lists the other format's ops in its versions as `<format>_emit_ops`."""
+    def capabilities(self, framework: str, fmt: str = "") -> Capabilities:
+        """What `framework`'s emitter expresses for output format `fmt` (its Describe answer)."""
         info = self.describe(framework)
-        per_format = info.versions.get(f"{fmt}_emit_ops") if fmt else None
-        supported = set(per_format.split(",") if per_format else info.emit_ops)
+        formats = {f.format: f for f in info.emit_formats}
+        entry = formats.get(fmt) or formats.get("")
+        if entry is not None:
+            return Capabilities(frozenset(entry.ops), frozenset(entry.lacks))
+        return Capabilities(frozenset(info.emit_ops))
+
+    def _check_ops(self, framework: str, model: onnx.ModelProto, where: str, fmt: str = "") -> None:
+        """Every IR op left after legalization must have a converter in the target's emitter."""
+        supported = self.capabilities(framework, fmt).ops
         if not supported:
             return
-        missing = [(n.name or n.output[0], n.op_type) for n in model.graph.node if n.op_type not in supported]
+        missing = [(_text(n.name) or _text(n.output[0]), _text(n.op_type)) for n in model.graph.node
+                   if n.op_type not in supported]  # fmt: skip
         if missing:
             ops = sorted({op for _, op in missing})
             names = [f"{n} ({op})" for n, op in missing]
@@ -329,6 +357,11 @@ class Session:
                 nodes=names,
                 hint="convert to another target framework, or replace these ops in the source model",
             )
+
+
+def _text(value: str) -> str:
+    """A name from the graph as printable text (a corrupt file may hold any bytes)."""
+    return value.encode("utf-8", "replace").decode("utf-8") if isinstance(value, str) else str(value)
 
 
 class _NullStatus:

@@ -20,7 +20,7 @@ class CaffeRunner(RunnerBase):
         import google.protobuf
         import onnx
 
-        from .emit import registry
+        from .emit import LACKS, registry
 
         versions = {
             "caffe": version("brocolli-caffe"),
@@ -28,7 +28,7 @@ class CaffeRunner(RunnerBase):
             "onnx": onnx.__version__,
             "numpy": np.__version__,
         }
-        return describe_response(self.framework, versions, READS, WRITES, registry().ops())
+        return describe_response(self.framework, versions, READS, WRITES, registry().ops(), LACKS)
 
     def parse(self, request):
         from .parse import parse

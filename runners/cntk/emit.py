@@ -14,6 +14,16 @@ from . import folding
 from .codegen import EmitContext, identifier
 from .ops import EMIT
 
+# Forms this emitter lacks: the broker rewrites them into ops it has (broker/ir/legalize).
+LACKS = (
+    "AveragePool.exclude_pad_asymmetric",
+    "Gemm.general",
+    "Sum.variadic",
+    "Max.variadic",
+    "Min.variadic",
+    "Mean.variadic",
+)
+
 registry = discovered(EMIT, "runners.cntk.ops")
 
 

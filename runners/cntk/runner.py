@@ -18,10 +18,10 @@ class CNTKRunner(RunnerBase):
         import cntk
         import onnx
 
-        from .emit import registry
+        from .emit import LACKS, registry
 
         versions = {"cntk": cntk.__version__, "onnx": onnx.__version__, "numpy": np.__version__}
-        return describe_response(self.framework, versions, READS, WRITES, registry().ops())
+        return describe_response(self.framework, versions, READS, WRITES, registry().ops(), LACKS)
 
     def parse(self, request):
         from .parse import parse

@@ -2,6 +2,7 @@
 
 import keyword
 import re
+from typing import Any  # noqa: F401  (type comments)
 
 import numpy as np
 
@@ -132,7 +133,7 @@ class EmitContextBase(object):
         self.consts = {}  # IR value -> ndarray (initializers and folded values)
         self.vars = {}  # IR value -> Python variable
         self.used_names = set(self.reserved)
-        self.node = None
+        self.node = None  # type: Any
         self.warnings = []
 
     def new_var(self, ir_name):

@@ -157,21 +157,29 @@ class RunnerBase(object):
         return self._inbox
 
 
-def describe_response(framework, versions, reads, writes, emit_ops, capabilities=None):
-    """The Describe answer of a runner that parses, emits, saves and infers at the IR opset."""
+def describe_response(framework, versions, reads, writes, emit_ops, lacks=(), formats=(), min_opset=None,
+                      capabilities=None):  # fmt: skip
+    """The Describe answer of a runner at the IR opset. `emit_ops`/`lacks` describe its default
+    output format (the ops Emit converts, the legalization forms it lacks: see
+    broker/ir/legalize); `formats` lists (format, ops, lacks) for formats written by another
+    emitter (e.g. CoreML's .mlpackage)."""
     from . import ir
 
+    emit_formats = [pb.EmitCapabilities(format="", ops=sorted(emit_ops), lacks=sorted(lacks))]
+    for fmt, ops, fmt_lacks in formats:
+        emit_formats.append(pb.EmitCapabilities(format=fmt, ops=sorted(ops), lacks=sorted(fmt_lacks)))
     return pb.DescribeResponse(
         protocol_version=rpc.PROTOCOL_VERSION,
         framework=framework,
         versions=versions,
         reads=reads,
         writes=writes,
-        min_opset=ir.IR_OPSET,
+        min_opset=ir.IR_OPSET if min_opset is None else min_opset,
         max_opset=ir.IR_OPSET,
         capabilities=capabilities or ["parse", "emit", "save", "infer", "intermediates"],
-        emit_ops=emit_ops,
-        python=sys.version.split()[0],
+        emit_ops=sorted(emit_ops),
+        emit_formats=emit_formats,
+        python="%d.%d.%d" % tuple(sys.version_info[:3]),
     )
 
 

@@ -12,16 +12,15 @@ import sys
 
 import numpy as np
 
-from runners.common import ir, rpc
 from runners.common.errors import RunnerError
 from runners.common.loading import check_inputs, named_inputs, require_file
 from runners.common.onnx_models import first_line, run_onnxruntime, to_ir
 from runners.common.rpc import pb
-from runners.common.server import RunnerBase
+from runners.common.server import RunnerBase, describe_response
 from runners.common.tensors import atomic_write, file_ref, to_proto
 
 from . import options as coreml_options
-from .emit import build_spec, quiet_stdout, registry, save_spec
+from .emit import LACKS, build_spec, quiet_stdout, registry, save_spec
 from .mlprogram import build as program_build
 from .mlprogram import read as program_read
 from .parse import load_spec, spec_to_onnx
@@ -72,19 +71,15 @@ class CoreMLRunner(RunnerBase):
             "engine": "CoreML (MLModel.predict)" if sys.platform == "darwin" else INTERPRETATION,
             "parsed_layers": ",".join(layers),
             "parsed_mil_ops": ",".join(program_ops),
-            "mlpackage_emit_ops": ",".join(program_build.registry().ops()),
         }
-        return pb.DescribeResponse(
-            protocol_version=rpc.PROTOCOL_VERSION,
-            framework=self.framework,
-            versions=versions,
-            reads=READS,
-            writes=WRITES,
-            min_opset=ir.IR_OPSET,
-            max_opset=ir.IR_OPSET,
-            capabilities=["parse", "emit", "save", "infer", "intermediates"],
-            emit_ops=registry().ops(),
-            python=sys.version.split()[0],
+        return describe_response(
+            self.framework,
+            versions,
+            READS,
+            WRITES,
+            registry().ops(),
+            LACKS,
+            formats=[("mlpackage", program_build.registry().ops(), program_build.LACKS)],
         )
 
     # ---- Parse ------------------------------------------------------------------------------

@@ -13,6 +13,9 @@ from runners.common.tensors import atomic_write
 
 from .codegen import EMIT, EmitContext, identifier
 
+# Forms this emitter lacks: the broker rewrites them into ops it has (broker/ir/legalize).
+LACKS = ('AveragePool.exclude_pad',)
+
 registry = discovered(EMIT, "runners.mxnet.ops")
 
 

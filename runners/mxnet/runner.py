@@ -1,13 +1,11 @@
 """MXNetRunner: the runner's Describe / Parse / Emit / Save / Infer."""
 
-import sys
 
 import numpy as np
 
-from runners.common import ir, rpc
 from runners.common.errors import RunnerError
 from runners.common.rpc import pb
-from runners.common.server import RunnerBase
+from runners.common.server import RunnerBase, describe_response
 from runners.common.tensors import file_ref
 
 READS = ["json", "params"]
@@ -21,19 +19,15 @@ class MXNetRunner(RunnerBase):
         import mxnet
         import onnx
 
-        from .emit import registry
+        from .emit import LACKS, registry
 
-        return pb.DescribeResponse(
-            protocol_version=rpc.PROTOCOL_VERSION,
-            framework=self.framework,
-            versions={"mxnet": mxnet.__version__, "onnx": onnx.__version__, "numpy": np.__version__},
-            reads=READS,
-            writes=WRITES,
-            min_opset=ir.IR_OPSET,
-            max_opset=ir.IR_OPSET,
-            capabilities=["parse", "emit", "save", "infer", "intermediates"],
-            emit_ops=registry().ops(),
-            python=sys.version.split()[0],
+        return describe_response(
+            self.framework,
+            {"mxnet": mxnet.__version__, "onnx": onnx.__version__, "numpy": np.__version__},
+            READS,
+            WRITES,
+            registry().ops(),
+            LACKS,
         )
 
     def parse(self, request):

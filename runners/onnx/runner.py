@@ -2,15 +2,14 @@
 
 import os
 import shutil
-import sys
 
 import numpy as np
 
-from runners.common import ir, rpc
+from runners.common import ir
 from runners.common.errors import RunnerError
 from runners.common.onnx_models import TWO_GB, ir_model, load_any, load_model, run_onnxruntime, save_onnx, to_ir
 from runners.common.rpc import pb
-from runners.common.server import RunnerBase
+from runners.common.server import RunnerBase, describe_response
 from runners.common.tensors import atomic_write, file_ref
 
 
@@ -21,17 +20,13 @@ class OnnxRunner(RunnerBase):
         import onnx
         import onnxruntime
 
-        return pb.DescribeResponse(
-            protocol_version=rpc.PROTOCOL_VERSION,
-            framework=self.framework,
-            versions={"onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__, "numpy": np.__version__},
-            reads=["onnx"],
-            writes=["onnx"],
+        return describe_response(
+            self.framework,
+            {"onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__, "numpy": np.__version__},
+            ["onnx"],
+            ["onnx"],
+            self._onnx_ops(),
             min_opset=7,
-            max_opset=ir.IR_OPSET,
-            capabilities=["parse", "emit", "save", "infer", "intermediates"],
-            emit_ops=sorted(self._onnx_ops()),
-            python="%d.%d.%d" % tuple(sys.version_info[:3]),
         )
 
     @staticmethod

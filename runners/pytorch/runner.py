@@ -9,10 +9,10 @@ import sys
 
 import numpy as np
 
-from runners.common import ir, rpc
+from runners.common import ir
 from runners.common.errors import RunnerError
 from runners.common.rpc import pb
-from runners.common.server import RunnerBase
+from runners.common.server import RunnerBase, describe_response
 from runners.common.tensors import atomic_write, file_ref, from_proto, load_npz, save_npz, to_proto
 
 from . import loading
@@ -90,7 +90,7 @@ class PyTorchRunner(RunnerBase):
         import onnx
         import torch
 
-        from .emit import registry
+        from .emit import LACKS, registry
 
         versions = {"torch": torch.__version__, "onnx": onnx.__version__, "numpy": np.__version__}
         try:
@@ -99,18 +99,7 @@ class PyTorchRunner(RunnerBase):
             versions["onnxscript"] = onnxscript.__version__
         except Exception:
             pass
-        return pb.DescribeResponse(
-            protocol_version=rpc.PROTOCOL_VERSION,
-            framework=self.framework,
-            versions=versions,
-            reads=READS,
-            writes=WRITES,
-            min_opset=ir.IR_OPSET,
-            max_opset=ir.IR_OPSET,
-            capabilities=["parse", "emit", "save", "infer", "intermediates"],
-            emit_ops=registry().ops(),
-            python=sys.version.split()[0],
-        )
+        return describe_response(self.framework, versions, READS, WRITES, registry().ops(), LACKS)
 
     # ---- Parse ------------------------------------------------------------------------------
     def parse(self, req):

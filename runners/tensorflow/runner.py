@@ -1,12 +1,10 @@
 """TensorFlowRunner: the runner's Describe / Parse / Emit / Save / Infer."""
 
-import sys
 
 import numpy as np
 
-from runners.common import ir, rpc
 from runners.common.rpc import pb
-from runners.common.server import RunnerBase
+from runners.common.server import RunnerBase, describe_response
 from runners.common.tensors import file_ref
 
 READS = ["keras", "h5", "savedmodel", "meta", "pb", "tflite"]
@@ -22,7 +20,7 @@ class TensorFlowRunner(RunnerBase):
         import tensorflow as tf
         import tf2onnx
 
-        from .emit import registry
+        from .emit import LACKS, registry
 
         versions = {
             "tensorflow": tf.__version__,
@@ -37,18 +35,7 @@ class TensorFlowRunner(RunnerBase):
             versions["tf_keras"] = tf_keras.__version__
         except Exception:
             pass
-        return pb.DescribeResponse(
-            protocol_version=rpc.PROTOCOL_VERSION,
-            framework=self.framework,
-            versions=versions,
-            reads=READS,
-            writes=WRITES,
-            min_opset=ir.IR_OPSET,
-            max_opset=ir.IR_OPSET,
-            capabilities=["parse", "emit", "save", "infer", "intermediates"],
-            emit_ops=registry().ops(),
-            python=sys.version.split()[0],
-        )
+        return describe_response(self.framework, versions, READS, WRITES, registry().ops(), LACKS)
 
     def parse(self, request):
         from .parse import parse

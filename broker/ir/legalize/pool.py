@@ -1,0 +1,89 @@
+"""AveragePool that leaves padded cells out of the average (count_include_pad=0), for targets
+whose average pooling counts them or cannot pad asymmetrically: the same windows averaged over
+the whole kernel (count_include_pad=1, ceil_mode turned into end padding), times a constant
+kernel-size / in-input-cells factor per output position."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+
+from runners.common.codegen import resolve_pads
+
+from .graph import GraphEditor, attr
+from .registry import rewrite
+
+
+def _geometry(node: onnx.NodeProto, ed: GraphEditor) -> tuple | None:
+    shape = ed.static_shape(node.input[0])
+    kernel = list(attr(node, "kernel_shape", []) or [])
+    n = len(kernel)
+    if shape is None or not n or len(shape) != n + 2 or attr(node, "count_include_pad", 0):
+        return None
+    spatial = shape[2:]
+    strides = list(attr(node, "strides", None) or [1] * n)
+    dilations = list(attr(node, "dilations", None) or [1] * n)
+    begins, ends = resolve_pads(spatial, kernel, strides, dilations, attr(node, "pads", None),
+                                attr(node, "auto_pad", "NOTSET"))  # fmt: skip
+    eff = [(k - 1) * d + 1 for k, d in zip(kernel, dilations)]
+    out = []
+    for i in range(n):
+        size = spatial[i] + begins[i] + ends[i] - eff[i]
+        if attr(node, "ceil_mode", 0):
+            o = -(-size // strides[i]) + 1
+            if (o - 1) * strides[i] >= spatial[i] + begins[i]:
+                o -= 1
+        else:
+            o = size // strides[i] + 1
+        out.append(o)
+    # end padding that makes every window fit (ceil mode's last windows)
+    ends = [max(e, (o - 1) * s + f - sp - b) for e, o, s, f, sp, b in zip(ends, out, strides, eff, spatial, begins)]
+    return spatial, kernel, strides, dilations, begins, ends, out
+
+
+def _counts(spatial, kernel, strides, dilations, begins, out) -> np.ndarray:
+    """Cells of each output window that lie inside the input."""
+    per_axis = []
+    for i in range(len(kernel)):
+        starts = np.arange(out[i]) * strides[i] - begins[i]
+        cells = starts[:, None] + np.arange(kernel[i])[None, :] * dilations[i]
+        per_axis.append(((cells >= 0) & (cells < spatial[i])).sum(axis=1))
+    counts = per_axis[0]
+    for c in per_axis[1:]:
+        counts = np.multiply.outer(counts, c)
+    return counts
+
+
+def _exclude_pad(node: onnx.NodeProto, ed: GraphEditor, asymmetric_only: bool) -> list[onnx.NodeProto] | None:
+    geo = _geometry(node, ed)
+    if geo is None:
+        return None
+    spatial, kernel, strides, dilations, begins, ends, out = geo
+    if not any(begins) and not any(ends):
+        return None
+    if asymmetric_only and begins == ends:
+        return None
+    counts = _counts(spatial, kernel, strides, dilations, begins, out)
+    if (counts == 0).any():
+        return None  # a window entirely in the padding: ONNX divides by zero there
+    full = int(np.prod(kernel))
+    scale = (full / counts.astype(np.float64)).astype(np.float32).reshape([1, 1] + list(out))
+    pooled = ed.fresh(node.output[0] + "_sum_avg")
+    attrs = {"kernel_shape": kernel, "strides": strides, "pads": begins + ends, "count_include_pad": 1}
+    if any(d != 1 for d in dilations):
+        attrs["dilations"] = dilations
+    factor = ed.add_const(node.output[0] + "_pad_factor", scale)
+    return [
+        ed.node("AveragePool", [node.input[0]], [pooled], (node.name or "avgpool") + "_include_pad", **attrs),
+        ed.node("Mul", [pooled, factor], [node.output[0]], (node.name or "avgpool") + "_exclude_pad"),
+    ]
+
+
+@rewrite("AveragePool", form="AveragePool.exclude_pad", produces=("AveragePool", "Mul"))
+def avgpool_exclude_pad(node: onnx.NodeProto, ed: GraphEditor) -> list[onnx.NodeProto] | None:
+    return _exclude_pad(node, ed, asymmetric_only=False)
+
+
+@rewrite("AveragePool", form="AveragePool.exclude_pad_asymmetric", produces=("AveragePool", "Mul"))
+def avgpool_exclude_pad_asymmetric(node: onnx.NodeProto, ed: GraphEditor) -> list[onnx.NodeProto] | None:
+    return _exclude_pad(node, ed, asymmetric_only=True)

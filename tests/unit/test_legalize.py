@@ -1,0 +1,160 @@
+"""Legalization rewrites are exact: each small graph runs through onnxruntime before and after."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto as T
+from onnx import helper as h
+from onnx import numpy_helper as nh
+
+from broker.ir.legalize import Capabilities, legalize
+
+pytestmark = pytest.mark.unit
+
+EVERYTHING = frozenset({"Conv", "AveragePool", "Mul", "Add", "Max", "Min", "Reshape", "Transpose", "Gemm", "MatMul",
+                        "Pow", "Div", "Relu"})  # fmt: skip
+
+
+def model(nodes, inputs, output_shape, inits=(), outputs=("y",)):
+    g = h.make_graph(
+        nodes,
+        "t",
+        [h.make_tensor_value_info(n, T.FLOAT, s) for n, s in inputs],
+        [h.make_tensor_value_info(o, T.FLOAT, output_shape) for o in outputs],
+        [nh.from_array(np.asarray(v, np.float32), n) for n, v in inits],
+    )
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 18)])
+    return onnx.shape_inference.infer_shapes(m, data_prop=True)
+
+
+def run(m, feeds):
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    return ort.InferenceSession(m.SerializeToString(), opts, providers=["CPUExecutionProvider"]).run(None, feeds)
+
+
+def feeds_for(m, seed=0):
+    rng = np.random.default_rng(seed)
+    return {
+        i.name: rng.standard_normal([d.dim_value for d in i.type.tensor_type.shape.dim]).astype(np.float32)
+        for i in m.graph.input
+    }
+
+
+def check(m, caps, expect_ops, rtol=1e-6, atol=1e-6):
+    out, applied = legalize(m, caps)
+    onnx.checker.check_model(out, full_check=True)
+    got_ops = [n.op_type for n in out.graph.node]
+    assert got_ops == expect_ops, got_ops
+    x = feeds_for(m)
+    for a, b in zip(run(out, x), run(m, x)):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+    return out, applied
+
+
+@pytest.mark.parametrize(
+    "attrs",
+    [
+        {"kernel_shape": [3, 3], "pads": [0, 0, 1, 1]},  # asymmetric (GoogLeNet's pools)
+        {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "strides": [2, 2]},
+        {"kernel_shape": [3, 3], "auto_pad": "SAME_UPPER", "strides": [2, 2]},
+        {"kernel_shape": [3, 2], "pads": [1, 0, 1, 1], "strides": [2, 2], "ceil_mode": 1},
+    ],
+)
+def test_average_pool_excluding_padding(attrs):
+    m = model([h.make_node("AveragePool", ["x"], ["y"], **attrs)], [("x", [1, 2, 7, 6])], None)
+    _, applied = check(m, Capabilities(EVERYTHING, frozenset({"AveragePool.exclude_pad"})), ["AveragePool", "Mul"])
+    assert applied.rewrites[0][2] == "avgpool_exclude_pad"
+
+
+def test_symmetric_exclude_pad_stays_for_targets_that_only_lack_the_asymmetric_form():
+    m = model([h.make_node("AveragePool", ["x"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])], [("x", [1, 2, 5, 5])],
+              None)  # fmt: skip
+    out, applied = legalize(m, Capabilities(EVERYTHING, frozenset({"AveragePool.exclude_pad_asymmetric"})))
+    assert not applied.rewrites and [n.op_type for n in out.graph.node] == ["AveragePool"]
+
+
+@pytest.mark.parametrize(
+    "op,expect", [("Sum", ["Add", "Add"]), ("Max", ["Max", "Max"]), ("Mean", ["Add", "Add", "Mul"])]
+)
+def test_variadic(op, expect):
+    m = model([h.make_node(op, ["a", "b", "c"], ["y"])], [("a", [2, 3]), ("b", [2, 3]), ("c", [1, 3])], [2, 3])
+    check(m, Capabilities(EVERYTHING, frozenset({f"{op}.variadic"})), expect)
+
+
+def test_sum_for_a_target_without_sum():
+    m = model([h.make_node("Sum", ["a", "b"], ["y"])], [("a", [2, 3]), ("b", [2, 3])], [2, 3])
+    check(m, Capabilities(EVERYTHING), ["Add"])
+
+
+@pytest.mark.parametrize("mode", ["DCR", "CRD"])
+def test_depth_to_space(mode):
+    m = model([h.make_node("DepthToSpace", ["x"], ["y"], blocksize=2, mode=mode)], [("x", [2, 8, 3, 4])], None)
+    check(m, Capabilities(EVERYTHING), ["Reshape", "Transpose", "Reshape"], rtol=0, atol=0)
+
+
+def test_space_to_depth():
+    m = model([h.make_node("SpaceToDepth", ["x"], ["y"], blocksize=2)], [("x", [1, 3, 4, 6])], None)
+    check(m, Capabilities(EVERYTHING), ["Reshape", "Transpose", "Reshape"], rtol=0, atol=0)
+
+
+def test_op_the_target_has_is_left_alone():
+    m = model([h.make_node("DepthToSpace", ["x"], ["y"], blocksize=2)], [("x", [1, 8, 3, 4])], None)
+    out, applied = legalize(m, Capabilities(EVERYTHING | {"DepthToSpace"}))
+    assert not applied.rewrites and out.graph.node[0].op_type == "DepthToSpace"
+
+
+def test_rewrite_is_not_used_when_the_target_lacks_what_it_produces():
+    m = model([h.make_node("DepthToSpace", ["x"], ["y"], blocksize=2)], [("x", [1, 8, 3, 4])], None)
+    out, applied = legalize(m, Capabilities(frozenset({"Reshape", "Relu"})))
+    assert not applied.rewrites and out.graph.node[0].op_type == "DepthToSpace"
+
+
+def test_gemm_general_with_constant_weight():
+    w = np.random.default_rng(1).standard_normal((4, 3))
+    c = np.random.default_rng(2).standard_normal((3,))
+    m = model([h.make_node("Gemm", ["a", "w", "c"], ["y"], transA=1, alpha=0.5, beta=2.0)], [("a", [4, 2])], [2, 3],
+              inits=[("w", w), ("c", c)])  # fmt: skip
+    check(m, Capabilities(EVERYTHING, frozenset({"Gemm.general"})), ["Transpose", "Gemm"], rtol=1e-5)
+
+
+def test_gemm_general_with_computed_weight():
+    m = model([h.make_node("Gemm", ["a", "b", "c"], ["y"], transB=1, alpha=0.5, beta=2.0)],
+              [("a", [2, 4]), ("b", [3, 4]), ("c", [3])], [2, 3])  # fmt: skip
+    check(m, Capabilities(EVERYTHING, frozenset({"Gemm.general"})), ["Transpose", "MatMul", "Mul", "Mul", "Add"],
+          rtol=1e-5)  # fmt: skip
+
+
+def lrn_by_definition(x, size, alpha, beta, bias):
+    """ONNX's LRN formula, written out (onnxruntime takes odd sizes only, and onnx's reference
+    implementation sums over the wrong axis: it loops over the batch instead of the channels)."""
+    lo, hi = (size - 1) // 2, size - 1 - (size - 1) // 2
+    c = x.shape[1]
+    sq = np.zeros_like(x)
+    for i in range(c):
+        sq[:, i] = np.sum(x[:, max(0, i - lo) : min(c, i + hi + 1)] ** 2, axis=1)
+    return x / (bias + alpha / size * sq) ** beta
+
+
+@pytest.mark.parametrize("size", [3, 4, 5])
+def test_lrn(size):
+    m = model([h.make_node("LRN", ["x"], ["y"], size=size, alpha=1e-2, beta=0.75, bias=2.0)], [("x", [2, 6, 3, 3])],
+              None)  # fmt: skip
+    out, _ = legalize(m, Capabilities(EVERYTHING))
+    assert [n.op_type for n in out.graph.node] == ["Mul", "Conv", "Mul", "Add", "Pow", "Div"]
+    x = feeds_for(m)
+    want = lrn_by_definition(x["x"].astype(np.float64), size, 1e-2, 0.75, 2.0)
+    np.testing.assert_allclose(run(out, x)[0], want, rtol=1e-5, atol=1e-6)
+    if size % 2:
+        np.testing.assert_allclose(run(m, x)[0], want, rtol=1e-5, atol=1e-6)
+
+
+def test_scatter_nd_with_constant_updates():
+    idx = nh.from_array(np.array([[0, 3], [1, 5]], np.int64), "idx")
+    m = model([h.make_node("ScatterND", ["x", "idx", "upd"], ["y"])], [("x", [2, 8])], [2, 8],
+              inits=[("upd", [7.0, -2.0])])  # fmt: skip
+    m.graph.initializer.append(idx)
+    check(m, Capabilities(EVERYTHING), ["Mul", "Add"], rtol=0, atol=0)
