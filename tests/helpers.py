@@ -85,7 +85,7 @@ def onnx_model(nodes, inputs, outputs, initializers=(), opset=18) -> onnx.ModelP
 
 
 def build_case(case, seed=0):
-    """(ModelProto with data, {input name: array}) for one case of pytorch_op_cases."""
+    """(ModelProto with data, {input name: array}) for one case of op_cases."""
     rng = np.random.default_rng(seed)
     inputs, inits, feeds, names = [], [], {}, []
     for i, spec in enumerate(case["inputs"]):

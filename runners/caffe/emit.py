@@ -22,7 +22,7 @@ from runners.common.tensors import atomic_write, load_npz
 from .proto import caffe_pb2
 
 # Forms this emitter lacks: the broker rewrites them into ops it has (broker/ir/legalize).
-LACKS = ('Gemm.general',)
+LACKS = ("Gemm.general",)
 
 EMIT = Registry("caffe", "emit", package="runners.caffe.emit_ops")
 

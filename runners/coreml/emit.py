@@ -14,7 +14,7 @@ from runners.common.registry import discover, onnx_attributes
 from .context import EMIT, EmitContext, IRNode
 
 # Forms this emitter lacks: the broker rewrites them into ops it has (broker/ir/legalize).
-LACKS = ('AveragePool.exclude_pad_asymmetric', 'Gemm.general')
+LACKS = ("AveragePool.exclude_pad_asymmetric", "Gemm.general")
 
 _discovered = []
 

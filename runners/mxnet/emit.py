@@ -14,7 +14,7 @@ from runners.common.tensors import atomic_write
 from .codegen import EMIT, EmitContext, identifier
 
 # Forms this emitter lacks: the broker rewrites them into ops it has (broker/ir/legalize).
-LACKS = ('AveragePool.exclude_pad',)
+LACKS = ("AveragePool.exclude_pad",)
 
 registry = discovered(EMIT, "runners.mxnet.ops")
 

@@ -1,6 +1,5 @@
 """MXNetRunner: the runner's Describe / Parse / Emit / Save / Infer."""
 
-
 import numpy as np
 
 from runners.common.errors import RunnerError

@@ -16,7 +16,7 @@ from runners.common.tensors import atomic_write
 from .codegen import EMIT, EmitContext, IRNode, identifier, lit
 
 # Forms this emitter lacks: the broker rewrites them into ops it has (broker/ir/legalize).
-LACKS = ('AveragePool.exclude_pad_asymmetric',)
+LACKS = ("AveragePool.exclude_pad_asymmetric",)
 
 _discovered = []
 

@@ -23,7 +23,7 @@ from runners.common.tensors import atomic_write, save_npz
 from .codegen import EMIT, IRNode, KerasContext, identifier, lit
 
 # Forms this emitter lacks: the broker rewrites them into ops it has (broker/ir/legalize).
-LACKS = ('AveragePool.exclude_pad',)
+LACKS = ("AveragePool.exclude_pad",)
 
 _discovered = []
 

@@ -1,6 +1,5 @@
 """TensorFlowRunner: the runner's Describe / Parse / Emit / Save / Infer."""
 
-
 import numpy as np
 
 from runners.common.rpc import pb

@@ -1,23 +1,16 @@
-"""Every one-node case of pytorch_op_cases: the PyTorch runner emits it as nn.Module code, runs
-that code, and must match onnxruntime on the same graph (atol 1e-5)."""
+"""The PyTorch runner's generated code: what it imports and how it reads, and every output also
+reported as an intermediate under its IR name (op-by-op numbers are in test_ops.py)."""
 
 from __future__ import annotations
 
 import ast
 
-import numpy as np
 import pytest
 from helpers import build_case
-from pytorch_op_cases import CASES
+from op_cases import CASES
 
 from runners.common import ir, tensors
 from runners.common.rpc import pb
-
-
-def reference(model, feeds):
-    ort = pytest.importorskip("onnxruntime")
-    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    return sess.run(None, feeds)
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +34,9 @@ def emit_case(runner, case, tmp_path):
     return model, feeds, list(resp.files)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
-def test_op_matches_onnxruntime(torch_runner, case, tmp_path):
+def test_outputs_are_reported_as_intermediates(torch_runner, tmp_path):
+    case = next(c for c in CASES if c["name"] == "split_equal")
     model, feeds, files = emit_case(torch_runner, case, tmp_path)
-    assert sorted(f.role for f in files) == ["code", "state_dict"]
     resp = torch_runner.call(
         "Infer",
         pb.InferRequest(
@@ -55,16 +47,7 @@ def test_op_matches_onnxruntime(torch_runner, case, tmp_path):
         ),
     )
     assert resp.engine.startswith("torch ")
-    got = [tensors.from_proto(t) for t in resp.outputs]
-    want = reference(model, feeds)
     assert [t.name for t in resp.outputs] == [o.name for o in model.graph.output]
-    for a, b in zip(got, want):
-        assert a.shape == b.shape and a.dtype == b.dtype, (a.shape, a.dtype, b.shape, b.dtype)
-        if b.dtype.kind in "biu":
-            np.testing.assert_array_equal(a, b)
-        else:
-            np.testing.assert_allclose(a, b, atol=1e-3 if b.dtype == np.float16 else 1e-5, rtol=0)
-    # every output is also reported as an intermediate, under its IR name
     assert {o.name for o in model.graph.output} <= {t.name for t in resp.intermediates}
 
 

@@ -15,7 +15,7 @@ from runners.common.registry import discover
 from .common import NAMES_KEY, TO_MIL, Names
 
 # Forms this emitter lacks: the broker rewrites them into ops it has (broker/ir/legalize).
-LACKS = ('AveragePool.exclude_pad_asymmetric', 'Gemm.general')
+LACKS = ("AveragePool.exclude_pad_asymmetric", "Gemm.general")
 
 _discovered = []
 

@@ -1,4 +1,7 @@
-"""One-node IR graphs for checking the PyTorch emitter op by op (plain data, no imports).
+"""One-node IR graphs for checking every emitter op by op (plain data, no imports): the classic CNN
+vocabulary (convolutions of every kind, pooling, normalisations, activations, element-wise and
+broadcast arithmetic, concat/split/slice/reshape/transpose/pad, upsampling, crop, embedding, fully
+connected) and more.
 
 Each case is a dict:
     name     unique case name
@@ -14,8 +17,8 @@ Each case is a dict:
     opset    IR opset of the graph (18)
     positive True when inputs must be positive (Sqrt, Log, Pow)
 
-Build each graph with onnx.helper, run it with onnxruntime or onnx.reference, emit it with the
-pytorch runner, run the emitted code and compare (atol 1e-5).
+test_ops.py builds each graph with onnx.helper, runs it with onnxruntime, converts it for every
+target and compares (atol/rtol 1e-5).
 """
 
 OPSET = 18
@@ -71,6 +74,25 @@ CASES = [
         {"strides": [2, 2], "pads": [1, 2, 2, 1]},
     ),
     _case("conv_transpose_groups", "ConvTranspose", [[1, 4, 5, 5], {"init": [4, 3, 3, 3]}], {"group": 2}),
+    _case("conv3d", "Conv", [[1, 2, 5, 6, 6], {"init": [3, 2, 3, 3, 3]}, {"init": [3]}], {"pads": [1, 1, 1, 1, 1, 1]}),
+    _case(
+        "conv_transpose1d",
+        "ConvTranspose",
+        [[1, 3, 7], {"init": [3, 2, 3]}, {"init": [2]}],
+        {"strides": [2], "pads": [1, 1]},
+    ),
+    _case(
+        "conv_transpose_same",
+        "ConvTranspose",
+        [[1, 4, 5, 5], {"init": [4, 3, 3, 3]}],
+        {"strides": [2, 2], "auto_pad": "SAME_UPPER"},
+    ),
+    _case(
+        "conv_transpose_output_shape",
+        "ConvTranspose",
+        [[1, 4, 5, 5], {"init": [4, 3, 3, 3]}],
+        {"strides": [2, 2], "output_shape": [10, 10]},
+    ),
     # normalization
     _case(
         "batchnorm",
@@ -81,6 +103,13 @@ CASES = [
     _case("instancenorm", "InstanceNormalization", [X4, {"init": [3]}, {"init": [3]}]),
     _case("layernorm", "LayerNormalization", [[2, 5, 8], {"init": [8]}, {"init": [8]}]),
     _case("lrn", "LRN", [[1, 6, 5, 5]], {"size": 3, "alpha": 1e-3, "beta": 0.75, "bias": 2.0}),
+    _case("lrn_5", "LRN", [[1, 8, 5, 5]], {"size": 5, "alpha": 1e-4, "beta": 0.75, "bias": 1.0}),
+    _case(
+        "batchnorm_1d",
+        "BatchNormalization",
+        [[4, 5], {"init": [5]}, {"init": [5]}, {"init": [5]}, {"value": [1.0] * 5, "dtype": "float32"}],
+    ),
+    _case("lp_norm", "LpNormalization", [X4], {"axis": 1, "p": 2}),
     # activations
     _case("relu", "Relu", [X4]),
     _case("leaky_relu", "LeakyRelu", [X4], {"alpha": 0.2}),
@@ -100,6 +129,11 @@ CASES = [
     _case("mish", "Mish", [X4]),
     _case("erf", "Erf", [X4]),
     _case("softmax", "Softmax", [[2, 5, 7]], {"axis": 1}),
+    _case("softmax_2d", "Softmax", [[4, 10]]),
+    _case("softsign", "Softsign", [X4]),
+    _case("thresholded_relu", "ThresholdedRelu", [X4], {"alpha": 0.3}),
+    _case("celu", "Celu", [X4], {"alpha": 1.5}),
+    _case("sign", "Sign", [X4]),
     _case("softmax_last", "Softmax", [[2, 5, 7]]),
     _case("log_softmax", "LogSoftmax", [[2, 5, 7]], {"axis": -1}),
     # pooling
@@ -127,6 +161,20 @@ CASES = [
         {"kernel_shape": [2, 2], "strides": [2, 2], "pads": [0, 0, 1, 1], "count_include_pad": 1},
     ),
     _case("global_avgpool", "GlobalAveragePool", [X4]),
+    _case("maxpool1d", "MaxPool", [[2, 3, 12]], {"kernel_shape": [3], "strides": [2], "pads": [1, 1]}),
+    _case("avgpool1d", "AveragePool", [[2, 3, 12]], {"kernel_shape": [3], "strides": [2]}),
+    _case("maxpool3d", "MaxPool", [[1, 2, 6, 6, 6]], {"kernel_shape": [2, 2, 2], "strides": [2, 2, 2]}),
+    _case(
+        "avgpool_asym_exclude", "AveragePool", [X4], {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [0, 0, 1, 1]}
+    ),
+    _case(
+        "avgpool_same_exclude",
+        "AveragePool",
+        [X4],
+        {"kernel_shape": [3, 3], "strides": [2, 2], "auto_pad": "SAME_UPPER"},
+    ),
+    _case("lp_pool", "LpPool", [X4], {"kernel_shape": [2, 2], "p": 2}),
+    _case("global_lp_pool", "GlobalLpPool", [X4], {"p": 2}),
     _case("global_maxpool", "GlobalMaxPool", [X4]),
     # linear algebra
     _case("gemm_transb", "Gemm", [[4, 6], {"init": [5, 6]}, {"init": [5]}], {"transB": 1}),
@@ -159,6 +207,11 @@ CASES = [
     _case("max", "Max", [X4, X4, X4]),
     _case("min", "Min", [X4, X4]),
     _case("sum", "Sum", [X4, X4, X4]),
+    _case("sum_two", "Sum", [X4, X4]),
+    _case("max_two", "Max", [X4, X4]),
+    _case("mean_three", "Mean", [X4, X4, X4]),
+    _case("mul_broadcast_const", "Mul", [X4, {"init": [3, 1, 1]}]),
+    _case("div_vars", "Div", [X4, X4], positive=True),
     _case("mean", "Mean", [X4, X4]),
     _case("where", "Where", [{"shape": X4, "dtype": "bool"}, X4, X4]),
     _case("greater", "Greater", [X4, X4]),
@@ -178,6 +231,12 @@ CASES = [
     _case("squeeze_all", "Squeeze", [[2, 1, 9, 1]]),
     _case("unsqueeze", "Unsqueeze", [[2, 3, 9], _i64([1, -1])]),
     _case("identity", "Identity", [X4]),
+    _case("depth_to_space_dcr", "DepthToSpace", [[1, 8, 3, 4]], {"blocksize": 2, "mode": "DCR"}),
+    _case("depth_to_space_crd", "DepthToSpace", [[1, 8, 3, 4]], {"blocksize": 2, "mode": "CRD"}),
+    _case("space_to_depth", "SpaceToDepth", [[1, 2, 4, 6]], {"blocksize": 2}),
+    _case("crop", "Slice", [X4, _i64([1, 2]), _i64([8, 7]), _i64([2, 3])]),
+    _case("embedding", "Gather", [{"init": [10, 6]}, {"value": [[1, 3, 3], [0, 9, 2]], "dtype": "int64"}]),
+    _case("scatter_nd_const", "ScatterND", [[2, 8], _i64([[0, 3], [1, 5]]), _f32([7.0, -2.0])]),
     _case("dropout", "Dropout", [X4]),
     _case("pad_constant", "Pad", [X4, _i64([0, 0, 1, 2, 0, 0, 3, 0]), _f32(0.5)]),
     _case("pad_reflect", "Pad", [X4, _i64([0, 0, 1, 2, 0, 0, 2, 1])], {"mode": "reflect"}),
@@ -203,6 +262,10 @@ CASES = [
     _case("reduce_max", "ReduceMax", [X4, _i64([1])]),
     _case("reduce_min", "ReduceMin", [X4, _i64([2])], {"keepdims": 0}),
     _case("argmax", "ArgMax", [X4], {"axis": 1}),
+    _case("reduce_prod", "ReduceProd", [X4, _i64([3])]),
+    _case("reduce_l2", "ReduceL2", [X4, _i64([2, 3])]),
+    _case("reduce_log_sum_exp", "ReduceLogSumExp", [X4, _i64([1])]),
+    _case("argmin", "ArgMin", [X4], {"axis": 2, "keepdims": 0}),
     # resize
     _case(
         "resize_nearest_scales",
@@ -227,5 +290,11 @@ CASES = [
         "Resize",
         [[1, 2, 4, 5], None, None, _i64([1, 2, 7, 9])],
         {"mode": "linear", "coordinate_transformation_mode": "align_corners"},
+    ),
+    _case(
+        "resize_nearest_half_pixel",
+        "Resize",
+        [[1, 2, 4, 5], None, _f32([1.0, 1.0, 2.0, 2.0])],
+        {"mode": "nearest", "coordinate_transformation_mode": "half_pixel", "nearest_mode": "round_prefer_ceil"},
     ),
 ]
