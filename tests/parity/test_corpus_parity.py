@@ -8,6 +8,7 @@ the target cannot hold the model, refused cleanly with the node named; nothing e
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -38,8 +39,18 @@ TARGETS = {
 REFUSALS = {"unsupported-op", "unsupported-attribute", "unsupported-shape", "dynamic-shape", "unknown-shape",
             "unsupported-dtype"}  # fmt: skip
 
-# (model, target) -> why the target cannot hold it: the conversion must be refused cleanly.
-EXPECTED: dict[tuple[str, str], str] = {}
+
+def expected_refusals() -> dict[tuple[str, str], str]:
+    """(model, target) -> why the target cannot hold that model (corpus_refusals/<target>.json): the
+    conversion must then be refused cleanly, naming the node."""
+    out = {}
+    for path in sorted((Path(__file__).parent / "corpus_refusals").glob("*.json")):
+        for model, why in json.loads(path.read_text()).items():
+            out[(model, path.stem)] = why
+    return out
+
+
+EXPECTED = expected_refusals()
 
 
 @pytest.fixture(scope="session")
@@ -94,7 +105,7 @@ def test_corpus_model(session, env_or_skip, corpus, corpus_ir, parity_recorder, 
             raise
         assert err.node, f"the refusal names no node: {err}"
         return
-    assert why_not is None, f"{target} converts {name} now ({why_not} no longer holds): update EXPECTED"
+    assert why_not is None, f"{target} converts {name} now ({why_not} no longer holds): update corpus_refusals/"
     check_pair(session, parity_recorder, "onnx", source, fw, written, ir, f"zoo:{name}{label}")
 
 
