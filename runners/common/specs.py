@@ -318,7 +318,8 @@ REPEAT_NEAREST = frozenset(
 
 
 class ResizeSpec(object):
-    """A Resize with its sizes resolved: `in_shape`, `out_shape`, `scales` (ONNX's, per axis)."""
+    """A Resize with its sizes resolved: `in_shape`, `out_shape`, `scales` (ONNX's, per axis; None
+    where a size is unknown), `from_sizes` (the node gave sizes rather than scales)."""
 
     def __init__(self, mode, ctm, nearest_mode, cubic_coeff_a, exclude_outside, antialias, in_shape, out_shape,
                  scales, from_sizes):  # fmt: skip
@@ -340,7 +341,9 @@ class ResizeSpec(object):
         mode, ctm = _text(mode), _text(coordinate_transformation_mode)
         nearest_mode = _text(nearest_mode)
         x = node.inputs[0]
-        shape = ctx.need_shape(x)
+        shape = ctx.shape(x)
+        if shape is None:
+            shape = [None] * ctx.need_rank(x)
         rank = len(shape)
         axes = [int(a) % rank for a in axes] if axes is not None else list(range(rank))
         scales = ctx.const(node.input(2)) if node.input(2) else None
@@ -357,16 +360,17 @@ class ResizeSpec(object):
                 raise ctx.fail("Resize with keep_aspect_ratio_policy %s is not converted" % keep_aspect_ratio_policy)
             for a, s in zip(axes, sizes.reshape(-1)):
                 out[a] = int(s)
-                scale[a] = float(s) / shape[a]
+                scale[a] = float(s) / shape[a] if shape[a] else None
         elif scales is not None:
             for a, s in zip(axes, scales.reshape(-1)):
                 scale[a] = float(np.float32(s))
-                out[a] = int(math.floor(shape[a] * scale[a]))
+                out[a] = int(math.floor(shape[a] * scale[a])) if shape[a] else None
         else:
             raise ctx.fail("Resize without scales or sizes")
         want = ctx.shape(node.outputs[0])
-        if want and all(d is not None and d >= 0 for d in want) and [int(d) for d in want] != out:
-            raise ctx.fail("Resize output %s differs from the IR's shape %s" % (out, list(want)))
+        if want and all(d is not None and d >= 0 for d in want) and all(o is not None for o in out):
+            if [int(d) for d in want] != out:
+                raise ctx.fail("Resize output %s differs from the IR's shape %s" % (out, list(want)))
         return cls(mode, ctm, nearest_mode, cubic_coeff_a, exclude_outside, antialias, shape, out, scale,
                    sizes is not None)  # fmt: skip
 
@@ -375,6 +379,7 @@ class ResizeSpec(object):
         return len(self.in_shape)
 
     def resized_axes(self):
+        """Axes whose size changes (or may: an unknown size with a scale other than 1)."""
         return [i for i, (a, b) in enumerate(zip(self.in_shape, self.out_shape)) if a != b or self.scales[i] != 1]
 
     def spatial_only(self):
@@ -386,7 +391,7 @@ class ResizeSpec(object):
         equals ONNX's scale, else None."""
         out = []
         for i, o, s in zip(self.in_shape[2:], self.out_shape[2:], self.scales[2:]):
-            if i <= 0 or o % i or o // i < 1 or float(o // i) != s:
+            if not i or not o or o % i or o // i < 1 or float(o // i) != s:
                 return None
             out.append(o // i)
         return out

@@ -3,7 +3,7 @@
 A converter is registered per IR op and receives the node, the context and the node's ONNX
 attributes as keyword arguments (with ONNX defaults in its signature):
 
-    @EMIT.register("LeakyRelu", since=6)
+    @EMIT.register("LeakyRelu")
     def leaky_relu(node, ctx, alpha=0.01):
         mod = ctx.module(node, "nn.LeakyReLU(%s)" % ctx.lit(alpha))
         ctx.assign(node, "%s(%s)" % (mod, ctx.x(node.inputs[0])))
@@ -19,11 +19,12 @@ import numpy as np
 
 from runners.common.codegen import identifier as _identifier
 from runners.common.codegen import lit  # noqa: F401  (re-exported for the ops)
+from runners.common.emit import EmitContext as BaseEmitContext
 from runners.common.emit_graph import IRNode  # noqa: F401  (re-exported for the ops)
 from runners.common.errors import RunnerError
 from runners.common.registry import Registry
 
-EMIT = Registry("pytorch", "emit")
+EMIT = Registry("pytorch", "emit", package="runners.pytorch.emit_ops")
 
 # exporter-made value names that say nothing; variables get their layer's name instead
 _GENERIC = re.compile(r"^(getitem|val|v|_?tmp|onnx_\w+|\d+)(_\d+)*$")
@@ -120,64 +121,23 @@ def compact(values):
     return lit(tuple(values))
 
 
-class EmitContext(object):
-    def __init__(self, model, weights, opset, shapes, dtypes):
-        self.model = model
-        self.opset = opset
+class EmitContext(BaseEmitContext):
+    """The shared emit context plus what PyTorch code needs: Python names for IR values, the
+    `__init__` and `forward` lines, the state_dict."""
+
+    framework = "pytorch"
+
+    def __init__(self, model, weights):
+        BaseEmitContext.__init__(self, model, weights)
         self.weights = weights  # initializer name -> ndarray
-        self.consts = {}  # value name -> ndarray (initializers and folded values)
-        self.shapes = shapes  # value name -> [dims or None]
-        self.dtypes = dtypes  # value name -> numpy dtype
         self.init_lines = []
         self.forward_lines = []
         self.state_dict = {}  # key -> ndarray
         self.ir_values = []  # (python var, ir value name)
-        self.warnings = []
         self._vars = {}  # ir value name -> python var
         self._used = set()
         self._attrs = set()
         self._materialized = {}  # const value name -> expression
-        self.node = None
-        self.consumers = {}  # value name -> [IRNode] reading it
-        self.graph_outputs = set()
-        self.absorbed = set()  # nodes already emitted as part of an earlier node
-
-    def sole_consumer(self, name):
-        """The one node reading `name` when no other node or graph output does, else None."""
-        users = self.consumers.get(name, [])
-        if len(users) == 1 and name not in self.graph_outputs:
-            return users[0]
-        return None
-
-    def absorb(self, node):
-        self.absorbed.add(id(node))
-
-    # ---- values -------------------------------------------------------------------------
-    def const(self, name):
-        """The constant value of an IR value (initializer or folded), or None."""
-        if not name:
-            return None
-        return self.consts.get(name)
-
-    def shape(self, name):
-        if name in self.consts:
-            return list(self.consts[name].shape)
-        return self.shapes.get(name)
-
-    def rank(self, name):
-        s = self.shape(name)
-        return None if s is None else len(s)
-
-    def static_shape(self, name):
-        s = self.shape(name)
-        if s is None or any(d is None or d <= 0 for d in s):
-            return None
-        return [int(d) for d in s]
-
-    def dtype(self, name):
-        if name in self.consts:
-            return self.consts[name].dtype
-        return self.dtypes.get(name)
 
     def new_var(self, ir_name, prefer=None):
         base = identifier(ir_name)
@@ -270,37 +230,3 @@ class EmitContext(object):
             prefer = prefer[5:]
         names = [self.new_var(o, prefer if len(outputs) == 1 else None) if o else "_" for o in outputs]
         self.forward_lines.append("%s = %s" % (", ".join(names) if names else "_", expr))
-
-    def alias_const(self, node, value):
-        """The node's (single) output is a known constant: no code, folded into later uses."""
-        self.consts[node.outputs[0]] = np.asarray(value)
-
-    def fail(self, message, reference="unsupported-attribute", node=None):
-        node = node or self.node
-        return RunnerError(
-            reference,
-            message,
-            node=node.name if node else "",
-            op=node.op_type if node else "",
-            opset=self.opset,
-            hint="replace this op in the source model, or convert to another target",
-        )
-
-    def need_const(self, node, i, what):
-        name = node.input(i)
-        c = self.const(name) if name else None
-        if c is None:
-            raise self.fail("%s (input %d, '%s') must be a constant to emit PyTorch code" % (what, i, name))
-        return c
-
-    def need_rank(self, node, name):
-        r = self.rank(name)
-        if r is None:
-            raise self.fail("the rank of '%s' is unknown; give input shapes when parsing" % name)
-        return r
-
-    def need_shape(self, node, name):
-        s = self.static_shape(name)
-        if s is None:
-            raise self.fail("the shape of '%s' is unknown or dynamic; give static input shapes" % name)
-        return s

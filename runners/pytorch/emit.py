@@ -5,102 +5,26 @@ import os
 import numpy as np
 
 from runners.common import ir
-from runners.common.emit_graph import attributes as _attrs
-from runners.common.emit_graph import class_name, convert_nodes, read_graph
-from runners.common.emit_graph import infer_shapes as _infer
-from runners.common.emit_graph import topological as _topological
+from runners.common.emit import emit_nodes
+from runners.common.emit_graph import class_name, read_graph
 from runners.common.errors import RunnerError
-from runners.common.registry import discover
 from runners.common.tensors import atomic_write
 
-from .codegen import EMIT, EmitContext, IRNode, identifier, lit
+from .codegen import EMIT, EmitContext, identifier, lit
 
 # Forms this emitter lacks: the broker rewrites them into ops it has (broker/ir/legalize).
-LACKS = ("AveragePool.exclude_pad_asymmetric",)
-
-_discovered = []
-
-# Ops whose result depends on more than their inputs: never folded into constants.
-_NO_FOLD = {
-    "RandomNormal",
-    "RandomUniform",
-    "RandomNormalLike",
-    "RandomUniformLike",
-    "Multinomial",
-    "Bernoulli",
-    "Dropout",
-}
-_FOLD_LIMIT = 1 << 22  # elements: folding bigger tensors would only bloat the state_dict
+LACKS = ("AveragePool.exclude_pad_asymmetric", "LRN.even_size")
 
 
 def registry():
-    if not _discovered:
-        discover("runners.pytorch.ops")
-        _discovered.append(True)
-    return EMIT
-
-
-def _constant_value(node, attrs):
-    from onnx import numpy_helper
-
-    if "value" in attrs:
-        return numpy_helper.to_array(attrs["value"])
-    for key, dt in (("value_float", np.float32), ("value_int", np.int64)):
-        if key in attrs:
-            return np.array(attrs[key], dtype=dt)
-    for key, dt in (("value_floats", np.float32), ("value_ints", np.int64)):
-        if key in attrs:
-            return np.array(list(attrs[key]), dtype=dt)
-    return None
-
-
-def _fold(node, ctx):
-    """Evaluate a node whose inputs are all constants; True when folded."""
-    if node.op_type in _NO_FOLD or node.op_type.startswith("Random"):
-        return False
-    if node.op_type == "Constant":
-        value = _constant_value(node, _attrs(node))
-        if value is None:
-            return False
-        ctx.consts[node.outputs[0]] = value
-        return True
-    if node.op_type == "Shape":
-        shape = ctx.static_shape(node.inputs[0])
-        if shape is None:
-            return False
-        attrs = _attrs(node)
-        r = len(shape)
-        start = attrs.get("start", 0)
-        end = attrs.get("end", r)
-        ctx.consts[node.outputs[0]] = np.array(shape, dtype=np.int64)[start:end]
-        return True
-    present = [i for i in node.inputs if i]
-    if not present or any(ctx.const(i) is None for i in present):
-        return False
-    if sum(ctx.const(i).size for i in present) > _FOLD_LIMIT:
-        return False
-    proto = node.proto
-    if proto.domain not in ("", "ai.onnx"):
-        return False
-    from onnx.reference import ReferenceEvaluator
-
-    try:
-        feeds = {i: ctx.const(i) for i in present}
-        outs = ReferenceEvaluator(proto).run(None, feeds)
-    except Exception:
-        return False
-    for name, value in zip(node.outputs, outs):
-        if name:
-            ctx.consts[name] = np.asarray(value)
-    return True
+    return EMIT.loaded()
 
 
 def build(model, weights):
     """Generate code for a ModelProto (initializers without data) and its weights.
 
-    Returns (context, class name) with the lines and state_dict in the context."""
-    reg = registry()
-    opset = ir.opset_of(model)
+    Returns (context, forward arguments, returned expressions); the lines and the state_dict are in
+    the context."""
     for imp in model.opset_import:
         if imp.domain not in ("", "ai.onnx"):
             raise RunnerError(
@@ -108,39 +32,10 @@ def build(model, weights):
                 "ops of domain '%s' cannot be emitted" % imp.domain,
                 hint="convert the model to standard ONNX ops first",
             )
-    shapes, dtypes = _infer(model, weights)
-    ctx = EmitContext(model, weights, opset, shapes, dtypes)
-    g = model.graph
-    for init in g.initializer:
-        if init.name not in weights:
-            raise RunnerError("corrupt-model", "weights file has no tensor '%s'" % init.name)
-        ctx.consts[init.name] = np.asarray(weights[init.name])
-    inputs = ir.graph_inputs(model)
-    nodes = _topological([IRNode(n, i) for i, n in enumerate(g.node)], [i.name for i in inputs] + list(ctx.consts))
-    for n in nodes:
-        if n.op_type == "Constant":
-            ctx.node = n
-            _fold(n, ctx)
-
-    # graph inputs become forward arguments
-    args = [ctx.new_var(i.name) for i in inputs]
-
-    # fold what is constant, then check every remaining op at once
-    remaining = []
-    for n in nodes:
-        ctx.node = n
-        if n.op_type == "Constant" or not _fold(n, ctx):
-            if n.op_type != "Constant":
-                remaining.append(n)
-    reg.check([(n.name, n.op_type) for n in remaining], opset)
-    for n in remaining:
-        for i in n.inputs:
-            if i:
-                ctx.consumers.setdefault(i, []).append(n)
-    ctx.graph_outputs = set(o.name for o in g.output)
-
-    convert_nodes(reg, remaining, ctx, opset, skip=lambda n: id(n) in ctx.absorbed)
-    returns = [ctx.x(o.name) for o in g.output]
+    ctx = EmitContext(model, weights)
+    args = [ctx.new_var(i.name) for i in ctx.inputs]  # graph inputs become forward arguments
+    emit_nodes(registry(), ctx)
+    returns = [ctx.x(o.name) for o in model.graph.output]
     return ctx, args, returns
 
 

@@ -12,7 +12,8 @@ Forms (the names runners use in `lacks`):
 - `AveragePool.exclude_pad`: AveragePool with count_include_pad=0 and pads;
 - `AveragePool.exclude_pad_asymmetric`: the same with begin pads that differ from end pads;
 - `Sum.variadic`, `Max.variadic`, `Min.variadic`, `Mean.variadic`: more than two inputs;
-- `Gemm.general`: transA, alpha or beta other than 1, or a B that is not a constant.
+- `Gemm.general`: transA, alpha or beta other than 1, or a B that is not a constant;
+- `LRN.even_size`: LRN over an even number of channels.
 """
 
 from __future__ import annotations

@@ -12,8 +12,7 @@ from .graph import GraphEditor, attr
 from .registry import rewrite
 
 
-@rewrite("LRN", produces=("Mul", "Conv", "Add", "Pow", "Div"))
-def lrn_as_window_sum(node: onnx.NodeProto, ed: GraphEditor) -> list | None:
+def _lrn(node: onnx.NodeProto, ed: GraphEditor) -> list | None:
     shape = ed.shape(node.input[0])
     if shape is None or len(shape) < 3 or shape[1] is None:
         return None
@@ -35,3 +34,15 @@ def lrn_as_window_sum(node: onnx.NodeProto, ed: GraphEditor) -> list | None:
         ed.node("Pow", [base, ed.add_const(out + "_beta", np.float32(beta))], [den], name + "_beta"),
         ed.node("Div", [x, den], [out], name + "_normalize"),
     ]
+
+
+@rewrite("LRN", produces=("Mul", "Conv", "Add", "Pow", "Div"))
+def lrn_as_window_sum(node: onnx.NodeProto, ed: GraphEditor) -> list | None:
+    return _lrn(node, ed)
+
+
+@rewrite("LRN", form="LRN.even_size", produces=("Mul", "Conv", "Add", "Pow", "Div"))
+def lrn_even_size_as_window_sum(node: onnx.NodeProto, ed: GraphEditor) -> list | None:
+    """For targets whose LRN centres an even window differently from ONNX (one more channel before
+    than after)."""
+    return _lrn(node, ed) if int(attr(node, "size")) % 2 == 0 else None

@@ -11,37 +11,37 @@ def _layer(node, ctx, ctor):
     ctx.assign(node, "%s(%s)" % (mod, ctx.x(node.inputs[0])))
 
 
-@EMIT.register("Relu", since=14)
+@EMIT.register("Relu")
 def relu(node, ctx):
     _layer(node, ctx, "nn.ReLU()")
 
 
-@EMIT.register("Sigmoid", since=13)
+@EMIT.register("Sigmoid")
 def sigmoid(node, ctx):
     _layer(node, ctx, "nn.Sigmoid()")
 
 
-@EMIT.register("Tanh", since=13)
+@EMIT.register("Tanh")
 def tanh(node, ctx):
     _layer(node, ctx, "nn.Tanh()")
 
 
-@EMIT.register("LeakyRelu", since=16)
+@EMIT.register("LeakyRelu")
 def leaky_relu(node, ctx, alpha=0.01):
     _layer(node, ctx, "nn.LeakyReLU(%s)" % lit(np.float32(alpha)))
 
 
-@EMIT.register("Elu", since=6)
+@EMIT.register("Elu")
 def elu(node, ctx, alpha=1.0):
     _layer(node, ctx, "nn.ELU(%s)" % ("" if alpha == 1.0 else "alpha=%s" % lit(np.float32(alpha))))
 
 
-@EMIT.register("Celu", since=12)
+@EMIT.register("Celu")
 def celu(node, ctx, alpha=1.0):
     _layer(node, ctx, "nn.CELU(%s)" % ("" if alpha == 1.0 else "alpha=%s" % lit(np.float32(alpha))))
 
 
-@EMIT.register("Selu", since=6)
+@EMIT.register("Selu")
 def selu(node, ctx, alpha=1.67326319217681884765625, gamma=1.05070102214813232421875):
     if np.isclose(alpha, 1.6732632423543772, atol=1e-6) and np.isclose(gamma, 1.0507009873554805, atol=1e-6):
         _layer(node, ctx, "nn.SELU()")
@@ -54,27 +54,27 @@ def selu(node, ctx, alpha=1.67326319217681884765625, gamma=1.0507010221481323242
     )
 
 
-@EMIT.register("Softplus", since=1)
+@EMIT.register("Softplus")
 def softplus(node, ctx):
     _layer(node, ctx, "nn.Softplus()")
 
 
-@EMIT.register("Softsign", since=1)
+@EMIT.register("Softsign")
 def softsign(node, ctx):
     _layer(node, ctx, "nn.Softsign()")
 
 
-@EMIT.register("Mish", since=18)
+@EMIT.register("Mish")
 def mish(node, ctx):
     _layer(node, ctx, "nn.Mish()")
 
 
-@EMIT.register("HardSwish", since=14)
+@EMIT.register("HardSwish")
 def hard_swish(node, ctx):
     _layer(node, ctx, "nn.Hardswish()")
 
 
-@EMIT.register("HardSigmoid", since=6)
+@EMIT.register("HardSigmoid")
 def hard_sigmoid(node, ctx, alpha=0.2, beta=0.5):
     if abs(alpha - 1.0 / 6) < 1e-6 and abs(beta - 0.5) < 1e-7:
         _layer(node, ctx, "nn.Hardsigmoid()")
@@ -85,17 +85,17 @@ def hard_sigmoid(node, ctx, alpha=0.2, beta=0.5):
     )
 
 
-@EMIT.register("Gelu", since=20)
+@EMIT.register("Gelu")
 def gelu(node, ctx, approximate="none"):
     _layer(node, ctx, "nn.GELU()" if approximate == "none" else "nn.GELU(approximate=%r)" % approximate)
 
 
-@EMIT.register("Erf", since=13)
+@EMIT.register("Erf")
 def erf(node, ctx):
     ctx.assign(node, "torch.erf(%s)" % ctx.x(node.inputs[0]))
 
 
-@EMIT.register("Clip", since=13)
+@EMIT.register("Clip")
 def clip(node, ctx):
     x = node.inputs[0]
     lo_name, hi_name = node.input(1), node.input(2)
@@ -126,7 +126,7 @@ def clip(node, ctx):
         ctx.assign(node, "torch.clamp(%s, %s)" % (ctx.x(x), ", ".join(args)))
 
 
-@EMIT.register("PRelu", since=16)
+@EMIT.register("PRelu")
 def prelu(node, ctx):
     x, s_name = node.inputs[0], node.inputs[1]
     slope = ctx.const(s_name)
@@ -145,11 +145,16 @@ def prelu(node, ctx):
     ctx.assign(node, "torch.where(%s >= 0, %s, %s * %s)" % (xv, xv, xv, ctx.x(s_name)))
 
 
-@EMIT.register("Softmax", since=13)
+@EMIT.register("Softmax")
 def softmax(node, ctx, axis=-1):
     ctx.assign(node, "torch.softmax(%s, dim=%d)" % (ctx.x(node.inputs[0]), axis))
 
 
-@EMIT.register("LogSoftmax", since=13)
+@EMIT.register("LogSoftmax")
 def log_softmax(node, ctx, axis=-1):
     ctx.assign(node, "torch.log_softmax(%s, dim=%d)" % (ctx.x(node.inputs[0]), axis))
+
+
+@EMIT.register("ThresholdedRelu")
+def thresholded_relu(node, ctx, alpha=1.0):
+    _layer(node, ctx, "nn.Threshold(%s, 0.0)" % lit(float(alpha)))

@@ -12,22 +12,22 @@ def _binary(node, ctx, fmt):
     ctx.assign(node, fmt % (ctx.operand(a, b), ctx.operand(b, a)))
 
 
-@EMIT.register("Add", since=14)
+@EMIT.register("Add")
 def add(node, ctx):
     _binary(node, ctx, "%s + %s")
 
 
-@EMIT.register("Sub", since=14)
+@EMIT.register("Sub")
 def sub(node, ctx):
     _binary(node, ctx, "%s - %s")
 
 
-@EMIT.register("Mul", since=14)
+@EMIT.register("Mul")
 def mul(node, ctx):
     _binary(node, ctx, "%s * %s")
 
 
-@EMIT.register("Div", since=14)
+@EMIT.register("Div")
 def div(node, ctx):
     dt = ctx.dtype(node.inputs[0])
     if dt is not None and np.issubdtype(dt, np.integer):
@@ -36,24 +36,24 @@ def div(node, ctx):
         _binary(node, ctx, "%s / %s")
 
 
-@EMIT.register("Pow", since=15)
+@EMIT.register("Pow")
 def pow_(node, ctx):
     _binary(node, ctx, "torch.pow(%s, %s)")
 
 
 _UNARY = {
-    "Sqrt": ("torch.sqrt(%s)", 13),
-    "Exp": ("torch.exp(%s)", 13),
-    "Log": ("torch.log(%s)", 13),
-    "Neg": ("-%s", 13),
-    "Abs": ("torch.abs(%s)", 13),
-    "Reciprocal": ("torch.reciprocal(%s)", 13),
-    "Floor": ("torch.floor(%s)", 13),
-    "Ceil": ("torch.ceil(%s)", 13),
-    "Sin": ("torch.sin(%s)", 7),
-    "Cos": ("torch.cos(%s)", 7),
-    "Not": ("torch.logical_not(%s)", 1),
-    "Sign": ("torch.sign(%s)", 13),
+    "Sqrt": "torch.sqrt(%s)",
+    "Exp": "torch.exp(%s)",
+    "Log": "torch.log(%s)",
+    "Neg": "-%s",
+    "Abs": "torch.abs(%s)",
+    "Reciprocal": "torch.reciprocal(%s)",
+    "Floor": "torch.floor(%s)",
+    "Ceil": "torch.ceil(%s)",
+    "Sin": "torch.sin(%s)",
+    "Cos": "torch.cos(%s)",
+    "Not": "torch.logical_not(%s)",
+    "Sign": "torch.sign(%s)",
 }
 
 
@@ -64,17 +64,17 @@ def _unary(fmt):
     return convert
 
 
-for _op, (_fmt, _since) in _UNARY.items():
-    EMIT.register(_op, since=_since)(_unary(_fmt))
+for _op, _fmt in _UNARY.items():
+    EMIT.register(_op)(_unary(_fmt))
 
 _COMPARE = {
-    "Equal": ("torch.eq(%s, %s)", 13),
-    "Less": ("torch.lt(%s, %s)", 13),
-    "Greater": ("torch.gt(%s, %s)", 13),
-    "LessOrEqual": ("torch.le(%s, %s)", 16),
-    "GreaterOrEqual": ("torch.ge(%s, %s)", 16),
-    "And": ("torch.logical_and(%s, %s)", 7),
-    "Or": ("torch.logical_or(%s, %s)", 7),
+    "Equal": "torch.eq(%s, %s)",
+    "Less": "torch.lt(%s, %s)",
+    "Greater": "torch.gt(%s, %s)",
+    "LessOrEqual": "torch.le(%s, %s)",
+    "GreaterOrEqual": "torch.ge(%s, %s)",
+    "And": "torch.logical_and(%s, %s)",
+    "Or": "torch.logical_or(%s, %s)",
 }
 
 
@@ -86,8 +86,8 @@ def _compare(fmt):
     return convert
 
 
-for _op, (_fmt, _since) in _COMPARE.items():
-    EMIT.register(_op, since=_since)(_compare(_fmt))
+for _op, _fmt in _COMPARE.items():
+    EMIT.register(_op)(_compare(_fmt))
 
 
 def _variadic(node, ctx, fn):
@@ -98,34 +98,34 @@ def _variadic(node, ctx, fn):
     return expr
 
 
-@EMIT.register("Max", since=13)
+@EMIT.register("Max")
 def max_(node, ctx):
     ctx.assign(node, _variadic(node, ctx, "torch.maximum"))
 
 
-@EMIT.register("Min", since=13)
+@EMIT.register("Min")
 def min_(node, ctx):
     ctx.assign(node, _variadic(node, ctx, "torch.minimum"))
 
 
-@EMIT.register("Sum", since=13)
+@EMIT.register("Sum")
 def sum_(node, ctx):
     ctx.assign(node, " + ".join(ctx.x(i) for i in node.inputs if i))
 
 
-@EMIT.register("Mean", since=13)
+@EMIT.register("Mean")
 def mean_(node, ctx):
     vals = [ctx.x(i) for i in node.inputs if i]
     ctx.assign(node, "(%s) / %d" % (" + ".join(vals), len(vals)) if len(vals) > 1 else vals[0])
 
 
-@EMIT.register("Where", since=16)
+@EMIT.register("Where")
 def where(node, ctx):
     c, a, b = node.inputs
     ctx.assign(node, "torch.where(%s, %s, %s)" % (ctx.x(c), ctx.x(a), ctx.x(b)))
 
 
-@EMIT.register("Cast", since=13)
+@EMIT.register("Cast")
 def cast(node, ctx, to=1, saturate=1):
     from onnx import helper
 

@@ -5,7 +5,7 @@ import numpy as np
 from ..codegen import EMIT, lit
 
 
-@EMIT.register("BatchNormalization", since=15)
+@EMIT.register("BatchNormalization")
 def batch_norm(node, ctx, epsilon=1e-5, momentum=0.9, training_mode=0):
     if training_mode:
         raise ctx.fail("training_mode=1 batch normalization")
@@ -35,12 +35,12 @@ def batch_norm(node, ctx, epsilon=1e-5, momentum=0.9, training_mode=0):
     ctx.assign(node, "%s(%s)" % (mod, ctx.x(x)), outputs=node.outputs[:1], prefer=mod)
 
 
-@EMIT.register("InstanceNormalization", since=6)
+@EMIT.register("InstanceNormalization")
 def instance_norm(node, ctx, epsilon=1e-5):
     x = node.inputs[0]
     scale = ctx.need_const(node, 1, "scale")
     bias = ctx.need_const(node, 2, "bias")
-    rank = ctx.need_rank(node, x)
+    rank = ctx.need_rank(x)
     n = rank - 2
     if n not in (1, 2, 3):
         raise ctx.fail("instance normalization of a %d-D tensor" % rank)
@@ -53,12 +53,12 @@ def instance_norm(node, ctx, epsilon=1e-5):
     ctx.assign(node, "%s(%s)" % (mod, ctx.x(x)), prefer=mod)
 
 
-@EMIT.register("LayerNormalization", since=17)
+@EMIT.register("LayerNormalization")
 def layer_norm(node, ctx, axis=-1, epsilon=1e-5, stash_type=1):
     if len([o for o in node.outputs if o]) > 1:
         raise ctx.fail("LayerNormalization mean/inv-std outputs are not supported")
     x = node.inputs[0]
-    shape = ctx.need_shape(node, x)
+    shape = ctx.need_shape(x)
     axis = axis + len(shape) if axis < 0 else axis
     normalized = tuple(shape[axis:])
     scale = ctx.need_const(node, 1, "scale")
@@ -75,9 +75,9 @@ def layer_norm(node, ctx, axis=-1, epsilon=1e-5, stash_type=1):
     ctx.assign(node, "%s(%s)" % (mod, ctx.x(x)), outputs=node.outputs[:1], prefer=mod)
 
 
-@EMIT.register("LRN", since=13)
+@EMIT.register("LRN")
 def lrn(node, ctx, size=None, alpha=0.0001, beta=0.75, bias=1.0):
-    if size % 2 == 0:
+    if size % 2 == 0:  # legalized by the broker (LACKS)
         raise ctx.fail("LRN with an even size pads differently in torch")
     mod = ctx.module(
         node,
@@ -85,3 +85,9 @@ def lrn(node, ctx, size=None, alpha=0.0001, beta=0.75, bias=1.0):
         % (size, lit(np.float32(alpha)), lit(np.float32(beta)), lit(np.float32(bias))),
     )
     ctx.assign(node, "%s(%s)" % (mod, ctx.x(node.inputs[0])))
+
+
+@EMIT.register("LpNormalization")
+def lp_normalization(node, ctx, axis=-1, p=2):
+    x = ctx.x(node.inputs[0])
+    ctx.assign(node, "%s / torch.linalg.vector_norm(%s, %d, dim=%d, keepdim=True)" % (x, x, p, axis))

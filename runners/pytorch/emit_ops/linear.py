@@ -5,7 +5,7 @@ import numpy as np
 from ..codegen import EMIT, lit
 
 
-@EMIT.register("Gemm", since=13)
+@EMIT.register("Gemm")
 def gemm(node, ctx, alpha=1.0, beta=1.0, transA=0, transB=0):
     a, b_name, c_name = node.input(0), node.input(1), node.input(2)
     b = ctx.const(b_name)
@@ -39,7 +39,7 @@ def gemm(node, ctx, alpha=1.0, beta=1.0, transA=0, transB=0):
     ctx.assign(node, expr)
 
 
-@EMIT.register("MatMul", since=13)
+@EMIT.register("MatMul")
 def matmul(node, ctx):
     a, b_name = node.inputs[0], node.inputs[1]
     b = ctx.const(b_name)

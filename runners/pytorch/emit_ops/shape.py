@@ -12,27 +12,27 @@ def _ints(arr):
     return [int(v) for v in np.asarray(arr).reshape(-1)]
 
 
-@EMIT.register("Constant", since=13)
+@EMIT.register("Constant")
 def constant(node, ctx, **attrs):
     # Constants are folded before conversion; reaching here means the value is unusable.
     raise ctx.fail("Constant without a value attribute")
 
 
-@EMIT.register("Identity", since=16)
+@EMIT.register("Identity")
 def identity(node, ctx):
     ctx.assign(node, ctx.x(node.inputs[0]))
 
 
-@EMIT.register("Concat", since=13)
+@EMIT.register("Concat")
 def concat(node, ctx, axis=0):
     ctx.assign(node, "torch.cat([%s], dim=%d)" % (", ".join(ctx.x(i) for i in node.inputs if i), axis))
 
 
-@EMIT.register("Flatten", since=13)
+@EMIT.register("Flatten")
 def flatten(node, ctx, axis=1):
     x = node.inputs[0]
     if axis < 0:
-        axis += ctx.need_rank(node, x)
+        axis += ctx.need_rank(x)
     xv = ctx.x(x)
     if axis == 0:
         ctx.assign(node, "%s.reshape(1, -1)" % xv)
@@ -42,7 +42,7 @@ def flatten(node, ctx, axis=1):
         ctx.assign(node, "torch.flatten(%s, %d).flatten(0, %d)" % (xv, axis, axis - 1))
 
 
-@EMIT.register("Reshape", since=14)
+@EMIT.register("Reshape")
 def reshape(node, ctx, allowzero=0):
     x = node.inputs[0]
     shape = _ints(ctx.need_const(node, 1, "the target shape"))
@@ -57,15 +57,15 @@ def reshape(node, ctx, allowzero=0):
     ctx.assign(node, "%s.reshape(%s)" % (xv, ", ".join(dims) if dims else "()"))
 
 
-@EMIT.register("Transpose", since=13)
+@EMIT.register("Transpose")
 def transpose(node, ctx, perm=None):
     x = node.inputs[0]
     if perm is None:
-        perm = list(reversed(range(ctx.need_rank(node, x))))
+        perm = list(reversed(range(ctx.need_rank(x))))
     ctx.assign(node, "%s.permute(%s)" % (ctx.x(x), ", ".join(str(int(p)) for p in perm)))
 
 
-@EMIT.register("Squeeze", since=13)
+@EMIT.register("Squeeze")
 def squeeze(node, ctx):
     x = node.inputs[0]
     if node.input(1) is None:
@@ -76,12 +76,12 @@ def squeeze(node, ctx):
     ctx.assign(node, "torch.squeeze(%s, %s)" % (ctx.x(x), dim))
 
 
-@EMIT.register("Unsqueeze", since=13)
+@EMIT.register("Unsqueeze")
 def unsqueeze(node, ctx):
     x = node.inputs[0]
     axes = _ints(ctx.need_const(node, 1, "axes"))
     if any(a < 0 for a in axes):
-        out_rank = ctx.need_rank(node, x) + len(axes)
+        out_rank = ctx.need_rank(x) + len(axes)
         axes = [a + out_rank if a < 0 else a for a in axes]
     expr = ctx.x(x)
     for a in sorted(axes):
@@ -89,7 +89,7 @@ def unsqueeze(node, ctx):
     ctx.assign(node, expr)
 
 
-@EMIT.register("Slice", since=13)
+@EMIT.register("Slice")
 def slice_(node, ctx):
     x = node.inputs[0]
     starts = _ints(ctx.need_const(node, 1, "starts"))
@@ -98,7 +98,7 @@ def slice_(node, ctx):
     steps = _ints(ctx.need_const(node, 4, "steps")) if node.input(4) else [1] * len(starts)
     rank = ctx.rank(x)
     if any(a < 0 for a in axes):
-        rank = ctx.need_rank(node, x)
+        rank = ctx.need_rank(x)
         axes = [a + rank if a < 0 else a for a in axes]
     nidx = max(axes) + 1
     index = [":"] * nidx
@@ -107,7 +107,7 @@ def slice_(node, ctx):
         if st == 0:
             raise ctx.fail("slice step 0")
         if st < 0:
-            size = ctx.need_shape(node, x)[a]
+            size = ctx.need_shape(x)[a]
             s = min(max(s + size if s < 0 else s, 0), size - 1)
             e = min(max(e + size if e < 0 else e, -1), size - 1)
             s, e, st = size - 1 - s, size - 1 - e, -st
@@ -124,14 +124,14 @@ def slice_(node, ctx):
     ctx.assign(node, "%s[%s]" % (expr, ", ".join(index)) if index else expr)
 
 
-@EMIT.register("Split", since=18)
+@EMIT.register("Split")
 def split(node, ctx, axis=0, num_outputs=None):
     x = node.inputs[0]
     if node.input(1):
         sizes = _ints(ctx.need_const(node, 1, "split sizes"))
     else:
         n = num_outputs or len(node.outputs)
-        dim = ctx.need_shape(node, x)[axis]
+        dim = ctx.need_shape(x)[axis]
         chunk = -(-dim // n)
         sizes = [min(chunk, dim - i * chunk) for i in range(n)]
     outs = list(node.outputs)
@@ -141,13 +141,13 @@ def split(node, ctx, axis=0, num_outputs=None):
     ctx.assign(node, expr)
 
 
-@EMIT.register("Gather", since=13)
+@EMIT.register("Gather")
 def gather(node, ctx, axis=0):
     x, idx_name = node.inputs
     idx = ctx.const(idx_name)
     xv = ctx.x(x)
     if axis < 0:
-        axis += ctx.need_rank(node, x)
+        axis += ctx.need_rank(x)
     prefix = ":, " * axis
     if idx is not None and idx.ndim == 0:
         ctx.assign(node, "%s[%s%d]" % (xv, prefix, int(idx)))
@@ -157,7 +157,7 @@ def gather(node, ctx, axis=0):
         ctx.assign(node, "%s[%s%s]" % (xv, prefix, ctx.x(idx_name)))
 
 
-@EMIT.register("Shape", since=15)
+@EMIT.register("Shape")
 def shape(node, ctx, start=0, end=None):
     sl = ""
     if start or end is not None:
@@ -165,7 +165,7 @@ def shape(node, ctx, start=0, end=None):
     ctx.assign(node, "torch.tensor(%s.shape%s, dtype=torch.int64)" % (ctx.x(node.inputs[0]), sl))
 
 
-@EMIT.register("Expand", since=13)
+@EMIT.register("Expand")
 def expand(node, ctx):
     x = node.inputs[0]
     target = _ints(ctx.need_const(node, 1, "the target shape"))
@@ -177,7 +177,7 @@ def expand(node, ctx):
         ctx.assign(node, "%s * torch.ones(%s, dtype=%s.dtype)" % (ctx.x(x), lit(tuple(target)), ctx.x(x)))
 
 
-@EMIT.register("Tile", since=13)
+@EMIT.register("Tile")
 def tile(node, ctx):
     reps = _ints(ctx.need_const(node, 1, "repeats"))
     ctx.assign(node, "%s.repeat(%s)" % (ctx.x(node.inputs[0]), ", ".join(str(r) for r in reps)))
@@ -186,7 +186,7 @@ def tile(node, ctx):
 _PAD_MODES = {"constant": "constant", "reflect": "reflect", "edge": "replicate", "wrap": "circular"}
 
 
-@EMIT.register("Pad", since=18)
+@EMIT.register("Pad")
 def pad(node, ctx, mode="constant"):
     x = node.inputs[0]
     pads = _ints(ctx.need_const(node, 1, "pads"))
@@ -196,7 +196,7 @@ def pad(node, ctx, mode="constant"):
     n = len(pads) // 2
     if node.input(3):
         axes = _ints(ctx.need_const(node, 3, "axes"))
-        rank = ctx.need_rank(node, x)
+        rank = ctx.need_rank(x)
         axes = [a + rank if a < 0 else a for a in axes]
     else:
         axes = list(range(n))
@@ -206,7 +206,7 @@ def pad(node, ctx, mode="constant"):
     if mode not in _PAD_MODES:
         raise ctx.fail("pad mode %s" % mode)
     if rank is None:
-        rank = ctx.need_rank(node, x)
+        rank = ctx.need_rank(x)
     # F.pad lists pairs from the last dimension backwards; stop at the first unpadded leading dim
     first = min([a for a in axes if begins[a] or ends[a]] or [rank - 1])
     flat = []

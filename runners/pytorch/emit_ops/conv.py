@@ -1,0 +1,95 @@
+"""Conv, ConvTranspose."""
+
+from runners.common.specs import ConvTransposeSpec, WindowSpec
+
+from ..codegen import EMIT, compact, lit
+from ._spatial import kwargs, torch_pad_list
+
+
+@EMIT.register("Conv")
+def conv(node, ctx, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=None, pads=None, strides=None):
+    x, w_name, b_name = node.input(0), node.input(1), node.input(2)
+    wshape = ctx.shape(w_name)
+    if wshape is None:
+        raise ctx.fail("the weight shape is unknown")
+    n = len(wshape) - 2
+    if n not in (1, 2, 3):
+        raise ctx.fail("%d-D convolution has no torch layer" % n)
+    win = WindowSpec.of(ctx, node, kernel_shape or wshape[2:], strides, dilations, pads, auto_pad)
+    src = ctx.x(x)
+    begins = win.begins
+    if not win.symmetric:
+        src = "F.pad(%s, %s)" % (src, lit(torch_pad_list(win.begins, win.ends)))
+        begins = [0] * n
+    w = ctx.const(w_name)
+    b = ctx.const(b_name) if b_name else None
+    opts = dict(
+        stride=compact(win.strides) if any(s != 1 for s in win.strides) else None,
+        padding=compact(begins) if any(begins) else None,
+        dilation=compact(win.dilations) if any(d != 1 for d in win.dilations) else None,
+        groups=str(group) if group != 1 else None,
+    )
+    if w is not None and (b_name is None or b is not None):
+        params = {"weight": w}
+        if b is not None:
+            params["bias"] = b
+        ctor = "nn.Conv%dd(%d, %d, %s)" % (
+            n,
+            wshape[1] * group,
+            wshape[0],
+            kwargs(kernel_size=compact(win.kernel), bias="False" if b is None else None, **opts),
+        )
+        mod = ctx.module(node, ctor, params, hint=ctx.weight_hint(w_name))
+        ctx.assign(node, "%s(%s)" % (mod, src), prefer=mod)
+    else:
+        args = [src, ctx.x(w_name), ctx.x(b_name) if b_name else "None"]
+        extra = kwargs(**opts)
+        ctx.assign(node, "F.conv%dd(%s%s)" % (n, ", ".join(args), ", " + extra if extra else ""))
+
+
+@EMIT.register("ConvTranspose")
+def conv_transpose(
+    node,
+    ctx,
+    auto_pad="NOTSET",
+    dilations=None,
+    group=1,
+    kernel_shape=None,
+    output_padding=None,
+    output_shape=None,
+    pads=None,
+    strides=None,
+):
+    """nn.ConvTransposeNd with the spec's pads: symmetric ones as `padding`, others cropped from
+    the full output; output_padding as torch's (rows added at the end before the crop)."""
+    spec = ConvTransposeSpec.of(ctx, node, auto_pad, dilations, group, kernel_shape, output_padding, output_shape,
+                                pads, strides)  # fmt: skip
+    n = spec.n
+    if n not in (1, 2, 3):
+        raise ctx.fail("%d-D transposed convolution has no torch layer" % n)
+    if any(p >= max(s, d) for p, s, d in zip(spec.out_pad, spec.strides, spec.dilations)):
+        raise ctx.fail("output_padding %s is not smaller than the stride or dilation (torch refuses it)" % spec.out_pad)
+    params = {"weight": spec.weight}
+    if spec.bias is not None:
+        params["bias"] = spec.bias
+    symmetric = spec.symmetric
+    ctor = "nn.ConvTranspose%dd(%d, %d, %s)" % (
+        n,
+        spec.in_channels,
+        spec.out_channels,
+        kwargs(
+            kernel_size=compact(spec.kernel),
+            stride=compact(spec.strides) if any(s != 1 for s in spec.strides) else None,
+            padding=compact(spec.begins) if symmetric and any(spec.begins) else None,
+            output_padding=compact(spec.out_pad) if any(spec.out_pad) else None,
+            groups=str(spec.group) if spec.group != 1 else None,
+            bias="False" if spec.bias is None else None,
+            dilation=compact(spec.dilations) if any(d != 1 for d in spec.dilations) else None,
+        ),
+    )
+    mod = ctx.module(node, ctor, params, hint=ctx.weight_hint(node.input(1)))
+    expr = "%s(%s)" % (mod, ctx.x(node.input(0)))
+    if not symmetric:
+        crop = ", ".join("%d:%s" % (bg, -e if e else "") for bg, e in zip(spec.begins, spec.ends))
+        expr = "%s[:, :, %s]" % (expr, crop)
+    ctx.assign(node, expr, prefer=mod)

@@ -1,0 +1,128 @@
+"""MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool."""
+
+from runners.common.specs import PoolSpec
+
+from ..codegen import EMIT, compact, lit
+from ._spatial import kwargs, torch_pad_list
+
+
+def _spec(node, ctx, **attrs):
+    spec = PoolSpec.of_pool(ctx, node, **attrs)
+    if spec.n not in (1, 2, 3):
+        raise ctx.fail("%d-D pooling has no torch layer" % spec.n)
+    return spec
+
+
+def _needs_explicit_pad(spec):
+    """torch pads symmetrically, by at most half the kernel."""
+    return not spec.symmetric or any(2 * p > k for p, k in zip(spec.begins, spec.kernel))
+
+
+@EMIT.register("MaxPool")
+def max_pool(node, ctx, auto_pad="NOTSET", ceil_mode=0, dilations=None, kernel_shape=None, pads=None,
+             storage_order=0, strides=None):  # fmt: skip
+    if len(node.outputs) > 1 and node.outputs[1]:
+        raise ctx.fail("MaxPool indices output is not supported")
+    spec = _spec(node, ctx, kernel_shape=kernel_shape, strides=strides, dilations=dilations, pads=pads,
+                 auto_pad=auto_pad, ceil_mode=ceil_mode)  # fmt: skip
+    src, begins, ceil = ctx.x(node.inputs[0]), spec.begins, spec.ceil_mode
+    if _needs_explicit_pad(spec):
+        # padded explicitly, torch would take windows starting in the end padding for ceil mode's:
+        # the ceil windows become end padding instead
+        win = spec.with_ceil_as_padding() if spec.ceil_mode else spec
+        src = "F.pad(%s, %s, value=float('-inf'))" % (src, lit(torch_pad_list(win.begins, win.ends)))
+        begins, ceil = [0] * spec.n, False
+    ctor = "nn.MaxPool%dd(%s)" % (
+        spec.n,
+        kwargs(
+            kernel_size=compact(spec.kernel),
+            stride=compact(spec.strides),
+            padding=compact(begins) if any(begins) else None,
+            dilation=compact(spec.dilations) if any(d != 1 for d in spec.dilations) else None,
+            ceil_mode="True" if ceil else None,
+        ),
+    )
+    mod = ctx.module(node, ctor)
+    ctx.assign(node, "%s(%s)" % (mod, src), outputs=node.outputs[:1])
+
+
+@EMIT.register("AveragePool")
+def average_pool(node, ctx, auto_pad="NOTSET", ceil_mode=0, count_include_pad=0, kernel_shape=None, pads=None,
+                 strides=None, dilations=None):  # fmt: skip
+    """Asymmetric padding that the average leaves out is legalized by the broker (LACKS)."""
+    spec = _spec(node, ctx, kernel_shape=kernel_shape, strides=strides, dilations=dilations, pads=pads,
+                 auto_pad=auto_pad, ceil_mode=ceil_mode, count_include_pad=count_include_pad)  # fmt: skip
+    if any(d != 1 for d in spec.dilations):
+        raise ctx.fail("dilated average pooling has no torch layer")
+    src, begins = ctx.x(node.inputs[0]), spec.begins
+    if _needs_explicit_pad(spec):
+        if spec.excludes_padding:
+            raise ctx.fail("asymmetric padding left out of the average has no torch layer")
+        src = "F.pad(%s, %s)" % (src, lit(torch_pad_list(spec.begins, spec.ends)))
+        begins = [0] * spec.n
+    ctor = "nn.AvgPool%dd(%s)" % (
+        spec.n,
+        kwargs(
+            kernel_size=compact(spec.kernel),
+            stride=compact(spec.strides),
+            padding=compact(begins) if any(begins) else None,
+            ceil_mode="True" if spec.ceil_mode else None,
+            count_include_pad="False" if not spec.count_include_pad else None,
+        ),
+    )
+    mod = ctx.module(node, ctor)
+    ctx.assign(node, "%s(%s)" % (mod, src))
+
+
+def _global(node, ctx, kind):
+    x = node.inputs[0]
+    rank = ctx.need_rank(x)
+    n = rank - 2
+    if n in (1, 2, 3):
+        mod = ctx.module(node, "nn.Adaptive%sPool%dd(1)" % (kind, n))
+        ctx.assign(node, "%s(%s)" % (mod, ctx.x(x)))
+    else:
+        fn = "torch.mean" if kind == "Avg" else "torch.amax"
+        ctx.assign(node, "%s(%s, dim=%s, keepdim=True)" % (fn, ctx.x(x), lit(tuple(range(2, rank)))))
+
+
+@EMIT.register("GlobalAveragePool")
+def global_average_pool(node, ctx):
+    _global(node, ctx, "Avg")
+
+
+@EMIT.register("GlobalMaxPool")
+def global_max_pool(node, ctx):
+    _global(node, ctx, "Max")
+
+
+@EMIT.register("LpPool")
+def lp_pool(node, ctx, auto_pad="NOTSET", ceil_mode=0, dilations=None, kernel_shape=None, p=2, pads=None,
+            strides=None):  # fmt: skip
+    """nn.LPPoolNd sums x**p over each window (zero padding adds nothing)."""
+    spec = PoolSpec.of_pool(ctx, node, kernel_shape=kernel_shape, strides=strides, dilations=dilations, pads=pads,
+                            auto_pad=auto_pad, ceil_mode=ceil_mode, p=p)  # fmt: skip
+    if spec.n not in (1, 2, 3) or any(d != 1 for d in spec.dilations):
+        raise ctx.fail("%d-D or dilated Lp pooling has no torch layer" % spec.n)
+    if p % 2:
+        raise ctx.fail("LpPool with odd p=%d: torch's LPPool raises x to the power p without its sign" % p)
+    src = ctx.x(node.inputs[0])
+    if spec.padded:
+        src = "F.pad(%s, %s)" % (src, lit(torch_pad_list(spec.begins, spec.ends)))
+    ctor = "nn.LPPool%dd(%s)" % (
+        spec.n,
+        kwargs(
+            norm_type=lit(float(p)),
+            kernel_size=compact(spec.kernel),
+            stride=compact(spec.strides),
+            ceil_mode="True" if spec.ceil_mode else None,
+        ),  # fmt: skip
+    )
+    ctx.assign(node, "%s(%s)" % (ctx.module(node, ctor), src))
+
+
+@EMIT.register("GlobalLpPool")
+def global_lp_pool(node, ctx, p=2):
+    x = node.inputs[0]
+    dims = lit(tuple(range(2, ctx.need_rank(x))))
+    ctx.assign(node, "torch.linalg.vector_norm(%s, %s, dim=%s, keepdim=True)" % (ctx.x(x), lit(float(p)), dims))
