@@ -125,13 +125,15 @@ def build_case(case, seed=0):
     return model, feeds
 
 
-def check_pair(session, parity_recorder, src, source, dst, written, ir, model, min_std=1e-2):
-    """Run source and converted model on seeded inputs, record the report, assert it passed and
-    that every reference output varies (std above min_std), so the comparison proves something."""
+def check_pair(session, parity_recorder, src, source, dst, written, ir, model, min_std=1e-2, inputs=None):
+    """Run source and converted model on seeded inputs (or `inputs`), record the report, assert it
+    passed and that every reference output varies (std above min_std), so the comparison proves
+    something."""
     from broker.parity import seeded_inputs
     from broker.pipeline import input_specs
 
-    inputs = seeded_inputs(input_specs(ir), seed=0)
+    if inputs is None:
+        inputs = seeded_inputs(input_specs(ir), seed=0)
     report = session.verify((src, source), (dst, written), inputs)
     parity_recorder.add(src, dst, model, report)
     flat = [o.reference_name for o in report.outputs if o.reference_std <= min_std]

@@ -12,6 +12,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from corpus.build import CORPUS, INPUT_SHAPES, build, key, registry_file
 from helpers import check_pair, run_in_env
@@ -106,7 +107,9 @@ def test_corpus_model(session, env_or_skip, corpus, corpus_ir, parity_recorder, 
         assert err.node, f"the refusal names no node: {err}"
         return
     assert why_not is None, f"{target} converts {name} now ({why_not} no longer holds): update corpus_refusals/"
-    check_pair(session, parity_recorder, "onnx", source, fw, written, ir, f"zoo:{name}{label}")
+    given = Path(source[0]).with_suffix(".input.npz")
+    inputs = dict(np.load(given, allow_pickle=False)) if given.exists() else None
+    check_pair(session, parity_recorder, "onnx", source, fw, written, ir, f"zoo:{name}{label}", inputs=inputs)
 
 
 def test_expected_refusals_name_known_pairs():

@@ -158,3 +158,46 @@ def test_scatter_nd_with_constant_updates():
               inits=[("upd", [7.0, -2.0])])  # fmt: skip
     m.graph.initializer.append(idx)
     check(m, Capabilities(EVERYTHING), ["Mul", "Add"], rtol=0, atol=0)
+
+
+def test_tf2onnx_upsampling_chain_becomes_resize():
+    """tf2onnx writes Keras' UpSampling2D on an NHWC tensor as Unsqueeze -> Tile -> Reshape per axis."""
+    i64 = lambda v: nh.from_array(np.array(v, np.int64))  # noqa: E731
+    inits = [("ax", [2]), ("reps", [1, 1, 2, 1, 1]), ("s1", [1, 6, 4, 3]), ("ax2", [3]), ("reps2", [1, 1, 1, 2, 1]),
+             ("s2", [1, 6, 8, 3])]  # fmt: skip
+    nodes = [
+        h.make_node("Transpose", ["x"], ["nhwc"], perm=[0, 2, 3, 1]),
+        h.make_node("Unsqueeze", ["nhwc", "ax"], ["u1"]),
+        h.make_node("Tile", ["u1", "reps"], ["t1"]),
+        h.make_node("Reshape", ["t1", "s1"], ["r1"]),
+        h.make_node("Unsqueeze", ["r1", "ax2"], ["u2"]),
+        h.make_node("Tile", ["u2", "reps2"], ["t2"]),
+        h.make_node("Reshape", ["t2", "s2"], ["r2"]),
+        h.make_node("Transpose", ["r2"], ["y"], perm=[0, 3, 1, 2]),
+    ]
+    m = model(nodes, [("x", [1, 3, 3, 4])], [1, 3, 6, 8])
+    for name, value in inits:
+        t = i64(value)
+        t.name = name
+        m.graph.initializer.append(t)
+    m = onnx.shape_inference.infer_shapes(m, data_prop=True)
+    out, applied = check(m, Capabilities(EVERYTHING | {"Resize"}), ["Resize"], rtol=0, atol=0)
+    assert [r[2] for r in applied.rewrites] == ["upsample_chain_as_resize"]
+
+
+def test_tile_as_concat():
+    reps = nh.from_array(np.array([1, 3, 2], np.int64), "reps")
+    m = model([h.make_node("Tile", ["x", "reps"], ["y"])], [("x", [2, 3, 4])], [2, 9, 8])
+    m.graph.initializer.append(reps)
+    check(m, Capabilities(EVERYTHING | {"Concat"}), ["Concat", "Concat"], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("op,attrs", [("HardSigmoid", {"alpha": 0.3, "beta": 0.4}), ("HardSwish", {})])
+@pytest.mark.parametrize("has_clip", [True, False])
+def test_hard_activations(op, attrs, has_clip):
+    m = model([h.make_node(op, ["x"], ["y"], **attrs)], [("x", [2, 3, 4, 5])], [2, 3, 4, 5])
+    ops = {"Mul", "Add", "Relu", "Sub"} | ({"Clip"} if has_clip else set())
+    out, _ = legalize(m, Capabilities(frozenset(ops)))
+    assert {n.op_type for n in out.graph.node} <= ops
+    x = {"x": (feeds_for(m)["x"] * 4).astype(np.float32)}
+    np.testing.assert_allclose(run(out, x)[0], run(m, x)[0], rtol=1e-6, atol=1e-6)

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 
 import onnx
 
-from .registry import REWRITES, Rewrite
+from .registry import REWRITES, Chain, Rewrite
 
-__all__ = ["Capabilities", "legalize", "Rewrite", "REWRITES", "Applied"]
+__all__ = ["Capabilities", "Chain", "legalize", "Rewrite", "REWRITES", "Applied"]
 
 
 @dataclass(frozen=True)
@@ -76,22 +76,36 @@ def legalize(model: onnx.ModelProto, caps: Capabilities, max_rounds: int = 8) ->
     applied = Applied()
     for _ in range(max_rounds):
         ed = GraphEditor(out)
-        nodes: list[onnx.NodeProto] = []
+        placed: dict[int, list[onnx.NodeProto]] = {}  # index of a node -> the nodes standing for it
         replaced: list[str] = []
-        for node in out.graph.node:
-            new = None
+        nodes = list(out.graph.node)
+        position = {id(n): k for k, n in enumerate(nodes)}
+        for k, node in enumerate(nodes):
+            if k in placed:
+                continue
             for rw in REWRITES.get(node.op_type, []):
-                if caps.lacks_form(rw.form, node.op_type) and all(caps.has(op) for op in rw.produces):
-                    new = rw.apply(node, ed)
-                    if new is not None:
-                        applied.rewrites.append((node.name or node.output[0], node.op_type, rw.name))
-                        replaced.extend(node.output)
-                        break
-            nodes.extend(new if new is not None else [node])
-        if not replaced:
+                if not (caps.lacks_form(rw.form, node.op_type) and all(caps.has(op) for op in rw.produces)):
+                    continue
+                new = rw.apply(node, ed)
+                if new is None:
+                    continue
+                chain = new if isinstance(new, Chain) else Chain([node], new)
+                spots = sorted(position[id(n)] for n in chain.removed)
+                if any(s in placed for s in spots):
+                    continue  # overlaps a rewrite already made this round
+                for s in spots:
+                    placed[s] = []
+                    replaced.extend(nodes[s].output)
+                placed[spots[-1]] = chain.new
+                applied.rewrites.append((node.name or node.output[0], node.op_type, rw.name))
+                break
+        if not placed:
             break
-        kept = [onnx.NodeProto() for _ in nodes]
-        for dst, src in zip(kept, nodes):
+        result = []
+        for k, node in enumerate(nodes):
+            result.extend(placed.get(k, [node]))
+        kept = [onnx.NodeProto() for _ in result]
+        for dst, src in zip(kept, result):
             dst.CopyFrom(src)
         del out.graph.node[:]
         out.graph.node.extend(kept)

@@ -28,9 +28,21 @@ class GraphEditor:
         for init in g.initializer:
             self.shapes[init.name] = list(init.dims)
             self.dtypes[init.name] = init.data_type
+        self.producer: dict[str, onnx.NodeProto] = {o: n for n in g.node for o in n.output if o}
+        self.consumers: dict[str, list[onnx.NodeProto]] = {}
+        for n in g.node:
+            for i in n.input:
+                if i:
+                    self.consumers.setdefault(i, []).append(n)
+        self.graph_outputs = {o.name for o in g.output}
         self._names = {n for node in g.node for n in list(node.input) + list(node.output)}
         self._names |= set(self.consts) | {i.name for i in g.input} | {o.name for o in g.output}
         self._names |= {n.name for n in g.node}
+
+    def sole_consumer(self, name: str) -> onnx.NodeProto | None:
+        """The one node reading `name`, when nothing else (no other node, no graph output) does."""
+        users = self.consumers.get(name, [])
+        return users[0] if len(users) == 1 and name not in self.graph_outputs else None
 
     def const(self, name: str) -> np.ndarray | None:
         return self.consts.get(name) if name else None

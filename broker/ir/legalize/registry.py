@@ -10,9 +10,19 @@ import onnx
 if TYPE_CHECKING:
     from .graph import GraphEditor
 
-# apply(node, editor) -> the nodes replacing `node`, or None when this node's form is not one the
-# rewrite handles (e.g. a shape it needs is unknown)
-Apply = Callable[[onnx.NodeProto, "GraphEditor"], "list[onnx.NodeProto] | None"]
+
+@dataclass
+class Chain:
+    """A rewrite of several nodes: `removed` (the matched node among them) are replaced by `new`,
+    placed where the last of `removed` was."""
+
+    removed: list[onnx.NodeProto]
+    new: list[onnx.NodeProto]
+
+
+# apply(node, editor) -> the nodes replacing `node` (or a Chain), or None when this node's form is
+# not one the rewrite handles (e.g. a shape it needs is unknown)
+Apply = Callable[[onnx.NodeProto, "GraphEditor"], "list[onnx.NodeProto] | Chain | None"]
 
 
 @dataclass(frozen=True)
