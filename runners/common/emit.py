@@ -43,6 +43,9 @@ class EmitContext(object):
     """What every emitter's converters see of the graph. Subclasses add the code they generate."""
 
     framework = "?"
+    # numpy dtype names the framework cannot compute with: a node reading or writing such a value
+    # is refused (e.g. torch has no arithmetic on uint16/uint32/uint64)
+    unsupported_dtypes = ()
 
     def __init__(self, model, weights, shapes=None, dtypes=None):
         self.model = model
@@ -191,6 +194,30 @@ def _attribute_refusals(registry, nodes, opset, framework):
     return out
 
 
+def _dtype_refusals(ctx, nodes, opset, framework):
+    bad = set(ctx.unsupported_dtypes)
+    out = []
+    if not bad:
+        return out
+    for n in nodes:
+        values = [v for v in list(n.inputs) + list(n.outputs) if v]
+        found = sorted(set("%s (%s)" % (v, np.dtype(ctx.dtype(v)).name) for v in values
+                           if ctx.dtype(v) is not None and np.dtype(ctx.dtype(v)).name in bad))  # fmt: skip
+        if found:
+            out.append(
+                RunnerError(
+                    "unsupported-dtype",
+                    "%s cannot compute with %s" % (framework, ", ".join(found)),
+                    node=n.name,
+                    op=n.op_type,
+                    opset=opset,
+                    framework=framework,
+                    hint="cast the model to a supported type (e.g. int32/int64, float32), or convert to another target",
+                )
+            )
+    return out
+
+
 def refusal_of(errors):
     """One RunnerError for several refusals: the first one's, every node listed."""
     if len(errors) == 1:
@@ -220,7 +247,7 @@ def emit_nodes(registry, ctx, skip=None):
     missing = [(n.name, n.op_type) for n in nodes if registry.lookup(n.op_type, opset) is None]
     if missing:
         raise UnsupportedOps("emit", framework, missing, opset)
-    refused = _attribute_refusals(registry, nodes, opset, framework)
+    refused = _attribute_refusals(registry, nodes, opset, framework) + _dtype_refusals(ctx, nodes, opset, framework)
     poisoned = set()
     for e in refused:
         for n in nodes:

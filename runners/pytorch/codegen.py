@@ -126,6 +126,7 @@ class EmitContext(BaseEmitContext):
     `__init__` and `forward` lines, the state_dict."""
 
     framework = "pytorch"
+    unsupported_dtypes = ("uint16", "uint32", "uint64")  # torch has no arithmetic kernels for them
 
     def __init__(self, model, weights):
         BaseEmitContext.__init__(self, model, weights)

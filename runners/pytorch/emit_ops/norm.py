@@ -89,5 +89,5 @@ def lrn(node, ctx, size=None, alpha=0.0001, beta=0.75, bias=1.0):
 
 @EMIT.register("LpNormalization")
 def lp_normalization(node, ctx, axis=-1, p=2):
-    x = ctx.x(node.inputs[0])
-    ctx.assign(node, "%s / torch.linalg.vector_norm(%s, %d, dim=%d, keepdim=True)" % (x, x, p, axis))
+    """F.normalize divides by max(norm, 1e-12): a zero vector stays zero, as ONNX defines."""
+    ctx.assign(node, "F.normalize(%s, p=%s, dim=%d)" % (ctx.x(node.inputs[0]), lit(float(p)), axis))
