@@ -335,7 +335,7 @@ def test_stale_env_and_remove(home, runners, monkeypatch):
     assert new.reason == "changed: numpy 2.4.6 -> 2.4.7"
     status = {i.key: (i.status, i.current) for i in store.list_envs()}
     assert status == {old.key: ("stale", False), new.key: ("valid", True)}
-    assert store.prune_envs() == [old.path] and not old.path.exists()
+    assert store.prune_envs() == [old.path, store.lock_path("fake")] and not old.path.exists()
     assert store.remove_env(new.key[:6]) == [new.path]
     with pytest.raises(BrokerError) as exc:
         store.remove_env("fake")
