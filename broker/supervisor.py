@@ -23,6 +23,7 @@ import os
 import queue
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterable
@@ -38,6 +39,7 @@ from . import paths, tempdirs
 from .errors import BrokerError, RunnerCrashed, RunnerFailed
 from .watchdog import WATCHDOG
 
+SOCKET_PATH_MAX = 100  # sockaddr_un.sun_path is 108 bytes on Linux, 104 on macOS
 START_TIMEOUT = float(os.environ.get("MMBROKER_START_TIMEOUT", "120"))
 CALL_TIMEOUT = float(os.environ.get("MMBROKER_CALL_TIMEOUT", "1800"))
 _STRIP_ENV = (
@@ -113,7 +115,7 @@ class RunnerProcess:
         with _live_lock:
             _live.add(self)  # from here on, stop_all() and the watchdog cover whatever start() made
         try:
-            self.rundir = tempdirs.make(self.framework)  # mode 0700
+            self.rundir = tempdirs.make(self.framework, parent=self._short_parent())  # mode 0700
             code = self.rundir / "code"
             code.mkdir()
             (code / "runners").symlink_to(paths.runners_dir(), target_is_directory=True)
@@ -130,6 +132,14 @@ class RunnerProcess:
         self.started_at = time.monotonic()
         self.start_seconds = self.started_at - t0
         return self
+
+    def _short_parent(self) -> Path | None:
+        """Where the runner's folder goes: the temp folder, or /tmp when a socket path in it would be
+        too long (108 bytes on Linux; the runner names it `<fw>-<pid>.sock`)."""
+        longest = (
+            len(tempfile.gettempdir()) + 2 * len(self.framework) + len("/mmbroker--1234567-12345678/-1234567.sock")
+        )
+        return Path("/tmp") if longest > SOCKET_PATH_MAX and Path("/tmp").is_dir() else None
 
     def _spawn(self, code: Path, tmp: Path) -> None:
         assert self.rundir is not None

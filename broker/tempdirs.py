@@ -70,9 +70,12 @@ def _pid_running(pid: int) -> bool:
 
 
 def stale(root: Path | None = None) -> list[Path]:
-    """Folders named by `make` under `root` (default: the temp folder) whose owner process is gone,
-    owned by this user."""
-    root = Path(root or tempfile.gettempdir())
+    """Folders named by `make` under `root` (default: the temp folder and /tmp, where runner folders
+    go when the temp folder's path is too long for a socket) whose owner process is gone, owned by
+    this user."""
+    if root is None:
+        roots = dict.fromkeys([Path(tempfile.gettempdir()).resolve(), Path("/tmp").resolve()])
+        return [p for r in roots for p in stale(r)]
     found = []
     try:
         entries = list(os.scandir(root))

@@ -39,7 +39,23 @@ def _group_alive(pgid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return _live_member(pgid) if os.path.isdir("/proc") else True
+
+
+def _live_member(pgid: int) -> bool:
+    """Whether a process of group `pgid` runs (a zombie does not: the orphans' reaper, pid 1 or a
+    subreaper, may take its time to collect it)."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()  # after "pid (comm)": state ppid pgrp ...
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
+            return True
+    return False
 
 
 def _signal_groups(groups: set[int], signum: int) -> None:

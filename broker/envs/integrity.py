@@ -211,7 +211,8 @@ def damaged_error(framework: str, env_dir: Path, *, because: BrokerError | None 
         return None
     message = f"{framework} environment at {env_dir} is damaged: {summary(problems)}"
     if because is not None:
-        message += f"\nthe runner failed: {because.message.splitlines()[0] if because.message else because}"
+        lines = [line for line in because.message.splitlines() if line.strip()] or [str(because)]
+        message += f"\nthe runner failed: {lines[0]}" + (f" ({lines[-1].strip()})" if len(lines) > 1 else "")
     err = BrokerError(
         message,
         reference="env-damaged",

@@ -213,12 +213,9 @@ def clear_leftovers(framework: str, console: Console | None = None) -> list[Path
                 shutil.rmtree(p, ignore_errors=True)
     except BrokerError:
         return []  # a build is running: they may be its own
-    if console is not None:
-        console.print(
-            f"removed {len(leftovers)} folder(s) left by an interrupted {framework} build",
-            highlight=False,
-            markup=False,
-        )
+    (console or default_console()).print(
+        f"removed {len(leftovers)} folder(s) left by an interrupted {framework} build", highlight=False, markup=False
+    )
     return leftovers
 
 
