@@ -6,10 +6,10 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
+from processes import running, wait_for
 
 from broker import tempdirs
 
@@ -32,26 +32,6 @@ time.sleep(60)
 """
 
 
-def wait_until(check, seconds: float = 2.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
-def running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
 def test_watchdog_cleans_up_after_a_killed_broker(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT), TMPDIR=str(tmp_path))
     broker = subprocess.Popen(
@@ -62,8 +42,8 @@ def test_watchdog_cleans_up_after_a_killed_broker(tmp_path):
     broker.kill()
     broker.wait()
     try:
-        assert wait_until(lambda: not running(int(sleeper)) and not running(int(watchdog)))
-        assert wait_until(lambda: not Path(folder).exists())
+        assert wait_for(lambda: not running(int(sleeper)) and not running(int(watchdog)), 2.0)
+        assert wait_for(lambda: not Path(folder).exists(), 2.0)
         assert Path(kept).is_dir()
     finally:
         for pid in (int(sleeper), int(watchdog)):

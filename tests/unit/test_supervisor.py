@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from processes import assert_nothing_left, wait_for
 
 from broker import paths, tempdirs
 from broker.errors import RunnerCrashed, RunnerFailed
@@ -202,45 +203,6 @@ def start_fake_broker(fake_runners, tmp_path, request, alone=False):
     return broker, [runner_pid] + ([watchdog_pid] if watchdog_pid else []), tmp
 
 
-def running(pid: int) -> bool:
-    """Whether `pid` runs: a zombie waiting for the orphans' reaper (pid 1 here) has ended."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
-def describe_process(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return "?"
-
-
-def gone_within(seconds: float, pids: list[int], folder: Path) -> tuple[list[int], list[str]]:
-    """The processes still running and the entries still in `folder` after `seconds` at most."""
-    deadline = time.monotonic() + seconds
-    while True:
-        alive = [pid for pid in pids if running(pid)]
-        left = sorted(p.name for p in folder.iterdir())
-        if (not alive and not left) or time.monotonic() > deadline:
-            return alive, left
-        time.sleep(0.05)
-
-
-def assert_gone_within_two_seconds(pids: list[int], folder: Path) -> list[str]:
-    alive, left = gone_within(2.0, pids, folder)
-    states = {pid: describe_process(pid) for pid in alive}
-    for pid in alive:
-        os.kill(pid, 9)
-    assert not alive, f"still running two seconds after the broker ended: {states}"
-    return left
-
-
 @pytest.mark.parametrize("alone", [False, True], ids=["with-watchdog", "runner-alone"])
 def test_broker_killed_mid_call_leaves_no_runner_and_no_folder(fake_runners, tmp_path, request, alone):
     """SIGKILL of a broker whose main thread waits in a call: within two seconds the runner is gone
@@ -249,12 +211,12 @@ def test_broker_killed_mid_call_leaves_no_runner_and_no_folder(fake_runners, tmp
     broker, pids, tmp = start_fake_broker(fake_runners, tmp_path, request, alone)
     broker.kill()
     broker.wait()
-    left = assert_gone_within_two_seconds(pids, tmp)
-    if alone:  # the runner removed its own folder; the broker's work folder waits for the next run
-        assert [n for n in left if not n.startswith("mmbroker-work-")] == []
-        assert [p.name for p in tempdirs.sweep_stale(tmp)] == left
+    if alone:  # the runner removes its own folder; the broker's work folder waits for the next run
+        assert_nothing_left(pids, None)
+        assert wait_for(lambda: [p.name[:14] for p in tmp.iterdir()] == ["mmbroker-work-"], 2.0)
+        assert tempdirs.sweep_stale(tmp) and not any(tmp.iterdir())
     else:
-        assert left == []
+        assert_nothing_left(pids, tmp)
 
 
 @pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT", "SIGHUP"])
@@ -268,7 +230,7 @@ def test_signal_mid_call_stops_runner_and_removes_folders(fake_runners, tmp_path
     broker.send_signal(signum)
     out, _ = broker.communicate(timeout=30)
     assert broker.returncode == 128 + signum and out.strip() == f"interrupted by {signame}"
-    assert assert_gone_within_two_seconds(pids, tmp) == []
+    assert_nothing_left(pids, tmp)
 
 
 def test_shutdown_does_not_wait_for_a_call_in_flight(fake_runners):
