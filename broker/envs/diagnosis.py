@@ -72,7 +72,7 @@ def environment_check(framework: str, env_dir: Path, versions: dict[str, str]) -
             "environment",
             "warn",
             f"valid {where}, but built before file hashes were recorded: only checked that its files exist",
-            f"mmbroker env setup {framework} --force (records them)",
+            f"mmbroker env setup {framework} (records them)",
         )
     return Check("environment", "ok", f"valid {where}; {files.get('files', 0)} files match their sha256")
 

@@ -28,7 +28,7 @@ from ..errors import BrokerError
 from . import build, integrity
 from .interpreters import find_interpreter
 from .key import DIR_KEY_LENGTH, describe_change, env_dirname, env_key, key_material
-from .marker import read_marker, remove_marker
+from .marker import read_marker, remove_marker, write_marker
 from .progress import default_console
 from .spec import RunnerSpec, load_spec
 
@@ -219,6 +219,26 @@ def clear_leftovers(framework: str, console: Console | None = None) -> list[Path
     return leftovers
 
 
+def record_files(framework: str, env_dir: Path, console: Console | None = None) -> bool:
+    """Upgrade an environment built before file hashes were recorded: record them now (its files
+    were just found all present). Skipped while a build holds the lock."""
+    try:
+        with framework_lock(framework, timeout=0):
+            marker = read_marker(env_dir)
+            if marker is None or "files" in marker:
+                return False
+            marker["files"] = integrity.record_state(env_dir)
+            write_marker(env_dir, marker)
+    except BrokerError:
+        return False
+    (console or default_console()).print(
+        f"{framework} environment: recorded the hashes of its {marker['files']['files']} installed files",
+        highlight=False,
+        markup=False,
+    )
+    return True
+
+
 def ensure_env(
     framework: str,
     *,
@@ -235,12 +255,15 @@ def ensure_env(
 
     `check` is how closely an existing environment's files are checked (integrity.LEVELS): the
     default `sentinel` costs about a millisecond; `env setup` asks for `quick`. A damaged
-    environment is rebuilt, saying which files changed."""
+    environment is rebuilt, saying which files changed. With `quick` or `full`, an environment
+    built before hashes were recorded gets them recorded."""
     spec, interp, material, key, final = _resolve(framework, python, runners_dir)
     if not force:
         marker, problems = _valid(final, key, check)
         if marker is not None and not problems:
             clear_leftovers(framework, console)
+            if check != "sentinel" and "files" not in marker:
+                record_files(framework, final, console)
             return _handle(framework, final, marker)
     con = console or default_console()
     with framework_lock(framework, con, lock_timeout):

@@ -159,6 +159,17 @@ def test_old_marker_without_hashes_counts_only_missing_files(env):
     ]
 
 
+def test_old_marker_is_upgraded_by_setup(env, capsys):
+    runners, fake, h = env
+    marker = read_marker(h.path)
+    recorded = marker.pop("files")
+    write_marker(h.path, marker)
+    assert not store.ensure_env("fake", runners_dir=runners).built and "files" not in read_marker(h.path)
+    assert not store.ensure_env("fake", runners_dir=runners, check="quick").built  # what `env setup` does
+    assert read_marker(h.path)["files"] == recorded and fake.count == 1
+    assert "fake environment: recorded the hashes of its 5 installed files" in capsys.readouterr().err
+
+
 # -- what the commands do with it -------------------------------------------------------------
 def test_damaged_env_is_listed_diagnosed_and_repaired(env, capsys):
     runners, fake, h = env
