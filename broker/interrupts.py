@@ -46,10 +46,12 @@ def _handler(signum: int, frame: FrameType | None) -> None:
 
 
 def install() -> bool:
-    """Handle SIGINT, SIGTERM and SIGHUP as above; only possible from the main thread."""
+    """Handle SIGINT, SIGTERM and SIGHUP as above; only possible from the main thread. A signal the
+    broker was started with ignored stays ignored (`nohup`, a background job's SIGINT)."""
     if threading.current_thread() is not threading.main_thread():
         return False
     _received.clear()
     for signum in SIGNALS:
-        signal.signal(signum, _handler)
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            signal.signal(signum, _handler)
     return True

@@ -9,6 +9,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 
+def default_signals() -> None:
+    """A `preexec_fn` for a broker under test: whatever this process ignores, it handles them."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 def _stat(pid: int) -> list[str] | None:
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()  # state ppid pgrp ...

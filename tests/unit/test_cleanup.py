@@ -80,3 +80,16 @@ def test_make_names_the_owner_and_is_private(tmp_path):
     finally:
         tempdirs.remove(p)
     assert not p.exists()
+
+
+def test_signals_ignored_at_start_stay_ignored():
+    """`nohup mmbroker ...` keeps running when the terminal closes."""
+    code = (
+        "import signal\n"
+        "signal.signal(signal.SIGHUP, signal.SIG_IGN)\n"
+        "from broker import interrupts\n"
+        "assert interrupts.install()\n"
+        "assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN\n"
+        "assert signal.getsignal(signal.SIGTERM) is interrupts._handler\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))

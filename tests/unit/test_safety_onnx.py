@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 import pytest
-from processes import assert_nothing_left, cmdline, descendants, wait_for
+from processes import assert_nothing_left, cmdline, default_signals, descendants, wait_for
 
 pytestmark = [pytest.mark.runner, pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs Linux /proc")]
 
@@ -94,6 +94,7 @@ def test_broker_ended_mid_call_leaves_nothing(home, model, tmpdir_short, tmp_pat
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_signals,  # whatever this test process ignores, the command handles them
     )
     try:
         # busy: the runner has started (its folder holds its socket) and the call is made

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from processes import assert_nothing_left, wait_for
+from processes import assert_nothing_left, default_signals, wait_for
 
 from broker import paths, tempdirs
 from broker.errors import RunnerCrashed, RunnerFailed
@@ -196,7 +196,9 @@ def start_fake_broker(fake_runners, tmp_path, request, alone=False):
     script = tmp_path / "fake_broker.py"
     script.write_text(textwrap.dedent(FAKE_BROKER.format(runners=str(paths.runners_dir()), alone=alone, fw=fw)))
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]), TMPDIR=str(tmp))
-    broker = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
+    broker = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env, preexec_fn=default_signals
+    )
     runner_pid, watchdog_pid = (int(x) for x in broker.stdout.readline().split())
     time.sleep(0.5)  # the Infer call is in flight
     assert broker.poll() is None
