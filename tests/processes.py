@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -76,3 +79,21 @@ def assert_nothing_left(pids: Iterable[int], folder: Path | None, seconds: float
     for pid in alive:
         os.kill(pid, signal.SIGKILL)
     assert ok, f"{seconds} s after the broker ended: still running {alive}, still there {left}"
+
+
+@contextmanager
+def lock_held_elsewhere(lock_file: Path, seconds: float = 30.0) -> Iterator[subprocess.Popen[str]]:
+    """Another process holds the file lock `lock_file` (for `seconds` at most) inside the block."""
+    code = (
+        "import filelock, sys, time\nl = filelock.FileLock(sys.argv[1]); l.acquire()\n"
+        "print('locked', flush=True); time.sleep(float(sys.argv[2]))"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(lock_file), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        yield holder
+    finally:
+        holder.kill()
+        holder.wait()

@@ -8,11 +8,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from processes import lock_held_elsewhere
 
 from broker import paths
 from broker.envs import build, diagnosis, integrity, store
@@ -245,25 +245,10 @@ def test_leftovers_of_a_running_build_are_kept(env):
     runners, _, _ = env
     left = paths.envs_dir() / ".tmp-fake-0123abcd"
     left.mkdir()
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import filelock, sys, time\nl = filelock.FileLock(sys.argv[1]); l.acquire()\n"
-            "print('locked', flush=True); time.sleep(30)",
-            str(store.lock_path("fake")),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    with lock_held_elsewhere(store.lock_path("fake")):
         assert not store.ensure_env("fake", runners_dir=runners).built
         assert left.exists()
         assert left not in store.prune_envs() and left.exists() and store.stale_locks() == []
-    finally:
-        holder.kill()
-        holder.wait()
     assert store.stale_locks() == [store.lock_path("fake")]
 
 
