@@ -10,8 +10,8 @@ broker (PID, default the parent) dies, the runner removes DIR and exits at once 
 Temporary files it makes go under $TMPDIR, which the broker points inside DIR; the inbox is also
 removed on every exit.
 
-Test hook: `MMBROKER_TEST_HANG=<method>` (parse, emit, save or infer) makes that call sleep for an hour, so
-tests can kill a broker while a runner is busy. Nothing else reads it.
+Test hook: `MMBROKER_TEST_HANG=<method>` (parse, emit, save or infer) makes that call sleep for an
+hour, so tests can end a broker while its runner is busy. Nothing else reads it.
 """
 
 import argparse
