@@ -10,8 +10,6 @@ with Session(console) as s:
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,7 +26,7 @@ from runners.common import ir as common_ir
 from runners.common import tensors
 from runners.common.rpc import pb
 
-from . import parity
+from . import parity, tempdirs
 from .errors import BrokerError
 from .ir import IRFiles, load_ir, save_ir
 from .ir.canonical import canonicalize, is_canonical
@@ -79,7 +77,7 @@ class Session:
 
     def __enter__(self) -> Session:
         if self.workspace is None:
-            self.workspace = Path(tempfile.mkdtemp(prefix="mmbroker-work-"))
+            self.workspace = tempdirs.make("work")  # removed even if the broker is killed
             self._own_workspace = True
         else:
             self.workspace.mkdir(parents=True, exist_ok=True)
@@ -95,7 +93,7 @@ class Session:
                 list(pool.map(lambda r: r.stop(), runners))
         self._runners.clear()
         if self._own_workspace and not self.keep_workspace and self.workspace is not None:
-            shutil.rmtree(self.workspace, ignore_errors=True)
+            tempdirs.remove(self.workspace)
 
     @property
     def ws(self) -> Path:

@@ -4,6 +4,16 @@ A runner is `<env python> -m runners.<fw> --socket-dir DIR`. It prints one hands
 `MMBROKER|<protocol>|unix|<socket>` on stdout when ready; its stderr goes to a log file whose
 tail is put into every error about it. Every call has a deadline; a runner that dies or hangs
 becomes a RunnerCrashed error, never a hang, and no child outlives the broker.
+
+Lifetime: the runner gets a private folder (`mmbroker-<fw>-<pid>-*`, its socket and its $TMPDIR)
+and leads its own process group; both are registered with the broker's watchdog, so they go
+even if the broker is killed. The runner itself exits at once when the broker dies
+(runners/common/lifetime.py). `stop()` is Shutdown -> terminate -> kill; `stop_all()` stops
+several side by side, also at interpreter exit.
+
+A runner that fails to start or fails with an internal error may be broken by a damaged
+environment: the environment's files are then checked (broker.envs.integrity) and a damage is
+reported as `env-damaged`, naming the files, instead of as a runner bug.
 """
 
 from __future__ import annotations
@@ -11,11 +21,13 @@ from __future__ import annotations
 import atexit
 import os
 import queue
-import shutil
+import signal
 import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +35,11 @@ import grpc
 
 from runners.common import rpc
 
-from . import paths
-from .errors import RunnerCrashed, RunnerFailed
+from . import paths, tempdirs
+from .errors import BrokerError, RunnerCrashed, RunnerFailed
+from .watchdog import WATCHDOG
 
+SOCKET_PATH_MAX = 100  # sockaddr_un.sun_path is 108 bytes on Linux, 104 on macOS
 START_TIMEOUT = float(os.environ.get("MMBROKER_START_TIMEOUT", "120"))
 CALL_TIMEOUT = float(os.environ.get("MMBROKER_CALL_TIMEOUT", "1800"))
 _STRIP_ENV = (
@@ -44,14 +58,20 @@ _live: set[RunnerProcess] = set()
 _live_lock = threading.Lock()
 
 
-def _stop_all() -> None:
-    with _live_lock:
-        procs = list(_live)
-    for p in procs:
-        p.stop()
+def stop_all(procs: Iterable[RunnerProcess] | None = None, grace: float = 3.0) -> None:
+    """Stop these runners (default: every live one) side by side: each takes a moment to exit."""
+    if procs is None:
+        with _live_lock:
+            procs = list(_live)
+    procs = list(procs)
+    if len(procs) == 1:
+        procs[0].stop(grace)
+    elif procs:
+        with ThreadPoolExecutor(len(procs)) as pool:
+            list(pool.map(lambda p: p.stop(grace), procs))
 
 
-atexit.register(_stop_all)
+atexit.register(stop_all)
 
 
 def child_environment(code_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -92,38 +112,16 @@ class RunnerProcess:
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> RunnerProcess:
         t0 = time.monotonic()
-        self.rundir = Path(tempfile.mkdtemp(prefix=f"mmbroker-{self.framework}-"))  # mode 0700
-        os.chmod(self.rundir, 0o700)
-        code = self.rundir / "code"
-        code.mkdir()
-        (code / "runners").symlink_to(paths.runners_dir(), target_is_directory=True)
-        paths.logs_dir().mkdir(parents=True, exist_ok=True)
-        self.log_path = paths.logs_dir() / f"{self.framework}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
-        log = open(self.log_path, "w")
-        try:
-            self.proc = subprocess.Popen(
-                [self.python, "-m", f"runners.{self.framework}", "--socket-dir", str(self.rundir)],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                env=child_environment(code, self.extra_env),
-                cwd=str(self.rundir),
-                text=True,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            log.close()
-            self._cleanup_dir()
-            raise RunnerCrashed(
-                f"cannot start the {self.framework} runner with {self.python}: {exc}",
-                reference="runner-start-failed",
-                framework=self.framework,
-                hint=f"rebuild its environment: mmbroker env setup {self.framework} --force",
-            ) from exc
-        log.close()
         with _live_lock:
-            _live.add(self)
+            _live.add(self)  # from here on, stop_all() and the watchdog cover whatever start() made
         try:
+            self.rundir = tempdirs.make(self.framework, parent=self._short_parent())  # mode 0700
+            code = self.rundir / "code"
+            code.mkdir()
+            (code / "runners").symlink_to(paths.runners_dir(), target_is_directory=True)
+            tmp = self.rundir / "tmp"  # the runner's $TMPDIR: what it leaves there goes with the folder
+            tmp.mkdir()
+            self._spawn(code, tmp)
             self.address = self._await_handshake()
             self.channel = grpc.insecure_channel("unix:" + self.address, options=rpc.GRPC_OPTIONS)
             self.stub = rpc.Stub(self.channel)
@@ -134,6 +132,40 @@ class RunnerProcess:
         self.started_at = time.monotonic()
         self.start_seconds = self.started_at - t0
         return self
+
+    def _short_parent(self) -> Path | None:
+        """Where the runner's folder goes: the temp folder, or /tmp when a socket path in it would be
+        too long (108 bytes on Linux; the runner names it `<fw>-<pid>.sock`)."""
+        longest = (
+            len(tempfile.gettempdir()) + 2 * len(self.framework) + len("/mmbroker--1234567-12345678/-1234567.sock")
+        )
+        return Path("/tmp") if longest > SOCKET_PATH_MAX and Path("/tmp").is_dir() else None
+
+    def _spawn(self, code: Path, tmp: Path) -> None:
+        assert self.rundir is not None
+        paths.logs_dir().mkdir(parents=True, exist_ok=True)
+        self.log_path = paths.logs_dir() / f"{self.framework}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+        argv = [self.python, "-m", f"runners.{self.framework}", "--socket-dir", str(self.rundir)]
+        with open(self.log_path, "w") as log:
+            try:
+                self.proc = subprocess.Popen(
+                    [*argv, "--parent-pid", str(os.getpid())],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=log,
+                    env=child_environment(code, {"TMPDIR": str(tmp), **self.extra_env}),
+                    cwd=str(self.rundir),
+                    text=True,
+                    start_new_session=True,  # its own process group: the watchdog can stop it and its children
+                )
+            except OSError as exc:
+                raise RunnerCrashed(
+                    f"cannot start the {self.framework} runner with {self.python}: {exc}",
+                    reference="runner-start-failed",
+                    framework=self.framework,
+                    hint=f"rebuild its environment: mmbroker env setup {self.framework} --force",
+                ) from exc
+        WATCHDOG.add_group(self.proc.pid)
 
     def _await_handshake(self) -> str:
         assert self.proc is not None and self.proc.stdout is not None
@@ -163,12 +195,13 @@ class RunnerProcess:
                 continue
             if line is None:
                 code = self.proc.wait(timeout=5)
-                raise RunnerCrashed(
+                failed = RunnerCrashed(
                     f"the {self.framework} runner exited with status {code} before it was ready" + self._tail_text(),
                     reference="runner-exited-early",
                     framework=self.framework,
                     hint=f"check its environment: mmbroker env doctor {self.framework}",
                 )
+                raise self._env_damage(failed) or failed
             parts = line.strip().split("|")
             if len(parts) == 4 and parts[0] == rpc.HANDSHAKE_PREFIX and parts[2] == "unix":
                 if parts[1] != str(rpc.PROTOCOL_VERSION):
@@ -197,17 +230,21 @@ class RunnerProcess:
                     self.stub.Shutdown(rpc.pb.ShutdownRequest(), timeout=grace)
                 except grpc.RpcError:
                     pass
-            for action in (None, proc.terminate, proc.kill):
-                if action is not None:
+            # Not yet waited for, so its process group id cannot have been reused: signal the group,
+            # which takes along whatever the runner started.
+            for signum in (0, signal.SIGTERM, signal.SIGKILL):
+                if signum:
                     try:
-                        action()
-                    except ProcessLookupError:
+                        os.killpg(proc.pid, signum)
+                    except OSError:
                         pass
                 try:
                     proc.wait(timeout=grace)
                     break
                 except subprocess.TimeoutExpired:
                     continue
+        if proc is not None:
+            WATCHDOG.forget_group(proc.pid)
         if proc is not None and proc.stdout is not None:
             proc.stdout.close()
         if self.channel is not None:
@@ -219,9 +256,24 @@ class RunnerProcess:
         self._cleanup_dir()
 
     def _cleanup_dir(self) -> None:
-        if self.rundir is not None:
-            shutil.rmtree(self.rundir, ignore_errors=True)
-            self.rundir = None
+        tempdirs.remove(self.rundir)
+        self.rundir = None
+
+    def env_dir(self) -> Path | None:
+        """The mmbroker environment this runner's python belongs to (it has a marker), if any."""
+        from .envs.marker import MARKER
+
+        env = Path(self.python).parent.parent
+        return env if (env / MARKER).is_file() else None
+
+    def _env_damage(self, failure: BrokerError) -> BrokerError | None:
+        """An env-damaged error when the runner's environment has lost or changed files, else None."""
+        env = self.env_dir()
+        if env is None:
+            return None
+        from .envs.integrity import damaged_error
+
+        return damaged_error(self.framework, env, because=failure)
 
     def __enter__(self) -> RunnerProcess:
         return self.start() if self.proc is None else self
@@ -274,17 +326,19 @@ class RunnerProcess:
             )
             if detail.reference == "runner-internal-error":
                 failed.debug_detail = self.stderr_tail(40)
+                return self._env_damage(failed) or failed
             return failed
         # No structured detail: the process died, hung, or the transport broke.
         time.sleep(0.2)
         code = err.code() if hasattr(err, "code") else None
         if self.proc is not None and self.proc.poll() is not None:
             status = self.proc.returncode
-            return RunnerCrashed(
+            crashed = RunnerCrashed(
                 f"the {self.framework} runner died during {method} (exit status {status})" + self._tail_text(),
                 framework=self.framework,
                 hint="the framework crashed on this input; the log above says where",
             )
+            return self._env_damage(crashed) or crashed
         if code == grpc.StatusCode.DEADLINE_EXCEEDED:
             self.stop(grace=1.0)
             return RunnerCrashed(

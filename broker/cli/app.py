@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import traceback
 from typing import Annotated
@@ -11,7 +12,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from .. import interrupts, tempdirs
 from ..errors import BrokerError
+from ..supervisor import stop_all
 
 app = typer.Typer(
     name="mmbroker",
@@ -54,14 +57,25 @@ def render_error(err: BrokerError) -> None:
         con.print("".join(traceback.format_exception(err)), markup=False)
 
 
+def _say_interrupted(signum: int) -> None:
+    name = signal.Signals(signum).name
+    try:
+        err_console().print(f"interrupted by {name}: runners stopped, temporary files removed", markup=False)
+    except OSError:  # SIGHUP: the terminal may be gone
+        pass
+
+
 def main() -> None:
     from . import commands  # noqa: F401  (registers the commands)
 
+    interrupts.install()
     try:
         app()  # standalone: usage errors print themselves and exit 2
     except BrokerError as err:
         render_error(err)
         sys.exit(err.exit_code)
-    except KeyboardInterrupt:
-        err_console().print("interrupted")
-        sys.exit(130)
+    except interrupts.Interrupted as exc:  # unwinding has stopped the runners and removed the temp folders
+        stop_all(grace=1.0)  # any runner no context manager stopped
+        tempdirs.remove_all()
+        _say_interrupted(exc.signum)
+        sys.exit(exc.exit_code)

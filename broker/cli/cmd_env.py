@@ -69,16 +69,23 @@ def setup(
     ] = False,
     force: Annotated[bool, typer.Option("--force", help="Rebuild even when a valid environment exists.")] = False,
 ) -> None:
-    """Build the environments of FRAMEWORKS, or check that they are there.
+    """Build the environments of FRAMEWORKS, or check that they are there and intact.
 
-    Instant when a valid environment exists.
-    Otherwise it says why it builds (none yet, what changed, an interrupted build), shows progress
-    on stderr, and verifies the new environment by starting its runner.
+    Quick when a valid environment exists (its installed files are checked for presence and size).
+    Otherwise it says why it builds (none yet, what changed, damaged files, an interrupted build),
+    shows progress on stderr, and verifies the new environment by starting its runner. Leftovers of
+    interrupted builds are removed.
     """
     con = err_console()
     for fw in _frameworks(frameworks):
         handle = envs.ensure_env(
-            fw, python=python, find_links=tuple(find_links or ()), no_index=no_index, force=force, console=con
+            fw,
+            python=python,
+            find_links=tuple(find_links or ()),
+            no_index=no_index,
+            force=force,
+            check="quick",
+            console=con,
         )
         if not handle.built:
             con.print(f"{fw} environment is up to date: {escape(str(handle.path))}", highlight=False)
@@ -90,8 +97,9 @@ def list_(
 ) -> None:
     """List the environments with framework, key, python, versions, size and status.
 
-    Status: valid; stale (pins, runner protocol or interpreter changed since the build);
-    incomplete (a build was interrupted). "current" marks the one `convert` uses now.
+    Status: valid; damaged (installed files missing or changed since the build: `env setup`
+    repairs it); stale (pins, runner protocol or interpreter changed since the build); incomplete
+    (a build was interrupted). "current" marks the one `convert` uses now.
     """
     infos = envs.list_envs()
     if as_json:
@@ -122,8 +130,9 @@ def doctor_(
     """Check what the environments need, and say the command that fixes each problem.
 
     Per framework: a matching interpreter, system packages, the installer (uv),
-    package sources from pip's configuration, and whether the environment is built and valid.
-    Exits with status 1 when something needed is missing.
+    package sources from pip's configuration, and whether the environment is built and valid:
+    every installed file is compared with the sha256 recorded when it was built, and what changed
+    is named. Exits with status 1 when something needed is missing or damaged.
     """
     reports = [envs.doctor(fw, python=python) for fw in _frameworks(frameworks or [])]
     if as_json:
@@ -167,7 +176,8 @@ def remove(
 
 @env_app.command("prune")
 def prune() -> None:
-    """Remove stale and incomplete environments, keeping the valid ones."""
+    """Remove stale, damaged and incomplete environments (keeping the valid ones), leftovers of
+    interrupted builds, lock files no process holds, and temporary folders of dead broker runs."""
     con = err_console()
     removed = envs.prune_envs()
     for p in removed:

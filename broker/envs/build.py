@@ -2,8 +2,13 @@
 
 Steps, all in `envs/.tmp-<fw>-<random>`: create the venv, run the `pre_install` hook, install the
 pins, link libraries, run `post_install`, start the runner from the new `bin/python` and check
-its `Describe` (framework and protocol), write `describe.json`, then the marker
-`.mmbroker-complete` **last**, then rename the directory to `envs/<fw>-<key12>`.
+its `Describe` (framework and protocol), write `describe.json`, record the installed files'
+hashes (integrity.py), then the marker `.mmbroker-complete` **last**, then rename the directory
+to `envs/<fw>-<key12>`.
+
+Interrupted builds leave nothing behind: installers run in their own process group, killed on
+any exception (a signal included) and by the watchdog if the broker is killed; the temporary
+directory is removed on failure, and by the watchdog too.
 
 Rename, not build-in-place (measured): with `uv venv --relocatable` the renamed environment
 works entirely — `bin/python` finds `pyvenv.cfg` next to itself, and console scripts use
@@ -29,7 +34,8 @@ from rich.console import Console
 from .. import paths
 from ..errors import BrokerError
 from ..supervisor import RunnerProcess
-from . import hooks, installer
+from ..watchdog import WATCHDOG
+from . import hooks, installer, integrity
 from .interpreters import Interpreter
 from .marker import DESCRIBE, write_json_atomic, write_marker
 from .packages import ensure_system_packages
@@ -173,9 +179,11 @@ def new_tmp_dir(framework: str) -> Path:
 def move_into_place(tmp: Path, final: Path, framework: str) -> None:
     if final.exists() or final.is_symlink():
         trash = final.parent / (trash_prefix(framework) + secrets.token_hex(4))
+        WATCHDOG.add_dir(trash)
         os.rename(final, trash)
         os.rename(tmp, final)
         shutil.rmtree(trash, ignore_errors=True)
+        WATCHDOG.forget_dir(trash)
     else:
         os.rename(tmp, final)
 
@@ -195,6 +203,7 @@ def build_env(
     progress = BuildProgress(console)
     t0 = time.monotonic()
     tmp = new_tmp_dir(spec.framework)
+    WATCHDOG.add_dir(tmp)
     paths.logs_dir().mkdir(parents=True, exist_ok=True)
     log_path = paths.logs_dir() / f"env-{spec.framework}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
     uv = installer.uv_for(interpreter)
@@ -244,6 +253,8 @@ def build_env(
         with progress.phase("verifying: starting the runner"):
             described = verify_env(spec, env_python, expand_env_vars(ctx.env_vars, tmp))
         write_json_atomic(tmp / DESCRIBE, described)
+        with progress.phase("recording the installed files' hashes"):
+            files = integrity.record_state(tmp)
         marker = {
             "key": key,
             "framework": spec.framework,
@@ -257,6 +268,7 @@ def build_env(
             "installer": installer_name,
             "build_seconds": round(time.monotonic() - t0, 1),
             "log": str(log_path),
+            "files": files,
         }
         write_marker(tmp, marker)  # last: only now is the directory a complete environment
         move_into_place(tmp, final, spec.framework)
@@ -265,3 +277,4 @@ def build_env(
     finally:
         if not finished:
             shutil.rmtree(tmp, ignore_errors=True)
+        WATCHDOG.forget_dir(tmp)

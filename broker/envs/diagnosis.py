@@ -9,9 +9,10 @@ from typing import Any
 
 from .. import paths
 from ..errors import BrokerError
-from . import installer, system
+from . import installer, integrity, system
 from .interpreters import find_interpreter
 from .key import env_dirname, env_key, key_material
+from .marker import read_marker
 from .spec import load_spec
 
 
@@ -50,6 +51,30 @@ def hook_checks(spec: Any, interp: Any) -> list[tuple[str, str, str, str]]:
         return [("fail", "setup hooks", exc.message, exc.hint)]
     checks = getattr(module, "doctor_checks", None)
     return list(checks(spec, interp)) if checks is not None else []
+
+
+def environment_check(framework: str, env_dir: Path, versions: dict[str, str]) -> Check:
+    """Every installed file against the hashes recorded at build time (integrity `full` level)."""
+    marker = read_marker(env_dir) or {}
+    files = marker.get("files")
+    problems = integrity.check(env_dir, files, "full")
+    if problems:
+        return Check(
+            "environment",
+            "fail",
+            f"damaged at {env_dir}: " + integrity.summary(problems, limit=8),
+            f"mmbroker env setup {framework} --force (rebuilds it)",
+        )
+    listed = ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
+    where = f"at {env_dir}" + (f" ({listed})" if listed else "")
+    if not isinstance(files, dict):
+        return Check(
+            "environment",
+            "warn",
+            f"valid {where}, but built before file hashes were recorded: only checked that its files exist",
+            f"mmbroker env setup {framework} (records them)",
+        )
+    return Check("environment", "ok", f"valid {where}; {files.get('files', 0)} files match their sha256")
 
 
 def doctor(framework: str, *, python: str | Path | None = None, runners_dir: Path | None = None) -> DoctorReport:
@@ -123,13 +148,13 @@ def doctor(framework: str, *, python: str | Path | None = None, runners_dir: Pat
     add(Check("package sources", "info", "; ".join(parts) or "PyPI (no pip configuration)"))
 
     envs = [e for e in list_envs(runners_dir=runners_dir, sizes=False) if e.framework == framework]
+    final: Path | None = None
     if interp is not None:
         key = env_key(key_material(spec, interp))
         final = paths.envs_dir() / env_dirname(framework, key)
         mine = [e for e in envs if e.path == final]
-        if mine and mine[0].status == "valid":
-            versions = ", ".join(f"{k} {v}" for k, v in sorted(mine[0].versions.items()))
-            add(Check("environment", "ok", f"valid at {final}" + (f" ({versions})" if versions else "")))
+        if mine and mine[0].status in ("valid", "damaged"):
+            add(environment_check(framework, final, mine[0].versions))
         elif mine:
             add(
                 Check(
@@ -141,7 +166,7 @@ def doctor(framework: str, *, python: str | Path | None = None, runners_dir: Pat
             )
         else:
             add(Check("environment", "warn", "not built yet", f"mmbroker env setup {framework}"))
-    others = [e for e in envs if e.status != "valid"]
+    others = [e for e in envs if e.status != "valid" and e.path != final]
     if others:
         add(Check("old environments", "info", f"{len(others)} stale or incomplete", "mmbroker env prune"))
     return report

@@ -17,6 +17,7 @@ import functools
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 from collections import deque
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import BrokerError
+from ..watchdog import WATCHDOG
 from .interpreters import Interpreter
 from .spec import RunnerSpec
 
@@ -134,7 +136,11 @@ def run_streaming(
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
 ) -> CommandResult:
-    """Run a command, passing each output line (stdout and stderr) to `on_line`; keep the last lines."""
+    """Run a command, passing each output line (stdout and stderr) to `on_line`; keep the last lines.
+
+    The command leads its own process group, registered with the watchdog: an exception here
+    (Ctrl-C, SIGTERM) kills the group at once, and so does the watchdog if the broker is killed;
+    installers leave no orphan (uv's downloads and builds included)."""
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     log = open(log_path, "a") if log_path is not None else None
     try:
@@ -151,9 +157,11 @@ def run_streaming(
                 errors="replace",
                 env=env if env is not None else clean_environment(),
                 cwd=cwd,
+                start_new_session=True,
             )
         except OSError as exc:
             return CommandResult(127, [f"cannot run {cmd[0]}: {exc}"])
+        WATCHDOG.add_group(proc.pid)
         assert proc.stdout is not None
         try:
             for raw in proc.stdout:
@@ -165,13 +173,23 @@ def run_streaming(
                     on_line(line)
             code = proc.wait()
         except BaseException:
-            proc.kill()
-            proc.wait()
+            _kill_group(proc)
             raise
+        finally:
+            WATCHDOG.forget_group(proc.pid)
         return CommandResult(code, list(tail))
     finally:
         if log is not None:
             log.close()
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    """Kill the command and everything it started (its group; not yet waited for, so still ours)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        pass
+    proc.wait()
 
 
 def command_failed(

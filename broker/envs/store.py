@@ -1,10 +1,13 @@
 """The environments under `$MMBROKER_HOME/envs`: find, build when needed, list, remove.
 
-`ensure_env` returns at once when the environment for the current key is there and its marker
-matches; otherwise it takes the framework's file lock (`envs/.<fw>.lock`), looks again (another
-process may have built it meanwhile), clears what an interrupted build left, says why it builds
-and builds. Environments of the same framework with another key stay until `remove_env` or
-`prune_envs`.
+`ensure_env` returns at once when the environment for the current key is there, its marker
+matches and its files pass the check (integrity.py: `sentinel` level on the hot path, `quick` for
+`env setup`); otherwise it takes the framework's file lock (`envs/.<fw>.lock`), looks again
+(another process may have built it meanwhile), clears what an interrupted build left, says why it
+builds (none yet, what changed, damaged: which files, an interrupted build) and builds.
+Leftovers of interrupted builds (`.tmp-*`, `.trash-*`) are removed whenever the lock is free,
+even when nothing is built. Environments of the same framework with another key stay until
+`remove_env` or `prune_envs`.
 """
 
 from __future__ import annotations
@@ -20,12 +23,12 @@ from typing import Any
 import filelock
 from rich.console import Console
 
-from .. import paths
+from .. import paths, tempdirs
 from ..errors import BrokerError
-from . import build
+from . import build, integrity
 from .interpreters import find_interpreter
 from .key import DIR_KEY_LENGTH, describe_change, env_dirname, env_key, key_material
-from .marker import read_marker, remove_marker
+from .marker import read_marker, remove_marker, write_marker
 from .progress import default_console
 from .spec import RunnerSpec, load_spec
 
@@ -52,13 +55,14 @@ class EnvInfo:
     framework: str
     key: str
     path: Path
-    status: str  # valid | stale | incomplete
+    status: str  # valid | damaged | stale | incomplete
     python: str = ""
     versions: dict[str, str] = field(default_factory=dict)
     size_bytes: int = 0
     created: str = ""
     current: bool = False  # the one ensure_env would use now
     note: str = ""
+    problems: list[str] = field(default_factory=list)  # what changed in a damaged environment
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -72,6 +76,7 @@ class EnvInfo:
             "created": self.created,
             "current": self.current,
             "note": self.note,
+            "problems": self.problems,
         }
 
 
@@ -92,7 +97,7 @@ def framework_lock(framework: str, console: Console | None = None, timeout: floa
                 f"the {framework} environment is being built by another process",
                 reference="env-busy",
                 framework=framework,
-                hint=f"wait for it to finish, or remove the stale lock file {lock_path(framework)} if no build runs",
+                hint="wait for it to finish; the lock is released when the process holding it ends",
             )
         (console or default_console()).print(
             f"waiting for another build of the {framework} environment (lock {lock_path(framework)})"
@@ -104,7 +109,8 @@ def framework_lock(framework: str, console: Console | None = None, timeout: floa
                 f"another build of the {framework} environment did not finish within {timeout:.0f} s",
                 reference="env-busy",
                 framework=framework,
-                hint=f"if no build runs, remove {lock_path(framework)}",
+                hint="the lock is released when the process holding it ends: find it with "
+                f"fuser {lock_path(framework)}",
             )
     try:
         yield
@@ -126,11 +132,13 @@ def _handle(spec_fw: str, path: Path, marker: dict[str, Any], *, built: bool = F
     )
 
 
-def _valid(path: Path, key: str) -> dict[str, Any] | None:
+def _valid(path: Path, key: str, check: str = "sentinel") -> tuple[dict[str, Any] | None, list[integrity.Problem]]:
+    """(marker, []) for a complete environment of `key` whose files pass `check`; (marker, problems)
+    for a damaged one; (None, []) when there is none."""
     marker = read_marker(path)
     if marker is None or marker.get("key") != key or not (path / "bin" / "python").exists():
-        return None
-    return marker
+        return None, []
+    return marker, integrity.check(path, marker.get("files"), check)
 
 
 def _leftovers(framework: str) -> list[Path]:
@@ -167,9 +175,18 @@ def _resolve(
     return spec, interp, material, key, paths.envs_dir() / env_dirname(framework, key)
 
 
-def build_reason(framework: str, material: dict[str, Any], final: Path, leftovers: list[Path], force: bool) -> str:
+def build_reason(
+    framework: str,
+    material: dict[str, Any],
+    final: Path,
+    leftovers: list[Path],
+    force: bool,
+    problems: list[integrity.Problem] | None = None,
+) -> str:
     if force:
         return "rebuild requested (--force)"
+    if problems:
+        return "damaged: " + integrity.summary(problems)
     if leftovers or final.exists():
         return "previous build was interrupted"
     previous = [
@@ -185,6 +202,43 @@ def build_reason(framework: str, material: dict[str, Any], final: Path, leftover
     return "none yet"
 
 
+def clear_leftovers(framework: str, console: Console | None = None) -> list[Path]:
+    """Remove what interrupted builds of `framework` left, unless a build holds the lock now."""
+    leftovers = _leftovers(framework)
+    if not leftovers:
+        return []
+    try:
+        with framework_lock(framework, timeout=0):
+            for p in leftovers:
+                shutil.rmtree(p, ignore_errors=True)
+    except BrokerError:
+        return []  # a build is running: they may be its own
+    (console or default_console()).print(
+        f"removed {len(leftovers)} folder(s) left by an interrupted {framework} build", highlight=False, markup=False
+    )
+    return leftovers
+
+
+def record_files(framework: str, env_dir: Path, console: Console | None = None) -> bool:
+    """Upgrade an environment built before file hashes were recorded: record them now (its files
+    were just found all present). Skipped while a build holds the lock."""
+    try:
+        with framework_lock(framework, timeout=0):
+            marker = read_marker(env_dir)
+            if marker is None or "files" in marker:
+                return False
+            marker["files"] = integrity.record_state(env_dir)
+            write_marker(env_dir, marker)
+    except BrokerError:
+        return False
+    (console or default_console()).print(
+        f"{framework} environment: recorded the hashes of its {marker['files']['files']} installed files",
+        highlight=False,
+        markup=False,
+    )
+    return True
+
+
 def ensure_env(
     framework: str,
     *,
@@ -192,24 +246,34 @@ def ensure_env(
     find_links: tuple[str, ...] | list[str] = (),
     no_index: bool = False,
     force: bool = False,
+    check: str = "sentinel",
     console: Console | None = None,
     runners_dir: Path | None = None,
     lock_timeout: float = LOCK_TIMEOUT,
 ) -> EnvHandle:
-    """The framework's environment for the interpreter found (or given), built first if needed."""
+    """The framework's environment for the interpreter found (or given), built first if needed.
+
+    `check` is how closely an existing environment's files are checked (integrity.LEVELS): the
+    default `sentinel` costs about a millisecond; `env setup` asks for `quick`. A damaged
+    environment is rebuilt, saying which files changed. With `quick` or `full`, an environment
+    built before hashes were recorded gets them recorded."""
     spec, interp, material, key, final = _resolve(framework, python, runners_dir)
     if not force:
-        marker = _valid(final, key)
-        if marker is not None:
+        marker, problems = _valid(final, key, check)
+        if marker is not None and not problems:
+            clear_leftovers(framework, console)
+            if check != "sentinel" and "files" not in marker:
+                record_files(framework, final, console)
             return _handle(framework, final, marker)
     con = console or default_console()
     with framework_lock(framework, con, lock_timeout):
+        problems = []
         if not force:
-            marker = _valid(final, key)
-            if marker is not None:  # another process built it while we waited
+            marker, problems = _valid(final, key, check)
+            if marker is not None and not problems:  # another process built it while we waited
                 return _handle(framework, final, marker)
         leftovers = _leftovers(framework)
-        reason = build_reason(framework, material, final, leftovers, force)
+        reason = build_reason(framework, material, final, leftovers, force, problems)
         for p in leftovers:
             shutil.rmtree(p, ignore_errors=True)
         con.print(f"building {framework} environment: {reason}", highlight=False, markup=False)
@@ -225,8 +289,8 @@ def ensure_env(
 def find_env(framework: str, *, python: str | Path | None = None, runners_dir: Path | None = None) -> EnvHandle | None:
     """The valid environment ensure_env would return now, without building; None if there is none."""
     _, _, _, key, final = _resolve(framework, python, runners_dir)
-    marker = _valid(final, key)
-    return _handle(framework, final, marker) if marker is not None else None
+    marker, problems = _valid(final, key)
+    return _handle(framework, final, marker) if marker is not None and not problems else None
 
 
 def dir_size(path: Path) -> int:
@@ -254,9 +318,10 @@ def _spec_part(material: dict[str, Any]) -> dict[str, Any]:
     return {k: material.get(k) for k in ("schema", "framework", "requirements", "protocol", "install")}
 
 
-def list_envs(*, runners_dir: Path | None = None, sizes: bool = True) -> list[EnvInfo]:
-    """Every environment directory with its status: valid, stale (spec or interpreter changed since) or
-    incomplete (no marker: an interrupted build)."""
+def list_envs(*, runners_dir: Path | None = None, sizes: bool = True, verify: bool = True) -> list[EnvInfo]:
+    """Every environment directory with its status: valid, damaged (files missing or changed since the
+    build, `quick` check; with verify), stale (spec or interpreter changed since) or incomplete (no
+    marker: an interrupted build)."""
     current_spec: dict[str, dict[str, Any] | None] = {}
     current_key: dict[str, str] = {}
 
@@ -301,6 +366,11 @@ def list_envs(*, runners_dir: Path | None = None, sizes: bool = True) -> list[En
                 status, note = "stale", "framework spec not loadable"
             elif now != _spec_part(material):
                 status, note = "stale", "changed: " + describe_change(material, {**material, **now})
+        problems = integrity.check(p, marker.get("files"), "quick") if verify else []
+        if problems:
+            status, note = "damaged", integrity.summary(problems, limit=2)
+        elif status == "valid" and verify and "files" not in marker:
+            note = "unverified: built before file hashes were recorded"
         out.append(
             EnvInfo(
                 framework=fw,
@@ -313,6 +383,7 @@ def list_envs(*, runners_dir: Path | None = None, sizes: bool = True) -> list[En
                 created=str(marker.get("created", "")),
                 current=status == "valid" and current_key.get(fw) == marker["key"],
                 note=note,
+                problems=[pr.text() for pr in problems],
             )
         )
     root = paths.envs_dir()
@@ -345,7 +416,7 @@ def _remove(paths_: list[Path], framework: str) -> list[Path]:
 def remove_env(target: str = "", *, all_envs: bool = False) -> list[Path]:
     """Remove the environments of a framework, or the one whose key starts with `target`
     (or whose directory is named `target`); with all_envs, every one. Returns what was removed."""
-    infos = list_envs(sizes=False)
+    infos = list_envs(sizes=False, verify=False)
     if all_envs:
         chosen = [i for i in infos if not target or i.framework == target]
     else:
@@ -368,8 +439,24 @@ def remove_env(target: str = "", *, all_envs: bool = False) -> list[Path]:
     return removed
 
 
+def stale_locks() -> list[Path]:
+    """Lock files no process holds (a lock is released when its holder ends, the file stays)."""
+    root = paths.envs_dir()
+    found = []
+    for p in sorted(root.glob(".*.lock")) if root.is_dir() else []:
+        lock = filelock.FileLock(str(p))
+        try:
+            lock.acquire(timeout=0)
+        except filelock.Timeout:
+            continue
+        lock.release()
+        found.append(p)
+    return found
+
+
 def prune_envs() -> list[Path]:
-    """Remove every stale and incomplete environment (not one being built right now)."""
+    """Remove every stale, damaged and incomplete environment (not one being built right now), the
+    lock files no process holds, and the temporary folders of broker processes that died."""
     removed: list[Path] = []
     by_fw: dict[str, list[Path]] = {}
     for i in list_envs(sizes=False):
@@ -380,4 +467,9 @@ def prune_envs() -> list[Path]:
             removed += _remove(items, fw)
         except BrokerError:
             continue  # being built: leave it
-    return removed
+    for p in stale_locks():
+        # Only while no build runs: a process that opened the file just before it goes would lock a
+        # file no other process can see. `env prune` is run by hand, between builds.
+        p.unlink(missing_ok=True)
+        removed.append(p)
+    return removed + tempdirs.sweep_stale()

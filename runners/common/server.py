@@ -1,8 +1,17 @@
-"""The gRPC server every runner runs: `python -m runners.<fw> --socket-dir DIR`.
+"""The gRPC server every runner runs: `python -m runners.<fw> --socket-dir DIR [--parent-pid PID]`.
 
 It binds a unix socket in DIR (a private directory the broker made), registers the runner and
 health services, prints exactly one handshake line on stdout and serves until Shutdown, a signal,
 or the broker's exit. Everything else it says goes to stderr.
+
+Ending: Shutdown, SIGTERM or SIGINT stop the server (calls still running get half a second) and
+the process leaves with `os._exit`, without waiting for a worker thread stuck in a call. When the
+broker (PID, default the parent) dies, the runner removes DIR and exits at once (lifetime.py).
+Temporary files it makes go under $TMPDIR, which the broker points inside DIR; the inbox is also
+removed on every exit.
+
+Test hook: `MMBROKER_TEST_HANG=<method>` (parse, emit, save or infer) makes that call sleep for an
+hour, so tests can end a broker while its runner is busy. Nothing else reads it.
 """
 
 import argparse
@@ -14,7 +23,7 @@ import time
 import traceback
 from concurrent import futures
 
-from . import rpc
+from . import lifetime, rpc
 from .errors import RunnerError, abort_with
 from .rpc import pb
 
@@ -33,6 +42,8 @@ class Servicer(object):
 
     def _call(self, method, request, context):
         try:
+            if os.environ.get("MMBROKER_TEST_HANG", "").lower() == getattr(method, "__name__", ""):
+                time.sleep(3600)
             return method(request)
         except RunnerError as err:
             if not err.framework:
@@ -183,25 +194,25 @@ def describe_response(framework, versions, reads, writes, emit_ops, lacks=(), fo
     )
 
 
-def _watch_parent(stop_event, parent):
-    while not stop_event.is_set():
-        if os.getppid() != parent:
-            sys.stderr.write("broker exited; runner stopping\n")
-            stop_event.set()
-            return
-        time.sleep(0.5)
-
-
 def serve(make_runner, argv=None):
     """Entry point of `python -m runners.<fw>`. `make_runner` builds the RunnerBase instance."""
     parser = argparse.ArgumentParser(description="mmbroker runner")
     parser.add_argument("--socket-dir", required=True)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--parent-pid", type=int, default=0, help="exit when this process is gone (default: parent)")
     args = parser.parse_args(argv)
+    socket_dir = os.path.abspath(args.socket_dir)
+    runner = None
+
+    def own_dirs():
+        inbox = runner._inbox if runner is not None else None
+        # the broker's private directory for this runner, removed only when the broker is gone
+        return [inbox, socket_dir if os.path.basename(socket_dir).startswith("mmbroker-") else None]
+
+    lifetime.ParentWatch(args.parent_pid or os.getppid(), own_dirs).start()
 
     import grpc
 
-    parent = os.getppid()
     stop_event = threading.Event()
     runner = make_runner()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=args.workers), options=rpc.GRPC_OPTIONS)
@@ -211,7 +222,7 @@ def serve(make_runner, argv=None):
             rpc.generic_handler(grpc, rpc.HEALTH_SERVICE, rpc.HEALTH_METHODS, Health()),
         )
     )
-    sock = os.path.join(os.path.abspath(args.socket_dir), "%s-%d.sock" % (runner.framework, os.getpid()))
+    sock = os.path.join(socket_dir, "%s-%d.sock" % (runner.framework, os.getpid()))
     if server.add_insecure_port("unix:" + sock) == 0:
         sys.stderr.write("could not bind unix:%s\n" % sock)
         return 3
@@ -222,11 +233,10 @@ def serve(make_runner, argv=None):
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    threading.Thread(target=_watch_parent, args=(stop_event, parent), daemon=True).start()
 
     sys.stdout.write(rpc.handshake_line(sock) + "\n")
     sys.stdout.flush()
     while not stop_event.wait(0.2):
         pass
-    server.stop(grace=1.0).wait(3)
-    return 0
+    server.stop(grace=0.5).wait(2)
+    lifetime.exit_now([runner._inbox], 0, take_children=False)

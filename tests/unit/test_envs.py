@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from processes import lock_held_elsewhere
 
 from broker import paths
 from broker.envs import build, diagnosis, installer, interpreters, store
@@ -335,7 +335,7 @@ def test_stale_env_and_remove(home, runners, monkeypatch):
     assert new.reason == "changed: numpy 2.4.6 -> 2.4.7"
     status = {i.key: (i.status, i.current) for i in store.list_envs()}
     assert status == {old.key: ("stale", False), new.key: ("valid", True)}
-    assert store.prune_envs() == [old.path] and not old.path.exists()
+    assert store.prune_envs() == [old.path, store.lock_path("fake")] and not old.path.exists()
     assert store.remove_env(new.key[:6]) == [new.path]
     with pytest.raises(BrokerError) as exc:
         store.remove_env("fake")
@@ -370,28 +370,13 @@ def test_setup_hooks_are_called(home, runners, monkeypatch):
 def test_lock_held_by_another_process(home, runners, monkeypatch, capsys):
     fake = FakeBuild(monkeypatch)
     paths.envs_dir().mkdir(parents=True)
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import filelock, sys, time\nl = filelock.FileLock(sys.argv[1]); l.acquire()\n"
-            "print('locked', flush=True); time.sleep(1.5)",
-            str(store.lock_path("fake")),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    with lock_held_elsewhere(store.lock_path("fake"), seconds=1.5):
         with pytest.raises(BrokerError) as exc:
             store.ensure_env("fake", runners_dir=runners, lock_timeout=0.2)
         assert exc.value.reference == "env-busy" and fake.count == 0
         h = store.ensure_env("fake", runners_dir=runners, lock_timeout=30)  # waits for the holder
         assert h.built and fake.count == 1
         assert "waiting for another build of the fake environment" in capsys.readouterr().err
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def test_concurrent_ensures_build_once(home, runners, monkeypatch):

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from processes import assert_nothing_left, cmdline, descendants, wait_for
 
 from broker import paths
 from broker.envs import list_envs, store
@@ -58,34 +59,43 @@ def test_build_onnx_then_instant(home):
     assert not again.built and again.path == h.path and time.monotonic() - t1 < 2.0
 
 
-def test_interrupted_build_is_detected_and_rebuilt(home):
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGKILL"])
+def test_interrupted_build_leaves_no_installer_and_no_folder(home, signame):
+    """`env setup --force` ended while uv installs: the installer and what it started stop, the
+    temporary environment folder goes (removed by the broker on SIGTERM, by its watchdog on
+    SIGKILL), and the next setup finds nothing to clear."""
+    assert store.ensure_env("onnx").built
     envs = home / "envs"
     proc = subprocess.Popen(
-        [*CLI, "env", "setup", "onnx"],
+        [*CLI, "env", "setup", "onnx", "--force"],
         env={**os.environ, "MMBROKER_HOME": str(home)},
         cwd=str(ROOT),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+        stderr=subprocess.PIPE,
+        text=True,
     )
+    started: set[int] = set()
     try:
-        deadline = time.monotonic() + 120
-        partial: list[Path] = []
-        while time.monotonic() < deadline and proc.poll() is None:
-            partial = [p for p in envs.glob(".tmp-onnx-*") if (p / "bin" / "python").exists()] if envs.is_dir() else []
-            if partial:
-                break
-            time.sleep(0.05)
-        assert partial, "the build never created its temporary directory"
-        os.killpg(proc.pid, signal.SIGKILL)
+
+        def installing() -> bool:
+            started.update(p for p in descendants(proc.pid) if " pip install " in cmdline(p))
+            return bool(started) and any((p / "bin" / "python").exists() for p in envs.glob(".tmp-onnx-*"))
+
+        assert wait_for(installing, 120), "the build never reached the installer"
+        started |= descendants(proc.pid)
+        proc.send_signal(getattr(signal, signame))
+        _, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    assert partial[0].exists()
-    assert [i.status for i in list_envs(sizes=False)] == ["incomplete"]
-    assert store.find_env("onnx") is None
-
-    h = store.ensure_env("onnx")
-    assert h.built and h.reason == "previous build was interrupted"
-    assert not partial[0].exists() and [i.status for i in list_envs(sizes=False)] == ["valid"]
+            proc.kill()
+            proc.wait()
+    if signame == "SIGTERM":
+        assert proc.returncode == 143 and "Traceback" not in err, err
+        assert err.strip().splitlines()[-1].startswith("interrupted by SIGTERM")
+    assert_nothing_left(started, None)
+    # removing a 200 MB folder takes a few seconds on a slow disk
+    ok = wait_for(lambda: not list(envs.glob(".tmp-*")) and not list(envs.glob(".trash-*")), 30)
+    assert ok, sorted(p.name for p in envs.iterdir())
+    assert [i.status for i in list_envs(sizes=False)] == ["valid"]
+    r = cli("env", "setup", "onnx", home=home)
+    assert r.returncode == 0 and "up to date" in r.stderr and "left by an interrupted" not in r.stderr, r.stderr

@@ -6,14 +6,16 @@ process handling only, never numbers."""
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
+from processes import assert_nothing_left, default_signals, wait_for
 
-from broker import paths
+from broker import paths, tempdirs
 from broker.errors import RunnerCrashed, RunnerFailed
 from broker.supervisor import RunnerProcess
 from runners.common.rpc import pb
@@ -159,36 +161,91 @@ def test_stop_leaves_no_process_and_no_socket_dir(fake_runners):
         os.kill(pid, 0)
 
 
-def test_runner_exits_when_broker_dies(fake_runners, tmp_path):
-    """A broker killed with SIGKILL leaves no runner behind (the runner watches its parent)."""
-    import subprocess
+FAKE_BROKER = """
+import sys
+from pathlib import Path
+from broker import interrupts, paths, tempdirs
+from broker.supervisor import RunnerProcess
+from broker.watchdog import WATCHDOG
+from runners.common.rpc import pb
+paths.runners_dir = lambda: Path({runners!r})
+if {alone!r}:
+    WATCHDOG._failed = True  # the runner's own watch only
+interrupts.install()
+try:
+    work = tempdirs.make("work")
+    with RunnerProcess({fw!r}, sys.executable) as r:
+        watchdog = WATCHDOG._proc.pid if WATCHDOG._proc is not None else 0
+        print(r.proc.pid, watchdog, flush=True)
+        r.call("Infer", pb.InferRequest(options={{"mode": "sleep"}}))
+except interrupts.Interrupted as exc:  # what the command line does (broker/cli/app.py)
+    tempdirs.remove_all()
+    print("interrupted by", exc.name, flush=True)
+    sys.exit(exc.exit_code)
+"""
 
-    fw = fake_runners("orphan", REAL_RUNNER)
+
+def start_fake_broker(fake_runners, tmp_path, request, alone=False):
+    """A broker process waiting in an Infer call that sleeps; its TMPDIR is a fresh folder."""
+    import subprocess
+    import tempfile
+
+    fw = fake_runners("busy", REAL_RUNNER)
+    tmp = Path(tempfile.mkdtemp(prefix="mmb-test-", dir="/tmp"))  # short: a socket path is at most 108 bytes
+    request.addfinalizer(lambda: shutil.rmtree(tmp, ignore_errors=True))
     script = tmp_path / "fake_broker.py"
-    script.write_text(
-        textwrap.dedent(f"""
-        import sys, time
-        sys.path.insert(0, {str(paths.runners_dir().parent)!r})
-        from broker import paths
-        paths.runners_dir = lambda: __import__('pathlib').Path({str(paths.runners_dir())!r})
-        from broker.supervisor import RunnerProcess
-        r = RunnerProcess({fw!r}, sys.executable).start()
-        print(r.proc.pid, flush=True)
-        time.sleep(60)
-    """)
+    script.write_text(textwrap.dedent(FAKE_BROKER.format(runners=str(paths.runners_dir()), alone=alone, fw=fw)))
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]), TMPDIR=str(tmp))
+    broker = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env, preexec_fn=default_signals
     )
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
-    broker = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
-    runner_pid = int(broker.stdout.readline())
+    runner_pid, watchdog_pid = (int(x) for x in broker.stdout.readline().split())
+    time.sleep(0.5)  # the Infer call is in flight
+    assert broker.poll() is None
+    return broker, [runner_pid] + ([watchdog_pid] if watchdog_pid else []), tmp
+
+
+@pytest.mark.parametrize("alone", [False, True], ids=["with-watchdog", "runner-alone"])
+def test_broker_killed_mid_call_leaves_no_runner_and_no_folder(fake_runners, tmp_path, request, alone):
+    """SIGKILL of a broker whose main thread waits in a call: within two seconds the runner is gone
+    (it watches its parent, PR_SET_PDEATHSIG on Linux) and so is its folder; with the watchdog,
+    the broker's own temp folder and the watchdog go too."""
+    broker, pids, tmp = start_fake_broker(fake_runners, tmp_path, request, alone)
     broker.kill()
     broker.wait()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            os.kill(runner_pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.2)
+    if alone:  # the runner removes its own folder; the broker's work folder waits for the next run
+        assert_nothing_left(pids, None)
+        assert wait_for(lambda: [p.name[:14] for p in tmp.iterdir()] == ["mmbroker-work-"], 2.0)
+        assert tempdirs.sweep_stale(tmp) and not any(tmp.iterdir())
     else:
-        os.kill(runner_pid, 9)
-        pytest.fail("runner outlived the broker")
+        assert_nothing_left(pids, tmp)
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT", "SIGHUP"])
+def test_signal_mid_call_stops_runner_and_removes_folders(fake_runners, tmp_path, request, signame):
+    """A signal while the main thread waits in a gRPC call unwinds it: the runner is stopped, the
+    folders removed, exit status 128 + signal."""
+    import signal
+
+    broker, pids, tmp = start_fake_broker(fake_runners, tmp_path, request)
+    signum = getattr(signal, signame)
+    broker.send_signal(signum)
+    out, _ = broker.communicate(timeout=30)
+    assert broker.returncode == 128 + signum and out.strip() == f"interrupted by {signame}"
+    assert_nothing_left(pids, tmp)
+
+
+def test_shutdown_does_not_wait_for_a_call_in_flight(fake_runners):
+    """Shutdown ends a runner busy in a call by itself (status 0), without terminate or kill."""
+    import threading
+
+    fw = fake_runners("busy", REAL_RUNNER)
+    r = RunnerProcess(fw, sys.executable, call_timeout=60).start()
+    worker = threading.Thread(
+        target=lambda: pytest.raises(RunnerCrashed, r.call, "Infer", pb.InferRequest(options={"mode": "sleep"})),
+        daemon=True,
+    )
+    worker.start()
+    time.sleep(0.5)
+    r.stop()
+    assert r.proc.returncode == 0
