@@ -144,7 +144,7 @@ def _expected(shape: list[int | None]) -> str:
     return "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"
 
 
-def _cast(name: str, arr: np.ndarray, dtype: str, path: Path) -> np.ndarray:
+def _cast(name: str, arr: np.ndarray, dtype: str, path: Path, model: str) -> np.ndarray:
     """The array in the input's dtype: floats to any float width, integers to integers when every
     value fits; anything else is `bad-input`."""
     want = np.dtype(dtype or "float32")
@@ -157,13 +157,13 @@ def _cast(name: str, arr: np.ndarray, dtype: str, path: Path) -> np.ndarray:
     if arr.dtype.kind == "b" and want.kind in "biu":
         ok = True
     if not ok:
-        raise BrokerError(f"input {name!r} is {want.name} in the model; {path.name} gives {arr.dtype.name}",
+        raise BrokerError(f"input {name!r} is {want.name} in {model}; {path.name} gives {arr.dtype.name}",
                           reference="bad-input", file=str(path),
                           hint=f"save the array as {want.name}")  # fmt: skip
     return arr.astype(want)
 
 
-def match_inputs(given: InputFile, specs: list[Spec]) -> dict[str, np.ndarray]:
+def match_inputs(given: InputFile, specs: list[Spec], model: str = "the model") -> dict[str, np.ndarray]:
     """The file's arrays keyed by the model's input names, checked against the model: every input
     given once (`bad-input`), every fixed dimension equal (`bad-shape`, naming input, expected and
     given shapes), dtypes that convert without loss of kind."""
@@ -172,7 +172,7 @@ def match_inputs(given: InputFile, specs: list[Spec]) -> dict[str, np.ndarray]:
     data = dict(given.arrays)
     if not given.keyed:
         if len(specs) != 1:
-            raise BrokerError(f"the model has {len(names)} inputs {names}; one .npy given", reference="bad-input",
+            raise BrokerError(f"{model} has {len(names)} inputs {names}; one .npy given", reference="bad-input",
                               file=str(path), hint="give an .npz keyed by input name")  # fmt: skip
         data = {names[0]: data[""]}
     elif set(data) != set(names):
@@ -181,7 +181,7 @@ def match_inputs(given: InputFile, specs: list[Spec]) -> dict[str, np.ndarray]:
         else:
             missing, extra = sorted(set(names) - set(data)), sorted(set(data) - set(names))
             raise BrokerError(
-                f"the model's inputs are {names}; {path.name} holds {sorted(data)}"
+                f"the inputs of {model} are {names}; {path.name} holds {sorted(data)}"
                 + (f" (missing {missing})" if missing else "") + (f" (unknown {extra})" if extra else ""),
                 reference="bad-input", file=str(path), hint="key the .npz by the model's input names",
             )  # fmt: skip
@@ -189,29 +189,29 @@ def match_inputs(given: InputFile, specs: list[Spec]) -> dict[str, np.ndarray]:
     for name, shape, dtype in specs:
         arr = np.asarray(data[name])
         if arr.ndim != len(shape) or any(d is not None and d != a for d, a in zip(shape, arr.shape)):
-            raise BrokerError(f"input {name!r} expects shape {_expected(shape)}, {path.name} gives "
+            raise BrokerError(f"input {name!r} of {model} expects shape {_expected(shape)}, {path.name} gives "
                               f"{list(arr.shape)}", reference="bad-shape", file=str(path),
                               hint="give an input of the model's shape (? is free)")  # fmt: skip
-        out[name] = _cast(name, arr, dtype, path)
+        out[name] = _cast(name, arr, dtype, path, model)
     return out
 
 
-def load_inputs(path: Path | InputFile | None, specs: list[Spec], seed: int,
-                image: ImagePreprocess | None = None) -> dict[str, np.ndarray]:  # fmt: skip
+def load_inputs(path: Path | InputFile | None, specs: list[Spec], seed: int, image: ImagePreprocess | None = None,
+                model: str = "the model") -> dict[str, np.ndarray]:  # fmt: skip
     """Inputs keyed by input name: from `path` (.npy, .npz, image), checked against `specs`, or
     seeded random (free dimensions as `shapes.resolve` chooses them)."""
     if path is None:
         return parity.seeded_inputs(specs, seed)
     given = path if isinstance(path, InputFile) else open_input(path)
     if not given.is_image:
-        return match_inputs(given, specs)
+        return match_inputs(given, specs, model)
     names = [s[0] for s in specs]
     if len(specs) != 1:
-        raise BrokerError(f"the model has {len(specs)} inputs {names}; one image given", reference="bad-input",
+        raise BrokerError(f"{model} has {len(specs)} inputs {names}; one image given", reference="bad-input",
                           file=str(given.path), hint="give an .npz keyed by input name")  # fmt: skip
-    check_size([(n, [d or 1 for d in s], t) for n, s, t in specs])  # the image is resized to the fixed sizes
+    check_size([(n, [d or 1 for d in s], t) for n, s, t in specs], model=model)  # resized to the fixed sizes
     arr = load_image(given.path, specs[0], image or ImagePreprocess())
-    return match_inputs(InputFile(given.path, {names[0]: arr}, keyed=True), specs)
+    return match_inputs(InputFile(given.path, {names[0]: arr}, keyed=True), specs, model)
 
 
 @dataclass
@@ -228,13 +228,13 @@ class PreparedInputs:
 
 def prepare_inputs(specs: list[Spec], given: InputFile | None, seed: int, image: ImagePreprocess | None = None,
                    hints: Sequence[ShapeHint] = (), dim_names: dict[str, list[str]] | None = None,
-                   ) -> PreparedInputs:  # fmt: skip
+                   model: str = "the model") -> PreparedInputs:  # fmt: skip
     """The user's --input checked against the model, or seeded random inputs with every free
     dimension given a value (`shapes.resolve`) and their size checked before they are made."""
     if given is not None:
-        return PreparedInputs(load_inputs(given, specs, seed, image), str(given.path))
+        return PreparedInputs(load_inputs(given, specs, seed, image, model), str(given.path))
     resolved, chosen = resolve(specs, hints, dim_names)
-    check_size(resolved)
+    check_size(resolved, model=model)
     return PreparedInputs(parity.seeded_inputs(resolved, seed), f"seeded random, seed {seed}", chosen)
 
 

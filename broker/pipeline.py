@@ -490,7 +490,8 @@ def convert(s: Session, req: ConvertRequest) -> ConvertResult:
     result = ConvertResult(ir, not_verified=not_verified)
     if verify or given is not None:
         hints = [i.hint() for i in req.input_shapes]
-        result.inputs = prepare_inputs(input_specs(ir), given, req.seed, req.image, hints, input_dim_names(ir))
+        result.inputs = prepare_inputs(input_specs(ir), given, req.seed, req.image, hints, input_dim_names(ir),
+                                       model=Path(req.sources[0]).name)  # fmt: skip
     emit_dir = Path(tempfile.mkdtemp(prefix="code-", dir=s.ws))
     emitted = s.tocode(req.dst, ir, emit_dir, name=output.stem, options=req.emit_options)
     code = [f.path for f in emitted]

@@ -216,7 +216,7 @@ def input_bytes(spec: AnySpec) -> int:
     return n
 
 
-def check_size(specs: Sequence[AnySpec], limit: int | None = None) -> None:
+def check_size(specs: Sequence[AnySpec], limit: int | None = None, model: str = "") -> None:
     """Refuse, before anything is allocated, inputs that together take more than a quarter of the
     memory available (each runs through two models, copied on the way): `bad-shape` with the size."""
     limit = available_memory() // 4 if limit is None else limit
@@ -226,7 +226,8 @@ def check_size(specs: Sequence[AnySpec], limit: int | None = None) -> None:
         return
     n, (name, shape, dtype) = max(sizes, key=lambda t: t[0])
     raise BrokerError(
-        f"input {name!r} of shape {list(shape)} ({dtype}) would take {n:,} bytes ({_human(n)})"
+        f"input {name!r}{' of ' + model if model else ''}, shape {list(shape)} ({dtype}), would take "
+        f"{n:,} bytes ({_human(n)})"
         + (f", {total:,} bytes for all inputs" if total != n else "")
         + f": more than this run can make (limit {_human(limit)}, a quarter of the memory available)",
         reference="bad-shape",

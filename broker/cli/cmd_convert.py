@@ -399,7 +399,7 @@ def infer(
         check_output(out)
     with _session(json_out) as s:
         specs, dim_names = _model_inputs(s, fw, files, shapes, trust_model, dst_node, options)
-        prepared = prepare_inputs(specs, given, seed, prep, [i.hint() for i in shapes], dim_names)
+        prepared = prepare_inputs(specs, given, seed, prep, [i.hint() for i in shapes], dim_names, Path(files[0]).name)
         outs, inter, engine = s.infer(
             fw, files, prepared.arrays, intermediates=intermediates, trust_model=trust_model, outputs=dst_node,
             options=options,
@@ -505,7 +505,7 @@ def compare(
         if specs_b is not specs_a:  # B's fixed sizes fill A's free dimensions
             hints = [ShapeHint(a[0], [d for d in b[1] if d is not None], f"the other model ({model_b})")
                      for a, b in zip(specs_a, specs_b) if None not in b[1]]  # fmt: skip
-        prepared = prepare_inputs(specs_a, given, seed, prep, hints, dim_names)
+        prepared = prepare_inputs(specs_a, given, seed, prep, hints, dim_names, Path(files_a[0]).name)
         report = s.verify(
             (fa, files_a),
             (fb, files_b),
