@@ -492,7 +492,7 @@ def convert(s: Session, req: ConvertRequest) -> ConvertResult:
         hints = [i.hint() for i in req.input_shapes]
         result.inputs = prepare_inputs(input_specs(ir), given, req.seed, req.image, hints, input_dim_names(ir),
                                        model=Path(req.sources[0]).name)  # fmt: skip
-    emit_dir = Path(tempfile.mkdtemp(prefix="code-", dir=s.ws))
+    emit_dir = s.ws / "code"  # copied to --code-dir once the check has passed
     emitted = s.tocode(req.dst, ir, emit_dir, name=output.stem, options=req.emit_options)
     code = [f.path for f in emitted]
     say = s.console.print if s.console is not None else None

@@ -354,6 +354,12 @@ def _model_inputs(
     return input_specs(ir), input_dim_names(ir)
 
 
+def _finite_mean(a: np.ndarray) -> float:
+    """The mean of an output's finite values (NaN/Inf are counted apart), 0 when it has none."""
+    finite = a[np.isfinite(a)] if a.dtype.kind in "fc" else a
+    return float(np.mean(finite)) if finite.size else 0.0
+
+
 def _print_chosen(prepared: PreparedInputs) -> None:
     """Say on stderr which values free dimensions were given for the run."""
     for c in prepared.chosen:
@@ -413,8 +419,7 @@ def infer(
         "inputs": prepared.describe(),
         "outputs": [
             {"name": n, "shape": list(a.shape), "dtype": a.dtype.name, "nonfinite": parity.nonfinite(a),
-             "mean": float(np.mean(a[np.isfinite(a)])) if a.size and a.dtype.kind == "f" else
-             float(np.mean(a)) if a.size else 0.0}
+             "mean": _finite_mean(a)}
             for n, a in outs
         ],
         "intermediates": len(inter),
