@@ -62,18 +62,25 @@ def check_output(output: Path) -> Path:
         )
     if out.is_dir() and out.suffix.lower() not in FOLDER_SUFFIXES:
         raise _not_writable("the output is an existing folder", out, "give the path of a file to write")
-    folder = _existing_ancestor(out.parent)
-    if not folder.is_dir():
-        raise _not_writable(f"{folder} is not a folder", out, "give an output path inside a folder")
+    check_folder(out.parent, out)
+    return out
+
+
+def check_folder(folder: Path, path: Path | None = None) -> None:
+    """`folder` exists and takes new files, or can be made where it would be (`output-not-writable`,
+    about `path` when given)."""
+    about = path or folder
+    found = _existing_ancestor(Path(os.path.abspath(folder)))
+    if not found.is_dir():
+        raise _not_writable(f"{found} is not a folder", about, "give an output path inside a folder")
     try:  # the only reliable test of "can create files here" (root, ACLs, read-only mounts)
-        os.rmdir(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=STAGING_SUFFIX, dir=folder))
+        os.rmdir(tempfile.mkdtemp(prefix=f".{about.name}.", suffix=STAGING_SUFFIX, dir=found))
     except OSError as exc:
         raise _not_writable(
-            f"cannot create files in {folder}: {exc.strerror or exc}",
-            out,
-            "write the output to a folder you can write to (-om), or fix the folder's permissions",
+            f"cannot create files in {found}: {exc.strerror or exc}",
+            about,
+            "write the output to a folder you can write to, or fix the folder's permissions",
         ) from None
-    return out
 
 
 @contextmanager
@@ -179,6 +186,7 @@ class StagedOutput:
         self.promoted: list[str] = []
         self.note = ""
         self._saved = False
+        self._created: list[Path] = []
         self._signals: Any = None
 
     @property
@@ -191,6 +199,7 @@ class StagedOutput:
         self._signals = _terminate_raises()
         self._signals.__enter__()
         try:
+            self._created = [p for p in [self.output.parent, *self.output.parent.parents] if not p.exists()]
             self.output.parent.mkdir(parents=True, exist_ok=True)
             self.dir = Path(tempfile.mkdtemp(prefix=f".{self.output.name}.", suffix=STAGING_SUFFIX,
                                              dir=self.output.parent))  # fmt: skip
@@ -280,6 +289,11 @@ class StagedOutput:
             return
         if not (self.keep_failed and self._saved):
             shutil.rmtree(self.dir, ignore_errors=True)
+            for folder in self._created:  # the output's folders made for this run, innermost first
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
             return
         if self.extras is not None:
             copy_into(self.extras[0], self.extras[1], self.dir / "code")

@@ -35,7 +35,7 @@ from .ir import IRFiles, load_ir, save_ir
 from .ir.canonical import canonicalize, is_canonical
 from .ir.legalize import Capabilities, legalize
 from .ir.validate import validate
-from .outputs import StagedOutput, check_output, copy_into
+from .outputs import StagedOutput, check_folder, check_output, copy_into
 from .shapes import ShapeHint, parse_dims
 from .supervisor import RunnerProcess
 
@@ -475,6 +475,8 @@ def convert(s: Session, req: ConvertRequest) -> ConvertResult:
     from .report import check_report_path, write_report
 
     output = check_output(req.output)
+    if req.code_dir is not None:
+        check_folder(req.code_dir)
     if req.report_path is not None:
         check_report_path(req.report_path)
     parity.check_tolerances(req.atol, req.rtol)

@@ -113,6 +113,13 @@ def test_leaving_without_promote_writes_nothing(existing):
     _no_staging(existing)
 
 
+def test_folders_made_for_a_failed_run_are_removed(tmp_path):
+    with StagedOutput(tmp_path / "a" / "b" / "m.onnx") as stage:
+        stage.path.write_bytes(b"m")
+        stage.saved([str(stage.path)])
+    assert not (tmp_path / "a").exists() and "nothing was written" in stage.note
+
+
 def test_interrupted_during_the_check(existing):
     before = _state(existing)
     said = []
