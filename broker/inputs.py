@@ -3,16 +3,17 @@ preprocessing the user gives (size, channel order, scale, mean, std)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
 from . import parity
 from .errors import BrokerError
+from .shapes import ChosenDim, ShapeHint, Spec, check_size, resolve
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
-Spec = tuple[str, list[int | None], str]
 
 
 @dataclass
@@ -83,45 +84,165 @@ def load_image(path: Path, spec: Spec, prep: ImagePreprocess) -> np.ndarray:
     return np.ascontiguousarray(arr[None]).astype(dtype or "float32")
 
 
-def load_inputs(path: Path | None, specs: list[Spec], seed: int,
-                image: ImagePreprocess | None = None) -> dict[str, np.ndarray]:  # fmt: skip
-    """Inputs keyed by input name: from `path` (.npy, .npz, image) or seeded random."""
-    if path is None:
-        return parity.seeded_inputs(specs, seed)
+PICKLED_HINT = "save plain numeric arrays with numpy.save / numpy.savez (no object arrays, no pickles)"
+
+
+@dataclass
+class InputFile:
+    """A user's --input, opened before any work starts: .npy/.npz arrays read (never unpickled),
+    an image only checked to exist (it is read once the model's input shape is known)."""
+
+    path: Path
+    arrays: dict[str, np.ndarray] | None  # None for an image
+    keyed: bool = False  # .npz: keys are input names
+
+    @property
+    def is_image(self) -> bool:
+        return self.arrays is None
+
+
+def _pickled(path: Path) -> BrokerError:
+    return BrokerError("the input file contains pickled objects, which mmbroker never loads",
+                       reference="bad-input", file=str(path), hint=PICKLED_HINT)  # fmt: skip
+
+
+def open_input(path: Path) -> InputFile:
+    """Check and read --input before any runner starts: `missing-file`, `not-a-file`, or `bad-input`
+    for a pickle, an object array, an unknown type or an unreadable file."""
     if not path.exists():
-        raise BrokerError("input file not found", reference="missing-file", file=str(path))
-    names = [s[0] for s in specs]
+        raise BrokerError("input file not found", reference="missing-file", file=str(path),
+                          hint="check the path given with --input")  # fmt: skip
+    if not path.is_file():
+        raise BrokerError("the input is a folder, not a file", reference="not-a-file", file=str(path),
+                          hint="give an .npy, .npz or image file with --input")  # fmt: skip
     suffix = path.suffix.lower()
     if suffix in IMAGE_SUFFIXES:
-        if len(specs) != 1:
-            raise BrokerError(f"the model has {len(specs)} inputs {names}; one image given", reference="bad-input",
-                              file=str(path), hint="give an .npz keyed by input name")  # fmt: skip
-        return {names[0]: load_image(path, specs[0], image or ImagePreprocess())}
+        return InputFile(path, None)
+    if suffix not in (".npy", ".npz"):
+        raise BrokerError("inputs must be .npy, .npz or an image", reference="bad-input", file=str(path),
+                          hint=f"image types: {', '.join(sorted(IMAGE_SUFFIXES))}")  # fmt: skip
+    with open(path, "rb") as f:
+        magic = f.read(6)
+    if magic[:1] == b"\x80":  # a pickle stream (protocol 2 and later), whatever the file is named
+        raise _pickled(path)
     try:
         if suffix == ".npz":
             with np.load(path, allow_pickle=False) as z:
-                data = {k: z[k] for k in z.files}
-            if len(data) == len(names) and not set(data) <= set(names):
-                data = dict(zip(names, data.values()))
-            return data
-        if suffix == ".npy":
-            arr = np.load(path, allow_pickle=False)
-            if len(names) != 1:
-                raise BrokerError(f"the model has {len(names)} inputs {names}; one .npy given", reference="bad-input",
-                                  file=str(path), hint="give an .npz keyed by input name")  # fmt: skip
-            return {names[0]: arr}
-    except BrokerError:
-        raise
+                return InputFile(path, {k: z[k] for k in z.files}, keyed=True)
+        return InputFile(path, {"": np.load(path, allow_pickle=False)})
+    except ValueError as exc:
+        if "pickle" in str(exc) or "Object arrays" in str(exc):
+            raise _pickled(path) from exc
+        raise BrokerError(f"cannot read input tensors: {exc}", reference="bad-input", file=str(path),
+                          hint=PICKLED_HINT) from exc  # fmt: skip
     except Exception as exc:
         raise BrokerError(f"cannot read input tensors: {exc}", reference="bad-input", file=str(path),
-                          hint="give a .npy or .npz written by numpy (no pickled objects)") from exc  # fmt: skip
-    raise BrokerError("inputs must be .npy, .npz or an image", reference="bad-input", file=str(path),
-                      hint=f"image types: {', '.join(sorted(IMAGE_SUFFIXES))}")  # fmt: skip
+                          hint="give a .npy or .npz written by numpy") from exc  # fmt: skip
 
 
-def describe_inputs(inputs: dict[str, np.ndarray], source: str) -> list[dict[str, object]]:
+def _expected(shape: list[int | None]) -> str:
+    return "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"
+
+
+def _cast(name: str, arr: np.ndarray, dtype: str, path: Path, model: str) -> np.ndarray:
+    """The array in the input's dtype: floats to any float width, integers to integers when every
+    value fits; anything else is `bad-input`."""
+    want = np.dtype(dtype or "float32")
+    if arr.dtype == want:
+        return arr
+    ok = arr.dtype.kind == want.kind == "f" or (want.kind == "f" and arr.dtype.kind in "iu")
+    if arr.dtype.kind in "iu" and want.kind in "iu":
+        info = np.iinfo(want)
+        ok = arr.size == 0 or (int(arr.min()) >= info.min and int(arr.max()) <= info.max)
+    if arr.dtype.kind == "b" and want.kind in "biu":
+        ok = True
+    if not ok:
+        raise BrokerError(f"input {name!r} is {want.name} in {model}; {path.name} gives {arr.dtype.name}",
+                          reference="bad-input", file=str(path),
+                          hint=f"save the array as {want.name}")  # fmt: skip
+    return arr.astype(want)
+
+
+def match_inputs(given: InputFile, specs: list[Spec], model: str = "the model") -> dict[str, np.ndarray]:
+    """The file's arrays keyed by the model's input names, checked against the model: every input
+    given once (`bad-input`), every fixed dimension equal (`bad-shape`, naming input, expected and
+    given shapes), dtypes that convert without loss of kind."""
+    assert given.arrays is not None
+    path, names = given.path, [s[0] for s in specs]
+    data = dict(given.arrays)
+    if not given.keyed:
+        if len(specs) != 1:
+            raise BrokerError(f"{model} has {len(names)} inputs {names}; one .npy given", reference="bad-input",
+                              file=str(path), hint="give an .npz keyed by input name")  # fmt: skip
+        data = {names[0]: data[""]}
+    elif set(data) != set(names):
+        if len(data) == len(names) and not set(data) & set(names):  # unnamed (arr_0, ...): in order
+            data = dict(zip(names, data.values()))
+        else:
+            missing, extra = sorted(set(names) - set(data)), sorted(set(data) - set(names))
+            raise BrokerError(
+                f"the inputs of {model} are {names}; {path.name} holds {sorted(data)}"
+                + (f" (missing {missing})" if missing else "") + (f" (unknown {extra})" if extra else ""),
+                reference="bad-input", file=str(path), hint="key the .npz by the model's input names",
+            )  # fmt: skip
+    out: dict[str, np.ndarray] = {}
+    for name, shape, dtype in specs:
+        arr = np.asarray(data[name])
+        if arr.ndim != len(shape) or any(d is not None and d != a for d, a in zip(shape, arr.shape)):
+            raise BrokerError(f"input {name!r} of {model} expects shape {_expected(shape)}, {path.name} gives "
+                              f"{list(arr.shape)}", reference="bad-shape", file=str(path),
+                              hint="give an input of the model's shape (? is free)")  # fmt: skip
+        out[name] = _cast(name, arr, dtype, path, model)
+    return out
+
+
+def load_inputs(path: Path | InputFile | None, specs: list[Spec], seed: int, image: ImagePreprocess | None = None,
+                model: str = "the model") -> dict[str, np.ndarray]:  # fmt: skip
+    """Inputs keyed by input name: from `path` (.npy, .npz, image), checked against `specs`, or
+    seeded random (free dimensions as `shapes.resolve` chooses them)."""
+    if path is None:
+        return parity.seeded_inputs(specs, seed)
+    given = path if isinstance(path, InputFile) else open_input(path)
+    if not given.is_image:
+        return match_inputs(given, specs, model)
+    names = [s[0] for s in specs]
+    if len(specs) != 1:
+        raise BrokerError(f"{model} has {len(specs)} inputs {names}; one image given", reference="bad-input",
+                          file=str(given.path), hint="give an .npz keyed by input name")  # fmt: skip
+    check_size([(n, [d or 1 for d in s], t) for n, s, t in specs], model=model)  # resized to the fixed sizes
+    arr = load_image(given.path, specs[0], image or ImagePreprocess())
+    return match_inputs(InputFile(given.path, {names[0]: arr}, keyed=True), specs, model)
+
+
+@dataclass
+class PreparedInputs:
+    """The inputs of a run, where they came from, and the values given to free dimensions."""
+
+    arrays: dict[str, np.ndarray]
+    source: str
+    chosen: list[ChosenDim] = field(default_factory=list)
+
+    def describe(self) -> list[dict[str, object]]:
+        return describe_inputs(self.arrays, self.source, self.chosen)
+
+
+def prepare_inputs(specs: list[Spec], given: InputFile | None, seed: int, image: ImagePreprocess | None = None,
+                   hints: Sequence[ShapeHint] = (), dim_names: dict[str, list[str]] | None = None,
+                   model: str = "the model") -> PreparedInputs:  # fmt: skip
+    """The user's --input checked against the model, or seeded random inputs with every free
+    dimension given a value (`shapes.resolve`) and their size checked before they are made."""
+    if given is not None:
+        return PreparedInputs(load_inputs(given, specs, seed, image, model), str(given.path))
+    resolved, chosen = resolve(specs, hints, dim_names)
+    check_size(resolved, model=model)
+    return PreparedInputs(parity.seeded_inputs(resolved, seed), f"seeded random, seed {seed}", chosen)
+
+
+def describe_inputs(inputs: dict[str, np.ndarray], source: str,
+                    chosen: Sequence[ChosenDim] = ()) -> list[dict[str, object]]:  # fmt: skip
     return [
         {"name": n, "shape": list(a.shape), "dtype": a.dtype.name, "source": source,
-         "mean": float(a.mean()) if a.size else 0.0, "std": float(a.std()) if a.size else 0.0}
+         "mean": float(a.mean()) if a.size else 0.0, "std": float(a.std()) if a.size else 0.0,
+         "chosen": [{"axis": c.axis, "value": c.value, "reason": c.reason} for c in chosen if c.input == n]}
         for n, a in inputs.items()
     ]  # fmt: skip

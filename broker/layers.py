@@ -82,6 +82,7 @@ def layerwise(
     atol: float,
     rtol: float,
     reference_options: dict[str, str] | None = None,
+    allow_nan: bool = False,
 ) -> LayerReport:
     """`reference_options`: the source-format options (--class, --caffePhase) of the reference."""
     ir = session.toir(reference[0], reference[1], options=reference_options)
@@ -122,7 +123,7 @@ def layerwise(
                     continue
             if b.dtype.kind not in "biuf" or a.dtype.kind not in "biuf":
                 continue
-            max_abs, max_rel, bad, ok = compare_arrays(a, b, atol, rtol)
+            max_abs, max_rel, bad, ok = compare_arrays(a, b, atol, rtol, allow_nan)
             report.rows.append(LayerError(value, node.name, node.op_type, _attrs(node), list(b.shape),
                                           max_abs, max_rel, bad, int(b.size), ok))  # fmt: skip
     if not report.rows:

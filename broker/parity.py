@@ -6,7 +6,7 @@ No sorting, no truncation. The report gives max abs and max rel error for every 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -29,6 +29,8 @@ class OutputComparison:
     passed: bool
     reference_std: float = 0.0
     note: str = ""
+    nonfinite: int = 0  # NaN/Inf values in the output
+    reference_nonfinite: int = 0  # ... and in the reference's
     histogram: list[tuple[float, int]] = field(default_factory=list)  # (upper edge of |a-b|, count)
 
     def to_dict(self) -> dict[str, Any]:
@@ -43,6 +45,8 @@ class ParityReport:
     candidate_engine: str
     outputs: list[OutputComparison] = field(default_factory=list)
     seed: int | None = None
+    allow_nan: bool = False
+    inputs: list[dict[str, Any]] = field(default_factory=list)  # name, shape, dtype, source, chosen dims
 
     @property
     def passed(self) -> bool:
@@ -54,23 +58,49 @@ class ParityReport:
             "atol": self.atol,
             "rtol": self.rtol,
             "seed": self.seed,
+            "allow_nan": self.allow_nan,
+            "inputs": self.inputs,
             "reference_engine": self.reference_engine,
             "candidate_engine": self.candidate_engine,
             "outputs": [o.to_dict() for o in self.outputs],
         }
 
 
-def compare_arrays(a: np.ndarray, b: np.ndarray, atol: float, rtol: float) -> tuple[float, float, int, bool]:
-    """(max abs error, max rel error, mismatched elements, passed) of candidate a vs reference b."""
+def check_tolerances(atol: float, rtol: float) -> None:
+    """--atol and --rtol are finite and not negative (`bad-option`)."""
+    for flag, value in (("--atol", atol), ("--rtol", rtol)):
+        if not np.isfinite(value) or value < 0:
+            raise BrokerError(f"{flag} {value} is not a tolerance", reference="bad-option",
+                              hint=f"give {flag} as a number >= 0")  # fmt: skip
+
+
+def nonfinite(a: np.ndarray) -> int:
+    """How many NaN or Inf values an array holds (0 for integer and boolean arrays)."""
+    a = np.asarray(a)
+    return int(np.count_nonzero(~np.isfinite(a))) if a.dtype.kind in "fc" else 0
+
+
+def compare_arrays(
+    a: np.ndarray, b: np.ndarray, atol: float, rtol: float, allow_nan: bool = False
+) -> tuple[float, float, int, bool]:
+    """(max abs error, max rel error, mismatched elements, passed) of candidate a vs reference b.
+
+    A NaN or Inf on either side is a mismatch, unless `allow_nan` and the other side holds the same
+    value there (NaN and NaN, +Inf and +Inf, -Inf and -Inf). The errors are over the other
+    elements; an unmatched NaN/Inf makes max abs and max rel infinite."""
     a64 = np.asarray(a, dtype=np.float64)
     b64 = np.asarray(b, dtype=np.float64)
-    both_nan = np.isnan(a64) & np.isnan(b64)
-    diff = np.where(both_nan, 0.0, np.abs(a64 - b64))
-    diff = np.where(np.isnan(diff), np.inf, diff)
-    bad = diff > atol + rtol * np.abs(np.nan_to_num(b64, nan=0.0))
-    rel = diff / np.maximum(np.abs(b64), np.finfo(np.float32).tiny)
+    fin_a, fin_b = np.isfinite(a64), np.isfinite(b64)
+    finite = fin_a & fin_b
+    same = (np.isnan(a64) & np.isnan(b64)) | (~fin_a & ~fin_b & (a64 == b64))  # inf == inf of one sign
+    odd = ~finite & ~(same if allow_nan else np.zeros_like(same))
+    diff = np.where(finite, np.abs(np.where(finite, a64, 0.0) - np.where(finite, b64, 0.0)), 0.0)
+    bad = (finite & (diff > atol + rtol * np.abs(np.where(finite, b64, 0.0)))) | odd
+    rel = diff / np.maximum(np.abs(np.where(finite, b64, 0.0)), np.finfo(np.float32).tiny)
     max_abs = float(diff.max()) if diff.size else 0.0
-    max_rel = float(np.nanmax(rel)) if rel.size else 0.0
+    max_rel = float(rel.max()) if rel.size else 0.0
+    if odd.any():
+        max_abs = max_rel = float("inf")
     return max_abs, max_rel, int(bad.sum()), not bool(bad.any())
 
 
@@ -83,6 +113,7 @@ def compare_outputs(
     reference_engine: str = "",
     candidate_engine: str = "",
     seed: int | None = None,
+    allow_nan: bool = False,
 ) -> ParityReport:
     """Outputs are matched by name when both sides use the same names, else by position."""
     if len(candidate) != len(reference):
@@ -97,7 +128,7 @@ def compare_outputs(
     pairs = list(zip(candidate, reference))
     if set(n for n, _ in candidate) == set(ref_names) and len(set(ref_names)) == len(ref_names):
         pairs = [((n, a), (n, by_name[n])) for n, a in candidate]
-    report = ParityReport(atol, rtol, reference_engine, candidate_engine, seed=seed)
+    report = ParityReport(atol, rtol, reference_engine, candidate_engine, seed=seed, allow_nan=allow_nan)
     for (cname, a), (rname, b) in pairs:
         a, b = np.asarray(a), np.asarray(b)
         std = float(np.std(b.astype(np.float64))) if b.size and b.dtype.kind in "fiu" else 0.0
@@ -118,14 +149,24 @@ def compare_outputs(
                 )
             )
             continue
-        max_abs, max_rel, bad, ok = compare_arrays(a, b, atol, rtol)
+        max_abs, max_rel, bad, ok = compare_arrays(a, b, atol, rtol, allow_nan)
+        odd_a, odd_b = nonfinite(a), nonfinite(b)
         report.outputs.append(
             OutputComparison(
                 cname, rname, list(a.shape), list(b.shape), max_abs, max_rel, bad, int(b.size), ok, std,
-                histogram=error_histogram(a, b),
+                _nonfinite_note(odd_a, odd_b, ok, allow_nan), odd_a, odd_b, error_histogram(a, b),
             )
         )  # fmt: skip
     return report
+
+
+def _nonfinite_note(candidate: int, reference: int, passed: bool, allow_nan: bool) -> str:
+    if not candidate and not reference:
+        return ""
+    note = f"NaN/Inf: {candidate} (reference {reference})"
+    if not passed and not allow_nan and candidate == reference:
+        note += "; --allow-nan accepts them at the same places"
+    return note
 
 
 def error_histogram(a: np.ndarray, b: np.ndarray) -> list[tuple[float, int]]:
@@ -139,12 +180,16 @@ def error_histogram(a: np.ndarray, b: np.ndarray) -> list[tuple[float, int]]:
     return out
 
 
-def seeded_inputs(specs: list[tuple[str, list[int | None], str]], seed: int = 0) -> dict[str, np.ndarray]:
-    """Random inputs for (name, shape, dtype) specs; unknown dimensions become 1."""
+def seeded_inputs(specs: Sequence[tuple[str, Sequence[int | None], str]], seed: int = 0) -> dict[str, np.ndarray]:
+    """Random inputs for (name, shape, dtype) specs; a free dimension (None) takes the value
+    `shapes.resolve` gives it, and inputs too large to make are refused before allocation."""
+    from .shapes import check_size, resolve
+
+    resolved, _ = resolve(specs)  # specs without free dimensions come back as they are
+    check_size(resolved)
     rng = np.random.default_rng(seed)
     out: dict[str, np.ndarray] = {}
-    for name, shape, dtype in specs:
-        dims = [d if isinstance(d, int) and d > 0 else 1 for d in shape]
+    for name, dims, dtype in resolved:
         dt = np.dtype(dtype or "float32")
         if dt.kind == "f":
             out[name] = rng.standard_normal(dims).astype(dt)

@@ -28,10 +28,13 @@ from runners.common.rpc import pb
 
 from . import parity, tempdirs
 from .errors import BrokerError
+from .inputs import ImagePreprocess, PreparedInputs, open_input, prepare_inputs
 from .ir import IRFiles, load_ir, save_ir
 from .ir.canonical import canonicalize, is_canonical
 from .ir.legalize import Capabilities, legalize
 from .ir.validate import validate
+from .outputs import StagedOutput, check_folder, check_output, copy_into
+from .shapes import ShapeHint, parse_dims
 from .supervisor import RunnerProcess
 
 
@@ -42,18 +45,13 @@ class InputShape:
 
     @classmethod
     def parse(cls, text: str) -> InputShape:
-        """`1,3,224,224`, `[1,3,224,224]` or `name:1,3,224,224`."""
+        """`1,3,224,224`, `[1,3,224,224]` or `name:1,3,224,224`; every dimension a positive integer."""
         name, _, dims = text.rpartition(":") if ":" in text else ("", "", text)
-        dims = dims.strip().strip("[]()")
-        try:
-            shape = [int(d) for d in dims.replace("x", ",").split(",") if d.strip()]
-        except ValueError:
-            raise BrokerError(
-                f"cannot read input shape {text!r}",
-                reference="bad-option",
-                hint="write it as 1,3,224,224 or name:1,3,224,224 (NCHW, batch included)",
-            )
-        return cls(name.strip(), shape)
+        name = name.strip()
+        return cls(name, parse_dims(dims, f"--inputShape for {name}" if name else "--inputShape"))
+
+    def hint(self) -> ShapeHint:
+        return ShapeHint(self.name, list(self.shape), "--inputShape")
 
 
 @dataclass
@@ -291,6 +289,7 @@ class Session:
         trust_model: bool = False,
         reference_outputs: list[str] | None = None,
         reference_options: dict[str, str] | None = None,
+        allow_nan: bool = False,
     ) -> parity.ParityReport:
         ref_out, _, ref_engine = self.infer(
             reference[0],
@@ -309,6 +308,7 @@ class Session:
             reference_engine=ref_engine,
             candidate_engine=cand_engine,
             seed=seed,
+            allow_nan=allow_nan,
         )
 
     def describe(self, framework: str) -> Any:
@@ -375,6 +375,7 @@ def onnx_graph_bytes(files: IRFiles) -> bytes:
 
 
 def input_specs(ir_files: IRFiles) -> list[tuple[str, list[int | None], str]]:
+    """(name, shape with None for a free dimension, dtype) of every graph input."""
     from .ir.io import read_graph
 
     model = read_graph(ir_files.graph)
@@ -385,6 +386,17 @@ def input_specs(ir_files: IRFiles) -> list[tuple[str, list[int | None], str]]:
         dtype = onnx.helper.tensor_dtype_to_np_dtype(t.elem_type).name if t.elem_type else "float32"
         specs.append((vi.name, shape, dtype))
     return specs
+
+
+def input_dim_names(ir_files: IRFiles) -> dict[str, list[str]]:
+    """The names the model gives its inputs' dimensions (ONNX dim_param), "" where it has none."""
+    from .ir.io import read_graph
+
+    model = read_graph(ir_files.graph)
+    return {
+        vi.name: [d.dim_param if d.HasField("dim_param") else "" for d in vi.type.tensor_type.shape.dim]
+        for vi in common_ir.graph_inputs(model)
+    }
 
 
 def _stamp_source(model: onnx.ModelProto, framework: str, sources: list[str], runner: RunnerProcess) -> None:
@@ -408,3 +420,99 @@ def _stamp_source(model: onnx.ModelProto, framework: str, sources: list[str], ru
     del model.metadata_props[:]
     for k, v in props.items():
         model.metadata_props.add(key=k, value=v)
+
+
+@dataclass
+class ConvertRequest:
+    """What `mmbroker convert` asks for (its flags, read)."""
+
+    src: str
+    sources: list[str]
+    dst: str
+    output: Path
+    input_shapes: list[InputShape] = field(default_factory=list)
+    dst_nodes: list[str] | None = None
+    trust_model: bool = False
+    verify: bool = True
+    input_file: Path | None = None
+    image: ImagePreprocess | None = None
+    atol: float = parity.DEFAULT_ATOL
+    rtol: float = parity.DEFAULT_RTOL
+    allow_nan: bool = False
+    seed: int = 0
+    report_path: Path | None = None
+    code_dir: Path | None = None
+    parse_options: dict[str, str] = field(default_factory=dict)
+    emit_options: dict[str, str] = field(default_factory=dict)
+    keep_failed: bool = False
+
+
+@dataclass
+class ConvertResult:
+    ir: IRFiles
+    written: list[str] = field(default_factory=list)  # the files put in place; empty when none were
+    code: list[str] = field(default_factory=list)  # the generated code copied to --code-dir
+    report: parity.ParityReport | None = None
+    inputs: PreparedInputs | None = None
+    not_verified: str = ""  # why the check was skipped
+    kept: Path | None = None  # where --keep-failed put an unverified result
+    note: str = ""  # what happened to the output when nothing was written
+
+
+# CoreML options that change what the model computes: such a conversion cannot be checked
+_PREPROCESSING = ("isBGR", "scale", "redBias", "greenBias", "blueBias", "grayBias")
+
+
+def convert(s: Session, req: ConvertRequest) -> ConvertResult:
+    """The whole chain: parse -> IR -> emit -> save -> verify -> promote.
+
+    What can be checked without the model is checked before any runner starts (output folder,
+    report path, --input file, tolerances; --inputShape when it was read), the inputs against the
+    model right after parsing, and the result is saved to a temporary folder beside the output and
+    put in place only when the check passed (`outputs.StagedOutput`)."""
+    from .report import check_report_path, write_report
+
+    output = check_output(req.output)
+    if req.code_dir is not None:
+        check_folder(req.code_dir)
+    if req.report_path is not None:
+        check_report_path(req.report_path)
+    parity.check_tolerances(req.atol, req.rtol)
+    given = open_input(req.input_file) if req.input_file is not None else None
+    verify, not_verified = req.verify, ""
+    preprocessing = [k for k in _PREPROCESSING if k in req.emit_options]
+    if verify and preprocessing:
+        verify = False
+        not_verified = (f"{', '.join('--' + k for k in preprocessing)} change what the model computes; compare it "
+                        "with the source on preprocessed input (mmbroker compare --input)")  # fmt: skip
+    ir = s.toir(req.src, req.sources, inputs=req.input_shapes, outputs=req.dst_nodes, trust_model=req.trust_model,
+                options=req.parse_options, prepare=(req.dst,))  # fmt: skip
+    result = ConvertResult(ir, not_verified=not_verified)
+    if verify or given is not None:
+        hints = [i.hint() for i in req.input_shapes]
+        result.inputs = prepare_inputs(input_specs(ir), given, req.seed, req.image, hints, input_dim_names(ir),
+                                       model=Path(req.sources[0]).name)  # fmt: skip
+    emit_dir = s.ws / "code"  # copied to --code-dir once the check has passed
+    emitted = s.tocode(req.dst, ir, emit_dir, name=output.stem, options=req.emit_options)
+    code = [f.path for f in emitted]
+    say = s.console.print if s.console is not None else None
+    stage = StagedOutput(output, req.keep_failed, extras=(code, emit_dir) if req.code_dir else None, say=say)
+    with stage:
+        saved = stage.saved(s.tomodel(req.dst, emitted, stage.path))
+        if verify and result.inputs is not None:
+            report = s.verify((req.src, req.sources), (req.dst, saved), result.inputs.arrays, atol=req.atol,
+                              rtol=req.rtol, seed=None if given else req.seed, trust_model=req.trust_model,
+                              reference_outputs=req.dst_nodes, reference_options=req.parse_options,
+                              allow_nan=req.allow_nan)  # fmt: skip
+            report.inputs = result.inputs.describe()
+            result.report = report
+            if req.report_path is not None:
+                write_report(req.report_path, report, report.inputs,
+                             title=f"{req.src} {Path(req.sources[0]).name} -> {req.dst} {output.name}")  # fmt: skip
+        if result.report is None or result.report.passed:
+            stage.promote()
+            result.written = [stage.final(f) for f in saved]
+    result.kept, result.note = stage.kept, stage.note
+    if result.written and req.code_dir is not None:
+        result.code = copy_into(code, emit_dir, req.code_dir)
+    return result

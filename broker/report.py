@@ -64,8 +64,12 @@ def _curve_svg(layers: LayerReport, width: int = 720, height: int = 220) -> str:
     return "".join(parts)
 
 
+def _chosen(i: dict[str, Any]) -> str:
+    return "; ".join(f"dim {c['axis']} = {c['value']} ({c['reason']})" for c in i.get("chosen", [])) or "-"
+
+
 def _inputs_rows(inputs: list[dict[str, Any]]) -> list[list[str]]:
-    return [[str(i["name"]), "x".join(map(str, i["shape"])), str(i["dtype"]), str(i["source"]),
+    return [[str(i["name"]), "x".join(map(str, i["shape"])), str(i["dtype"]), str(i["source"]), _chosen(i),
              f"{i['mean']:.4g}", f"{i['std']:.4g}"] for i in inputs]  # fmt: skip
 
 
@@ -79,12 +83,19 @@ def render_markdown(parity: ParityReport | None, inputs: list[dict[str, Any]], l
                   "| output | shape | max abs err | max rel err | mismatched | result |",
                   "|---|---|---|---|---|---|"]  # fmt: skip
         for o in parity.outputs:
+            result = f"{'pass' if o.passed else 'FAIL'} {o.note}".strip()
             lines.append(f"| {o.name} | {'x'.join(map(str, o.shape))} | {_fmt(o.max_abs)} | {_fmt(o.max_rel)} | "
-                         f"{o.mismatched}/{o.total} | {'pass' if o.passed else 'FAIL ' + o.note} |")  # fmt: skip
+                         f"{o.mismatched}/{o.total} | {result} |")  # fmt: skip
         for o in parity.outputs:
             lines += ["", f"Error histogram of {o.name} (|a-b| up to each edge: count):",
                       ", ".join(f"{'0' if e == 0 else _fmt(e)}: {c}" for e, c in o.histogram)]  # fmt: skip
-    lines += ["", "## Inputs", "", "| name | shape | dtype | source | mean | std |", "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Inputs",
+        "",
+        "| name | shape | dtype | source | free dimensions given | mean | std |",
+        "|---|---|---|---|---|---|---|",
+    ]
     lines += ["| " + " | ".join(r) + " |" for r in _inputs_rows(inputs)]
     if layers is not None:
         first = layers.first_divergent
@@ -119,14 +130,15 @@ def render_html(parity: ParityReport | None, inputs: list[dict[str, Any]], layer
         out.append("<table><tr><th>output</th><th>shape</th><th>max abs err</th><th>max rel err</th>"
                    "<th>mismatched</th><th>result</th></tr>")  # fmt: skip
         for o in parity.outputs:
-            res = '<span class="pass">pass</span>' if o.passed else f'<span class="fail">FAIL</span> {e(o.note)}'
+            verdict_o = "pass" if o.passed else "FAIL"
+            res = f'<span class="{verdict_o.lower()}">{verdict_o}</span> {e(o.note)}'
             out.append(f"<tr><td>{e(o.name)}</td><td>{'×'.join(map(str, o.shape))}</td><td>{_fmt(o.max_abs)}</td>"
                        f"<td>{_fmt(o.max_rel)}</td><td>{o.mismatched}/{o.total}</td><td>{res}</td></tr>")  # fmt: skip
         out.append("</table>")
         for o in parity.outputs:
             out.append(f"<h3>Error histogram: {e(o.name)}</h3>{_histogram_svg(o.histogram)}")
-    out.append("<h2>Inputs</h2><table><tr><th>name</th><th>shape</th><th>dtype</th><th>source</th><th>mean</th>"
-               "<th>std</th></tr>")  # fmt: skip
+    out.append("<h2>Inputs</h2><table><tr><th>name</th><th>shape</th><th>dtype</th><th>source</th>"
+               "<th>free dimensions given</th><th>mean</th><th>std</th></tr>")  # fmt: skip
     out += ["<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in _inputs_rows(inputs)]
     out.append("</table>")
     if layers is not None:
@@ -153,14 +165,22 @@ def render_html(parity: ParityReport | None, inputs: list[dict[str, Any]], layer
     return "\n".join(out)
 
 
+def check_report_path(path: Path) -> Path:
+    """Before any work: the report is .html or .md (`bad-option`) in a folder that takes files."""
+    from .outputs import check_output
+
+    if path.suffix.lower() not in (".html", ".htm", ".md"):
+        raise BrokerError("the report must end in .html or .md", reference="bad-option", file=str(path),
+                          hint="e.g. --report report.html")  # fmt: skip
+    return check_output(path)
+
+
 def write_report(path: Path, parity: ParityReport | None, inputs: list[dict[str, Any]],
                  layers: LayerReport | None = None, title: str = "mmbroker verification") -> Path:  # fmt: skip
-    suffix = path.suffix.lower()
-    if suffix in (".html", ".htm"):
-        text = render_html(parity, inputs, layers, title)
-    elif suffix == ".md":
+    check_report_path(path)
+    if path.suffix.lower() == ".md":
         text = render_markdown(parity, inputs, layers, title)
     else:
-        raise BrokerError("the report must end in .html or .md", reference="bad-option", file=str(path))
+        text = render_html(parity, inputs, layers, title)
     atomic_write(str(path), lambda tmp: Path(tmp).write_text(text))
     return path

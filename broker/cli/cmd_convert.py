@@ -14,13 +14,17 @@ from runners.common.tensors import file_ref
 from .. import parity
 from ..errors import BrokerError
 from ..frameworks import parse_model_ref, runner_name
-from ..inputs import ImagePreprocess, describe_inputs, load_inputs
+from ..inputs import ImagePreprocess, PreparedInputs, open_input, prepare_inputs
 from ..ir import IRFiles
 from ..layers import layerwise
-from ..pipeline import EnvOptions, InputShape, Session, input_specs
-from ..report import write_report
+from ..outputs import StagedOutput, check_output
+from ..pipeline import ConvertRequest, EnvOptions, InputShape, Session, input_dim_names, input_specs
+from ..pipeline import convert as run_convert
+from ..report import check_report_path, write_report
+from ..shapes import ShapeHint, Spec
 from .app import app, err_console, out_console
 from .options import (
+    AllowNanOpt,
     AtolOpt,
     CaffePhaseOpt,
     ChannelOrderOpt,
@@ -122,6 +126,15 @@ def convert(
     input_file: InputFileOpt = None,
     atol: AtolOpt = parity.DEFAULT_ATOL,
     rtol: RtolOpt = parity.DEFAULT_RTOL,
+    allow_nan: AllowNanOpt = False,
+    keep_failed: Annotated[
+        bool,
+        typer.Option(
+            "--keep-failed",
+            help="When the check fails (or the run is interrupted after saving), keep the unverified result in "
+            "<output>.failed/ instead of removing it. The file at -om is never touched by a failed run.",
+        ),
+    ] = False,
     seed: SeedOpt = 0,
     report_path: ReportOpt = None,
     size: SizeOpt = None,
@@ -159,8 +172,6 @@ def convert(
     no_index: NoIndexOpt = False,
 ) -> None:
     src_fw, dst_fw = runner_name(src), runner_name(dst)
-    files = list(sources) + ([weights] if weights else [])
-    options = parse_options(class_name, caffe_phase)
     given: dict[str, Any] = {
         "inputNames": input_names,
         "outputNames": output_names,
@@ -176,62 +187,50 @@ def convert(
     emit_options = {k: str(v) for k, v in given.items() if v is not None}
     if output.suffix:
         emit_options["format"] = output.suffix.lstrip(".").lower()  # e.g. CoreML: .mlmodel or .mlpackage
+    req = ConvertRequest(
+        src=src_fw,
+        sources=list(sources) + ([weights] if weights else []),
+        dst=dst_fw,
+        output=output,
+        input_shapes=[InputShape.parse(t) for t in input_shape or []],
+        dst_nodes=dst_node,
+        trust_model=trust_model,
+        verify=verify,
+        input_file=input_file,
+        image=image_preprocess(size, mean, std, channel_order, input_scale),
+        atol=atol,
+        rtol=rtol,
+        allow_nan=allow_nan,
+        seed=seed,
+        report_path=report_path,
+        code_dir=code_dir,
+        parse_options=parse_options(class_name, caffe_phase),
+        emit_options=emit_options,
+        keep_failed=keep_failed,
+    )
     con = err_console()
     with _session(json_out, python, find_links, no_index, workspace) as s:
-        ir = s.toir(
-            src_fw,
-            files,
-            inputs=[InputShape.parse(t) for t in input_shape or []],
-            outputs=dst_node,
-            trust_model=trust_model,
-            options=options,
-            prepare=(dst_fw,),
-        )
-        emit_dir = code_dir or s.ws / "code"
-        emitted = s.tocode(dst_fw, ir, emit_dir, name=output.stem, options=emit_options)
-        written = s.tomodel(dst_fw, emitted, output)
-        con.print(f"wrote {', '.join(f'{w} ({_size(w)})' for w in written)}", highlight=False)
-        if code_dir:
-            con.print(f"code and weights in {code_dir}", highlight=False)
-        report = None
-        preprocessing = sorted(k for k in emit_options if k.endswith("Bias") or k in ("isBGR", "scale"))
-        if verify and preprocessing:
-            verify = False
-            con.print(
-                f"not verified: {', '.join('--' + k for k in preprocessing)} change what the model computes; "
-                "compare it with the source on preprocessed input (mmbroker compare --input)",
-                highlight=False,
-            )
-        if verify:
-            prep = image_preprocess(size, mean, std, channel_order, input_scale)
-            inputs = load_inputs(input_file, input_specs(ir), seed, prep)
-            report = s.verify(
-                (src_fw, files),
-                (dst_fw, written),
-                inputs,
-                atol=atol,
-                rtol=rtol,
-                seed=None if input_file else seed,
-                trust_model=trust_model,
-                reference_outputs=dst_node,
-                reference_options=options,
-            )
-            if report_path:
-                source = str(input_file) if input_file else f"seeded random, seed {seed}"
-                write_report(report_path, report, describe_inputs(inputs, source),
-                             title=f"{src_fw} {Path(files[0]).name} -> {dst_fw} {output.name}")  # fmt: skip
-                con.print(f"report: {report_path}", highlight=False)
-        result: dict[str, Any] = {
-            "output": written,
-            "ir": str(ir.graph) if workspace else None,
-            "timings": s.timings,
-            "parity": report.to_dict() if report else None,
-        }
+        done = run_convert(s, req)
+    if done.written:
+        con.print(f"wrote {', '.join(f'{w} ({_size(w)})' for w in done.written)}", highlight=False)
+    if done.code:
+        con.print(f"code and weights in {code_dir}", highlight=False)
+    if done.not_verified:
+        con.print(f"not verified: {done.not_verified}", highlight=False)
+    if done.report is not None and report_path:
+        con.print(f"report: {report_path}", highlight=False)
     if json_out:
-        print_json(result)
-    elif report is not None:
-        print_parity(report)
-    if report is not None and not report.passed:
+        print_json({
+            "output": done.written,
+            "kept": str(done.kept) if done.kept else None,
+            "ir": str(done.ir.graph) if workspace else None,
+            "timings": s.timings,
+            "parity": done.report.to_dict() if done.report else None,
+        })  # fmt: skip
+    elif done.report is not None:
+        print_parity(done.report)
+    if not done.written:
+        con.print(f"not written: {done.note}", highlight=False)
         raise typer.Exit(1)
 
 
@@ -318,8 +317,12 @@ def tomodel(
             raise BrokerError("file not found", reference="missing-file", file=str(p))
         paths.extend(sorted(q for q in p.iterdir() if q.is_file()) if p.is_dir() else [p])
     refs = [file_ref(str(p), _role(p)) for p in paths]
-    with _session(json_out) as s:
-        written = s.tomodel(runner_name(framework), refs, output)
+    fw = runner_name(framework)
+    check_output(output)
+    with _session(json_out) as s, StagedOutput(output, say=err_console().print) as stage:
+        saved = stage.saved(s.tomodel(fw, refs, stage.path))
+        stage.promote()
+        written = [stage.final(f) for f in saved]
     if json_out:
         print_json({"files": written})
     else:
@@ -330,20 +333,37 @@ def _role(p: Path) -> str:
     return {".py": "code", ".txt": "code", ".npz": "weights", ".pth": "weights"}.get(p.suffix, "model")
 
 
-def _specs_for(
+def _model_inputs(
     s: Session,
     fw: str,
     files: list[str],
-    shapes: list[str] | None,
+    shapes: list[InputShape],
     trust: bool,
     outputs: list[str] | None = None,
     options: dict[str, str] | None = None,
-) -> Any:
-    if shapes and all(InputShape.parse(t).name for t in shapes):
-        return [(i.name, list(i.shape), "float32") for i in map(InputShape.parse, shapes)]
-    shape_args = [InputShape.parse(t) for t in shapes or []]
-    ir = s.toir(fw, files, inputs=shape_args, outputs=outputs, trust_model=trust, options=options)
-    return input_specs(ir)
+) -> tuple[list[Spec], dict[str, list[str]]]:
+    """The model's inputs (name, shape with None where free, dtype) and its dimension names; a
+    shape given for every input by name is taken as it is, without parsing the model."""
+    if shapes and all(i.name for i in shapes):
+        given: list[Spec] = []
+        for i in shapes:
+            dims: list[int | None] = list(i.shape)
+            given.append((i.name, dims, "float32"))
+        return given, {}
+    ir = s.toir(fw, files, inputs=shapes, outputs=outputs, trust_model=trust, options=options)
+    return input_specs(ir), input_dim_names(ir)
+
+
+def _finite_mean(a: np.ndarray) -> float:
+    """The mean of an output's finite values (NaN/Inf are counted apart), 0 when it has none."""
+    finite = a[np.isfinite(a)] if a.dtype.kind in "fc" else a
+    return float(np.mean(finite)) if finite.size else 0.0
+
+
+def _print_chosen(prepared: PreparedInputs) -> None:
+    """Say on stderr which values free dimensions were given for the run."""
+    for c in prepared.chosen:
+        err_console().print(f"free dimension {c}", highlight=False)
 
 
 @app.command(
@@ -378,33 +398,47 @@ def infer(
 ) -> None:
     fw, files = parse_model_ref(model)
     options = parse_options(class_name, caffe_phase)
+    shapes = [InputShape.parse(t) for t in input_shape or []]
+    prep = image_preprocess(size, mean, std, channel_order, input_scale)
+    given = open_input(input_file) if input_file else None
+    if out:
+        check_output(out)
     with _session(json_out) as s:
-        specs = _specs_for(s, fw, files, input_shape, trust_model, dst_node, options)
-        inputs = load_inputs(input_file, specs, seed, image_preprocess(size, mean, std, channel_order, input_scale))
+        specs, dim_names = _model_inputs(s, fw, files, shapes, trust_model, dst_node, options)
+        prepared = prepare_inputs(specs, given, seed, prep, [i.hint() for i in shapes], dim_names, Path(files[0]).name)
         outs, inter, engine = s.infer(
-            fw, files, inputs, intermediates=intermediates, trust_model=trust_model, outputs=dst_node, options=options
-        )
+            fw, files, prepared.arrays, intermediates=intermediates, trust_model=trust_model, outputs=dst_node,
+            options=options,
+        )  # fmt: skip
     if out:
         from runners.common.tensors import save_npz
 
         save_npz(str(out), {**{n: a for n, a in outs}, **{f"intermediate/{k}": v for k, v in inter.items()}})
     summary: dict[str, Any] = {
         "engine": engine,
+        "inputs": prepared.describe(),
         "outputs": [
-            {"name": n, "shape": list(a.shape), "dtype": a.dtype.name, "mean": float(np.mean(a)) if a.size else 0.0}
+            {"name": n, "shape": list(a.shape), "dtype": a.dtype.name, "nonfinite": parity.nonfinite(a),
+             "mean": _finite_mean(a)}
             for n, a in outs
         ],
         "intermediates": len(inter),
-    }
+    }  # fmt: skip
     if json_out:
         print_json(summary)
     else:
+        _print_chosen(prepared)
         con = out_console()
         con.print(f"engine: {engine}", highlight=False)
         for o in summary["outputs"]:
-            con.print(f"{o['name']}  {o['dtype']}  {o['shape']}  mean {o['mean']:.6g}", highlight=False)
+            odd = f"  NaN/Inf {o['nonfinite']} of {int(np.prod(o['shape']))}" if o["nonfinite"] else ""
+            con.print(f"{o['name']}  {o['dtype']}  {o['shape']}  mean {o['mean']:.6g}{odd}", highlight=False)
         if inter:
             con.print(f"{len(inter)} intermediate values", highlight=False)
+    for o in summary["outputs"]:
+        if o["nonfinite"]:
+            err_console().print(f"warning: output {o['name']!r} holds {o['nonfinite']} NaN/Inf values",
+                                highlight=False)  # fmt: skip
 
 
 @app.command(
@@ -428,6 +462,7 @@ def compare(
     seed: SeedOpt = 0,
     atol: AtolOpt = parity.DEFAULT_ATOL,
     rtol: RtolOpt = parity.DEFAULT_RTOL,
+    allow_nan: AllowNanOpt = False,
     layers: Annotated[
         bool,
         typer.Option(
@@ -454,37 +489,46 @@ def compare(
     fa, files_a = parse_model_ref(model_a)
     fb, files_b = parse_model_ref(model_b)
     options = parse_options(class_name, caffe_phase)
+    shapes = [InputShape.parse(t) for t in input_shape or []]
+    prep = image_preprocess(size, mean, std, channel_order, input_scale)
+    parity.check_tolerances(atol, rtol)
+    given = open_input(input_file) if input_file else None
+    if report_path:
+        check_report_path(report_path)
     layer_report = None
     with _session(json_out) as s:
-        specs_a = _specs_for(s, fa, files_a, input_shape, trust_model, dst_node, options)
+        specs_a, dim_names = _model_inputs(s, fa, files_a, shapes, trust_model, dst_node, options)
         specs_b = specs_a
-        if not input_shape:
+        hints = [i.hint() for i in shapes]
+        if not shapes:
             try:
-                specs_b = _specs_for(s, fb, files_b, input_shape, trust_model)
+                specs_b, _ = _model_inputs(s, fb, files_b, shapes, trust_model)
             except BrokerError as err:
                 if err.reference != "missing-input-shape":  # B cannot tell its input shapes: use A's
                     raise
         _check_same_inputs(model_a, specs_a, model_b, specs_b)
-        inputs = load_inputs(input_file, specs_a, seed, image_preprocess(size, mean, std, channel_order, input_scale))
+        if specs_b is not specs_a:  # B's fixed sizes fill A's free dimensions
+            hints = [ShapeHint(a[0], [d for d in b[1] if d is not None], f"the other model ({model_b})")
+                     for a, b in zip(specs_a, specs_b) if None not in b[1]]  # fmt: skip
+        prepared = prepare_inputs(specs_a, given, seed, prep, hints, dim_names, Path(files_a[0]).name)
         report = s.verify(
             (fa, files_a),
             (fb, files_b),
-            inputs,
+            prepared.arrays,
             atol=atol,
             rtol=rtol,
             seed=None if input_file else seed,
             trust_model=trust_model,
             reference_outputs=dst_node,
             reference_options=options,
+            allow_nan=allow_nan,
         )
+        report.inputs = prepared.describe()
         if layers:
-            layer_report = layerwise(
-                s, (fa, files_a), (fb, files_b), inputs, atol=atol, rtol=rtol, reference_options=options
-            )
+            layer_report = layerwise(s, (fa, files_a), (fb, files_b), prepared.arrays, atol=atol, rtol=rtol,
+                                     reference_options=options, allow_nan=allow_nan)  # fmt: skip
     if report_path:
-        source = str(input_file) if input_file else f"seeded random, seed {seed}"
-        write_report(report_path, report, describe_inputs(inputs, source), layer_report,
-                     title=f"{model_a} vs {model_b}")  # fmt: skip
+        write_report(report_path, report, report.inputs, layer_report, title=f"{model_a} vs {model_b}")
     if json_out:
         print_json({**report.to_dict(), "layers": layer_report.to_dict() if layer_report else None})
     else:
@@ -497,10 +541,13 @@ def compare(
         raise typer.Exit(1)
 
 
-def _check_same_inputs(a: str, specs_a: Any, b: str, specs_b: Any) -> None:
-    shapes_a = [[d or 1 for d in s[1]] for s in specs_a]
-    shapes_b = [[d or 1 for d in s[1]] for s in specs_b]
-    if shapes_a != shapes_b:
+def _check_same_inputs(a: str, specs_a: list[Spec], b: str, specs_b: list[Spec]) -> None:
+    """Both models take inputs of the same ranks and, where both fix a dimension, the same size."""
+
+    def agree(x: list[int | None], y: list[int | None]) -> bool:
+        return len(x) == len(y) and all(p is None or q is None or p == q for p, q in zip(x, y))
+
+    if len(specs_a) != len(specs_b) or not all(agree(p[1], q[1]) for p, q in zip(specs_a, specs_b)):
         raise BrokerError(
             f"the models take different inputs: {a} takes "
             + ", ".join(f"{n} {s}" for n, s, _ in specs_a)

@@ -48,6 +48,14 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JS
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the random verification input.")]
 AtolOpt = Annotated[float, typer.Option("--atol", help="Absolute tolerance of the parity check.")]
 RtolOpt = Annotated[float, typer.Option("--rtol", help="Relative tolerance of the parity check.")]
+AllowNanOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-nan",
+        help="Accept NaN/Inf in the outputs where both models have the same value at the same place "
+        "(by default any NaN or Inf fails the check).",
+    ),
+]
 InputFileOpt = Annotated[
     Optional[Path],
     typer.Option(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from ..layers import LayerReport
@@ -29,15 +30,22 @@ def parity_table(report: ParityReport) -> Table:
             f"{o.max_abs:.3g}",
             f"{o.max_rel:.3g}",
             f"{o.mismatched}/{o.total}",
-            "[green]pass[/]" if o.passed else f"[red]FAIL[/] {o.note}".rstrip(),
+            (f"[green]pass[/] {escape(o.note)}" if o.passed else f"[red]FAIL[/] {escape(o.note)}").rstrip(),
         )
     table.caption = f"pass when |a-b| <= {report.atol:g} + {report.rtol:g}*|ref| element-wise"
     return table
 
 
+def chosen_dims_lines(inputs: list[dict[str, Any]]) -> list[str]:
+    """`x[2] = 224 (default image size of a 4-D input)` for every free dimension given a value."""
+    return [f"{i['name']}[{c['axis']}] = {c['value']} ({c['reason']})" for i in inputs for c in i.get("chosen", [])]
+
+
 def print_parity(report: ParityReport) -> None:
     con = out_console()
     con.print(parity_table(report))
+    for line in chosen_dims_lines(report.inputs):
+        con.print(f"free dimension {line}", highlight=False)
     if report.passed:
         con.print("[bold green]parity: PASS[/]")
     else:

@@ -132,7 +132,7 @@ def test_wrong_input_shape_at_infer(tmp_path, good_onnx):
     np.save(x, np.zeros((1, 4, 8, 8), np.float32))
     r = run_cli("infer", good_onnx, "--input", x)
     assert r.exit_code == 1 and "Traceback" not in r.stderr
-    assert "bad-input" in r.stderr and "[1, 3, 8, 8]" in r.stderr and "[1, 4, 8, 8]" in r.stderr
+    assert "bad-shape" in r.stderr and "[1, 3, 8, 8]" in r.stderr and "[1, 4, 8, 8]" in r.stderr
 
 
 def test_wrong_input_shape_at_infer_pytorch(session, tmp_path, zoo):
