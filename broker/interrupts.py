@@ -45,6 +45,9 @@ def _handler(signum: int, frame: FrameType | None) -> None:
     raise Interrupted(signum)
 
 
+_previous: dict[int, object] = {}
+
+
 def install() -> bool:
     """Handle SIGINT, SIGTERM and SIGHUP as above; only possible from the main thread. A signal the
     broker was started with ignored stays ignored (`nohup`, a background job's SIGINT)."""
@@ -52,6 +55,18 @@ def install() -> bool:
         return False
     _received.clear()
     for signum in SIGNALS:
-        if signal.getsignal(signum) is not signal.SIG_IGN:
+        current = signal.getsignal(signum)
+        if current is not signal.SIG_IGN:
+            _previous.setdefault(signum, current)
             signal.signal(signum, _handler)
     return True
+
+
+def uninstall() -> None:
+    """Put back the handlers `install` replaced (the CLI run in-process, as tests do)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum, handler in _previous.items():
+        signal.signal(signum, handler)  # type: ignore[arg-type]
+    _previous.clear()
+    _received.clear()

@@ -79,3 +79,5 @@ def main() -> None:
         tempdirs.remove_all()
         _say_interrupted(exc.signum)
         sys.exit(exc.exit_code)
+    finally:
+        interrupts.uninstall()
