@@ -8,7 +8,7 @@
 - trained models shipped inside a registry package: PaddleOCR's text-direction classifier and text
   detector (paddle2onnx exports) from the `rapidocr-onnxruntime` wheel (a test dependency).
 
-`build(kind, out_dir, env_for)` writes them under `out_dir`, which callers cache by `key()`, with
+`build(name, out_dir, ...)` writes them under `out_dir`, which callers cache by `key()`, with
 `<name>.input.npz` beside a model whose seeded random input would prove nothing (a text detector
 sees no text in noise).
 """
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import json
 import shutil
 from pathlib import Path
 
@@ -71,17 +70,18 @@ def registry_file(name: str) -> Path | None:
     return path if path.exists() else None
 
 
-def build(kind: str, out_dir: Path, run_in_env, env_for) -> None:
-    """Write the models of `kind` into out_dir (`run_in_env(handle, script, *args)` runs a builder
-    in a runner's environment, `env_for(fw)` gives that environment)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+def build(name: str, out_dir: Path, run_in_env, env_for) -> None:
+    """Write corpus model `name` (and the others its builder makes in the same run) into out_dir
+    (`run_in_env(handle, script, *args)` runs a builder in a runner's environment, `env_for(fw)`
+    gives that environment)."""
     from .calibrate import scale_logits, text_lines_image
 
+    out_dir.mkdir(parents=True, exist_ok=True)
+    kind = CORPUS[name][0]
     if kind == "classic":
         from . import onnx_classics
 
-        for name in onnx_classics.CLASSICS:
-            onnx.save(scale_logits(onnx_classics.build(name)), str(out_dir / f"{name}.onnx"))
+        onnx.save(scale_logits(onnx_classics.build(name)), str(out_dir / f"{name}.onnx"))
     elif kind == "features":
         from . import exporter_features
 
@@ -90,14 +90,13 @@ def build(kind: str, out_dir: Path, run_in_env, env_for) -> None:
         run_in_env(env_for("tensorflow"), HERE / "tf2onnx_export.py", out_dir / "tf2onnx_cnn.onnx")
     elif kind == "mxnet":
         run_in_env(env_for("mxnet"), HERE / "mxnet_onnx_export.py", out_dir)
-        for name in (n for n, (k, _) in CORPUS.items() if k == "mxnet"):
-            path = str(out_dir / f"{name}.onnx")
+        for other in (n for n, (k, _) in CORPUS.items() if k == "mxnet"):
+            path = str(out_dir / f"{other}.onnx")
             onnx.save(scale_logits(onnx.load(path)), path)
     elif kind == "registry":
-        for name in REGISTRY_FILES:
-            src = registry_file(name)
-            if src is not None:
-                shutil.copyfile(src, out_dir / f"{name}.onnx")
-        shape = [int(d) for d in INPUT_SHAPES["ppocr_det"].split(",")]
-        np.savez(out_dir / "ppocr_det.input.npz", x=text_lines_image(shape))
-    (out_dir / f"{kind}.done").write_text(json.dumps(sorted(n for n, (k, _) in CORPUS.items() if k == kind)))
+        src = registry_file(name)
+        if src is not None:
+            shutil.copyfile(src, out_dir / f"{name}.onnx")
+        if name == "ppocr_det":
+            shape = [int(d) for d in INPUT_SHAPES["ppocr_det"].split(",")]
+            np.savez(out_dir / "ppocr_det.input.npz", x=text_lines_image(shape))
