@@ -1,14 +1,21 @@
-"""The one error type users see: a short reference, a message, where it happened and what to do."""
+"""The one error type users see: a short reference, a message, where it happened and what to do.
+
+References and their default hints are listed in `error_refs.py` (docs/errors.md)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from .error_refs import default_hint
+
 
 class BrokerError(Exception):
-    """An error the user can act on. Shown without a traceback unless --debug is given."""
+    """An error the user can act on. Shown without a traceback unless --debug is given.
 
-    reference = "broker-error"
+    A raise without a reference is a bug in the raise itself, hence the default `internal-bug`;
+    a raise without a hint gets the reference's default hint."""
+
+    reference = "internal-bug"
 
     def __init__(
         self,
@@ -29,7 +36,7 @@ class BrokerError(Exception):
         if reference:
             self.reference = reference
         self.message = message
-        self.hint = hint
+        self.hint = hint or default_hint(self.reference)
         self.file = file
         self.node = node
         self.op = op
@@ -73,8 +80,6 @@ class BrokerError(Exception):
 
 class RunnerFailed(BrokerError):
     """A runner reported a structured error for a call (unsupported op, corrupt model, ...)."""
-
-    reference = "runner-error"
 
 
 class RunnerCrashed(BrokerError):

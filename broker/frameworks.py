@@ -18,6 +18,8 @@ ALIASES = {
     "coreml": "coreml",
     "onnx": "onnx",
 }
+# frameworks whose models can be folders: a TensorFlow SavedModel, a CoreML .mlpackage
+READS_FOLDERS = {"tensorflow", "coreml"}
 
 
 def runner_name(name: str) -> str:
@@ -26,7 +28,7 @@ def runner_name(name: str) -> str:
     if key not in known:
         raise BrokerError(
             f"unknown or unavailable framework {name!r}",
-            reference="unknown-framework",
+            reference="bad-option",
             hint=f"frameworks with a runner in this installation: {', '.join(known)}",
         )
     return key
@@ -70,7 +72,7 @@ def parse_model_ref(text: str) -> tuple[str, list[str]]:
     if guessed is None:
         raise BrokerError(
             f"cannot tell which framework reads {text!r}",
-            reference="unknown-framework",
+            reference="bad-option",
             hint="prefix it with the framework, e.g. pytorch:model.pth,model.py",
         )
     return runner_name(guessed), files

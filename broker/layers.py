@@ -129,7 +129,7 @@ def layerwise(
     if not report.rows:
         raise BrokerError(
             "the two models share no IR value names, so no layer can be matched",
-            reference="no-common-values",
+            reference="no-intermediates",
             hint="compare a model with one converted from it by mmbroker",
         )
     return report

@@ -10,6 +10,7 @@ with Session(console) as s:
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -27,7 +28,9 @@ from runners.common import tensors
 from runners.common.rpc import pb
 
 from . import parity, tempdirs
+from .error_refs import default_hint
 from .errors import BrokerError
+from .frameworks import READS_FOLDERS
 from .inputs import ImagePreprocess, PreparedInputs, open_input, prepare_inputs
 from .ir import IRFiles, load_ir, save_ir
 from .ir.canonical import canonicalize, is_canonical
@@ -70,6 +73,7 @@ class Session:
     timings: dict[str, float] = field(default_factory=dict)
     _runners: dict[str, RunnerProcess] = field(default_factory=dict)
     _describe: dict[str, Future[Any]] = field(default_factory=dict)
+    _given_source: str = ""  # the first source parsed, to name in errors about the workspace
     _sources: dict[Path, str] = field(default_factory=dict)  # IR graph -> the source file it was parsed from
     _own_workspace: bool = False
 
@@ -81,8 +85,31 @@ class Session:
             self.workspace.mkdir(parents=True, exist_ok=True)
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        if isinstance(exc, BrokerError):
+            self._name_user_files(exc)
         self.close()
+
+    def _name_user_files(self, err: BrokerError) -> None:
+        """An error about a file in this session's own temporary workspace (the IR, generated code)
+        names the user's model instead: the user never saw the workspace, which is gone by now. A
+        workspace file that is damaged or inconsistent is mmbroker's own output, so a bug."""
+        if not self._own_workspace or self.workspace is None:
+            return
+        roots = {str(self.workspace), str(self.workspace.resolve())}
+        pattern = re.compile("|".join(re.escape(r) for r in roots) + r"""[^\s'",;)]*""")
+        if not pattern.search(err.file) and not pattern.search(err.message):
+            return
+        source = self._given_source or "the model"
+        err.file = source if pattern.search(err.file) else err.file
+        err.message = pattern.sub(
+            lambda m: f"<intermediate {Path(m.group()).suffix or 'file'} of {source}>", err.message
+        )
+        err.nodes = [pattern.sub("<intermediate file>", n) for n in err.nodes]
+        if err.reference in _BLAME_THE_FILE:
+            err.message = f"mmbroker's own intermediate files are wrong ({err.reference}): {err.message}"
+            err.reference = "internal-bug"
+            err.hint = default_hint("internal-bug")
 
     def close(self) -> None:
         runners = list(self._runners.values())
@@ -164,11 +191,8 @@ class Session:
     ) -> IRFiles:
         """Parse into the IR; `prepare` names runners (a conversion's target) to start and warm up
         while the source is parsed."""
-        for s in sources:
-            if not Path(s).exists() and not Path(s + ".index").exists():  # a TF checkpoint prefix
-                raise BrokerError(
-                    "file not found", reference="missing-file", file=s, hint="check the path given with -in/-iw"
-                )
+        check_sources(framework, sources)
+        self._given_source = self._given_source or sources[0]
         runner = self.runner(framework)
         self.prepare(*(fw for fw in prepare if fw != framework))
         parse_dir = self.ws / "parse"
@@ -187,10 +211,10 @@ class Session:
         with self.phase("file transfer"):
             model = common_ir.join(resp.graph, tensors.load_npz(resp.weights.path))
         with self.phase("ir passes"):
-            model = validate(common_ir.set_ir_version(model), where=sources[0])
+            model = validate(common_ir.set_ir_version(model), where=sources[0], made_by=f"the {framework} parser")
             _stamp_source(model, framework, sources, runner)
             model, _ = canonicalize(model, where=sources[0])
-            model = validate(model, where=sources[0])
+            model = validate(model, where=sources[0], made_by="canonicalization")
         with self.phase("file transfer"):
             files = save_ir(model, stem or self.ws / "ir" / Path(sources[0]).stem)
         self._sources[files.graph.resolve()] = sources[0]
@@ -260,6 +284,7 @@ class Session:
         """Run a model; `outputs` names the graph nodes to read for formats that have no fixed outputs
         (TF1 checkpoints, frozen graphs), as --dstNode does for conversion; `options` are the
         source-format options the model was parsed with (--class, --caffePhase)."""
+        check_sources(framework, model)
         runner = self.runner(framework)
         infer_dir = self.ws / "infer"
         infer_dir.mkdir(exist_ok=True)
@@ -362,12 +387,33 @@ def _text(value: str) -> str:
     return value.encode("utf-8", "replace").decode("utf-8") if isinstance(value, str) else str(value)
 
 
+# references that say a file is damaged or inconsistent: about a file mmbroker wrote itself, a bug
+_BLAME_THE_FILE = {"corrupt-model", "invalid-model", "weights-mismatch", "bad-code", "missing-file", "not-a-file"}
+
+
 class _NullStatus:
     def __enter__(self) -> _NullStatus:
         return self
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+def check_sources(framework: str, sources: list[str]) -> None:
+    """Model files exist and are files (folders only where the framework reads folders), before any
+    runner starts."""
+    for s in sources:
+        if not Path(s).exists() and not Path(s + ".index").exists():  # a TF checkpoint prefix
+            raise BrokerError(
+                "file not found", reference="missing-file", file=s, hint="check the path given with -in/-iw"
+            )
+        if Path(s).is_dir() and framework not in READS_FOLDERS:
+            raise BrokerError(
+                f"this is a folder; {framework} models are files",
+                reference="not-a-file",
+                file=s,
+                hint="give the model file in it (e.g. with -in folder/model.ext)",
+            )
 
 
 def onnx_graph_bytes(files: IRFiles) -> bytes:

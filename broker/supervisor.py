@@ -315,7 +315,7 @@ class RunnerProcess:
         if detail is not None:
             failed = RunnerFailed(
                 detail.message,
-                reference=detail.reference or "runner-error",
+                reference=detail.reference or "internal-bug",
                 hint=detail.hint,
                 file=detail.file,
                 node=detail.node,
@@ -324,7 +324,7 @@ class RunnerProcess:
                 framework=detail.framework or self.framework,
                 nodes=list(detail.nodes),
             )
-            if detail.reference == "runner-internal-error":
+            if detail.reference == "internal-bug":
                 failed.debug_detail = self.stderr_tail(40)
                 return self._env_damage(failed) or failed
             return failed

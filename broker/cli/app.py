@@ -79,5 +79,21 @@ def main() -> None:
         tempdirs.remove_all()
         _say_interrupted(exc.signum)
         sys.exit(exc.exit_code)
+    except Exception as exc:  # an exception in our own code is a bug: one line, the traceback with --debug
+        render_error(internal_bug(exc))
+        sys.exit(1)
     finally:
         interrupts.uninstall()
+
+
+def internal_bug(exc: Exception) -> BrokerError:
+    """An unexpected exception as the `internal-bug` error that reports it."""
+    text = " ".join(str(exc).split())
+    err = BrokerError(
+        f"mmbroker failed unexpectedly: {type(exc).__name__}{': ' + text[:300] if text else ''}",
+        reference="internal-bug",
+        hint="this is a bug in mmbroker, not a problem with the input: run again with --debug and report it "
+        "with the traceback",
+    )
+    err.__cause__ = exc
+    return err

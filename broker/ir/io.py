@@ -31,6 +31,14 @@ class IRFiles:
 
 def read_graph(path: Path) -> onnx.ModelProto:
     path = Path(path)
+    folder = path if path.is_dir() else path.with_suffix("")
+    if path.is_dir() or (not path.exists() and folder.is_dir()):
+        raise BrokerError(
+            "this is a folder, not an IR graph",
+            reference="not-a-file",
+            file=str(folder),
+            hint="give the .pb written by `mmbroker toir` (its .npz beside it)",
+        )
     if not path.exists():
         raise BrokerError(
             f"IR graph not found: {path}",
@@ -48,7 +56,20 @@ def read_graph(path: Path) -> onnx.ModelProto:
             file=str(path),
             hint="give the .pb written by `mmbroker toir`",
         ) from exc
+    check_text(model, path)
     return model
+
+
+def check_text(model: onnx.ModelProto, path: Path) -> None:
+    """Every name in the graph is text (see `non_text_field`)."""
+    found = common_ir.non_text_field(model)
+    if found:
+        raise BrokerError(
+            f"{found[0]} is not UTF-8 text: {found[1][:60]!r}",
+            reference="corrupt-model",
+            file=str(path),
+            hint="the file is damaged; copy or export it again",
+        )
 
 
 def load_ir(path: Path | str, weights: Path | str | None = None) -> onnx.ModelProto:
@@ -57,15 +78,30 @@ def load_ir(path: Path | str, weights: Path | str | None = None) -> onnx.ModelPr
     if path.suffix == ".onnx":
         if not path.exists():
             raise BrokerError("model not found", reference="missing-file", file=str(path))
+        if path.is_dir():
+            raise BrokerError("this is a folder, not an ONNX model", reference="not-a-file", file=str(path))
         try:
-            return onnx.load(str(path))
+            model = onnx.load(str(path), load_external_data=False)
         except Exception as exc:
             raise BrokerError(f"not an ONNX model ({exc})", reference="corrupt-model", file=str(path)) from exc
+        problem = common_ir.external_data_problem(model, str(path.resolve().parent))
+        if problem:
+            raise BrokerError(
+                problem[1], reference=problem[0], file=str(path), hint=common_ir.EXTERNAL_DATA_HINTS[problem[0]]
+            )
+        try:
+            onnx.external_data_helper.load_external_data_for_model(model, str(path.resolve().parent))
+        except Exception as exc:
+            raise BrokerError(f"cannot read its external data ({exc})", reference="corrupt-model", file=str(path))
+        check_text(model, path)
+        return model
     files = IRFiles.for_stem(path)
     model = read_graph(files.graph)
     wpath = Path(weights) if weights else files.weights
     arrays: dict[str, np.ndarray] = {}
     if model.graph.initializer:
+        if wpath.is_dir():
+            raise BrokerError("the IR weights are a folder", reference="not-a-file", file=str(wpath))
         if not wpath.exists():
             raise BrokerError(
                 "IR weights not found",
@@ -82,7 +118,7 @@ def load_ir(path: Path | str, weights: Path | str | None = None) -> onnx.ModelPr
     except KeyError as exc:
         raise BrokerError(
             f"no weights for initializer {exc}",
-            reference="missing-weight",
+            reference="weights-mismatch",
             file=str(wpath),
             hint="graph and weights come from different conversions",
         ) from exc

@@ -10,26 +10,46 @@ from runners.common import ir as common_ir
 from ..errors import BrokerError
 
 
-def validate(model: onnx.ModelProto, where: str = "") -> onnx.ModelProto:
-    """Run the ONNX checker and shape inference; return the model with inferred shapes."""
+def check(model: onnx.ModelProto, where: str = "", made_by: str = "") -> None:
+    """Run the ONNX checker. `made_by` names the part of mmbroker that made `model` (`the caffe
+    parser`, `canonicalization`): its graph is then mmbroker's own output, and an invalid one is a
+    bug, not the user's file."""
     try:
         onnx.checker.check_model(model)
     except Exception as exc:
+        reason = first_line(exc)
+        if made_by:
+            raise BrokerError(
+                f"{made_by} produced an IR graph that is not valid ONNX: {reason}",
+                reference="internal-bug",
+                file=where,
+                hint=f"this is a bug in mmbroker ({made_by}); run again with --debug and report it with the model",
+            ) from exc
         raise BrokerError(
-            f"the IR graph is not valid ONNX: {str(exc).strip().splitlines()[0]}",
-            reference="invalid-ir",
+            f"the graph is not valid ONNX: {reason}",
+            reference="invalid-model",
             file=where,
-            hint="the parser that produced it has a bug; report it with the model",
+            hint="repair the graph at the node named, or export it again",
         ) from exc
+
+
+def validate(model: onnx.ModelProto, where: str = "", made_by: str = "") -> onnx.ModelProto:
+    """Run the ONNX checker and shape inference; return the model with inferred shapes."""
+    check(model, where, made_by)
     try:
         return onnx.shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
     except Exception as exc:
         raise BrokerError(
-            f"shape inference failed: {str(exc).strip().splitlines()[0]}",
-            reference="shape-inference-failed",
+            f"shape inference failed: {first_line(exc)}",
+            reference="bad-shape",
             file=where,
             hint="give input shapes with --inputShape",
         ) from exc
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
 def convert_opset(model: onnx.ModelProto, target: int = common_ir.IR_OPSET, where: str = "") -> onnx.ModelProto:
@@ -40,8 +60,8 @@ def convert_opset(model: onnx.ModelProto, target: int = common_ir.IR_OPSET, wher
         return version_converter.convert_version(model, target)
     except Exception as exc:
         raise BrokerError(
-            f"cannot convert from opset {current} to {target}: {str(exc).strip().splitlines()[0]}",
-            reference="opset-conversion-failed",
+            f"cannot convert from opset {current} to {target}: {first_line(exc)}",
+            reference="unsupported-opset",
             file=where,
             opset=current,
         ) from exc

@@ -76,7 +76,7 @@ def _run(request, job_dir, net_path, weights_path, phase):
             raise RunnerError("bad-input", text, file=net_path, hint="give one tensor per net input")
         how = "aborted (signal %d)" % -proc.returncode if proc.returncode < 0 else "failed"
         raise RunnerError(
-            "caffe-check-failed",
+            "invalid-model",
             "Caffe %s: %s" % (how, caffe_message(stderr)),
             file=net_path,
             hint="Caffe refused the net or its weights; fix what its message names",

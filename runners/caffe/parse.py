@@ -59,11 +59,11 @@ class ParseContext(object):
 
     def bottom(self, i=0):
         if i >= len(self.layer.bottom):
-            raise self.fail("bad-layer", "needs at least %d bottom blob(s)" % (i + 1))
+            raise self.fail("invalid-model", "needs at least %d bottom blob(s)" % (i + 1))
         blob = self.layer.bottom[i]
         if blob not in self.values:
             raise self.fail(
-                "bad-layer",
+                "invalid-model",
                 "bottom blob '%s' is produced by no earlier layer" % blob,
                 hint="check the layer order and the blob names in the .prototxt",
             )
@@ -83,14 +83,14 @@ class ParseContext(object):
         a legacy 4-D blob matches when its leading ones are dropped)."""
         if not self.net.weights_path:
             raise self.fail(
-                "missing-weights",
+                "missing-file",
                 "the layer has %s but no .caffemodel was given" % what,
                 hint="pass the trained weights with -iw weights.caffemodel",
             )
         blobs = self.net.weights.get(self.layer.name)
         if blobs is None or i >= len(blobs):
             raise RunnerError(
-                "missing-weights",
+                "weights-mismatch",
                 "the .caffemodel has %s for layer '%s' (blob %d, %s)"
                 % ("no blobs" if blobs is None else "only %d blob(s)" % len(blobs), self.layer.name, i, what),
                 file=self.net.weights_path,
@@ -112,7 +112,7 @@ class ParseContext(object):
             )
         if stored != expected and _strip_ones(stored) != _strip_ones(expected):
             raise RunnerError(
-                "blob-shape-mismatch",
+                "weights-mismatch",
                 "blob %d (%s) of layer '%s' has shape %s in the .caffemodel; the .prototxt makes it %s"
                 % (i, what, self.layer.name, stored, expected),
                 file=self.net.weights_path,
@@ -155,7 +155,7 @@ def input_shapes(net, specs):
         name = spec.name or (names[i] if i < len(names) else "")
         if name not in shapes:
             raise RunnerError(
-                "bad-input",
+                "unknown-node",
                 "the net has no input '%s' (inputs: %s)" % (name, names),
                 file=net.net_path,
                 hint="name one of the net's inputs",
@@ -176,7 +176,7 @@ def input_shapes(net, specs):
         )
     if not names:
         raise RunnerError(
-            "no-inputs",
+            "invalid-model",
             "the net declares no input (input:/input_shape or an Input layer)",
             file=net.net_path,
             hint="give a deploy .prototxt; train_val nets read Data layers",
@@ -226,7 +226,7 @@ def convert(net, specs):
         reg.lookup(layer.type, 1)(layer, ctx)
         for top, name in zip(layer.top, ctx.top_names):
             if name not in ctx.shapes:
-                raise ctx.fail("bad-layer", "converter set no shape for top '%s'" % top)
+                raise ctx.fail("invalid-model", "converter set no shape for top '%s'" % top)
             ctx.values[top] = name
             available = [b for b in available if b != top] + [top]
     outputs = sorted(set(available))  # Caffe lists a net's outputs in name order

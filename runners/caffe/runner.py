@@ -48,7 +48,7 @@ class CaffeRunner(RunnerBase):
         from .emit import emit
 
         if not request.weights.path:
-            raise RunnerError("bad-request", "no weights file given")
+            raise RunnerError("missing-file", "no weights file given")
         net, weights, warnings = emit(
             request.graph, request.weights.path, request.out_dir or self.inbox(), request.name or "model"
         )
@@ -60,7 +60,7 @@ class CaffeRunner(RunnerBase):
         nets = [f.path for f in request.emitted if f.path.endswith(".prototxt")]
         weights = [f.path for f in request.emitted if f.path.endswith(".caffemodel")]
         if len(nets) != 1 or len(weights) != 1:
-            raise RunnerError("bad-request", "Save needs the emitted .prototxt and .caffemodel")
+            raise RunnerError("missing-file", "Save needs the emitted .prototxt and .caffemodel")
         fmt = (request.format or "").lower()
         if fmt and fmt not in WRITES:
             raise RunnerError(

@@ -62,7 +62,7 @@ def _check_float(value_info):
     elem = value_info.type.tensor_type.elem_type
     if elem not in (TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16):
         raise RunnerError(
-            "unsupported-dtype",
+            "unsupported-attribute",
             "input '%s' is %s; CNTK computes in floating point only"
             % (value_info.name, TensorProto.DataType.Name(elem)),
             hint="convert to another target framework, or give the model a floating-point input",
@@ -77,7 +77,7 @@ def build(model, weights):
         dims = ctx.shapes.get(i.name)
         if not dims or any(d is None for d in dims[1:]):
             raise RunnerError(
-                "unknown-shape",
+                "missing-input-shape",
                 "input '%s' has no static shape %s" % (i.name, dims),
                 hint="give the input shape when converting (--inputShape)",
             )

@@ -77,7 +77,7 @@ def check_arguments(model, path):
     bad = [argument_name(a) for a in model.arguments if len(a.dynamic_axes) > 1]
     if bad:
         raise RunnerError(
-            "unsupported-input",
+            "unsupported-attribute",
             "input%s %s %s a sequence axis; only inputs with the batch axis alone are supported"
             % ("s" if len(bad) > 1 else "", ", ".join(bad), "have" if len(bad) > 1 else "has"),
             file=path,

@@ -15,7 +15,7 @@ def save(code_path, weights_path, output):
     except Exception as exc:
         text = str(exc).strip().splitlines()
         raise RunnerError(
-            "bad-class-file",
+            "bad-code",
             "build(weights) failed: %s: %s" % (type(exc).__name__, text[0][:300] if text else ""),
             file=code_path,
             hint="give the .npz emitted with this code; if it is, CNTK rejects the generated graph: "

@@ -6,7 +6,7 @@ import re
 import numpy as np
 
 from . import ir
-from .errors import RunnerError
+from .errors import InternalBug, RunnerError
 from .registry import onnx_attributes
 
 
@@ -90,7 +90,7 @@ def topological(nodes, available):
         if len(rest) == len(pending):
             missing = sorted(set(i for n in rest for i in n.inputs if i and i not in ready))
             raise RunnerError(
-                "bad-graph",
+                "invalid-model",
                 "graph has a cycle or undefined values: %s" % ", ".join(missing[:10]),
                 node=rest[0].name,
                 op=rest[0].op_type,
@@ -167,7 +167,11 @@ def convert_nodes(registry, nodes, ctx, opset, skip=None, fold_constants=False):
                 err.node, err.op, err.opset = n.name, n.op_type, opset
             raise
         except TypeError as exc:
+            if "unexpected keyword" not in str(exc):
+                raise InternalBug(exc, node=n.name, op=n.op_type, opset=opset)
             raise RunnerError("unsupported-attribute", "cannot emit: %s" % exc, node=n.name, op=n.op_type, opset=opset)
+        except Exception as exc:  # a bug in the converter: name the node it was converting
+            raise InternalBug(exc, node=n.name, op=n.op_type, opset=opset)
     ctx.node = None
 
 
@@ -177,7 +181,7 @@ def graph_nodes(model, weights, consts):
     g = model.graph
     for init in g.initializer:
         if init.name not in weights:
-            raise RunnerError("corrupt-model", "weights file has no tensor '%s'" % init.name)
+            raise RunnerError("weights-mismatch", "the IR weights have no tensor '%s'" % init.name)
         consts[init.name] = np.asarray(weights[init.name])
     inputs = [i.name for i in ir.graph_inputs(model)]
     return topological([IRNode(n, i) for i, n in enumerate(g.node)], inputs + list(consts))

@@ -101,6 +101,34 @@ class UnsupportedOps(RunnerError):
         )
 
 
+class InternalBug(RunnerError):
+    """An exception in the runner's own code (or an unexpected failure inside the framework): a bug,
+    reported with what is known of where it happened. The traceback goes to the runner's log."""
+
+    grpc_code = "INTERNAL"
+
+    def __init__(self, exc, framework="", file="", node="", op="", opset=0):
+        text = " ".join(str(exc).split())
+        self.cause = "%s%s" % (type(exc).__name__, ": " + text[:300] if text else "")
+        super(InternalBug, self).__init__("internal-bug", "", file=file, node=node, op=op, opset=opset)
+        self.framework = framework
+
+    @property
+    def framework(self):
+        return self._framework
+
+    @framework.setter
+    def framework(self, value):
+        """The message and hint name the runner, known only once the server catches the error."""
+        self._framework = value
+        fw = value or "?"
+        self.message = "the %s runner failed: %s" % (fw, self.cause)
+        self.hint = (
+            "this is a bug in mmbroker's %s runner or in %s itself, not a problem with the input: run again "
+            "with --debug for the runner's traceback and report it" % (fw, value or "the framework")
+        )
+
+
 def abort_with(context, grpc, err):
     """End the current gRPC call with `err` as structured detail."""
     code = getattr(grpc.StatusCode, getattr(err, "grpc_code", "INVALID_ARGUMENT"))

@@ -78,3 +78,95 @@ def graph_inputs(model):
     """Graph inputs that are not initializers."""
     inits = set(i.name for i in model.graph.initializer)
     return [i for i in model.graph.input if i.name not in inits]
+
+
+def non_text_field(message, where=""):
+    """(field path, raw bytes) of the first string field of a parsed protobuf message that is not
+    UTF-8 text, or None. protobuf parses ONNX's proto2 strings without checking them and hands back
+    bytes where they are not text, which every later step (checker, shape inference, converters)
+    trips over."""
+    for field, value in message.ListFields():
+        name = "%s.%s" % (where, field.name) if where else field.name
+        repeated = field.is_repeated if hasattr(field, "is_repeated") else field.label == field.LABEL_REPEATED
+        items = list(value) if repeated else [value]
+        for i, item in enumerate(items):
+            path = "%s[%d]" % (name, i) if repeated else name
+            if field.type == field.TYPE_MESSAGE:
+                found = non_text_field(item, path)
+                if found:
+                    return found
+            elif field.type == field.TYPE_STRING and isinstance(item, bytes):
+                return path, item
+    return None
+
+
+def all_tensors(graph):
+    """Every TensorProto of a graph: initializers, sparse initializers, tensor attributes, subgraphs."""
+    for init in graph.initializer:
+        yield init
+    for sparse in graph.sparse_initializer:
+        yield sparse.values
+        yield sparse.indices
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.HasField("t"):
+                yield attr.t
+            for tensor in attr.tensors:
+                yield tensor
+            if attr.HasField("g"):
+                for tensor in all_tensors(attr.g):
+                    yield tensor
+            for sub in attr.graphs:
+                for tensor in all_tensors(sub):
+                    yield tensor
+
+
+EXTERNAL_DATA_HINTS = {
+    "unsafe-model": "keep the model's external data files in its folder (no links, no paths out of it)",
+    "missing-file": "copy the external data files the model names into its folder",
+    "not-a-file": "the external data must be files in the model's folder",
+    "corrupt-model": "the external data file is truncated or damaged; copy or export the model again",
+}
+
+
+def external_data_problem(model, base_dir):
+    """(reference, message) for the first tensor whose external data is not a regular file inside
+    `base_dir` with the bytes it claims, or None. Checked before onnx reads anything: older onnx
+    releases follow any path, newer ones refuse with a message that does not say why it matters."""
+    import os
+
+    base = os.path.realpath(base_dir or ".")
+    for tensor in all_tensors(model.graph):
+        if tensor.data_location != 1:  # TensorProto.EXTERNAL
+            continue
+        info = dict((e.key, e.value) for e in tensor.external_data)
+        loc = info.get("location", "")
+        what = "tensor '%s'" % tensor.name
+        if not loc:
+            return "corrupt-model", "%s is stored outside the file but names no data file" % what
+        full = os.path.join(base, loc)
+        if os.path.isabs(loc) or not os.path.realpath(full).startswith(base + os.sep) or os.path.islink(full):
+            return "unsafe-model", "%s reads its data from '%s', which is %s the model's folder %s; it was not read" % (
+                what,
+                loc,
+                "a link, not a file in" if os.path.islink(full) else "outside",
+                base,
+            )
+        if not os.path.exists(full):
+            return "missing-file", "%s reads its data from '%s', which does not exist in %s" % (what, loc, base)
+        if not os.path.isfile(full):
+            return "not-a-file", "%s reads its data from '%s', which is a folder" % (what, loc)
+        try:
+            offset, length = int(info.get("offset") or 0), int(info.get("length") or 0)
+        except ValueError:
+            return "corrupt-model", "%s has an offset or length that is not a number: %s" % (what, info)
+        size = os.path.getsize(full)
+        if offset < 0 or length < 0 or offset + length > size:
+            return "corrupt-model", "%s reads bytes %d..%d of '%s', which holds %d bytes" % (
+                what,
+                offset,
+                offset + length,
+                loc,
+                size,
+            )
+    return None

@@ -5,7 +5,8 @@ import os
 from .errors import RunnerError
 
 
-def require_file(path, what="model file"):
+def require_file(path, what="model file", folder_ok=False):
+    """`path` names an existing file (or folder, where the format is one), not empty."""
     if not path:
         raise RunnerError("missing-file", "no %s given" % what, hint="pass the %s with -in/--input-file" % what)
     if not os.path.exists(path):
@@ -14,6 +15,10 @@ def require_file(path, what="model file"):
             "%s not found" % what,
             file=path,
             hint="check the path; relative paths are taken from the current directory",
+        )
+    if os.path.isdir(path) and not folder_ok:
+        raise RunnerError(
+            "not-a-file", "this is a folder, not a %s" % what, file=path, hint="give the %s itself" % what
         )
     if os.path.isfile(path) and os.path.getsize(path) == 0:
         raise RunnerError(
@@ -85,7 +90,7 @@ def load_code(path, function, what="generated code"):
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
-        raise RunnerError("bad-class-file", "the %s does not run: %s" % (what, exc), file=path)
+        raise RunnerError("bad-code", "the %s does not run: %s" % (what, exc), file=path)
     if not callable(getattr(module, function, None)):
-        raise RunnerError("bad-class-file", "expected a function %s in the %s" % (function, what), file=path)
+        raise RunnerError("bad-code", "expected a function %s in the %s" % (function, what), file=path)
     return module

@@ -18,9 +18,25 @@ def load_model(path):
 
     require_file(path)
     try:
-        return onnx.load(path)
+        model = onnx.load(path, load_external_data=False)
     except Exception as exc:
         raise corrupt(path, exc, "ONNX model")
+    problem = ir.external_data_problem(model, os.path.dirname(os.path.abspath(path)))
+    if problem:
+        raise RunnerError(problem[0], problem[1], file=path, hint=ir.EXTERNAL_DATA_HINTS[problem[0]])
+    try:
+        onnx.external_data_helper.load_external_data_for_model(model, os.path.dirname(os.path.abspath(path)))
+    except Exception as exc:
+        raise corrupt(path, exc, "ONNX model's external data")
+    found = ir.non_text_field(model)
+    if found:
+        raise RunnerError(
+            "corrupt-model",
+            "%s is not UTF-8 text: %r" % (found[0], found[1][:60]),
+            file=path,
+            hint="the file is damaged; copy or export it again",
+        )
+    return model
 
 
 def load_any(files):
@@ -37,7 +53,7 @@ def load_any(files):
             return ir.join(model, w), graph[0]
         except KeyError as exc:
             raise RunnerError(
-                "missing-weight",
+                "weights-mismatch",
                 "no weights for initializer %s" % exc,
                 file=graph[0],
                 hint="give the .npz written beside the graph",
@@ -56,7 +72,7 @@ def to_ir_opset(model, path):
     except Exception as exc:
         bad = first_line(exc)
         raise RunnerError(
-            "opset-conversion-failed",
+            "unsupported-opset",
             "cannot convert from opset %d to the IR opset %d: %s" % (opset, ir.IR_OPSET, bad),
             file=path,
             opset=opset,
@@ -81,7 +97,7 @@ def set_input_shapes(model, specs):
             target = inputs[i]
         if target is None:
             raise RunnerError(
-                "bad-input",
+                "unknown-node",
                 "the model has no input '%s' (inputs: %s)" % (spec.name, [v.name for v in inputs]),
                 hint="name one of the model's inputs",
             )
@@ -208,7 +224,7 @@ def to_ir(model, request, path, name=None):
         model = onnx.shape_inference.infer_shapes(model, data_prop=True)
     except Exception as exc:
         raise RunnerError(
-            "shape-inference-failed",
+            "bad-shape",
             "shape inference failed: %s" % first_line(exc),
             file=path,
             hint="give the input shapes with --inputShape",
@@ -231,9 +247,9 @@ def ir_model(graph_bytes, weights_path):
         onnx.checker.check_model(model, full_check=False)
     except Exception as exc:
         raise RunnerError(
-            "invalid-ir",
+            "invalid-model",
             "the IR graph is not valid ONNX: %s" % first_line(exc),
-            hint="this is a bug in the runner that parsed the model",
+            hint="check it with `mmbroker ir check`; if mmbroker wrote it, this is a bug: report it with the model",
         )
     return model
 
@@ -255,7 +271,7 @@ def run_onnxruntime(model, request, path, engine_note=""):
         sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
     except Exception as exc:
         raise RunnerError(
-            "runtime-load-failed",
+            "infer-failed",
             "onnxruntime cannot load the model: %s" % first_line(exc),
             file=path,
             hint="check the model with: mmbroker ir info " + path,
@@ -264,7 +280,7 @@ def run_onnxruntime(model, request, path, engine_note=""):
     try:
         values = sess.run(names, feeds)
     except Exception as exc:
-        raise RunnerError("runtime-failed", "onnxruntime failed: %s" % first_line(exc), file=path)
+        raise RunnerError("infer-failed", "onnxruntime failed: %s" % first_line(exc), file=path)
     ws = request.workspace or None
     outs = [to_proto(n, v, ws) for n, v in zip(output_names, values)]
     inter = [to_proto(n, v, ws) for n, v in zip(names[len(output_names) :], values[len(output_names) :])]

@@ -24,12 +24,8 @@ import traceback
 from concurrent import futures
 
 from . import lifetime, rpc
-from .errors import RunnerError, abort_with
+from .errors import InternalBug, RunnerError, abort_with
 from .rpc import pb
-
-
-class InternalError(RunnerError):
-    grpc_code = "INTERNAL"
 
 
 class Servicer(object):
@@ -45,23 +41,19 @@ class Servicer(object):
             if os.environ.get("MMBROKER_TEST_HANG", "").lower() == getattr(method, "__name__", ""):
                 time.sleep(3600)
             return method(request)
+        except InternalBug as err:  # raised where the node being converted is known
+            err.framework = err.framework or self.runner.framework
+            err.file = err.file or _request_file(request)
+            sys.stderr.write(traceback.format_exc())
+            abort_with(context, self.grpc, err)
         except RunnerError as err:
             if not err.framework:
                 err.framework = self.runner.framework
             sys.stderr.write("runner error: %s\n" % err)
             abort_with(context, self.grpc, err)
         except Exception as exc:  # a bug or an unexpected library failure: say where, keep going
-            tb = traceback.format_exc()
-            sys.stderr.write(tb)
-            err = InternalError(
-                "runner-internal-error",
-                "%s: %s" % (type(exc).__name__, exc),
-                framework=self.runner.framework,
-                hint="run again with --debug for the runner's traceback; this is a bug in the %s "
-                "runner or in the framework" % self.runner.framework,
-            )
-            err.traceback = tb
-            abort_with(context, self.grpc, err)
+            sys.stderr.write(traceback.format_exc())
+            abort_with(context, self.grpc, InternalBug(exc, self.runner.framework, _request_file(request)))
 
     def Describe(self, request, context):
         return self._call(lambda r: self.runner.describe(), request, context)
@@ -114,6 +106,16 @@ class Servicer(object):
                     break
 
 
+def _request_file(request):
+    """The model file a request is about, to name in an error: the source parsed, the model run or
+    the output written (an Emit request is about the IR, which the broker names itself)."""
+    for field in ("sources", "model"):
+        files = getattr(request, field, None)
+        if files:
+            return files[0]
+    return getattr(request, "output", "") or ""
+
+
 class Health(object):
     def Check(self, request, context):
         return rpc.health_pb.HealthCheckResponse(status=1)  # SERVING
@@ -129,16 +131,16 @@ class RunnerBase(object):
         raise NotImplementedError
 
     def parse(self, request):
-        raise RunnerError("not-supported", "%s cannot parse models" % self.framework)
+        raise RunnerError("bad-option", "%s cannot parse models" % self.framework)
 
     def emit(self, request):
-        raise RunnerError("not-supported", "%s cannot emit models" % self.framework)
+        raise RunnerError("bad-option", "%s cannot emit models" % self.framework)
 
     def save(self, request):
-        raise RunnerError("not-supported", "%s cannot save models" % self.framework)
+        raise RunnerError("bad-option", "%s cannot save models" % self.framework)
 
     def infer(self, request):
-        raise RunnerError("not-supported", "%s cannot run models" % self.framework)
+        raise RunnerError("bad-option", "%s cannot run models" % self.framework)
 
     @staticmethod
     def emit_weights(request):
@@ -146,7 +148,7 @@ class RunnerBase(object):
         from .tensors import load_npz
 
         if not request.weights.path:
-            raise RunnerError("bad-request", "no weights file given")
+            raise RunnerError("missing-file", "no weights file given")
         return load_npz(request.weights.path)
 
     @staticmethod
@@ -156,7 +158,7 @@ class RunnerBase(object):
         weights = [f.path for f in request.emitted if f.role == weights_role or f.path.endswith(weights_ext)]
         if len(code) != 1 or len(weights) != 1:
             raise RunnerError(
-                "bad-request", "Save needs the emitted .py (role code) and %s (role %s)" % (weights_ext, weights_role)
+                "missing-file", "Save needs the emitted .py (role code) and %s (role %s)" % (weights_ext, weights_role)
             )
         return code[0], weights[0]
 

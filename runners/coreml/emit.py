@@ -44,11 +44,17 @@ def _shapes(model):
 
 
 def _chw(name, shape, path, what):
-    if shape is None or len(shape) not in (2, 4) or any(d is None or d <= 0 for d in shape):
+    if shape is not None and len(shape) not in (2, 4):
         raise RunnerError(
-            "unsupported-shape",
-            "the %s '%s' has shape %s; a CoreML NeuralNetwork %s is [N, C, H, W] or [N, F] with known sizes"
-            % (what, name, shape, what),
+            "unsupported-attribute",
+            "the %s '%s' has shape %s; a CoreML NeuralNetwork %s is [N, C, H, W] or [N, F]" % (what, name, shape, what),
+            file=path,
+            hint="convert to another target framework",
+        )
+    if shape is None or any(d is None or d <= 0 for d in shape):
+        raise RunnerError(
+            "missing-input-shape",
+            "the %s '%s' has shape %s; a CoreML NeuralNetwork needs known sizes" % (what, name, shape),
             file=path,
             hint="give the input shapes with --inputShape",
         )
@@ -97,7 +103,7 @@ def build_spec(graph_bytes, weights_path, path=""):
         blob = ctx.aliases.get(o.name, o.name)
         if blob != o.name:
             if blob in consts:
-                raise RunnerError("unsupported-output", "output '%s' is a constant" % o.name, file=path)
+                raise RunnerError("unsupported-attribute", "output '%s' is a constant" % o.name, file=path)
             builder.add_activation("%s/copy" % o.name, "LINEAR", blob, o.name, params=[1.0, 0.0])
     spec = builder.spec
     spec.description.metadata.shortDescription = "converted by mmbroker from the IR (opset %d)" % opset

@@ -32,14 +32,9 @@ def load_spec(path):
     """The Model protobuf of an .mlmodel file, with errors that name the file."""
     from coremltools.proto import Model_pb2
 
+    if os.path.isdir(path) and path.rstrip("/").endswith(".mlpackage"):  # an ML Program package is read elsewhere
+        raise corrupt(path, "not an .mlpackage (no Manifest.json)", "CoreML .mlpackage")
     require_file(path)
-    if os.path.isdir(path):
-        raise RunnerError(
-            "unsupported-format",
-            "this is an ML Program package (.mlpackage); the CoreML runner reads NeuralNetwork .mlmodel files",
-            file=path,
-            hint="convert from the model's original framework, or save it as a NeuralNetwork .mlmodel",
-        )
     spec = Model_pb2.Model()
     try:
         with open(path, "rb") as f:
@@ -146,7 +141,7 @@ class ParseContext(object):
     def fail(self, message, hint=""):
         layer = self.layer
         return RunnerError(
-            "unsupported-layer",
+            "unsupported-attribute",
             message,
             file=self.path,
             node=layer.name if layer is not None else "",
@@ -168,7 +163,7 @@ def _input_shape(feature, ctx, given):
             shape = [int(r.lowerBound) for r in t.multiArrayType.shapeRange.sizeRanges]
         if len(shape) not in (1, 3):
             raise RunnerError(
-                "unsupported-input",
+                "unsupported-attribute",
                 "input '%s' has shape %s; only (C, H, W) and (F,) inputs are read" % (feature.name, shape),
                 file=ctx.path,
             )
@@ -177,7 +172,7 @@ def _input_shape(feature, ctx, given):
         channels = 1 if t.imageType.colorSpace == t.imageType.GRAYSCALE else 3
         return [1, channels, int(t.imageType.height), int(t.imageType.width)]
     raise RunnerError(
-        "unsupported-input", "input '%s' is of type %s, not an array or image" % (feature.name, kind), file=ctx.path
+        "unsupported-attribute", "input '%s' is of type %s, not an array or image" % (feature.name, kind), file=ctx.path
     )
 
 
@@ -188,7 +183,7 @@ def _preprocess(spec, net, ctx, feature, shape):
             continue
         kind = pre.WhichOneof("preprocessor")
         if kind == "meanImage":
-            raise RunnerError("unsupported-layer", "mean-image preprocessing is not read", file=ctx.path)
+            raise RunnerError("unsupported-attribute", "mean-image preprocessing is not read", file=ctx.path)
         if kind != "scaler":
             continue
         s = pre.scaler

@@ -102,7 +102,7 @@ class CoreMLRunner(RunnerBase):
     # ---- Emit -------------------------------------------------------------------------------
     def emit(self, req):
         if not req.weights.path:
-            raise RunnerError("bad-request", "no weights file given")
+            raise RunnerError("missing-file", "no weights file given")
         require_file(req.weights.path, "weights file")
         out_dir = req.out_dir or self.inbox()
         name = req.name or "model"
@@ -121,7 +121,7 @@ class CoreMLRunner(RunnerBase):
         path = os.path.join(out_dir, name + ".mlpackage")
         if any(k in req.options for k in coreml_options.KNOWN):
             raise RunnerError(
-                "unsupported-option",
+                "bad-option",
                 "the CoreML options (%s) apply to NeuralNetwork .mlmodel files"
                 % ", ".join(sorted(k for k in req.options if k in coreml_options.KNOWN)),
                 file=path,
@@ -207,7 +207,7 @@ class CoreMLRunner(RunnerBase):
             try:
                 result = ct.models.MLModel(path).predict(dict(zip(mil_names, feeds.values())))
             except Exception as exc:
-                raise RunnerError("runtime-failed", "CoreML failed: %s" % first_line(exc), file=path)
+                raise RunnerError("infer-failed", "CoreML failed: %s" % first_line(exc), file=path)
             outs = [
                 to_proto(f.name, np.asarray(result[f.name]), req.workspace or None) for f in spec.description.output
             ]
@@ -233,7 +233,7 @@ class CoreMLRunner(RunnerBase):
                 model.predict({n: a[i] for n, a in feeds.items()}) for i in range(len(next(iter(feeds.values()))))
             ]
         except Exception as exc:
-            raise RunnerError("runtime-failed", "CoreML failed: %s" % first_line(exc), file=path)
+            raise RunnerError("infer-failed", "CoreML failed: %s" % first_line(exc), file=path)
         outs = []
         for f in spec.description.output:
             if f.type.WhichOneof("Type") != "multiArrayType":

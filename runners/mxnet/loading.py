@@ -83,7 +83,7 @@ def load(sources):
         raw = {}  # a model without parameters is saved as an empty list
     if not isinstance(raw, dict):
         raise RunnerError(
-            "corrupt-model",
+            "unsupported-format",
             "the .params file holds an unnamed list of arrays, not named parameters",
             file=params_path,
             hint="save the parameters with HybridBlock.export() or Module.save_checkpoint()",
@@ -124,7 +124,7 @@ def check_params(model, input_names):
             ", ".join(unused[:20]) + (" ..." if len(unused) > 20 else ""),
         )
     raise RunnerError(
-        "params-mismatch",
+        "weights-mismatch",
         text,
         file=model.params_path,
         node=missing[0],
@@ -155,7 +155,7 @@ def resolve_shapes(model, specs, input_names):
         name = spec.name or (input_names[i] if i < len(input_names) else "")
         if name not in input_names:
             raise RunnerError(
-                "bad-input",
+                "unknown-node",
                 "the model has no input '%s' (inputs: %s)" % (name or "#%d" % i, ", ".join(input_names)),
                 file=model.symbol_path,
                 hint="name one of the model's inputs, e.g. --inputShape %s:1,3,224,224" % input_names[0]
@@ -188,7 +188,7 @@ def resolve_shapes(model, specs, input_names):
         if arg_shapes is not None and out_shapes and all(s for s in out_shapes):
             return shapes
     raise RunnerError(
-        "bad-input-shape",
+        "bad-shape",
         "MXNet cannot infer the model's shapes from input shape%s %s: %s"
         % ("s" if len(given) > 1 else "", ", ".join("%s=%s" % (n, tuple(s)) for n, s in given.items()), _first(last)),
         file=model.symbol_path,
@@ -209,7 +209,7 @@ def check_param_shapes(model, shapes):
             bad.append("%s: file %s, symbol %s" % (name, tuple(value.shape), tuple(want)))
     if bad:
         raise RunnerError(
-            "params-mismatch",
+            "weights-mismatch",
             "the .params file does not match the symbol: %d parameter shape(s) differ: %s"
             % (len(bad), "; ".join(bad[:20]) + (" ..." if len(bad) > 20 else "")),
             file=model.params_path,

@@ -224,7 +224,7 @@ def export(symbol, params, shapes, input_names, path):
     except Exception as exc:
         text = " ".join(str(exc).split())[:400] or type(exc).__name__
         raise RunnerError(
-            "export-failed",
+            "convert-failed",
             "mxnet.onnx could not convert the model: %s: %s" % (type(exc).__name__, text),
             file=path,
             hint="run again with --debug for the exporter's traceback",

@@ -24,14 +24,14 @@ def load_code(path):
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
-        raise RunnerError("bad-class-file", "the Gluon code does not run: %s" % exc, file=path)
+        raise RunnerError("bad-code", "the Gluon code does not run: %s" % exc, file=path)
     blocks = [
         v
         for v in vars(module).values()
         if isinstance(v, type) and v.__module__ == module.__name__ and hasattr(v, "hybrid_forward")
     ]
     if len(blocks) != 1 or not hasattr(module, "INPUTS"):
-        raise RunnerError("bad-class-file", "expected one HybridBlock class and an INPUTS table in the code", file=path)
+        raise RunnerError("bad-code", "expected one HybridBlock class and an INPUTS table in the code", file=path)
     return module, blocks[0]
 
 
@@ -44,7 +44,7 @@ def to_symbol(code_path, params_path):
     try:
         net.load_parameters(params_path, ctx=mx.cpu())
     except Exception as exc:
-        raise RunnerError("params-mismatch", "the parameters do not fit the code: %s" % exc, file=params_path)
+        raise RunnerError("weights-mismatch", "the parameters do not fit the code: %s" % exc, file=params_path)
     inputs = [mx.sym.var(name) for name, _, _ in module.INPUTS]
     values = {name: p.data() for name, p in net._reg_params.items()}
     # parameters carry their shapes (`__shape__` in the JSON): shape inference from the input

@@ -61,7 +61,7 @@ class OnnxRunner(RunnerBase):
         out = request.output
         if not out.endswith(".onnx"):
             raise RunnerError(
-                "unknown-format",
+                "unsupported-format",
                 "the ONNX runner writes .onnx files, not %s" % out,
                 file=out,
                 hint="name the output model with an .onnx extension",

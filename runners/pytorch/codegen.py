@@ -161,7 +161,7 @@ class EmitContext(BaseEmitContext):
         if name in self.consts:
             return self.buffer(name)
         raise RunnerError(
-            "bad-graph", "value '%s' is used before it is computed" % name, node=self.node.name if self.node else ""
+            "invalid-model", "value '%s' is used before it is computed" % name, node=self.node.name if self.node else ""
         )
 
     def operand(self, name, other=None):

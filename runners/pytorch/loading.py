@@ -125,7 +125,7 @@ def import_code(path):
     except Exception as exc:
         sys.modules.pop(name, None)
         raise RunnerError(
-            "bad-class-file",
+            "bad-code",
             "importing the class file failed: %s" % _short(exc),
             file=path,
             hint="the class file must import with only torch installed",
@@ -144,7 +144,7 @@ def find_class(module, path, class_name=""):
     if class_name:
         cls = getattr(module, class_name, None)
         if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
-            raise RunnerError("bad-class-file", "no nn.Module class named '%s'" % class_name, file=path)
+            raise RunnerError("bad-code", "no nn.Module class named '%s'" % class_name, file=path)
         return cls
     found = [
         v
@@ -153,7 +153,7 @@ def find_class(module, path, class_name=""):
     ]
     if len(found) != 1:
         raise RunnerError(
-            "bad-class-file",
+            "bad-code",
             "%s nn.Module classes defined (%s); say which one"
             % ("no" if not found else len(found), ", ".join(c.__name__ for c in found)),
             file=path,
@@ -173,7 +173,7 @@ def load_state_dict(path):
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
         raise RunnerError(
-            "unsafe-pickle",
+            "unsafe-model",
             "the file holds pickled Python objects (such as a whole nn.Module), "
             "and loading them runs code from the file",
             file=path,
@@ -183,7 +183,7 @@ def load_state_dict(path):
         text = str(exc)
         if "Weights only load failed" in text or "Unsupported global" in text:
             raise RunnerError(
-                "unsafe-pickle",
+                "unsafe-model",
                 "the file holds pickled Python objects, which can run code when loaded",
                 file=path,
                 hint=TRUST_HINT,
@@ -208,7 +208,7 @@ def load_class_and_weights(pth, py, class_name="", trust=False):
     try:
         state = load_state_dict(pth)
     except RunnerError as err:
-        if err.reference != "unsafe-pickle" or not trust:
+        if err.reference != "unsafe-model" or not trust:
             raise
         # a pickled whole module whose class lives in the class file (often saved from __main__)
         return load_pickled_module(pth, trust, module)
@@ -218,7 +218,7 @@ def load_class_and_weights(pth, py, class_name="", trust=False):
         model = cls()
     except Exception as exc:
         raise RunnerError(
-            "bad-class-file",
+            "bad-code",
             "%s() failed: %s" % (cls.__name__, _short(exc)),
             file=py,
             hint="the class must be constructible without arguments",
@@ -261,7 +261,7 @@ def load_pickled_module(path, trust, code=None):
 
     if not trust:
         raise RunnerError(
-            "unsafe-pickle",
+            "unsafe-model",
             "the file holds pickled Python objects (such as a whole "
             "nn.Module), and loading them runs code from the file",
             file=path,
@@ -272,7 +272,7 @@ def load_pickled_module(path, trust, code=None):
         model = torch.load(path, map_location="cpu", weights_only=False, **kw)
     except (AttributeError, ImportError) as exc:
         raise RunnerError(
-            "missing-class",
+            "missing-file",
             "the pickled model needs a class that cannot be imported: %s" % _short(exc),
             file=path,
             hint="pass the .py file defining the model's class as a second source",
@@ -292,7 +292,7 @@ def load(paths, trust=False, class_name=""):
     others = [p for p in paths if not p.endswith(".py")]
     if len(others) != 1 or len(py) > 1:
         raise RunnerError(
-            "bad-request",
+            "bad-option",
             "expected one model file (.pt2, .pt, .pth) and at most one .py class file, got: %s" % ", ".join(paths),
         )
     path = others[0]
@@ -314,7 +314,7 @@ def load(paths, trust=False, class_name=""):
     try:
         obj = load_state_dict(path)
     except RunnerError as err:
-        if err.reference == "unsafe-pickle":
+        if err.reference == "unsafe-model":
             return load_pickled_module(path, trust)
         raise
     raise RunnerError(

@@ -58,7 +58,7 @@ def _flatten(result):
         return out
     if hasattr(result, "to_tuple"):
         return _flatten(result.to_tuple())
-    raise RunnerError("unsupported-output", "model returned %s, not tensors" % type(result).__name__)
+    raise RunnerError("unsupported-attribute", "model returned %s, not tensors" % type(result).__name__)
 
 
 def _to_numpy(t):
@@ -107,7 +107,7 @@ class PyTorchRunner(RunnerBase):
 
         sources = [os.path.abspath(s) for s in req.sources]
         if not sources:
-            raise RunnerError("bad-request", "no source files given")
+            raise RunnerError("missing-file", "no source files given")
         loading.check_files(sources)
         opset = req.opset or ir.IR_OPSET
         if opset < ir.IR_OPSET:
@@ -201,7 +201,7 @@ class PyTorchRunner(RunnerBase):
             except Exception as exc:
                 first = exc
         raise RunnerError(
-            "export-failed",
+            "convert-failed",
             "torch.onnx could not export the model: %s" % _short(first),
             file=loaded.path,
             hint="run again with --debug for the exporter's log",
@@ -212,7 +212,7 @@ class PyTorchRunner(RunnerBase):
         from .emit import emit
 
         if not req.weights.path:
-            raise RunnerError("bad-request", "no weights file given")
+            raise RunnerError("missing-file", "no weights file given")
         loading.check_files([req.weights.path])
         try:
             weights = load_npz(req.weights.path)
@@ -226,7 +226,7 @@ class PyTorchRunner(RunnerBase):
         code = [f.path for f in req.emitted if f.role == "code" or f.path.endswith(".py")]
         state = [f.path for f in req.emitted if f.role == "state_dict" or f.path.endswith(".pth")]
         if len(code) != 1 or len(state) != 1:
-            raise RunnerError("bad-request", "Save needs the emitted .py (role code) and .pth (role state_dict)")
+            raise RunnerError("missing-file", "Save needs the emitted .py (role code) and .pth (role state_dict)")
         loading.check_files(code + state)
         out = os.path.abspath(req.output)
         fmt = (req.format or os.path.splitext(out)[1].lstrip(".")).lower()
@@ -253,7 +253,7 @@ class PyTorchRunner(RunnerBase):
                 with _quiet_stdout():
                     ep = torch.export.export(loaded.module, tuple(example))
             except Exception as exc:
-                raise RunnerError("export-failed", "torch.export failed: %s" % _short(exc), file=code[0])
+                raise RunnerError("convert-failed", "torch.export failed: %s" % _short(exc), file=code[0])
             names = {
                 "inputs": [n for n, _, _ in loaded.code.INPUTS],
                 "outputs": list(getattr(loaded.code, "OUTPUTS", [])),
@@ -270,9 +270,7 @@ class PyTorchRunner(RunnerBase):
 
         specs = getattr(loaded.code, "INPUTS", None)
         if not specs:
-            raise RunnerError(
-                "bad-class-file", "the code has no INPUTS table to build an example input from", file=path
-            )
+            raise RunnerError("bad-code", "the code has no INPUTS table to build an example input from", file=path)
         return [
             torch.zeros([d if d > 0 else 1 for d in shape], dtype=getattr(torch, dtype)) for _, shape, dtype in specs
         ]

@@ -123,7 +123,7 @@ class KerasContext(object):
         if not lays:
             if name in self.consts:
                 return self.constant(name), identity(self.consts[name].ndim)
-            raise RunnerError("bad-graph", "value '%s' is used before it is computed" % name)
+            raise RunnerError("invalid-model", "value '%s' is used before it is computed" % name)
         lays.sort(key=lambda lay: lay == identity(len(lay)))
         return self._vars[(name, lays[0])], lays[0]
 

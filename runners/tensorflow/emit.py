@@ -43,7 +43,7 @@ def build(model, weights):
     g = model.graph
     for init in g.initializer:
         if init.name not in weights:
-            raise RunnerError("corrupt-model", "weights file has no tensor '%s'" % init.name)
+            raise RunnerError("weights-mismatch", "the IR weights have no tensor '%s'" % init.name)
         ctx.consts[init.name] = np.asarray(weights[init.name])
     inputs = ir.graph_inputs(model)
     nodes = _topological([IRNode(n, i) for i, n in enumerate(g.node)], [i.name for i in inputs] + list(ctx.consts))
@@ -68,7 +68,7 @@ def build(model, weights):
         shape = [d.dim_value if d.HasField("dim_value") else None for d in vi.type.tensor_type.shape.dim]
         if not shape or any(d is None or d <= 0 for d in shape):
             raise RunnerError(
-                "dynamic-shape",
+                "missing-input-shape",
                 "input '%s' has dynamic dimensions %s; Keras code needs static shapes" % (vi.name, shape),
                 hint="parse the model again with --inputShape",
             )
@@ -94,7 +94,9 @@ def build(model, weights):
     returns = []
     for o in g.output:
         if o.name in ctx.consts and not ctx.layouts(o.name):
-            raise RunnerError("constant-output", "output '%s' is a constant" % o.name, hint="cut the graph earlier")
+            raise RunnerError(
+                "unsupported-attribute", "output '%s' is a constant" % o.name, hint="cut the graph earlier"
+            )
         returns.append(ctx.x(o.name))
     return ctx, specs, returns
 

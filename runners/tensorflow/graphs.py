@@ -127,7 +127,7 @@ def _apply_input_specs(fg, specs, path):
     unknown = [s.name for s in specs if s.name and node_name(s.name) not in {node_name(t) for t in fg.inputs}]
     if unknown:
         raise RunnerError(
-            "bad-input",
+            "unknown-node",
             "the graph has no input %s (inputs: %s)" % (unknown, [node_name(t) for t in fg.inputs]),
             file=path,
             hint="name one of the graph's inputs in --inputShape",
@@ -139,7 +139,7 @@ def _finish(graph_def, inputs, outputs, path, specs, optimize):
     if not outputs:
         outputs = _sinks(graph_def)
         if not outputs:
-            raise RunnerError("no-output", "the graph has no output node", file=path, hint="name one with --dstNode")
+            raise RunnerError("unknown-node", "the graph has no output node", file=path, hint="name one with --dstNode")
     _check_names(graph_def, outputs, path, "output")
     inputs = [tensor_name(i) for i in inputs or _placeholders(graph_def)]
     outputs = [tensor_name(o) for o in outputs]
@@ -174,7 +174,7 @@ def _frozen(src, inputs, outputs, specs, optimize):
     variables = [n.name for n in gd.node if n.op in ("VariableV2", "VarHandleOp")]
     if variables:
         raise RunnerError(
-            "not-frozen",
+            "unsupported-format",
             "the graph still has variables (%s): it is not a frozen graph" % ", ".join(variables[:5]),
             file=src.path,
             hint="give the checkpoint instead (.meta with -iw prefix), or freeze the graph first",

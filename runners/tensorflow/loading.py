@@ -53,7 +53,7 @@ def _checkpoint_prefix(meta, given):
         ]
     if missing:
         raise RunnerError(
-            "missing-checkpoint-data",
+            "missing-file",
             "the checkpoint '%s' is incomplete: %s not found" % (os.path.basename(prefix), ", ".join(missing)),
             file=meta,
             hint="a TF1 checkpoint is the .meta graph plus <prefix>.index and <prefix>.data-* files; put them "
@@ -71,7 +71,7 @@ def identify(sources):
         if os.path.isfile(os.path.join(path, "saved_model.pb")):
             return Source("savedmodel", path)
         raise RunnerError(
-            "unknown-format",
+            "unsupported-format",
             "this directory is not a SavedModel (no saved_model.pb in it)",
             file=path,
             hint="give the SavedModel directory, or a .keras/.h5/.meta/.pb file",
@@ -89,7 +89,7 @@ def identify(sources):
         return Source("savedmodel", os.path.dirname(path))
     if ext not in kinds:
         raise RunnerError(
-            "unknown-format",
+            "unsupported-format",
             "the tensorflow runner does not read '%s' files" % ext,
             file=path,
             hint="give a .keras, .h5, .meta (+ -iw checkpoint prefix), frozen .pb, .tflite or a SavedModel dir",
@@ -123,7 +123,7 @@ def keras_config(src):
         raise corrupt(src.path, exc, "Keras .h5 file")
     if "model_config" not in attrs:
         raise RunnerError(
-            "weights-only",
+            "unsupported-format",
             "this .h5 file holds weights only, no model architecture",
             file=src.path,
             hint="save the whole model (model.save('m.h5')), or load it with its code and save it again",

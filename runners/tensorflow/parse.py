@@ -71,7 +71,7 @@ def keras_input_shapes(model, specs, path):
         shapes.append(shape)
     unknown = [n for n in by_name if n not in names]
     if unknown:
-        raise RunnerError("bad-input", "the model has no input %s (inputs: %s)" % (unknown, names), file=path)
+        raise RunnerError("unknown-node", "the model has no input %s (inputs: %s)" % (unknown, names), file=path)
     return names, shapes
 
 
@@ -212,7 +212,7 @@ def parse(req):
         onnx_model = _convert(tf2onnx.convert.from_tflite, src.path, tflite_path=src.path)
     elif src.kind == "code":
         raise RunnerError(
-            "unknown-format",
+            "unsupported-format",
             "generated code is not a source format",
             file=src.path,
             hint="parse the .keras/.h5 file saved from it",

@@ -52,7 +52,7 @@ def save(req):
     code = [f.path for f in req.emitted if f.path.endswith(".py")]
     weights = [f.path for f in req.emitted if f.path.endswith(".npz")]
     if len(code) != 1:
-        raise RunnerError("bad-request", "Save needs the emitted .py and its .npz weights")
+        raise RunnerError("missing-file", "Save needs the emitted .py and its .npz weights")
     fmt = _format(req)
     out = os.path.abspath(req.output.rstrip("/"))
     with quiet_stdout():
@@ -93,7 +93,7 @@ def save(req):
                 converter = tf.lite.TFLiteConverter.from_saved_model(os.path.join(tmp, "m"))
                 data = converter.convert()
             except Exception as exc:
-                raise RunnerError("export-failed", "the TFLite converter failed: %s" % str(exc)[:500], file=out)
+                raise RunnerError("convert-failed", "the TFLite converter failed: %s" % str(exc)[:500], file=out)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
             atomic_write(out, lambda t: open(t, "wb").write(data))

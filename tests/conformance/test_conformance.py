@@ -21,15 +21,7 @@ BASELINE = json.loads((HERE / "baseline.json").read_text())
 RESULTS_DIR = Path(os.environ.get("MMBROKER_CONFORMANCE_RESULTS", HERE.parents[1] / "build" / "conformance"))
 # refusals that name what the target cannot hold (an op, an attribute, a dtype, a shape such as a
 # CoreML NeuralNetwork's rank-3 input or a dynamic/rank-0 input a Keras or CNTK model needs static)
-NOT_SUPPORTED = {
-    "unsupported-op",
-    "unsupported-attribute",
-    "unsupported-opset",
-    "unsupported-dtype",
-    "unsupported-shape",
-    "dynamic-shape",
-    "unknown-shape",
-}
+NOT_SUPPORTED = {"unsupported-op", "unsupported-attribute", "unsupported-opset", "missing-input-shape"}
 
 
 @pytest.fixture(scope="module")

@@ -92,7 +92,7 @@ def test_unknown_layer_types_listed(files, tmp_path):
 def test_weights_of_another_net(files, tmp_path):
     out = tmp_path / "o.onnx"
     r = convert(files, "good.prototxt", "wider.caffemodel", out)
-    assert_clean_failure(r, out, "wider.caffemodel", "blob-shape-mismatch", "conv1", "[5, 3, 3, 3]", "[4, 3, 3, 3]")
+    assert_clean_failure(r, out, "wider.caffemodel", "weights-mismatch", "conv1", "[5, 3, 3, 3]", "[4, 3, 3, 3]")
 
 
 def test_caffe_check_failure_is_an_error_and_runner_survives(session, files):

@@ -58,7 +58,7 @@ def test_good_files_convert(files, tmp_path):
 def test_params_with_other_names(files, tmp_path):
     out = tmp_path / "o.onnx"
     r = convert(files, "good-symbol.json", "renamed-0000.params", out, "--inputShape", "3,8,8")
-    assert_clean_failure(r, out, "renamed-0000.params", "params-mismatch", "conv1_weight", "conv_1_weight")
+    assert_clean_failure(r, out, "renamed-0000.params", "weights-mismatch", "conv1_weight", "conv_1_weight")
 
 
 def test_params_with_other_shapes(files, tmp_path):

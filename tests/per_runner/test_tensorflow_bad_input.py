@@ -43,7 +43,7 @@ def test_checkpoint_missing_data(files, tmp_path):
         "convert", "-sf", "tensorflow", "-in", tmp_path / "slim.ckpt.meta", "-iw", tmp_path / "slim.ckpt",
         "--dstNode", "MMdnn_Output", "-df", "pytorch", "-om", out,
     )  # fmt: skip
-    assert_clean_failure(r, out, "slim.ckpt.meta", "missing-checkpoint-data", "slim.ckpt.data-00000-of-00001")
+    assert_clean_failure(r, out, "slim.ckpt.meta", "missing-file", "slim.ckpt.data-00000-of-00001")
 
 
 def test_wrong_output_node_lists_candidates(files, tmp_path):

@@ -82,7 +82,7 @@ def test_internal_error_is_reported_not_hung(fake_runners):
     with RunnerProcess(fw, sys.executable) as r:
         with pytest.raises(RunnerFailed) as e:
             r.call("Infer", pb.InferRequest(options={"mode": "bug"}))
-        assert e.value.reference == "runner-internal-error"
+        assert e.value.reference == "internal-bug"
         assert "ZeroDivisionError" in str(e.value)
         assert r.alive()
 

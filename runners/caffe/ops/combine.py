@@ -13,11 +13,11 @@ def eltwise(layer, ctx):
     inputs = [ctx.bottom(i) for i in range(len(layer.bottom))]
     for i in range(len(inputs)):
         if ctx.shape(i) != shape:
-            raise ctx.fail("bad-layer", "bottom %d has shape %s, bottom 0 %s" % (i, ctx.shape(i), shape))
+            raise ctx.fail("invalid-model", "bottom %d has shape %s, bottom 0 %s" % (i, ctx.shape(i), shape))
     if op == "SUM":
         coeff = list(p.coeff)
         if coeff and len(coeff) != len(inputs):
-            raise ctx.fail("bad-layer", "%d coefficients for %d bottoms" % (len(coeff), len(inputs)))
+            raise ctx.fail("invalid-model", "%d coefficients for %d bottoms" % (len(coeff), len(inputs)))
         for i, c in enumerate(coeff):
             if c != 1.0:
                 weighted = ctx.temp("weighted%d" % i)
@@ -61,15 +61,15 @@ def slice_(layer, ctx):
     points = [int(v) for v in p.slice_point]
     if points:
         if len(points) != n - 1:
-            raise ctx.fail("bad-layer", "%d slice points for %d tops" % (len(points), n))
+            raise ctx.fail("invalid-model", "%d slice points for %d tops" % (len(points), n))
         bounds = [0] + points + [total]
         sizes = [b - a for a, b in zip(bounds, bounds[1:])]
     else:
         if total % n:
-            raise ctx.fail("bad-layer", "axis %d of size %d does not split into %d equal parts" % (axis, total, n))
+            raise ctx.fail("invalid-model", "axis %d of size %d does not split into %d equal parts" % (axis, total, n))
         sizes = [total // n] * n
     if any(s <= 0 for s in sizes):
-        raise ctx.fail("bad-layer", "slice points %s do not increase inside 0..%d" % (points, total))
+        raise ctx.fail("invalid-model", "slice points %s do not increase inside 0..%d" % (points, total))
     tops = [ctx.top(i) for i in range(n)]
     ctx.node("Split", [ctx.bottom(0), ctx.const("split", np.array(sizes), "int64")], tops, axis=axis)
     for i, s in enumerate(sizes):

@@ -12,7 +12,7 @@ def _geometry(ctx, p):
     n = len(shape) - 2
     kernel = values(p, "kernel_size", n, 0)
     if any(k <= 0 for k in kernel):
-        raise ctx.fail("bad-layer", "no kernel size", hint="set kernel_size in convolution_param")
+        raise ctx.fail("invalid-model", "no kernel size", hint="set kernel_size in convolution_param")
     return shape, kernel, values(p, "stride", n, 1), values(p, "pad", n, 0), values(p, "dilation", n, 1)
 
 
@@ -25,7 +25,9 @@ def _convolve(layer, ctx, op, transposed):
     shape, kernel, stride, pad, dilation = _geometry(ctx, p)
     group, cout, cin = p.group, p.num_output, shape[1]
     if cin % group or cout % group:
-        raise ctx.fail("bad-layer", "channels %d and num_output %d are not multiples of group %d" % (cin, cout, group))
+        raise ctx.fail(
+            "invalid-model", "channels %d and num_output %d are not multiples of group %d" % (cin, cout, group)
+        )
     w_shape = [cin, cout // group] if transposed else [cout, cin // group]
     inputs = [ctx.bottom(0), ctx.const("weight", ctx.blob(0, w_shape + kernel, "weights"))]
     if p.bias_term:

@@ -82,7 +82,7 @@ def lrn(layer, ctx):
     shape = ctx.shape(0)
     size = int(p.local_size)
     if size % 2 == 0:
-        raise ctx.fail("bad-layer", "local_size %d is even; Caffe requires an odd size" % size)
+        raise ctx.fail("invalid-model", "local_size %d is even; Caffe requires an odd size" % size)
     region = p.DESCRIPTOR.fields_by_name["norm_region"].enum_type.values_by_number[p.norm_region].name
     if region == "ACROSS_CHANNELS":
         ctx.node("LRN", [ctx.bottom(0)], [ctx.top(0)], size=size, alpha=float(p.alpha), beta=float(p.beta),

@@ -54,7 +54,7 @@ def pooling(layer, ctx):
         return
     kernel = values(p, "kernel_size", n, 0)
     if any(k <= 0 for k in kernel):
-        raise ctx.fail("bad-layer", "no kernel size", hint="set kernel_size or global_pooling in pooling_param")
+        raise ctx.fail("invalid-model", "no kernel size", hint="set kernel_size or global_pooling in pooling_param")
     stride, pad = values(p, "stride", n, 1), values(p, "pad", n, 0)
     sizes = shape[2:]
     out = [output_size(i, k, s, pd, p.ceil_mode) for i, k, s, pd in zip(sizes, kernel, stride, pad)]

@@ -34,12 +34,12 @@ def reshape(layer, ctx):
         dims.append(shape[start + i] if d == 0 else d)
     out = shape[:start] + dims + shape[end:]
     if out.count(-1) > 1:
-        raise ctx.fail("bad-layer", "more than one -1 in reshape_param.shape")
+        raise ctx.fail("invalid-model", "more than one -1 in reshape_param.shape")
     if -1 in out:
         known = int(np.prod([d for d in out if d != -1]))
         out[out.index(-1)] = int(np.prod(shape)) // known if known else 0
     if int(np.prod(out)) != int(np.prod(shape)):
-        raise ctx.fail("bad-layer", "cannot reshape %s into %s" % (shape, out))
+        raise ctx.fail("invalid-model", "cannot reshape %s into %s" % (shape, out))
     _reshape(ctx, out)
 
 
@@ -54,12 +54,12 @@ def crop(layer, ctx):
     elif not offsets:
         offsets = [0] * (len(shape) - axis)
     if len(offsets) != len(shape) - axis:
-        raise ctx.fail("bad-layer", "%d offsets for axes %d..%d" % (len(offsets), axis, len(shape) - 1))
+        raise ctx.fail("invalid-model", "%d offsets for axes %d..%d" % (len(offsets), axis, len(shape) - 1))
     out = shape[:axis] + ref[axis:]
     for i, o in enumerate(offsets):
         if o + ref[axis + i] > shape[axis + i]:
             size = shape[axis + i]
-            raise ctx.fail("bad-layer", "crop of axis %d at offset %d exceeds its size %d" % (axis + i, o, size))
+            raise ctx.fail("invalid-model", "crop of axis %d at offset %d exceeds its size %d" % (axis + i, o, size))
     axes = list(range(axis, len(shape)))
     starts = offsets
     ends = [o + ref[a] for o, a in zip(offsets, axes)]

@@ -126,7 +126,7 @@ def build_program(graph_bytes, weights_path, path=""):
         outputs = []
         for o in model.graph.output:
             if o.name not in ctx.values:
-                raise RunnerError("unsupported-output", "output '%s' is a constant" % o.name, file=path)
+                raise RunnerError("unsupported-attribute", "output '%s' is a constant" % o.name, file=path)
             var = ctx.values[o.name]
             if var.name != names.mil(o.name) or var in outputs:
                 var = mb.identity(x=var, name=names.mil(o.name))
@@ -150,7 +150,7 @@ def save_mlpackage(graph_bytes, weights_path, out):
             pass_pipeline=ct.PassPipeline.EMPTY,
         )
     except Exception as exc:
-        raise RunnerError("emit-failed", "coremltools cannot write this ML Program: %s" % first_line(exc), file=out)
+        raise RunnerError("convert-failed", "coremltools cannot write this ML Program: %s" % first_line(exc), file=out)
     mlmodel.short_description = "converted by mmbroker from the IR (opset %d)" % ir.opset_of(model)
     mlmodel.user_defined_metadata[NAMES_KEY] = json.dumps(names.to_ir, sort_keys=True)
     for p in model.metadata_props:

@@ -33,7 +33,7 @@ def load_program(path):
     import coremltools as ct
     from coremltools.converters.mil.frontend.milproto.load import load as mil_load
 
-    require_file(path)
+    require_file(path, "CoreML .mlpackage", folder_ok=True)
     if not is_mlpackage(path):
         raise corrupt(path, "not an .mlpackage (no Manifest.json)")
     try:

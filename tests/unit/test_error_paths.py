@@ -1,0 +1,122 @@
+"""Bad files and options through the broker's own code paths (no runner): each gives the reference
+of the table that says what to do, names the file, and shows no traceback."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+from helpers import onnx_model, run_cli
+from onnx import helper as h
+
+from broker.error_refs import REFERENCES
+from broker.errors import BrokerError
+from broker.ir import save_ir
+from broker.ir.validate import check
+
+pytestmark = pytest.mark.unit
+
+
+def conv_model():
+    w = np.random.default_rng(0).standard_normal((4, 3, 3, 3)).astype(np.float32)
+    return onnx_model(
+        [h.make_node("Conv", ["x", "w"], ["c"], name="conv1"), h.make_node("Relu", ["c"], ["y"], name="relu1")],
+        [("x", [1, 3, 8, 8])],
+        ["y"],
+        [("w", w)],
+    )
+
+
+def failed(r, reference, *words):
+    assert r.exit_code == 1, (r.exit_code, r.stderr)
+    assert "Traceback" not in r.stderr
+    assert f"error[{reference}]" in r.stderr, r.stderr
+    assert reference in REFERENCES
+    for w in words:
+        assert w in r.stderr, (w, r.stderr)
+
+
+@pytest.mark.parametrize("command", ["info", "check"])
+def test_op_type_that_is_not_text_is_a_corrupt_file(tmp_path, command):
+    path = tmp_path / "bad.onnx"
+    path.write_bytes(conv_model().SerializeToString().replace(b"Relu", b"R\xffl\xfe"))
+    failed(run_cli("ir", command, path), "corrupt-model", "bad.onnx", "graph.node[1].op_type", "not UTF-8")
+    stem = tmp_path / "ir"
+    files = save_ir(conv_model(), stem)
+    files.graph.write_bytes(files.graph.read_bytes().replace(b"Relu", b"\xc3\x28lu"))
+    failed(run_cli("ir", command, files.graph), "corrupt-model", "ir.pb", "op_type")
+
+
+def test_a_folder_given_as_a_model(tmp_path):
+    (tmp_path / "m.onnx").mkdir()
+    (tmp_path / "net").mkdir()
+    failed(run_cli("ir", "info", tmp_path / "m.onnx"), "not-a-file", "m.onnx")
+    failed(run_cli("ir", "check", tmp_path / "net"), "not-a-file", "net")
+    out = tmp_path / "o.onnx"
+    failed(run_cli("convert", "-sf", "onnx", "-in", tmp_path / "net", "-df", "onnx", "-om", out), "not-a-file", "net")
+    assert not out.exists()
+
+
+def test_external_data_out_of_the_folder_is_not_read(tmp_path):
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(np.zeros(108, np.float32).tobytes())
+    model = conv_model()
+    t = model.graph.initializer[0]
+    t.ClearField("raw_data")
+    t.data_location = onnx.TensorProto.EXTERNAL
+    t.external_data.add(key="location", value="../secret.bin")
+    (tmp_path / "m").mkdir()
+    path = tmp_path / "m" / "escape.onnx"
+    path.write_bytes(model.SerializeToString())
+    failed(run_cli("ir", "info", path), "unsafe-model", "escape.onnx", "../secret.bin", "outside")
+    t.external_data[0].value = "gone.bin"
+    path.write_bytes(model.SerializeToString())
+    failed(run_cli("ir", "info", path), "missing-file", "gone.bin")
+    (tmp_path / "m" / "short.bin").write_bytes(b"abc")
+    t.external_data[0].value = "short.bin"
+    t.external_data.add(key="length", value="432")
+    path.write_bytes(model.SerializeToString())
+    failed(run_cli("ir", "info", path), "corrupt-model", "short.bin", "holds 3 bytes")
+
+
+def test_invalid_graph_blames_the_file_or_the_parser():
+    model = conv_model()
+    model.graph.node[1].input[0] = "nowhere"
+    with pytest.raises(BrokerError) as given:
+        check(model, "user.onnx")
+    assert given.value.reference == "invalid-model" and given.value.file == "user.onnx"
+    with pytest.raises(BrokerError) as parsed:
+        check(model, "model.prototxt", made_by="the caffe parser")
+    assert parsed.value.reference == "internal-bug" and "caffe" in parsed.value.hint
+
+
+def test_an_exception_in_our_code_is_an_internal_bug(tmp_path, monkeypatch):
+    from broker.cli import cmd_ir
+
+    path = tmp_path / "m.onnx"
+    onnx.save(conv_model(), str(path))
+
+    def broken(model):
+        raise KeyError("no such thing")
+
+    monkeypatch.setattr(cmd_ir, "summarize", broken)
+    r = run_cli("ir", "info", path)
+    failed(r, "internal-bug", "KeyError", "--debug", "report")
+    assert len(r.stderr.strip().splitlines()) == 2  # one line of error, one of hint
+    r = run_cli("--debug", "ir", "info", path)
+    assert "Traceback" in r.stderr and "no such thing" in r.stderr
+
+
+def test_a_raise_without_hint_gets_the_table_hint():
+    err = BrokerError("x", reference="missing-input-shape")
+    assert err.hint == REFERENCES["missing-input-shape"].hint
+    assert BrokerError("x").reference == "internal-bug"
+
+
+def test_external_data_inside_the_folder_still_loads(tmp_path):
+    onnx.save_model(conv_model(), str(tmp_path / "big.onnx"), save_as_external_data=True, location="big.data",
+                    size_threshold=0)  # fmt: skip
+    assert (tmp_path / "big.data").stat().st_size == 432
+    r = run_cli("ir", "info", "--json", tmp_path / "big.onnx")
+    assert r.exit_code == 0, r.stderr
+    assert '"parameters": 108' in r.stdout
