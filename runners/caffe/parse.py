@@ -181,7 +181,31 @@ def input_shapes(net, specs):
             file=net.net_path,
             hint="give a deploy .prototxt; train_val nets read Data layers",
         )
+    for name in names:
+        check_blob_shape(name, shapes[name], net.net_path)
     return shapes
+
+
+CAFFE_MAX_COUNT = 2**31 - 1  # a Blob's count is an int: Caffe aborts on more values
+
+
+def check_blob_shape(name, shape, path, layer=""):
+    """Caffe aborts its process on a blob with a negative dimension or more than INT_MAX values:
+    refuse those shapes while parsing, naming the input or the layer that makes the blob."""
+    count = 1
+    for d in shape:
+        count *= max(int(d), 0)
+    if all(int(d) > 0 for d in shape) and count <= CAFFE_MAX_COUNT:
+        return
+    what = "blob '%s' of layer '%s'" % (name, layer) if layer else "input '%s'" % name
+    raise RunnerError(
+        "bad-shape",
+        "%s has shape %s; Caffe blobs need positive sizes and at most %d values"
+        % (what, [int(d) for d in shape], CAFFE_MAX_COUNT),
+        file=path,
+        node=layer,
+        hint="give the input's real size with --inputShape" + ("" if layer else " %s:1,3,224,224" % name),
+    )
 
 
 def last_writers(layers, inputs):
@@ -226,7 +250,12 @@ def convert(net, specs):
         reg.lookup(layer.type, 1)(layer, ctx)
         for top, name in zip(layer.top, ctx.top_names):
             if name not in ctx.shapes:
-                raise ctx.fail("invalid-model", "converter set no shape for top '%s'" % top)
+                raise ctx.fail(
+                    "internal-bug",
+                    "the %s converter set no shape for top '%s'" % (layer.type, top),
+                    hint="this is a bug in mmbroker's caffe runner: report it with the .prototxt",
+                )
+            check_blob_shape(top, ctx.shapes[name], net.net_path, layer.name)
             ctx.values[top] = name
             available = [b for b in available if b != top] + [top]
     outputs = sorted(set(available))  # Caffe lists a net's outputs in name order

@@ -85,7 +85,7 @@ def first_line(exc):
     return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
-def set_input_shapes(model, specs):
+def set_input_shapes(model, specs, path=""):
     """Apply --inputShape: InputSpec(name or empty, shape) to the graph inputs, in order."""
     inputs = ir.graph_inputs(model)
     for i, spec in enumerate(specs):
@@ -99,13 +99,27 @@ def set_input_shapes(model, specs):
             raise RunnerError(
                 "unknown-node",
                 "the model has no input '%s' (inputs: %s)" % (spec.name, [v.name for v in inputs]),
+                file=path,
                 hint="name one of the model's inputs",
             )
         if not spec.shape:
             continue
-        dims = target.type.tensor_type.shape.dim
+        tensor_type = target.type.tensor_type
+        dims = tensor_type.shape.dim
+        given = list(spec.shape)
+        declared = len(dims) if tensor_type.HasField("shape") else 0
+        if declared and len(given) == declared - 1:
+            given = [1] + given  # MMdnn's form, without the batch
+        elif declared and len(given) != declared:
+            raise RunnerError(
+                "bad-shape",
+                "input '%s' has %d dimensions %s; --inputShape gave %d: %s"
+                % (target.name, declared, [d.dim_value or d.dim_param or "?" for d in dims], len(given), given),
+                file=path,
+                hint="give all %d dimensions (batch included), or all but the batch" % declared,
+            )
         del dims[:]
-        for d in spec.shape:
+        for d in given:
             dim = dims.add()
             if d > 0:
                 dim.dim_value = int(d)
@@ -218,7 +232,7 @@ def to_ir(model, request, path, name=None):
             file=path,
             hint="repair or re-export the model",
         )
-    set_input_shapes(model, request.inputs)
+    set_input_shapes(model, request.inputs, path)
     model = to_ir_opset(model, path)
     try:
         model = onnx.shape_inference.infer_shapes(model, data_prop=True)
