@@ -237,8 +237,10 @@ class Session:
         with self.phase("ir passes"):
             model = load_ir(ir_files.graph, ir_files.weights)
             changed = False
+            if ir_files.graph.resolve() not in self._sources or not is_canonical(model):  # not made by toir here
+                model = validate(common_ir.set_ir_version(model), where=where)
             if not is_canonical(model):
-                model, _ = canonicalize(validate(common_ir.set_ir_version(model), where=where), where=where)
+                model, _ = canonicalize(model, where=where)
                 changed = True
             model, applied = legalize(model, self.capabilities(framework, fmt))
             if applied.rewrites:
@@ -362,8 +364,14 @@ class Session:
         supported = self.capabilities(framework, fmt).ops
         if not supported:
             return
-        missing = [(_text(n.name) or _text(n.output[0]), _text(n.op_type)) for n in model.graph.node
-                   if n.op_type not in supported]  # fmt: skip
+        missing = [
+            (
+                _text(n.name) or _text(n.output[0] if n.output else "?"),
+                _text(n.op_type) if n.domain in ("", "ai.onnx") else f"{_text(n.domain)}:{_text(n.op_type)}",
+            )
+            for n in model.graph.node
+            if n.op_type not in supported or n.domain not in ("", "ai.onnx")
+        ]
         if missing:
             ops = sorted({op for _, op in missing})
             names = [f"{n} ({op})" for n, op in missing]

@@ -122,6 +122,13 @@ def load_ir(path: Path | str, weights: Path | str | None = None) -> onnx.ModelPr
             file=str(wpath),
             hint="graph and weights come from different conversions",
         ) from exc
+    except common_ir.WeightsMismatch as exc:
+        raise BrokerError(
+            str(exc),
+            reference="weights-mismatch",
+            file=str(wpath),
+            hint="graph and weights come from different conversions",
+        ) from exc
 
 
 def save_ir(model: onnx.ModelProto, stem: Path | str) -> IRFiles:

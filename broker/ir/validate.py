@@ -48,8 +48,9 @@ def validate(model: onnx.ModelProto, where: str = "", made_by: str = "") -> onnx
 
 
 def first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__
+    """The exception's text on one line (the checker spreads a node's name over several), cut short."""
+    text = " ".join(str(exc).split())
+    return (text[:400] + " ...") if len(text) > 400 else text or type(exc).__name__
 
 
 def convert_opset(model: onnx.ModelProto, target: int = common_ir.IR_OPSET, where: str = "") -> onnx.ModelProto:

@@ -218,6 +218,18 @@ def last_writers(layers, inputs):
 
 def convert(net, specs):
     reg = registry()
+    seen = set()
+    for layer in net.layers:
+        if layer.name in seen:
+            raise RunnerError(
+                "invalid-model",
+                "two layers are named '%s'; Caffe gives each its weights by name" % layer.name,
+                file=net.net_path,
+                node=layer.name,
+                op=layer.type,
+                hint="give every layer its own name",
+            )
+        seen.add(layer.name)
     missing = [(layer.name, layer.type) for layer in net.layers if reg.lookup(layer.type, 1) is None]
     if missing:
         err = UnsupportedOps("parse", "caffe", missing)

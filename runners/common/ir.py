@@ -27,12 +27,19 @@ def split(model):
     graph_only.CopyFrom(model)
     weights = {}
     for init in graph_only.graph.initializer:
-        weights[init.name] = numpy_helper.to_array(init)
+        try:
+            weights[init.name] = numpy_helper.to_array(init)
+        except Exception as exc:
+            raise BadTensor("initializer '%s' cannot be read: %s: %s" % (init.name, type(exc).__name__, exc))
         dims, dtype, name = list(init.dims), init.data_type, init.name
         init.Clear()
         init.name, init.data_type = name, dtype
         init.dims.extend(dims)
     return graph_only, weights
+
+
+class BadTensor(ValueError):
+    """An initializer whose data does not make an array (unknown data type, too little data)."""
 
 
 def join(graph, weights):
@@ -49,9 +56,42 @@ def join(graph, weights):
         if init.name not in weights:
             raise KeyError(init.name)
         arr = np.asarray(weights[init.name])
+        _check_weight(init, arr)
         filled = numpy_helper.from_array(arr, init.name)
         init.CopyFrom(filled)
     return model
+
+
+# float, uint8, int8, uint16, int16, int32, int64, bool, float16, double, uint32, uint64: types numpy
+# holds as they are (others, such as bfloat16 or 4-bit ints, are not compared)
+_PLAIN_TYPES = (1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13)
+
+
+class WeightsMismatch(ValueError):
+    """A weights array that does not fit the graph's initializer (shape or dtype)."""
+
+
+def _check_weight(init, arr):
+    from onnx import helper
+
+    try:
+        dtype = helper.np_dtype_to_tensor_dtype(arr.dtype)
+    except Exception:
+        dtype = None
+    if tuple(init.dims) != tuple(arr.shape) or (init.data_type in _PLAIN_TYPES and dtype != init.data_type):
+        raise WeightsMismatch(
+            "initializer '%s' is %s %s in the graph; the weights hold %s %s"
+            % (init.name, _type_name(init.data_type), list(init.dims), arr.dtype.name, list(arr.shape))
+        )
+
+
+def _type_name(data_type):
+    from onnx import TensorProto
+
+    try:
+        return TensorProto.DataType.Name(data_type).lower()
+    except ValueError:
+        return "type %d" % data_type
 
 
 def opset_of(model):

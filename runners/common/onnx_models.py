@@ -51,10 +51,10 @@ def load_any(files):
         w = load_npz(require_file(weights[0], "weights file")) if weights else {}
         try:
             return ir.join(model, w), graph[0]
-        except KeyError as exc:
+        except (KeyError, ir.WeightsMismatch) as exc:
             raise RunnerError(
                 "weights-mismatch",
-                "no weights for initializer %s" % exc,
+                "no weights for initializer %s" % exc if isinstance(exc, KeyError) else str(exc),
                 file=graph[0],
                 hint="give the .npz written beside the graph",
             )
@@ -81,8 +81,9 @@ def to_ir_opset(model, path):
 
 
 def first_line(exc):
-    text = str(exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__
+    """The exception's text on one line (onnx's checker spreads a node's name over several), cut short."""
+    text = " ".join(str(exc).split())
+    return (text[:400] + " ...") if len(text) > 400 else text or type(exc).__name__
 
 
 def set_input_shapes(model, specs, path=""):
@@ -218,9 +219,11 @@ def ir_request(request, workspace, input_shapes):
     return req
 
 
-def to_ir(model, request, path, name=None):
+def to_ir(model, request, path, name=None, strict_shapes=False):
     """A parsed ONNX model -> ParseResponse: checked, input shapes applied, at the IR opset, shapes
-    inferred, cut at the requested outputs, weights written to the workspace as .npz."""
+    inferred, cut at the requested outputs, weights written to the workspace as .npz. With
+    `strict_shapes` (a model from the user, not from a converter), shapes or types that contradict
+    each other (a weight of the wrong size, a float64 bias on a float32 layer) are refused here."""
     import onnx
 
     try:
@@ -234,6 +237,8 @@ def to_ir(model, request, path, name=None):
         )
     set_input_shapes(model, request.inputs, path)
     model = to_ir_opset(model, path)
+    if strict_shapes:
+        check_shapes_agree(model, path)
     try:
         model = onnx.shape_inference.infer_shapes(model, data_prop=True)
     except Exception as exc:
@@ -245,10 +250,31 @@ def to_ir(model, request, path, name=None):
         )
     if request.outputs:
         model = cut_outputs(model, list(request.outputs), path)
-    graph, weights = ir.split(model)
+    try:
+        graph, weights = ir.split(model)
+    except ir.BadTensor as exc:
+        raise RunnerError("invalid-model", str(exc), file=path, hint="repair or re-export the model")
     name = name or os.path.splitext(os.path.basename(path.rstrip("/")))[0]
     wpath = save_npz(os.path.join(request.workspace, name + ".npz"), weights)
     return pb.ParseResponse(graph=graph.SerializeToString(), weights=file_ref(wpath, "weights"))
+
+
+def check_shapes_agree(model, path):
+    """ONNX's strict shape inference finds inputs of a node whose shapes or types contradict each
+    other; other failures of strict inference (an op it cannot infer) are left to the lenient pass."""
+    import onnx
+
+    try:
+        onnx.shape_inference.infer_shapes(model, strict_mode=True)
+    except Exception as exc:
+        text = first_line(exc)
+        if "ShapeInferenceError" in text or "TypeInferenceError" in text:
+            raise RunnerError(
+                "invalid-model",
+                "the model's shapes or types do not fit together: %s" % text,
+                file=path,
+                hint="repair or re-export the model (a weight of the wrong size or type)",
+            )
 
 
 def ir_model(graph_bytes, weights_path):
@@ -256,7 +282,14 @@ def ir_model(graph_bytes, weights_path):
     import onnx
 
     weights = load_npz(weights_path) if weights_path else {}
-    model = ir.join(graph_bytes, weights)
+    try:
+        model = ir.join(graph_bytes, weights)
+    except (KeyError, ir.WeightsMismatch) as exc:
+        raise RunnerError(
+            "weights-mismatch",
+            "the IR weights have no tensor %s" % exc if isinstance(exc, KeyError) else str(exc),
+            file=weights_path,
+        )
     try:
         onnx.checker.check_model(model, full_check=False)
     except Exception as exc:

@@ -39,7 +39,7 @@ class OnnxRunner(RunnerBase):
         if not request.sources:
             raise RunnerError("missing-file", "no model file given", hint="pass an .onnx file")
         path = request.sources[0]
-        return to_ir(load_model(path), request, path)
+        return to_ir(load_model(path), request, path, strict_shapes=True)
 
     def emit(self, request):
         import onnx
