@@ -288,6 +288,13 @@ def tocode(
     name: Annotated[str, typer.Option("--name", help="Base name of the generated files.")] = "model",
     json_out: JsonOpt = False,
 ) -> None:
+    if graph.suffix not in ("", ".pb", ".npz", ".json"):
+        raise BrokerError(
+            f"tocode reads IR files (a .pb graph with its .npz weights), not {graph.suffix}",
+            reference="unsupported-format",
+            file=str(graph),
+            hint=f"make them first: mmbroker toir -f <framework> -in {graph} -o ir/{graph.stem}; or convert directly",
+        )
     ir = IRFiles.for_stem(graph)
     if weights:
         ir = IRFiles(ir.graph, weights, ir.summary)

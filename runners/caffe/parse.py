@@ -220,6 +220,10 @@ def convert(net, specs):
     reg = registry()
     seen = set()
     for layer in net.layers:
+        if not layer.type.strip():
+            raise RunnerError(
+                "invalid-model", "layer '%s' has no type" % layer.name, file=net.net_path, node=layer.name
+            )
         if layer.name in seen:
             raise RunnerError(
                 "invalid-model",

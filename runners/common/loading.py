@@ -34,7 +34,7 @@ def corrupt(path, exc, what="model"):
         "corrupt-model",
         "cannot read this %s: %s" % (what, reason),
         file=path,
-        hint="the file is truncated or not a %s; export it again" % what,
+        hint="the file is truncated, damaged or not a valid %s; copy or export it again" % what,
     )
 
 

@@ -99,6 +99,20 @@ def cut_keras(model, outputs, path):
     return cls(model.inputs, [model.get_layer(o).output for o in outputs])
 
 
+def _check_tflite(path):
+    """A .tflite file is a FlatBuffer with the identifier TFL3 at bytes 4-8; tf2onnx reads anything
+    else as offsets into the file and fails with a message about buffers."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head[4:8] != b"TFL3":
+        raise RunnerError(
+            "corrupt-model",
+            "not a TFLite model (no TFL3 identifier at its start)",
+            file=path,
+            hint="the file is truncated or not a .tflite model; export it again",
+        )
+
+
 def _unsupported(exc, path):
     """tf2onnx reports unsupported ops as one error per node: turn them into one RunnerError."""
     import re
@@ -207,6 +221,7 @@ def parse(req):
         model = cut_keras(loading.load_keras(src, req.trust_model), list(req.outputs), src.path)
         onnx_model = keras_to_onnx(model, list(req.inputs), src.path)
     elif src.kind == "tflite":
+        _check_tflite(src.path)
         import tf2onnx
 
         onnx_model = _convert(tf2onnx.convert.from_tflite, src.path, tflite_path=src.path)
