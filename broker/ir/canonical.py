@@ -156,7 +156,7 @@ def _convert_opset(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
         raise BrokerError(
             f"cannot convert from opset {current} to the IR opset {common_ir.IR_OPSET}: "
             f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}",
-            reference="opset-conversion-failed",
+            reference="unsupported-opset",
             file=where,
             opset=current,
             hint=f"export the model at opset {common_ir.IR_OPSET}",

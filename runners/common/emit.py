@@ -33,10 +33,7 @@ from .emit_graph import IRNode, attributes, infer_shapes, topological
 from .errors import RunnerError, UnsupportedOps
 
 # References a converter raises when it cannot express a form of its op: collected, not fatal.
-REFUSALS = frozenset(
-    ["unsupported-attribute", "unsupported-op", "unsupported-shape", "dynamic-shape", "unknown-shape",
-     "unsupported-dtype"]
-)  # fmt: skip
+REFUSALS = frozenset(["unsupported-attribute", "unsupported-op", "missing-input-shape"])
 
 
 class EmitContext(object):
@@ -142,7 +139,7 @@ class EmitContext(object):
         if s is None:
             raise self.fail(
                 "the shape of '%s' is unknown or dynamic; give static input shapes (--inputShape)" % name,
-                reference="dynamic-shape",
+                reference="missing-input-shape",
             )
         return s
 
@@ -150,7 +147,8 @@ class EmitContext(object):
         r = self.rank(name)
         if r is None:
             raise self.fail(
-                "the rank of '%s' is unknown; give the input shapes (--inputShape)" % name, reference="unknown-shape"
+                "the rank of '%s' is unknown; give the input shapes (--inputShape)" % name,
+                reference="missing-input-shape",
             )
         return r
 
