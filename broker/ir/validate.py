@@ -15,6 +15,9 @@ def check(model: onnx.ModelProto, where: str = "", made_by: str = "") -> None:
     parser`, `canonicalization`): its graph is then mmbroker's own output, and an invalid one is a
     bug, not the user's file."""
     try:
+        problem = common_ir.opset_problem(model)
+        if problem:
+            raise ValueError(problem)
         onnx.checker.check_model(model)
     except Exception as exc:
         reason = first_line(exc)

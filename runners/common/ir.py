@@ -94,6 +94,22 @@ def _type_name(data_type):
         return "type %d" % data_type
 
 
+def opset_problem(model):
+    """What is wrong with a model's opset imports that the ONNX checker lets through (a domain
+    imported twice, at two versions: tools disagree on which one the graph is at), or ""."""
+    seen = {}
+    for imp in model.opset_import:
+        domain = "" if imp.domain == "ai.onnx" else imp.domain
+        if domain in seen:
+            return "the model imports the %s domain twice, at opsets %d and %d" % (
+                "'%s'" % domain if domain else "default (ai.onnx)",
+                seen[domain],
+                imp.version,
+            )
+        seen[domain] = imp.version
+    return ""
+
+
 def opset_of(model):
     for imp in model.opset_import:
         if imp.domain in ("", "ai.onnx"):

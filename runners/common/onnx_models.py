@@ -227,6 +227,9 @@ def to_ir(model, request, path, name=None, strict_shapes=False):
     import onnx
 
     try:
+        problem = ir.opset_problem(model)
+        if problem:
+            raise ValueError(problem)
         onnx.checker.check_model(with_inferred_outputs(model))
     except Exception as exc:
         raise RunnerError(

@@ -13,6 +13,7 @@ from broker.error_refs import REFERENCES
 from broker.errors import BrokerError
 from broker.ir import save_ir
 from broker.ir.validate import check
+from runners.common.rpc import pb
 
 pytestmark = pytest.mark.unit
 
@@ -120,3 +121,19 @@ def test_external_data_inside_the_folder_still_loads(tmp_path):
     r = run_cli("ir", "info", "--json", tmp_path / "big.onnx")
     assert r.exit_code == 0, r.stderr
     assert '"parameters": 108' in r.stdout
+
+
+def test_a_runner_bug_names_the_runner_the_file_and_the_node():
+    from runners.common.errors import InternalBug
+    from runners.common.server import _request_file
+
+    err = InternalBug(ZeroDivisionError("division by zero"), node="conv1", op="Conv", opset=18)
+    err.framework = "caffe"  # set by the server when it catches the error
+    err.file = _request_file(pb.ParseRequest(sources=["/m/net.prototxt", "/m/net.caffemodel"]))
+    detail = err.to_proto()
+    assert detail.reference == "internal-bug" and detail.node == "conv1" and detail.op == "Conv"
+    assert "caffe runner failed: ZeroDivisionError: division by zero" in detail.message
+    assert "bug in mmbroker's caffe runner" in detail.hint and "--debug" in detail.hint
+    assert str(err).startswith("/m/net.prototxt: at node 'conv1' (Conv, opset 18)")
+    assert _request_file(pb.InferRequest(model=["/m/a.onnx"])) == "/m/a.onnx"
+    assert _request_file(pb.SaveRequest(output="/m/out.pth")) == "/m/out.pth"
