@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from runners.common.errors import RunnerError
+from runners.common.errors import SAVE_HINT, RunnerError
 from runners.common.rpc import pb
 from runners.common.server import RunnerBase, describe_response
 from runners.common.tensors import file_ref
@@ -60,7 +60,7 @@ class CaffeRunner(RunnerBase):
         nets = [f.path for f in request.emitted if f.path.endswith(".prototxt")]
         weights = [f.path for f in request.emitted if f.path.endswith(".caffemodel")]
         if len(nets) != 1 or len(weights) != 1:
-            raise RunnerError("missing-file", "Save needs the emitted .prototxt and .caffemodel")
+            raise RunnerError("missing-file", "Save needs the emitted .prototxt and .caffemodel", hint=SAVE_HINT)
         fmt = (request.format or "").lower()
         if fmt and fmt not in WRITES:
             raise RunnerError(

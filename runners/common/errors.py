@@ -2,6 +2,9 @@
 
 from .rpc import ERROR_METADATA_KEY, pb
 
+# a Save request lacks what Emit writes: the user gave tomodel something else than tocode's folder
+SAVE_HINT = "give tomodel the folder `mmbroker tocode` wrote, its code and weights together"
+
 
 class RunnerError(Exception):
     """An error the user can act on: names the file, node, op and what to do.

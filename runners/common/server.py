@@ -24,7 +24,7 @@ import traceback
 from concurrent import futures
 
 from . import lifetime, rpc
-from .errors import InternalBug, RunnerError, abort_with
+from .errors import SAVE_HINT, InternalBug, RunnerError, abort_with
 from .rpc import pb
 
 
@@ -158,7 +158,9 @@ class RunnerBase(object):
         weights = [f.path for f in request.emitted if f.role == weights_role or f.path.endswith(weights_ext)]
         if len(code) != 1 or len(weights) != 1:
             raise RunnerError(
-                "missing-file", "Save needs the emitted .py (role code) and %s (role %s)" % (weights_ext, weights_role)
+                "missing-file",
+                "Save needs the emitted .py (role code) and %s (role %s)" % (weights_ext, weights_role),
+                hint=SAVE_HINT,
             )
         return code[0], weights[0]
 

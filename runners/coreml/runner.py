@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 
-from runners.common.errors import RunnerError
+from runners.common.errors import SAVE_HINT, RunnerError
 from runners.common.loading import check_inputs, named_inputs, require_file
 from runners.common.onnx_models import first_line, run_onnxruntime, to_ir
 from runners.common.rpc import pb
@@ -142,7 +142,7 @@ class CoreMLRunner(RunnerBase):
             return self._save_program(req, out)
         src = [f.path for f in req.emitted if f.path.endswith(".mlmodel")]
         if not src:
-            raise RunnerError("missing-file", "nothing to save: no .mlmodel among the emitted files")
+            raise RunnerError("missing-file", "nothing to save: no .mlmodel among the emitted files", hint=SAVE_HINT)
         if fmt != "mlmodel":
             raise RunnerError(
                 "unsupported-format",

@@ -72,9 +72,17 @@ def load(sources):
         graph = json.loads(text)
         if not isinstance(graph, dict) or "nodes" not in graph or "heads" not in graph:
             raise ValueError("no 'nodes' and 'heads' in the JSON")
-        symbol = mx.sym.load_json(text)
     except Exception as exc:
         raise corrupt(symbol_path, ValueError(_first(exc)), "MXNet symbol file")
+    try:
+        symbol = mx.sym.load_json(text)
+    except Exception as exc:  # a symbol file that reads, describing a graph MXNet refuses
+        raise RunnerError(
+            "invalid-model",
+            "MXNet refuses the symbol: %s" % _first(exc),
+            file=symbol_path,
+            hint="fix the layer the message names, or export the symbol again",
+        )
     try:
         raw = mx.nd.load(params_path)
     except Exception as exc:

@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 
 from runners.common import ir
-from runners.common.errors import RunnerError
+from runners.common.errors import SAVE_HINT, RunnerError
 from runners.common.onnx_models import TWO_GB, ir_model, load_any, load_model, run_onnxruntime, save_onnx, to_ir
 from runners.common.rpc import pb
 from runners.common.server import RunnerBase, describe_response
@@ -57,7 +57,7 @@ class OnnxRunner(RunnerBase):
     def save(self, request):
         src = [f.path for f in request.emitted if f.path.endswith(".onnx")]
         if not src:
-            raise RunnerError("missing-file", "nothing to save: no .onnx among the emitted files")
+            raise RunnerError("missing-file", "nothing to save: no .onnx among the emitted files", hint=SAVE_HINT)
         out = request.output
         if not out.endswith(".onnx"):
             raise RunnerError(

@@ -4,7 +4,7 @@ import os
 import shutil
 import tempfile
 
-from runners.common.errors import RunnerError
+from runners.common.errors import SAVE_HINT, RunnerError
 from runners.common.rpc import pb
 from runners.common.tensors import atomic_write, file_ref
 
@@ -52,7 +52,7 @@ def save(req):
     code = [f.path for f in req.emitted if f.path.endswith(".py")]
     weights = [f.path for f in req.emitted if f.path.endswith(".npz")]
     if len(code) != 1:
-        raise RunnerError("missing-file", "Save needs the emitted .py and its .npz weights")
+        raise RunnerError("missing-file", "Save needs the emitted .py and its .npz weights", hint=SAVE_HINT)
     fmt = _format(req)
     out = os.path.abspath(req.output.rstrip("/"))
     with quiet_stdout():
