@@ -9,7 +9,7 @@ SAVE_HINT = "give tomodel the folder `mmbroker tocode` wrote, its code and weigh
 class RunnerError(Exception):
     """An error the user can act on: names the file, node, op and what to do.
 
-    `reference` is a short kebab-case code (unsupported-op, corrupt-model, unsafe-pickle, ...).
+    `reference` is one of the table in broker/error_refs.py (unsupported-op, corrupt-model, unsafe-model, ...).
     """
 
     grpc_code = "INVALID_ARGUMENT"
