@@ -137,3 +137,20 @@ def test_a_runner_bug_names_the_runner_the_file_and_the_node():
     assert str(err).startswith("/m/net.prototxt: at node 'conv1' (Conv, opset 18)")
     assert _request_file(pb.InferRequest(model=["/m/a.onnx"])) == "/m/a.onnx"
     assert _request_file(pb.SaveRequest(output="/m/out.pth")) == "/m/out.pth"
+
+
+def test_errors_about_the_workspace_name_the_users_model():
+    from broker.pipeline import Session
+
+    with pytest.raises(BrokerError) as e:
+        with Session() as s:
+            s._given_source = "models/net.prototxt"
+            ir = s.ws / "ir" / "net.pb"
+            raise BrokerError(f"at node 'fc': unsupported in {ir}", reference="unsupported-op", file=str(ir))
+    assert e.value.reference == "unsupported-op" and e.value.file == "models/net.prototxt"
+    assert "mmbroker-work-" not in str(e.value) and "<intermediate .pb of models/net.prototxt>" in e.value.message
+    with pytest.raises(BrokerError) as e:  # a damaged file of our own making is our bug
+        with Session() as s:
+            s._given_source = "net.onnx"
+            raise BrokerError("truncated", reference="corrupt-model", file=str(s.ws / "code" / "model.pth"))
+    assert e.value.reference == "internal-bug" and e.value.file == "net.onnx"
