@@ -140,3 +140,17 @@ def check_pair(session, parity_recorder, src, source, dst, written, ir, model, m
     assert not flat, f"reference output(s) {flat} have no spread: the comparison would prove nothing"
     assert report.passed, report.to_dict()
     return report
+
+
+def with_external_data(model: onnx.ModelProto, location: str, **info: object) -> onnx.ModelProto:
+    """A copy of `model` whose first initializer is to be read from the file `location` (ONNX
+    external data, with `offset`/`length` given in `info`)."""
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    t = m.graph.initializer[0]
+    t.ClearField("raw_data")
+    t.data_location = onnx.TensorProto.EXTERNAL
+    t.external_data.add(key="location", value=location)
+    for key, value in info.items():
+        t.external_data.add(key=key, value=str(value))
+    return m

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import pytest
-from helpers import assert_clean_failure, onnx_model, run_cli
+from helpers import assert_clean_failure, onnx_model, run_cli, with_external_data
 from onnx import helper as h
 
 from broker.errors import BrokerError
@@ -55,14 +55,9 @@ def test_external_data_outside_the_folder_is_not_read(env_or_skip, tmp_path):
     env_or_skip("onnx")
     secret = tmp_path / "secret.bin"
     secret.write_bytes(np.zeros(108, np.float32).tobytes())
-    model = conv_model()
-    t = model.graph.initializer[0]
-    t.ClearField("raw_data")
-    t.data_location = onnx.TensorProto.EXTERNAL
-    t.external_data.add(key="location", value="../secret.bin")
     (tmp_path / "m").mkdir()
     src = tmp_path / "m" / "escape.onnx"
-    src.write_bytes(model.SerializeToString())
+    src.write_bytes(with_external_data(conv_model(), "../secret.bin").SerializeToString())
     out = tmp_path / "o.onnx"
     r = run_cli("convert", "-sf", "onnx", "-in", src, "-df", "onnx", "-om", out)
     assert_clean_failure(r, out, "error[unsafe-model]", "escape.onnx", "../secret.bin", "outside")

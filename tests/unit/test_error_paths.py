@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import pytest
-from helpers import onnx_model, run_cli
+from helpers import onnx_model, run_cli, with_external_data
 from onnx import helper as h
 
 from broker.error_refs import REFERENCES
@@ -61,22 +61,14 @@ def test_a_folder_given_as_a_model(tmp_path):
 def test_external_data_out_of_the_folder_is_not_read(tmp_path):
     secret = tmp_path / "secret.bin"
     secret.write_bytes(np.zeros(108, np.float32).tobytes())
-    model = conv_model()
-    t = model.graph.initializer[0]
-    t.ClearField("raw_data")
-    t.data_location = onnx.TensorProto.EXTERNAL
-    t.external_data.add(key="location", value="../secret.bin")
     (tmp_path / "m").mkdir()
     path = tmp_path / "m" / "escape.onnx"
-    path.write_bytes(model.SerializeToString())
+    path.write_bytes(with_external_data(conv_model(), "../secret.bin").SerializeToString())
     failed(run_cli("ir", "info", path), "unsafe-model", "escape.onnx", "../secret.bin", "outside")
-    t.external_data[0].value = "gone.bin"
-    path.write_bytes(model.SerializeToString())
+    path.write_bytes(with_external_data(conv_model(), "gone.bin").SerializeToString())
     failed(run_cli("ir", "info", path), "missing-file", "gone.bin")
     (tmp_path / "m" / "short.bin").write_bytes(b"abc")
-    t.external_data[0].value = "short.bin"
-    t.external_data.add(key="length", value="432")
-    path.write_bytes(model.SerializeToString())
+    path.write_bytes(with_external_data(conv_model(), "short.bin", length=432).SerializeToString())
     failed(run_cli("ir", "info", path), "corrupt-model", "short.bin", "holds 3 bytes")
 
 
