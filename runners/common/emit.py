@@ -62,7 +62,7 @@ class EmitContext(object):
         g = model.graph
         for init in g.initializer:
             if init.name not in weights:
-                raise RunnerError("corrupt-model", "the weights file has no tensor '%s'" % init.name)
+                raise RunnerError("weights-mismatch", "the IR weights have no tensor '%s'" % init.name)
             self.consts[init.name] = np.asarray(weights[init.name])
         self.inputs = ir.graph_inputs(model)
         self.nodes = topological(

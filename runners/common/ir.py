@@ -97,7 +97,7 @@ def _type_name(data_type):
 def opset_problem(model):
     """What is wrong with a model's opset imports that the ONNX checker lets through (a domain
     imported twice, at two versions: tools disagree on which one the graph is at), or ""."""
-    seen = {}
+    seen = {}  # type: dict
     for imp in model.opset_import:
         domain = "" if imp.domain == "ai.onnx" else imp.domain
         if domain in seen:
