@@ -23,14 +23,12 @@ Runs on every interpreter a runner uses (CPython 3.6 for CNTK): no f-strings, no
 """
 
 import inspect
-import sys
-import traceback
 
 import numpy as np
 
 from . import ir
 from .emit_graph import IRNode, attributes, infer_shapes, topological
-from .errors import RunnerError, UnsupportedOps
+from .errors import InternalBug, RunnerError, UnsupportedOps
 
 # References a converter raises when it cannot express a form of its op: collected, not fatal.
 REFUSALS = frozenset(["unsupported-attribute", "unsupported-op", "missing-input-shape"])
@@ -270,18 +268,8 @@ def emit_nodes(registry, ctx, skip=None):
                 raise
             refused.append(err)
             poisoned.update(o for o in n.outputs if o)
-        except Exception as exc:
-            sys.stderr.write(traceback.format_exc())
-            raise RunnerError(
-                "internal-bug",
-                "the %s converter of %s failed: %s: %s" % (framework, n.op_type, type(exc).__name__, exc),
-                node=n.name,
-                op=n.op_type,
-                opset=opset,
-                framework=framework,
-                hint="this is a bug in mmbroker's %s emitter; run again with --debug and report it with the model"
-                % framework,
-            )
+        except Exception as exc:  # a bug in the converter: named with its node (the server logs the traceback)
+            raise InternalBug(exc, framework, node=n.name, op=n.op_type, opset=opset)
     ctx.node = None
     if refused:
         raise refusal_of(refused)
