@@ -82,6 +82,7 @@ class Session:
             self.workspace = tempdirs.make("work")  # removed even if the broker is killed
             self._own_workspace = True
         else:
+            check_folder(self.workspace)
             self.workspace.mkdir(parents=True, exist_ok=True)
         return self
 

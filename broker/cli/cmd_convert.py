@@ -17,7 +17,7 @@ from ..frameworks import parse_model_ref, runner_name
 from ..inputs import ImagePreprocess, PreparedInputs, open_input, prepare_inputs
 from ..ir import IRFiles
 from ..layers import layerwise
-from ..outputs import StagedOutput, check_output
+from ..outputs import StagedOutput, check_folder, check_output
 from ..pipeline import ConvertRequest, EnvOptions, InputShape, Session, input_dim_names, input_specs
 from ..pipeline import convert as run_convert
 from ..report import check_report_path, write_report
@@ -258,6 +258,7 @@ def toir(
     files = list(sources or []) + ([weights] if weights else [])
     if not files:
         raise BrokerError("no model given", reference="missing-file", hint="pass the model with -in (or -w)")
+    check_folder(out.parent, out)
     with _session(json_out) as s:
         ir = s.toir(
             runner_name(framework),
@@ -295,6 +296,7 @@ def tocode(
             file=str(graph),
             hint=f"make them first: mmbroker toir -f <framework> -in {graph} -o ir/{graph.stem}; or convert directly",
         )
+    check_folder(out_dir)
     ir = IRFiles.for_stem(graph)
     if weights:
         ir = IRFiles(ir.graph, weights, ir.summary)

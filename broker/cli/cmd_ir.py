@@ -15,6 +15,7 @@ from ..ir import load_ir, summarize
 from ..ir.passes import count_transposes
 from ..ir.summary import render
 from ..ir.validate import validate
+from ..outputs import check_output
 from .app import app, out_console
 from .options import JsonOpt
 from .render import print_json
@@ -58,6 +59,7 @@ def export_onnx(
 ) -> None:
     if output.suffix != ".onnx":
         raise BrokerError("the output must end in .onnx", reference="bad-option", file=str(output))
+    check_output(output)
     model = load_ir(path, weights)
     big = sum(len(i.raw_data) for i in model.graph.initializer) >= 2**31 - 1
 

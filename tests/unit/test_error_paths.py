@@ -146,3 +146,16 @@ def test_errors_about_the_workspace_name_the_users_model():
             s._given_source = "net.onnx"
             raise BrokerError("truncated", reference="corrupt-model", file=str(s.ws / "code" / "model.pth"))
     assert e.value.reference == "internal-bug" and e.value.file == "net.onnx"
+
+
+def test_outputs_that_cannot_be_written_are_found_before_any_work(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    ir = save_ir(conv_model(), tmp_path / "ir" / "m")
+    cases = [
+        ("toir", "-f", "onnx", "-in", tmp_path / "missing-anyway.onnx", "-o", blocker / "ir" / "m"),
+        ("tocode", "-f", "onnx", "-n", ir.graph, "-d", blocker / "code"),
+        ("ir", "export-onnx", ir.graph, "-o", blocker / "m.onnx"),
+    ]
+    for args in cases:  # refused before the model is read or a runner starts
+        failed(run_cli(*args), "output-not-writable", str(blocker))
