@@ -202,7 +202,7 @@ def _dtype_refusals(ctx, nodes, opset, framework):
         if found:
             out.append(
                 RunnerError(
-                    "unsupported-dtype",
+                    "unsupported-attribute",
                     "%s cannot compute with %s" % (framework, ", ".join(found)),
                     node=n.name,
                     op=n.op_type,

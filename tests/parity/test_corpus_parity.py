@@ -37,8 +37,7 @@ TARGETS = {
     "coreml": ("coreml", ".mlmodel", ""),
     "mlpackage": ("coreml", ".mlpackage", " (.mlpackage)"),
 }
-REFUSALS = {"unsupported-op", "unsupported-attribute", "unsupported-shape", "dynamic-shape", "unknown-shape",
-            "unsupported-dtype"}  # fmt: skip
+REFUSALS = {"unsupported-op", "unsupported-attribute", "missing-input-shape"}
 
 
 def expected_refusals() -> dict[tuple[str, str], str]:
