@@ -6,7 +6,7 @@ from .rpc import ERROR_METADATA_KEY, pb
 class RunnerError(Exception):
     """An error the user can act on: names the file, node, op and what to do.
 
-    `reference` is a short kebab-case code (unsupported-op, corrupt-model, unsafe-pickle, ...).
+    `reference` is a short kebab-case code (unsupported-op, corrupt-model, unsafe-model, ...).
     """
 
     grpc_code = "INVALID_ARGUMENT"

@@ -100,7 +100,7 @@ def test_pickle_that_runs_code_is_refused_and_does_not_run(tmp_path, zoo):
         pickle.dump({"conv.weight": _Payload(marker)}, f)
     out = tmp_path / "o.onnx"
     r = convert_state_dict(evil, zoo, out)
-    assert_clean_failure(r, out, "evil.pth", "unsafe-pickle", "--trust-model")
+    assert_clean_failure(r, out, "evil.pth", "unsafe-model", "--trust-model")
     time.sleep(0.5)
     assert not marker.exists(), "the pickle's code ran"
 

@@ -131,7 +131,7 @@ def test_pickle_needs_trust_and_never_runs(torch_runner, tmp_path):
     ):
         with pytest.raises(RunnerFailed) as err:
             torch_runner.call(method, req)
-        assert err.value.reference == "unsafe-pickle"
+        assert err.value.reference == "unsafe-model"
         assert err.value.file == str(path) and "--trust-model" in err.value.hint
     assert not marker.exists()
 
