@@ -20,11 +20,11 @@ import io
 import json
 import os
 import pickle
-import subprocess
 import sys
 import zipfile
 
 import torch
+from hostile_common import prove_and_index
 from torch import nn
 
 
@@ -233,16 +233,7 @@ def main(out, prove):
             "live": False,
         }
     )
-    if prove:
-        for e in entries:
-            if not e["live"]:
-                continue
-            subprocess.run([sys.executable, "-c", PROVE[e["kind"]], e["file"]], capture_output=True, timeout=300)
-            if not os.path.exists(e["marker"]):
-                sys.exit("%s: the naive load did not run the payload; the case proves nothing" % e["name"])
-            os.unlink(e["marker"])
-    with open(os.path.join(out, "hostile.json"), "w") as f:
-        json.dump(entries, f, indent=1)
+    prove_and_index(out, entries, prove and (lambda e: [PROVE[e["kind"]], e["file"]]))
 
 
 if __name__ == "__main__":
