@@ -82,8 +82,6 @@ def archive_kind(path):
 
 
 def load_pt2(path, trust=False):
-    import torch
-
     from . import pt2_check
 
     check_files([path])
@@ -91,17 +89,66 @@ def load_pt2(path, trust=False):
     with open(path, "rb") as f:  # one open file for the check and the load: no swap in between
         if not trust:
             pt2_check.check(f, path)
-        try:
-            ep = torch.export.load(f, extra_files=extra)
-        except Exception as exc:
-            raise _corrupt(path, exc)
-    loaded = Loaded(ep.module(), "pt2", path, exported=ep)
+        ep, module = _export_load(f, path, extra)
+    loaded = Loaded(module, "pt2", path, exported=ep)
     if extra.get(NAMES_FILE):
         try:
             loaded.names = json.loads(extra[NAMES_FILE])
         except ValueError:
             pass
     return loaded
+
+
+def _export_load(f, path, extra):
+    """torch.export.load and the program's module. torch logs why the archive failed and raises
+    a generic "error when deserializing": the logged exception is the one to explain."""
+    import logging
+
+    import torch
+
+    logged = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            if record.exc_info and record.exc_info[1] is not None:
+                logged.append(record.exc_info[1])
+
+    logger, keep = logging.getLogger("torch.export"), Keep()
+    logger.addHandler(keep)
+    try:
+        ep = torch.export.load(f, extra_files=extra)
+        return ep, ep.module()
+    except Exception as exc:
+        raise _pt2_failure(path, logged[-1] if logged else exc)
+    finally:
+        logger.removeHandler(keep)
+
+
+def _pt2_failure(path, exc):
+    import re
+
+    import torch
+
+    text = str(exc)
+    op = re.search(r"failed to resolve (\S+) to an operator", text)
+    if op:
+        return RunnerError(
+            "unsupported-op",
+            "the program calls %s, an operator this torch (%s) does not have" % (op.group(1), torch.__version__),
+            file=path,
+            op=op.group(1),
+            hint="a custom op needs its library: export the model with standard ops, or give its state_dict "
+            "and class file",
+        )
+    if re.search(r"(schema|archive) version .* does not match", text, re.S):
+        return RunnerError(
+            "unsupported-format",
+            "this .pt2 was written in a format torch %s does not read: %s" % (torch.__version__, _short(exc)),
+            file=path,
+            hint="export it again with torch %s (the pytorch runner's), or give the model's state_dict and class "
+            "file" % torch.__version__.split("+")[0],
+        )
+    return _corrupt(path, exc)
 
 
 # what TorchScript's own unpickler resolves: tensors, its classes (__torch__) and containers
@@ -138,6 +185,14 @@ def load_torchscript(path, trust=False):
     try:
         m = torch.jit.load(path, map_location="cpu")
     except Exception as exc:
+        if "Unknown builtin op" in str(exc) or "Unknown type name" in str(exc):
+            raise RunnerError(
+                "unsupported-op",
+                "the TorchScript program needs what this torch (%s) does not have: %s"
+                % (torch.__version__, _short(exc)),
+                file=path,
+                hint="custom ops and classes need their library; convert from the model's .pt2 or state_dict",
+            )
         raise _corrupt(path, exc)
     m.eval()
     return Loaded(m, "torchscript", path)
@@ -330,8 +385,9 @@ def load(paths, trust=False, class_name=""):
     others = [p for p in paths if not p.endswith(".py")]
     if len(others) != 1 or len(py) > 1:
         raise RunnerError(
-            "bad-request",
+            "bad-option",
             "expected one model file (.pt2, .pt, .pth) and at most one .py class file, got: %s" % ", ".join(paths),
+            hint="pass the model with -in, and its class file with a second -in for a state_dict .pth",
         )
     path = others[0]
     ext = os.path.splitext(path)[1].lower()

@@ -8,6 +8,8 @@ pickled parts of a .pt2 (a weight, a tensor constant, an opaque constant, the sa
 .pt2 whose program JSON carries code (a shape expression sympy evaluates, a guard torch execs, an
 input name pasted into generated source, a node calling os.system), a `torch.save` of a
 `__reduce__` payload as .pth and .pt, and a TorchScript archive whose constants.pkl holds one.
+Beside them, the clean archive they are made from, a clean TorchScript archive, and two harmless
+archives torch cannot read (a future schema, an unknown operator).
 Writes OUT_DIR/hostile.json: [{"name", "file", "marker"}].
 
 With --prove, each file is then loaded the naive way (torch.export.load + module + run,
@@ -174,6 +176,23 @@ def pt2_cases(base, marker):
     }
 
 
+def odd_cases():
+    """Harmless archives torch cannot load, for the errors they get: a schema from a future torch,
+    an operator this torch lacks (a custom op whose library is not loaded)."""
+    program = "models/model.json"
+
+    def future_schema(m):
+        edit_json(m, program, lambda doc: doc["schema_version"].__setitem__("major", 99))
+
+    def unknown_op(m):
+        edit_json(m, program, lambda doc: doc["graph_module"]["graph"]["nodes"][0].__setitem__("target", OP))
+
+    return {"pt2_future_schema": future_schema, "pt2_unknown_op": unknown_op}
+
+
+OP = "torch.ops.mmbroker_test.missing_op.default"
+
+
 def torchscript_with_payload(path, marker):
     """A scripted module whose constants.pkl is replaced by a pickle of the payload."""
     scripted = torch.jit.script(Small())
@@ -219,6 +238,10 @@ def main(out, prove):
         path = os.path.join(out, "%s.%s" % (name, ext))
         torch.save({"conv.weight": Payload(marker(name))}, path)
         entries.append({"name": name, "file": path, "marker": marker(name), "kind": "pth", "live": True})
+    for name, edit in odd_cases().items():
+        path = os.path.join(out, name + ".pt2")
+        rewrite(base, path, edit)
+        entries.append({"name": name, "file": path, "marker": "", "kind": "pt2", "live": False})
     path = os.path.join(out, "torchscript_clean.pt")
     torch.jit.script(Small()).save(path)
     entries.append({"name": "torchscript_clean", "file": path, "marker": "", "kind": "torchscript", "live": False})

@@ -93,6 +93,20 @@ def test_torchscript_needs_trust(corpus, tmp_path):
     assert out.exists()
 
 
+@pytest.mark.parametrize(
+    "case,reference,words",
+    [
+        ("pt2_future_schema", "unsupported-format", ["schema version", "export it again"]),
+        ("pt2_unknown_op", "unsupported-op", ["torch.ops.mmbroker_test.missing_op.default"]),
+    ],
+)
+def test_archives_torch_cannot_read_say_why(corpus, tmp_path, case, reference, words):
+    out = tmp_path / "o.onnx"
+    r = run_cli("convert", "-sf", "pytorch", "-in", corpus[case]["file"], "-df", "onnx", "-om", out)
+    assert_clean_failure(r, out, case + ".pt2", reference, *words)
+    assert "corrupt" not in r.stderr
+
+
 @pytest.mark.parametrize("head", [b"", b"PK\x03\x04"])
 def test_random_bytes_are_corrupt_not_unsafe(tmp_path, head):
     bad = tmp_path / "noise.pth"
