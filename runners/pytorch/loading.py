@@ -1,5 +1,9 @@
-"""Loading PyTorch models from files: .pt2 (torch.export), TorchScript .pt, state_dict .pth with a
-class file, generated code, and (only when trusted) pickled nn.Module files."""
+"""Loading PyTorch models from files: .pt2 (torch.export), state_dict .pth with a class file,
+generated code, and (only when trusted) TorchScript archives and pickled nn.Module files.
+
+Nothing from an untrusted file runs: a .pt2 is vetted by `pt2_check` before torch reads it,
+state dicts are read with torch.load(weights_only=True), and a file that holds code (pickled
+objects, TorchScript programs) is refused with `unsafe-model` unless the caller trusts it."""
 
 import ast
 import hashlib
@@ -11,7 +15,9 @@ import zipfile
 
 from runners.common.errors import RunnerError
 
-TRUST_HINT = "pass --trust-model if you trust it"
+from . import pickle_scan
+
+TRUST_HINT = "nothing was executed; if you trust this file, run again with --trust-model"
 # Stored in .pt2 files saved from generated code: {"inputs": [...], "outputs": [...]} IR names
 NAMES_FILE = "mmbroker_names.json"
 
@@ -75,16 +81,16 @@ def archive_kind(path):
     return "torch-save"
 
 
-def load_pt2(path):
-    import torch
+def load_pt2(path, trust=False):
+    from . import pt2_check
 
     check_files([path])
     extra = {NAMES_FILE: ""}
-    try:
-        ep = torch.export.load(path, extra_files=extra)
-    except Exception as exc:
-        raise _corrupt(path, exc)
-    loaded = Loaded(ep.module(), "pt2", path, exported=ep)
+    with open(path, "rb") as f:  # one open file for the check and the load: no swap in between
+        if not trust:
+            pt2_check.check(f, path)
+        ep, module = _export_load(f, path, extra)
+    loaded = Loaded(module, "pt2", path, exported=ep)
     if extra.get(NAMES_FILE):
         try:
             loaded.names = json.loads(extra[NAMES_FILE])
@@ -93,13 +99,100 @@ def load_pt2(path):
     return loaded
 
 
-def load_torchscript(path):
+def _export_load(f, path, extra):
+    """torch.export.load and the program's module. torch logs why the archive failed and raises
+    a generic "error when deserializing": the logged exception is the one to explain."""
+    import logging
+
+    import torch
+
+    logged = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            if record.exc_info and record.exc_info[1] is not None:
+                logged.append(record.exc_info[1])
+
+    logger, keep = logging.getLogger("torch.export"), Keep()
+    logger.addHandler(keep)
+    try:
+        ep = torch.export.load(f, extra_files=extra)
+        return ep, ep.module()
+    except Exception as exc:
+        raise _pt2_failure(path, logged[-1] if logged else exc)
+    finally:
+        logger.removeHandler(keep)
+
+
+def _pt2_failure(path, exc):
+    import re
+
+    import torch
+
+    text = str(exc)
+    op = re.search(r"failed to resolve (\S+) to an operator", text)
+    if op:
+        return RunnerError(
+            "unsupported-op",
+            "the program calls %s, an operator this torch (%s) does not have" % (op.group(1), torch.__version__),
+            file=path,
+            op=op.group(1),
+            hint="a custom op needs its library: export the model with standard ops, or give its state_dict "
+            "and class file",
+        )
+    if re.search(r"(schema|archive) version .* does not match", text, re.S):
+        return RunnerError(
+            "unsupported-format",
+            "this .pt2 was written in a format torch %s does not read: %s" % (torch.__version__, _short(exc)),
+            file=path,
+            hint="export it again with torch %s (the pytorch runner's), or give the model's state_dict and class "
+            "file" % torch.__version__.split("+")[0],
+        )
+    return _corrupt(path, exc)
+
+
+# what TorchScript's own unpickler resolves: tensors, its classes (__torch__) and containers
+TORCHSCRIPT_GLOBALS = ("torch.", "__torch__.", "collections.OrderedDict", "builtins.")
+
+
+def load_torchscript(path, trust=False):
+    """A TorchScript archive is a program: PyTorch's security policy says to run one only from a
+    trusted source (torch.jit.load has no safe mode), so it needs --trust-model."""
     import torch
 
     check_files([path])
+    if not trust:
+        foreign = []
+        try:
+            with zipfile.ZipFile(path) as z:
+                for name in z.namelist():
+                    if name.endswith(".pkl"):
+                        scan = pickle_scan.scan_stream(z.read(name))
+                        foreign += [
+                            "%s imports %s" % (name.split("/", 1)[-1], g)
+                            for g in scan.globals
+                            if not g.startswith(TORCHSCRIPT_GLOBALS)
+                        ]
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise _corrupt(path, exc)
+        raise RunnerError(
+            "unsafe-model",
+            "a TorchScript archive is a program, and loading it runs the code inside it%s"
+            % (" (%s)" % ", ".join(foreign[:5]) if foreign else ""),
+            file=path,
+            hint=TRUST_HINT + "; or convert from the model's .pt2 (torch.export) or state_dict + class file",
+        )
     try:
         m = torch.jit.load(path, map_location="cpu")
     except Exception as exc:
+        if "Unknown builtin op" in str(exc) or "Unknown type name" in str(exc):
+            raise RunnerError(
+                "unsupported-op",
+                "the TorchScript program needs what this torch (%s) does not have: %s"
+                % (torch.__version__, _short(exc)),
+                file=path,
+                hint="custom ops and classes need their library; convert from the model's .pt2 or state_dict",
+            )
         raise _corrupt(path, exc)
     m.eval()
     return Loaded(m, "torchscript", path)
@@ -162,33 +255,40 @@ def find_class(module, path, class_name=""):
     return found[0]
 
 
-def load_state_dict(path):
-    """torch.load(weights_only=True): never runs code from the file."""
-    import pickle
+def _unsafe_pickle(path, names):
+    return RunnerError(
+        "unsafe-model",
+        "the file holds pickled Python objects (%s), and loading them runs code from the file"
+        % (", ".join(names[:5]) if names else "such as a whole nn.Module"),
+        file=path,
+        hint=TRUST_HINT,
+    )
 
+
+def load_state_dict(path):
+    """torch.load(weights_only=True): never runs code from the file. A refusal is explained by
+    what the pickle imports: objects outside torch's safe set (unsafe-model), or nothing a pickle
+    would hold (the file is no PyTorch file: corrupt-model)."""
     import torch
 
     check_files([path])
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise RunnerError(
-            "unsafe-model",
-            "the file holds pickled Python objects (such as a whole nn.Module), "
-            "and loading them runs code from the file",
-            file=path,
-            hint=TRUST_HINT,
-        )
     except Exception as exc:
-        text = str(exc)
-        if "Weights only load failed" in text or "Unsupported global" in text:
-            raise RunnerError(
-                "unsafe-model",
-                "the file holds pickled Python objects, which can run code when loaded",
-                file=path,
-                hint=TRUST_HINT,
-            )
-        raise _corrupt(path, exc)
+        first = exc
+    scan = pickle_scan.scan_file(path)
+    names = pickle_scan.unsafe(scan, pickle_scan.torch_allowed_globals())
+    if names or (scan.parsed and "Weights only load failed" in str(first)):
+        raise _unsafe_pickle(path, names)
+    if not scan.parsed and not zipfile.is_zipfile(path):
+        raise RunnerError(
+            "corrupt-model",
+            "not a PyTorch file: neither a zip archive (torch.save) nor a pickle",
+            file=path,
+            hint="give a .pt2 (torch.export), or a state_dict .pth saved with torch.save and its class file; "
+            "the file may be truncated or of another framework",
+        )
+    raise _corrupt(path, first)
 
 
 def _unwrap_state_dict(obj, path):
@@ -211,7 +311,7 @@ def load_class_and_weights(pth, py, class_name="", trust=False):
         if err.reference != "unsafe-model" or not trust:
             raise
         # a pickled whole module whose class lives in the class file (often saved from __main__)
-        return load_pickled_module(pth, trust, module)
+        return load_pickled_module(pth, module)
     cls = find_class(module, py, class_name)
     state = _unwrap_state_dict(state, pth)
     try:
@@ -256,17 +356,10 @@ def _pickle_module_with(code):
     return pm
 
 
-def load_pickled_module(path, trust, code=None):
+def load_pickled_module(path, code=None):
+    """torch.load(weights_only=False): runs code from the file; only for files the user trusts."""
     import torch
 
-    if not trust:
-        raise RunnerError(
-            "unsafe-model",
-            "the file holds pickled Python objects (such as a whole "
-            "nn.Module), and loading them runs code from the file",
-            file=path,
-            hint=TRUST_HINT,
-        )
     try:
         kw = {"pickle_module": _pickle_module_with(code)} if code is not None else {}
         model = torch.load(path, map_location="cpu", weights_only=False, **kw)
@@ -294,16 +387,17 @@ def load(paths, trust=False, class_name=""):
         raise RunnerError(
             "bad-option",
             "expected one model file (.pt2, .pt, .pth) and at most one .py class file, got: %s" % ", ".join(paths),
+            hint="pass the model with -in, and its class file with a second -in for a state_dict .pth",
         )
     path = others[0]
     ext = os.path.splitext(path)[1].lower()
     if ext == ".pt2":
-        return load_pt2(path)
+        return load_pt2(path, trust)
     kind = archive_kind(path)
     if kind == "pt2":
-        return load_pt2(path)
+        return load_pt2(path, trust)
     if kind == "torchscript":
-        return load_torchscript(path)
+        return load_torchscript(path, trust)
     if not py:
         beside = os.path.splitext(path)[0] + ".py"
         if os.path.isfile(beside):
@@ -314,8 +408,8 @@ def load(paths, trust=False, class_name=""):
     try:
         obj = load_state_dict(path)
     except RunnerError as err:
-        if err.reference == "unsafe-model":
-            return load_pickled_module(path, trust)
+        if err.reference == "unsafe-model" and trust:
+            return load_pickled_module(path)
         raise
     raise RunnerError(
         "missing-file",

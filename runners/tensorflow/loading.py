@@ -4,12 +4,13 @@ Kinds: `keras` (Keras 3 `.keras` zip), `h5` (Keras 2 or 3 full-model HDF5), `sav
 directory with saved_model.pb), `checkpoint` (TF1 `.meta` + checkpoint prefix), `frozen` (a
 GraphDef `.pb`), `tflite`, and `code` (the `.py` + `.npz` this runner emits).
 
-Keras configs are read as JSON and checked before Keras sees them: a Lambda layer carries
-Python bytecode and a custom class runs its module's code, so both are refused unless the caller
-trusts the file (`--trust-model`).
+Keras configs are read as JSON and checked before Keras sees them (`keras_check`, every object
+in the tree): a Lambda layer carries Python bytecode and a custom class runs its module's code,
+so both are refused unless the caller trusts the file (`--trust-model`).
 """
 
 import glob
+import importlib
 import json
 import os
 import zipfile
@@ -18,8 +19,7 @@ from dataclasses import dataclass, field
 from runners.common.errors import RunnerError
 from runners.common.loading import corrupt, require_file
 
-CODE_LAYERS = ("Lambda",)  # layers whose config holds Python code
-CONTAINERS = ("Functional", "Sequential", "Model")
+from . import keras_check
 
 
 @dataclass
@@ -135,64 +135,79 @@ def keras_config(src):
     return config, _text(attrs.get("keras_version", "2"))
 
 
-def layer_configs(config, path=()):
-    """(name path, class_name, module) of every layer, nested models included."""
-    for layer in (config.get("config") or {}).get("layers", []) or []:
-        if not isinstance(layer, dict):
-            continue
-        cfg = layer.get("config") or {}
-        name = path + (str(cfg.get("name", layer.get("name", "?"))),)
-        yield "/".join(name), str(layer.get("class_name", "")), layer.get("module")
-        if layer.get("class_name") in CONTAINERS:
-            yield from layer_configs(layer, name)
-
-
-def unsafe_layers(config, keras2):
-    """Layers whose loading runs code from the file: Lambda, and classes Keras does not ship."""
-    if keras2:
-        import tf_keras
-
-        known = lambda c: hasattr(tf_keras.layers, c) or c in CONTAINERS  # noqa: E731
-    else:
-        import keras
-
-        known = lambda c: hasattr(keras.layers, c) or c in CONTAINERS  # noqa: E731
-    bad = []
-    for name, cls, module in layer_configs(config):
-        if cls in CODE_LAYERS:
-            bad.append("%s (%s: Python code)" % (name, cls))
-        elif module:
-            if not str(module).startswith("keras"):
-                bad.append("%s (%s from module %s)" % (name, cls, module))
-        elif not known(cls):
-            bad.append("%s (custom class %s)" % (name, cls))
-    return bad
-
-
 def load_keras(src, trust):
     """A Keras model (Keras 3 or tf_keras, whichever wrote the file) after the safety check."""
     config, version = keras_config(src)
     keras2 = src.kind == "h5" and version.startswith("2")
-    bad = unsafe_layers(config, keras2)
+    flavour = "tf_keras" if keras2 else "keras"
+    bad = keras_check.unsafe_objects(config, flavour)
     if bad and not trust:
+        shown = ["%s (%s)" % item for item in bad[:10]]
         raise RunnerError(
             "unsafe-model",
-            "the model has layers whose loading would run code from the file: %s" % ", ".join(bad),
+            "the model has objects whose loading would run code from the file: %s%s"
+            % (", ".join(shown), " and %d more" % (len(bad) - 10) if len(bad) > 10 else ""),
             file=src.path,
-            node=bad[0].split(" ")[0],
-            hint="nothing was executed; if you trust this file, run again with --trust-model",
+            node=bad[0][0],
+            nodes=["%s (%s)" % item for item in bad],
+            hint="nothing was executed; --trust-model runs its code (only for a file you trust)",
         )
+    custom = keras_check.extra_layers(config, flavour)
     try:
         if keras2:
             import tf_keras
 
-            return tf_keras.models.load_model(src.path, compile=False, safe_mode=not trust)
+            return tf_keras.models.load_model(src.path, custom_objects=custom, compile=False, safe_mode=not trust)
         import keras
+        from keras.src.saving.serialization_lib import SafeModeScope
 
-        if trust:
-            keras.config.enable_unsafe_deserialization()
-        return keras.models.load_model(src.path, compile=False, safe_mode=not trust)
+        with SafeModeScope(not trust):  # also for the legacy .h5 reader; the runner's default stays safe
+            return keras.models.load_model(src.path, custom_objects=custom, compile=False, safe_mode=not trust)
     except RunnerError:
         raise
     except Exception as exc:
-        raise corrupt(src.path, exc, "Keras %s model" % ("2" if keras2 else "3"))
+        raise load_failure(src, exc, version, keras2)
+
+
+def load_failure(src, exc, version, keras2):
+    """The error for a Keras file that passed the check but that Keras failed to rebuild."""
+    text = str(exc).strip()
+    first = text.splitlines()[0][:300] if text else type(exc).__name__
+    fmt = {"keras": ".keras archive", "h5": ".h5 file"}[src.kind]
+    if "safe_mode" in text or "unsafe_deserialization" in text:
+        return RunnerError(
+            "unsafe-model",
+            "Keras refused to load code from the file: %s" % first,
+            file=src.path,
+            hint="nothing was executed; --trust-model runs its code (only for a file you trust)",
+        )
+    if "Unknown layer" in text or "Could not locate" in text or "Unknown activation" in text:
+        return RunnerError(
+            "unsupported-op",
+            "the model uses a class Keras does not define, and its code is not in the file: %s" % first,
+            file=src.path,
+            hint="load the model where its code is importable and save it with Keras layers only",
+        )
+    if isinstance(exc, (OSError, KeyError, EOFError, zipfile.BadZipFile)):
+        return corrupt(src.path, exc, "Keras %s" % fmt)
+    if keras2:
+        which = "tf_keras %s" % _version("tf_keras")
+    elif src.kind == "h5":
+        which = "Keras %s's reader of the legacy .h5 format (a Keras 3 limitation)" % _version("keras")
+    else:
+        which = "Keras %s" % _version("keras")
+    return RunnerError(
+        "unsupported-format",
+        "%s cannot rebuild this model from its %s, written by Keras %s: %s" % (which, fmt, version, first),
+        file=src.path,
+        hint="the file itself reads fine; save the model as .keras"
+        + (" (or as a Keras 2 .h5 with tf_keras)" if not keras2 and src.kind == "h5" else "")
+        + " and convert that",
+    )
+
+
+def _version(module):
+    try:
+        return importlib.import_module(module).__version__
+    except (ImportError, AttributeError):
+        return "?"
