@@ -213,9 +213,11 @@ class ConvTransposeSpec(object):
     """A transposed convolution: `begins`/`ends` are the rows cut from the start and the end of the
     full transposed convolution, which output_padding (`out_pad`) extends by rows at its end."""
 
-    def __init__(self, weight, bias, group, kernel, strides, dilations, begins, ends, out_pad, in_spatial):
-        self.weight = weight  # [C_in, C_out/group, k...]
+    def __init__(self, weight, bias, group, kernel, strides, dilations, begins, ends, out_pad, in_spatial,
+                 weight_shape=None):  # fmt: skip
+        self.weight = weight  # [C_in, C_out/group, k...]; None for a weight computed at run time
         self.bias = bias
+        self.weight_shape = [int(d) for d in (weight.shape if weight is not None else weight_shape)]
         self.group = int(group)
         self.n = len(kernel)
         self.kernel = list(kernel)
@@ -225,8 +227,8 @@ class ConvTransposeSpec(object):
         self.ends = list(ends)
         self.out_pad = list(out_pad)
         self.in_spatial = list(in_spatial) if in_spatial is not None else None
-        self.in_channels = int(weight.shape[0])
-        self.out_channels = int(weight.shape[1]) * self.group
+        self.in_channels = self.weight_shape[0]
+        self.out_channels = self.weight_shape[1] * self.group
 
     @property
     def symmetric(self):
@@ -246,17 +248,24 @@ class ConvTransposeSpec(object):
 
     @classmethod
     def of(cls, ctx, node, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=None, output_padding=None,
-           output_shape=None, pads=None, strides=None):  # fmt: skip
+           output_shape=None, pads=None, strides=None, const_weights=True):  # fmt: skip
         """Forms that onnxruntime, ONNX's reference implementation and ONNX's shape inference size
         differently are refused: auto_pad SAME with output_padding, an auto_pad or output_shape
-        asking for more than the full transposed convolution, output_shape with pads or VALID."""
+        asking for more than the full transposed convolution, output_shape with pads or VALID.
+        With const_weights=False the weight and bias may be computed at run time (`weight`/`bias`
+        None, `weight_shape` from the IR's shapes)."""
         auto_pad = _text(auto_pad) or "NOTSET"
-        weight = ctx.need_const(node, 1, "the weight")
-        bias = ctx.need_const(node, 2, "the bias") if node.input(2) else None
-        n = weight.ndim - 2
-        kernel = [int(k) for k in (kernel_shape or weight.shape[2:])]
-        if kernel != list(weight.shape[2:]):
-            raise ctx.fail("kernel_shape %s differs from the weight's %s" % (kernel, list(weight.shape[2:])))
+        if const_weights:
+            weight = ctx.need_const(node, 1, "the weight")
+            bias = ctx.need_const(node, 2, "the bias") if node.input(2) else None
+            wshape = list(weight.shape)
+        else:
+            weight, bias = ctx.const(node.input(1)), ctx.const(node.input(2))
+            wshape = ctx.need_shape(node.inputs[1])
+        n = len(wshape) - 2
+        kernel = [int(k) for k in (kernel_shape or wshape[2:])]
+        if kernel != list(wshape[2:]):
+            raise ctx.fail("kernel_shape %s differs from the weight's %s" % (kernel, list(wshape[2:])))
         strides = _ints(strides, n, 1)
         dilations = _ints(dilations, n, 1)
         out_pad = _ints(output_padding, n, 0)
@@ -272,7 +281,7 @@ class ConvTransposeSpec(object):
                 if any(v < 0 for v in p):
                     raise ctx.fail("negative ConvTranspose pads are not converted")
                 begins, ends = p[:n], p[n:]
-            return cls(weight, bias, group, kernel, strides, dilations, begins, ends, out_pad, spatial)
+            return cls(weight, bias, group, kernel, strides, dilations, begins, ends, out_pad, spatial, wshape)
         if spatial is None:
             spatial = ctx.need_shape(node.inputs[0])[2:]
         if output_shape:
@@ -302,7 +311,7 @@ class ConvTransposeSpec(object):
         else:
             begins = [t - t // 2 for t in total]
         ends = [t - b for t, b in zip(total, begins)]
-        return cls(weight, bias, group, kernel, strides, dilations, begins, ends, out_pad, spatial)
+        return cls(weight, bias, group, kernel, strides, dilations, begins, ends, out_pad, spatial, wshape)
 
 
 # nearest modes that, by integer factors, repeat every pixel (what an "upsample" layer does)
@@ -400,6 +409,76 @@ class ResizeSpec(object):
     def repeats_pixels(self):
         """Nearest resizing whose grid repeats every pixel by integer factors."""
         return self.mode == "nearest" and (self.ctm, self.nearest_mode) in REPEAT_NEAREST
+
+    def source_coordinate(self, axis, j):
+        """Where output position `j` of `axis` samples the input (ONNX's coordinate transformation;
+        not for tf_crop_and_resize, which needs the roi)."""
+        n, scale = self.in_shape[axis], self.scales[axis]
+        width = scale * n  # ONNX's output width: the scale's, not the rounded size
+        if self.ctm == "align_corners":
+            return 0.0 if width == 1 else j * (n - 1) / (width - 1)
+        if self.ctm == "asymmetric":
+            return j / scale
+        if self.ctm == "pytorch_half_pixel":
+            return -0.5 if width == 1 else (j + 0.5) / scale - 0.5
+        if self.ctm == "half_pixel":
+            return (j + 0.5) / scale - 0.5
+        if self.ctm == "half_pixel_symmetric":
+            offset = n / 2.0 * (1 - self.out_shape[axis] / width)
+            return offset + (j + 0.5) / scale - 0.5
+        raise ValueError("no source coordinate for coordinate_transformation_mode %s" % self.ctm)
+
+    def _coefficients(self, ratio, scale):
+        """Weights of the input cells around a source coordinate (ONNX's reference resize), from the
+        cell left of it: offsets 1 - len/2 ... len/2."""
+        a = self.cubic_coeff_a
+        if self.mode == "nearest":
+            if ratio == 1:
+                return np.array([0.0, 1.0])
+            up = {"round_prefer_floor": ratio > 0.5, "round_prefer_ceil": ratio >= 0.5, "floor": False,
+                  "ceil": True}[self.nearest_mode]  # fmt: skip
+            return np.array([0.0, 1.0]) if up else np.array([1.0, 0.0])
+        if self.mode == "linear" and not self.antialias:
+            return np.array([1 - ratio, ratio])
+        if self.mode == "cubic" and not self.antialias:
+            r, q = ratio, 1 - ratio
+            return np.array([((a * (r + 1) - 5 * a) * (r + 1) + 8 * a) * (r + 1) - 4 * a,
+                             ((a + 2) * r - (a + 3)) * r * r + 1,
+                             ((a + 2) * q - (a + 3)) * q * q + 1,
+                             ((a * (q + 1) - 5 * a) * (q + 1) + 8 * a) * (q + 1) - 4 * a])  # fmt: skip
+        scale = min(scale, 1.0)  # antialiasing widens the filter when downsampling
+        support = 1 if self.mode == "linear" else 2
+        start = int(math.floor(-support / scale) + 1)
+        x = np.abs((np.arange(start, 2 - start) - ratio) * scale)
+        if self.mode == "linear":
+            c = np.clip(1 - x, 0, 1)
+        else:
+            c = np.where(x <= 1, (a + 2) * x**3 - (a + 3) * x**2 + 1,
+                         np.where(x < 2, a * x**3 - 5 * a * x**2 + 8 * a * x - 4 * a, 0.0))  # fmt: skip
+        return c / c.sum()
+
+    def axis_weights(self, axis):
+        """The (input size, output size) matrix M of `axis`: resizing that axis alone is x @ M.
+        Linear, cubic and nearest resizing are separable, so applying every resized axis's matrix
+        in turn is the whole resize. Cells past the edges repeat the edge (or, with
+        exclude_outside, get no weight)."""
+        n, m = self.in_shape[axis], self.out_shape[axis]
+        weights = np.zeros((n, m))
+        for j in range(m):
+            x = self.source_coordinate(axis, j)
+            base = int(math.ceil(x)) - 1  # the cell left of x (x itself when x is whole: ratio 1)
+            ratio = x - base
+            coeffs = self._coefficients(ratio, self.scales[axis])
+            cells = base + 1 - len(coeffs) // 2 + np.arange(len(coeffs))
+            if self.exclude_outside:
+                coeffs = np.where((cells < 0) | (cells >= n), 0.0, coeffs)
+                coeffs = coeffs / coeffs.sum()
+            np.add.at(weights[:, j], np.clip(cells, 0, n - 1), coeffs)
+        return weights
+
+    def nearest_index(self, axis):
+        """The input cell each output position of `axis` copies (nearest mode)."""
+        return np.argmax(self.axis_weights(axis), axis=0)
 
     def describe(self):
         extra = " and nearest_mode %s" % self.nearest_mode if self.mode == "nearest" else ""

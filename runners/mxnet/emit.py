@@ -5,41 +5,75 @@ import os
 import numpy as np
 
 from runners.common import ir
-from runners.common.emit_graph import class_name, convert_nodes, graph_nodes, read_graph
-from runners.common.emit_graph import fold as _fold
-from runners.common.emit_graph import infer_shapes as _infer
-from runners.common.registry import discovered
+from runners.common.emit import emit_nodes, refusal_of
+from runners.common.emit_graph import class_name, read_graph
+from runners.common.errors import RunnerError
 from runners.common.tensors import atomic_write
 
-from .codegen import EMIT, EmitContext, identifier
+from .codegen import EMIT, HELD_AS, MXNetContext, held_shape, identifier, lit
 
-# Forms this emitter lacks: the broker rewrites them into ops it has (broker/ir/legalize).
-LACKS = ("AveragePool.exclude_pad",)
+# Forms this emitter lacks (broker/ir/legalize rewrites them): MXNet's Pooling leaves the pad out
+# of an average only when it pads both ends alike; the element-wise ops take two inputs; its
+# FullyConnected is Gemm with a constant B and no transA, alpha or beta.
+LACKS = (
+    "AveragePool.exclude_pad_asymmetric",
+    "Sum.variadic",
+    "Max.variadic",
+    "Min.variadic",
+    "Mean.variadic",
+    "Gemm.general",
+)
 
-registry = discovered(EMIT, "runners.mxnet.ops")
+
+def registry():
+    return EMIT.loaded()
+
+
+def _dtype_refusals(ctx):
+    """Every node reading or computing a value of a dtype MXNet has no arrays of."""
+    out = []
+    for n in ctx.nodes:
+        for name in [v for v in n.inputs + n.outputs if v]:
+            dt = ctx.dtype(name)
+            if dt is not None and np.dtype(dt).name not in HELD_AS:
+                out.append(
+                    RunnerError(
+                        "unsupported-dtype",
+                        "MXNet 1.x has no %s arrays (value '%s')" % (np.dtype(dt).name, name),
+                        node=n.name,
+                        op=n.op_type,
+                        opset=ctx.opset,
+                        framework="mxnet",
+                        hint="cast the value to a dtype MXNet has (float16/32/64, uint8, int8, int32, int64) "
+                        "in the source model, or convert to another target framework",
+                    )
+                )
+                break
+    return out
 
 
 def build(model, weights):
-    reg = registry()
-    opset = ir.opset_of(model)
-    shapes, dtypes = _infer(model, weights)
-    ctx = EmitContext(model, opset, shapes, dtypes)
-    g = model.graph
-    inputs = ir.graph_inputs(model)
-    nodes = graph_nodes(model, weights, ctx.consts)
-    args = [ctx.new_var(i.name) for i in inputs]
-    remaining = []
-    for n in nodes:
-        ctx.node = n
-        if not _fold(n, ctx):
-            remaining.append(n)
-    convert_nodes(reg, remaining, ctx, opset)
+    """(context, forward arguments, returned expressions) of the Gluon block for `model`."""
+    ctx = MXNetContext(model, weights)
+    refused = _dtype_refusals(ctx)
+    if refused:
+        raise refusal_of(refused)
+    args = []
+    for i in ctx.inputs:
+        var = ctx.new_var(i.name)
+        args.append(var)
+        if ctx.is_bool(i.name):
+            ctx.line("%s = F.cast(%s, dtype=%s)" % (var, var, lit("uint8")))
+    emit_nodes(registry(), ctx)
     returns = []
-    for o in g.output:
-        if o.name in ctx.consts and o.name not in ctx.vars:
-            returns.append(ctx.x(o.name))
-        else:
-            returns.append(ctx.x(o.name))
+    for o in model.graph.output:
+        if o.name in ctx.vars and ctx.vars[o.name] not in args:
+            returns.append(ctx.vars[o.name])
+        else:  # an input or a constant returned as it is: an operator named after the output
+            expr = ctx.x(o.name)
+            var = ctx.new_var(o.name + "_out")
+            ctx.line("%s = %s" % (var, ctx.with_name(ctx.call("identity", expr), o.name)))
+            returns.append(var)
     return ctx, args, returns
 
 
@@ -51,13 +85,15 @@ Parameters: {stem}.params beside this file.
     net.hybridize()
     out = net(mx.nd.array(x))
 Every operator is named after the IR value it computes (`name=`), so `net.export(...)` writes a
--symbol.json whose node names are the IR's value names.
+-symbol.json whose node names are the IR's value names. MXNet 1.x holds a bool value as uint8 and
+a zero-dimensional value as shape (1,) (ZERO_DIM_OUTPUTS lists the outputs that are).
 """
 import mxnet as mx
 from mxnet import gluon
 
 INPUTS = {inputs}
 OUTPUTS = {outputs}
+ZERO_DIM_OUTPUTS = {zero_dim}
 
 
 class {cls}(gluon.HybridBlock):
@@ -66,7 +102,7 @@ class {cls}(gluon.HybridBlock):
         with self.name_scope():
 {init}
 
-    def hybrid_forward(self, F, {args}, **p):
+    def hybrid_forward(self, F{args}, **p):
 {forward}
         return {returns}
 
@@ -83,9 +119,11 @@ if __name__ == "__main__":
 
 def render(model, ctx, args, returns, cls, stem):
     inputs = []
-    for i in ir.graph_inputs(model):
+    for i in ctx.inputs:
         dims = tuple(d.dim_value if d.HasField("dim_value") else -1 for d in i.type.tensor_type.shape.dim)
-        inputs.append((i.name, dims, np.dtype(ctx.dtypes.get(i.name, np.float32)).name))
+        dtype = ctx.dtype(i.name)
+        inputs.append((i.name, held_shape(dims), np.dtype(dtype if dtype is not None else np.float32).name))
+    zero_dim = [o.name for o in model.graph.output if ctx.shape(o.name) == []]
     ind = " " * 12
     return _HEADER.format(
         cls=cls,
@@ -94,8 +132,9 @@ def render(model, ctx, args, returns, cls, stem):
         stem=stem,
         inputs=repr(inputs),
         outputs=repr([o.name for o in model.graph.output]),
+        zero_dim=repr(zero_dim),
         init="\n".join(ind + line for line in ctx.init_lines) or ind + "pass",
-        args=", ".join(args),
+        args="".join(", " + a for a in args),
         forward="\n".join(" " * 8 + line for line in ctx.forward_lines) or " " * 8 + "pass",
         returns=", ".join(returns) if returns else "None",
     )

@@ -1,5 +1,7 @@
 """Run -symbol.json + .params models with MXNet; intermediates keyed by IR value names."""
 
+import json
+
 import numpy as np
 
 from runners.common.errors import RunnerError
@@ -27,6 +29,8 @@ def run(request):
     input_names = loading.guess_inputs(model)
     loading.check_params(model, input_names)
     feeds = named_inputs(request.inputs, input_names)
+    for name in _noted(model, "mmbroker_unused_inputs"):
+        feeds.pop(name, None)  # an IR input the model does not read
     unknown = [n for n in feeds if n not in input_names]
     missing = [n for n in input_names if n not in feeds]
     if unknown or missing:
@@ -73,8 +77,12 @@ def run(request):
         raise RunnerError("infer-failed", "MXNet failed: %s" % loading._first(exc), file=model.symbol_path)
     ws = request.workspace or None
     resp = pb.InferResponse(engine="mxnet %s" % mx.__version__)
+    zero_dim = set(_noted(model, "mmbroker_zero_dim_outputs"))
     for name, value in zip(outputs, values):
-        resp.outputs.append(to_proto(ir_name(name), np.asarray(value), ws))
+        value = np.asarray(value)
+        if ir_name(name) in zero_dim and value.size == 1:
+            value = value.reshape(())
+        resp.outputs.append(to_proto(ir_name(name), value, ws))
     for name, value in zip(extra, values[len(outputs) :]):
         resp.intermediates.append(to_proto(ir_name(name), np.asarray(value), ws))
     return resp
@@ -83,3 +91,15 @@ def run(request):
 def _is_op_output(name, sym):
     """Internals include the variables (inputs and parameters): keep operator outputs only."""
     return "_output" in name
+
+
+def _noted(model, key):
+    """A list mmbroker's save wrote into the -symbol.json's graph attributes (see save.py)."""
+    value = model.graph.get("attrs", {}).get(key)
+    if not isinstance(value, list) or len(value) != 2:
+        return []
+    try:
+        names = json.loads(value[1])
+    except (TypeError, ValueError):
+        return []
+    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []

@@ -1,5 +1,10 @@
 """Emitted Gluon code + parameters -> -symbol.json + -0000.params, loadable by mx.sym.load,
-gluon.SymbolBlock.imports and mx.mod.Module (arg:/aux: parameter names)."""
+gluon.SymbolBlock.imports and mx.mod.Module (arg:/aux: parameter names).
+
+Two graph attributes of the -symbol.json (MXNet ignores them) tell this runner's Infer what MXNet
+1.x symbols cannot say: `mmbroker_unused_inputs`, IR inputs whose values the model does not read
+(an MXNet symbol has no variable for them), and `mmbroker_zero_dim_outputs`, outputs the IR
+defines as zero-dimensional (MXNet holds them as shape (1,))."""
 
 import importlib.util
 import json
@@ -52,22 +57,31 @@ def to_symbol(code_path, params_path):
     params = {name: mx.sym.var(name, shape=values[name].shape) for name in net._reg_params}
     out = net.hybrid_forward(mx.sym, *inputs, **params)
     sym = mx.sym.Group(list(out)) if isinstance(out, (list, tuple)) else out
+    arguments = set(sym.list_arguments())
+    notes = {
+        "mmbroker_unused_inputs": [name for name, _, _ in module.INPUTS if name not in arguments],
+        "mmbroker_zero_dim_outputs": list(getattr(module, "ZERO_DIM_OUTPUTS", [])),
+    }
     saved = {}
     for name in sym.list_arguments():
         if name in values:
             saved["arg:" + name] = values[name]
     for name in sym.list_auxiliary_states():
         saved["aux:" + name] = values[name]
-    return sym, saved
+    return sym, saved, notes
 
 
 def save(code_path, params_path, output):
     import mxnet as mx
 
     prefix = prefix_of(output)
-    sym, saved = to_symbol(code_path, params_path)
+    sym, saved, notes = to_symbol(code_path, params_path)
     symbol_path, weights_path = prefix + "-symbol.json", prefix + "-0000.params"
-    text = json.dumps(json.loads(sym.tojson()), indent=2)
+    graph = json.loads(sym.tojson())
+    for key, names in notes.items():
+        if names:
+            graph.setdefault("attrs", {})[key] = ["str", json.dumps(names)]
+    text = json.dumps(graph, indent=2)
 
     def write_symbol(tmp):
         with open(tmp, "w") as f:

@@ -1,1 +1,0 @@
-"""IR -> Gluon op converters, one module per op family, discovered by `registry.discover`."""
