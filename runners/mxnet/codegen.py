@@ -81,6 +81,8 @@ class MXNetContext(EmitContext, EmitContextBase):
             value = value.astype(np.uint8)
         if value.ndim == 0:
             value = value.reshape(1)
+        if value.size == 0:
+            raise self.fail("'%s' is an empty array; MXNet 1.x stores none" % ir_name, reference="unsupported-shape")
         ident = self.new_key(ir_name, self.params)
         self.params[ident] = value
         if ir_name not in self.param_of:

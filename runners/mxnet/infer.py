@@ -41,6 +41,8 @@ def run(request):
             file=model.symbol_path,
             hint="give one tensor per model input",
         )
+    # MXNet 1.x arrays have at least one axis: a zero-dimensional input is fed as shape (1,)
+    feeds = {n: (a.reshape(1) if a.ndim == 0 else a) for n, a in feeds.items()}
     shapes = {n: list(a.shape) for n, a in feeds.items()}
     sym = model.symbol
     outputs = sym.list_outputs()

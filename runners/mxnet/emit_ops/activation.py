@@ -28,16 +28,23 @@ def softsign(node, ctx):
     ctx.assign(node, ctx.call("softsign", _x(node, ctx)))
 
 
+def _softplus(ctx, x):
+    """max(x, 0) + log1p(exp(-|x|)): MXNet's softrelu, log(1 + exp(x)), loses the small values of
+    large negative inputs."""
+    tail = ctx.call("log1p", ctx.call("exp", ctx.call("negative", ctx.call("abs", x))))
+    return ctx.call("elemwise_add", ctx.call("relu", x), tail)
+
+
 @EMIT.register("Softplus")
 def softplus(node, ctx):
-    ctx.assign(node, ctx.call("Activation", _x(node, ctx), act_type="softrelu"))
+    ctx.assign(node, _softplus(ctx, _x(node, ctx)))
 
 
 @EMIT.register("Mish")
 def mish(node, ctx):
     """x * tanh(softplus(x))."""
     x = _x(node, ctx)
-    soft = ctx.temp(ctx.call("Activation", x, act_type="softrelu"), "softplus")
+    soft = ctx.temp(_softplus(ctx, x), "softplus")
     ctx.assign(node, ctx.call("elemwise_mul", x, ctx.call("tanh", soft)))
 
 

@@ -3,7 +3,7 @@
 Two-input forms only: Sum, Max, Min and Mean of more inputs are legalized into chains by the broker
 (LACKS in emit.py). A bool value is held as uint8 0/1: comparisons and logical ops cast to it."""
 
-from ..codegen import EMIT, lit
+from ..codegen import EMIT, held_shape, lit
 
 _BINARY = {
     "Add": ("broadcast_add", "+"),
@@ -131,14 +131,14 @@ def mean(node, ctx):
 @EMIT.register("Where")
 def where(node, ctx):
     """MXNet's where takes three arrays of one shape: each is broadcast to the output's."""
-    shape = ctx.need_shape(node.outputs[0])
+    shape = list(held_shape(ctx.need_shape(node.outputs[0])))
     xs = []
     for name in node.inputs:
         src = ctx.x(name)
-        s = ctx.need_shape(name)
+        s = list(held_shape(ctx.need_shape(name)))
         if s != shape:
             if len(s) < len(shape):
-                src = ctx.call("reshape", src, shape=tuple([1] * (len(shape) - len(s)) + (s or [1])))
-            src = ctx.temp(ctx.call("broadcast_to", src, shape=tuple(shape or [1])), "b")
+                src = ctx.call("reshape", src, shape=tuple([1] * (len(shape) - len(s)) + s))
+            src = ctx.temp(ctx.call("broadcast_to", src, shape=tuple(shape)), "b")
         xs.append(src)
     ctx.assign(node, ctx.call("where", *xs))

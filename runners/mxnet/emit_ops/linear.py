@@ -31,6 +31,10 @@ def matmul(node, ctx):
     sa, sb = ctx.need_shape(a), ctx.need_shape(b)
     out = ctx.need_shape(node.outputs[0])
     xa, xb = ctx.x(a), ctx.x(b)
+    held = ctx.held_dtype(a)
+    wide = {"float16": "float32", "float32": None, "float64": None}.get(held, "float64")
+    if wide:  # MXNet's CPU dot takes float32/64 only: float16 and integers are computed wider
+        xa, xb = ctx.call("cast", xa, dtype=wide), ctx.call("cast", xb, dtype=wide)
     if len(sa) == 1:
         xa, sa = ctx.temp(ctx.call("reshape", xa, shape=(1, sa[0])), "row"), [1, sa[0]]
     if len(sb) == 1:
@@ -38,7 +42,8 @@ def matmul(node, ctx):
     if len(sb) == 2:
         expr = ctx.call("dot", xa, xb)
     else:
-        batch = [max(p, q) for p, q in zip([1] * (len(out) - len(sa)) + sa[:-2], [1] * (len(out) - len(sb)) + sb[:-2])]
+        rank = max(len(sa), len(sb))
+        batch = [max(p, q) for p, q in zip([1] * (rank - len(sa)) + sa[:-2], [1] * (rank - len(sb)) + sb[:-2])]
         n = 1
         for d in batch:
             n *= d
@@ -53,4 +58,6 @@ def matmul(node, ctx):
         expr = ctx.call("batch_dot", flat[0], flat[1])
     if ctx.static_shape(node.outputs[0]) is not None:
         expr = ctx.call("reshape", ctx.temp(expr, "prod"), shape=held_shape(out))
+    if wide:
+        expr = ctx.call("cast", expr, dtype=held)
     ctx.assign(node, expr)

@@ -63,9 +63,8 @@ def instance_norm(node, ctx, epsilon=1e-5):
 
 @EMIT.register("LayerNormalization")
 def layer_norm(node, ctx, axis=-1, epsilon=1e-5, stash_type=1):
-    """MXNet's LayerNorm normalizes one axis: the normalized axes are merged into one first."""
-    if any(o for o in node.outputs[1:]):
-        raise ctx.fail("LayerNormalization's Mean and InvStdDev outputs have no MXNet equivalent")
+    """MXNet's LayerNorm normalizes one axis: the normalized axes are merged into one first. The
+    optional Mean and InvStdDev outputs are computed beside it."""
     x = node.input(0)
     shape = ctx.need_shape(x)
     rank = len(shape)
@@ -90,6 +89,15 @@ def layer_norm(node, ctx, axis=-1, epsilon=1e-5, stash_type=1):
     if axis != rank - 1:
         expr = ctx.call("reshape", ctx.temp(expr, "norm"), shape=tuple(shape))
     ctx.assign(node, expr)
+    if any(o for o in node.outputs[1:]):
+        axes = tuple(range(axis, rank))
+        m = ctx.temp(ctx.call("mean", ctx.x(x), axis=axes, keepdims=True), "mean")
+        centered = ctx.call("broadcast_sub", ctx.x(x), m)
+        var = ctx.temp(ctx.call("mean", ctx.call("square", centered), axis=axes, keepdims=True), "var")
+        stats = {1: ctx.call("identity", m), 2: ctx.call("rsqrt", "(%s + %s)" % (var, lit(float(epsilon))))}
+        for k, value in stats.items():
+            if len(node.outputs) > k and node.outputs[k]:
+                ctx.assign(node, value, output=node.outputs[k])
 
 
 @EMIT.register("GroupNormalization")
@@ -113,9 +121,11 @@ def lrn(node, ctx, alpha=1e-4, beta=0.75, bias=1.0, size=None):
 def lp_norm(node, ctx, axis=-1, p=2):
     if p not in (1, 2):
         raise ctx.fail("LpNormalization with p=%d (ONNX has 1 and 2)" % p)
+    """x / ||x||, and 0 where the norm is 0 (ONNX's reference)."""
     x = ctx.x(node.input(0))
     norm = ctx.temp(ctx.call("norm", x, ord=int(p), axis=int(axis), keepdims=True), "norm")
-    ctx.assign(node, ctx.call("broadcast_div", x, norm))
+    zero = ctx.temp(ctx.call("broadcast_like", "(%s == 0)" % norm, x), "zero")
+    ctx.assign(node, ctx.call("where", zero, ctx.call("zeros_like", x), ctx.call("broadcast_div", x, norm)))
 
 
 @EMIT.register("MeanVarianceNormalization")

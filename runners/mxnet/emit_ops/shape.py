@@ -69,6 +69,9 @@ def unsqueeze(node, ctx):
 
 @EMIT.register("Transpose")
 def transpose(node, ctx, perm=None):
+    rank = ctx.need_rank(node.input(0))
+    if rank > 6:
+        raise ctx.fail("MXNet transposes tensors of up to 6 axes, not %d" % rank, reference="unsupported-shape")
     ctx.assign(node, ctx.call("transpose", ctx.x(node.input(0)), axes=tuple(int(p) for p in perm) if perm else None))
 
 
@@ -170,6 +173,15 @@ def slice_(node, ctx):
             e = min(max(e + dim if e < 0 else e, -1), dim - 1)
             e = None if e < 0 else e
         begin[a], end[a], step[a] = int(s), e if e is None else int(e), int(st)
+    sliced = [a for a in range(rank) if begin[a] is not None]
+    if rank > 5:  # MXNet's slice takes up to 5 axes; slice_axis any number, one axis, step 1
+        if any(step[a] != 1 for a in sliced):
+            raise ctx.fail("MXNet slices a %d-D tensor only with step 1" % rank, reference="unsupported-shape")
+        out = ctx.x(x)
+        for a in sliced:
+            out = ctx.temp(ctx.call("slice_axis", out, axis=a, begin=begin[a], end=end[a]), "cut")
+        ctx.assign(node, ctx.call("identity", out))
+        return
     args = (ctx.x(x), lit(tuple(begin)), lit(tuple(end)), lit(tuple(step)))
     ctx.assign(node, "F.slice(%s, begin=%s, end=%s, step=%s)" % args)
 
