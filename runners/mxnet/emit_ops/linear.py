@@ -61,3 +61,11 @@ def matmul(node, ctx):
     if wide:
         expr = ctx.call("cast", expr, dtype=held)
     ctx.assign(node, expr)
+
+
+@EMIT.register("Det")
+def det(node, ctx):
+    """MXNet's det has hidden outputs (its first output is named `<name>_output0`): the value is
+    passed through identity, so the output keeps the IR value's name."""
+    ctx.need_float(node.input(0), "linalg.det")
+    ctx.assign(node, ctx.call("identity", ctx.temp(ctx.call("linalg.det", ctx.x(node.input(0))), "det")))

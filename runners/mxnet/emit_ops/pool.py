@@ -26,12 +26,13 @@ def _float_input(ctx, x, kind):
     return ctx.temp(ctx.call("cast", src, dtype=wide), "float"), held
 
 
-def _dilated_max(node, ctx, src, spec, rank):
-    """Max over kernel offsets of strided slices of the padded input."""
+def _dilated(node, ctx, src, spec, rank, fill, combine):
+    """`combine` (broadcast_maximum or broadcast_add) over the kernel offsets of strided slices of
+    the input padded with `fill`: a dilated window, which MXNet's Pooling lacks."""
     ctx.need_shape(node.input(0))
-    want = spec.out_spatial() or ctx.need_shape(node.outputs[0])[2:]
+    want = spec.out_spatial()
     spec = spec.with_ceil_as_padding()
-    padded = pad_spatial(ctx, src, rank, spec.begins, spec.ends, float("-inf"))
+    padded = pad_spatial(ctx, src, rank, spec.begins, spec.ends, fill)
     acc = None
     for offset in itertools.product(*[range(k) for k in spec.kernel]):
         lo = [None, None] + [o * d for o, d in zip(offset, spec.dilations)]
@@ -39,7 +40,7 @@ def _dilated_max(node, ctx, src, spec, rank):
         step = [None, None] + list(spec.strides)
         part = ctx.temp("F.slice(%s, begin=%s, end=%s, step=%s)" % (padded, lit(tuple(lo)), lit(tuple(hi)),
                                                                      lit(tuple(step))), "win")  # fmt: skip
-        acc = part if acc is None else ctx.temp(ctx.call("broadcast_maximum", acc, part), "max")
+        acc = part if acc is None else ctx.temp(ctx.call(combine, acc, part), "acc")
     return acc
 
 
@@ -53,7 +54,7 @@ def _pool(node, ctx, spec, kind, count_include_pad=None):
     if any(d != 1 for d in spec.dilations):
         if kind != "max":
             raise ctx.fail("dilated %s pooling has no MXNet operator" % kind)
-        out = _dilated_max(node, ctx, src, spec, rank)
+        out = _dilated(node, ctx, src, spec, rank, float("-inf"), "broadcast_maximum")
         ctx.assign(node, ctx.call("cast", out, dtype=back) if back else ctx.call("identity", out))
         return
     begins = spec.begins
@@ -129,11 +130,13 @@ def lp_pool(node, ctx, auto_pad="NOTSET", ceil_mode=0, dilations=None, kernel_sh
     ctx.need_float(node.input(0), "LpPool")
     ctx.need_shape(node.input(0))
     spec = PoolSpec.of_pool(ctx, node, kernel_shape, strides, dilations, pads, auto_pad, ceil_mode, 1, p)
-    if any(d != 1 for d in spec.dilations):
-        raise ctx.fail("dilated LpPool has no MXNet operator")
-    spec = spec.with_ceil_as_padding()  # the cells ceil mode adds are zeros: they add nothing
     rank = ctx.need_rank(node.input(0))
-    src = pad_spatial(ctx, _power(ctx, ctx.x(node.input(0)), p), rank, spec.begins, spec.ends)
+    powered = _power(ctx, ctx.x(node.input(0)), p)
+    if any(d != 1 for d in spec.dilations):
+        ctx.assign(node, _root(ctx, _dilated(node, ctx, powered, spec, rank, 0.0, "broadcast_add"), p))
+        return
+    spec = spec.with_ceil_as_padding()  # the cells ceil mode adds are zeros: they add nothing
+    src = pad_spatial(ctx, powered, rank, spec.begins, spec.ends)
     total = ctx.temp(ctx.call("Pooling", src, kernel=tuple(spec.kernel), pool_type="sum", stride=tuple(spec.strides)),
                      "sum")  # fmt: skip
     ctx.assign(node, _root(ctx, total, p))

@@ -245,3 +245,20 @@ def eye_like(node, ctx, dtype=None, k=0):
     rows, cols = ctx.need_shape(node.input(0))
     dt = ctx.dtype(node.outputs[0]) or np.float32
     ctx.assign(node, ctx.call("identity", ctx.param(node.outputs[0], np.eye(rows, cols, k=int(k), dtype=dt))))
+
+
+@EMIT.register("ReverseSequence")
+def reverse_sequence(node, ctx, batch_axis=1, time_axis=0):
+    """MXNet's SequenceReverse takes time first, batch second: other layouts are swapped there."""
+    x = node.input(0)
+    rank = ctx.need_rank(x)
+    batch_axis, time_axis = int(batch_axis) % rank, int(time_axis) % rank
+    src = ctx.x(x)
+    swapped = (time_axis, batch_axis) != (0, 1)
+    if swapped:
+        src = ctx.temp(ctx.call("swapaxes", src, dim1=0, dim2=1), "tn")
+    lengths = ctx.call("cast", ctx.x(node.input(1)), dtype=ctx.held_dtype(x) if ctx.is_float(x) else "float32")
+    out = ctx.call("SequenceReverse", src, lengths, use_sequence_length=True)
+    if swapped:
+        out = ctx.call("swapaxes", ctx.temp(out, "rev"), dim1=0, dim2=1)
+    ctx.assign(node, out)

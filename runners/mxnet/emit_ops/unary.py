@@ -34,14 +34,17 @@ def simple(node, ctx):
     ctx.assign(node, ctx.call(_SIMPLE[node.op_type], ctx.x(node.input(0))))
 
 
-@EMIT.register("Round")
-def round_half_even(node, ctx):
-    """ONNX rounds halves to even; MXNet's round rounds them away from zero: a half is 2 * round(x / 2)."""
-    x = ctx.x(node.input(0))
+def round_half_even(ctx, x):
+    """ONNX rounds halves to even; MXNet's round takes them away from zero: a half is 2 * round(x / 2)."""
     away = ctx.temp(ctx.call("round", x), "away")
     half = ctx.temp("(%s == 0.5)" % ctx.call("abs", "(%s - %s)" % (x, ctx.call("trunc", x))), "half")
     even = ctx.temp("(%s * 2.0)" % ctx.call("round", "(%s * 0.5)" % x), "even")
-    ctx.assign(node, ctx.call("where", half, even, away))
+    return ctx.call("where", half, even, away)
+
+
+@EMIT.register("Round")
+def round_(node, ctx):
+    ctx.assign(node, round_half_even(ctx, ctx.x(node.input(0))))
 
 
 @EMIT.register("IsNaN")
