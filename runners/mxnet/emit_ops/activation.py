@@ -1,31 +1,11 @@
-"""Activations: Relu, LeakyRelu, PRelu, Elu, Selu, Celu, ThresholdedRelu, Sigmoid, HardSigmoid,
-HardSwish, Tanh, Softplus, Softsign, Mish, Shrink, Clip, Softmax, LogSoftmax, Hardmax."""
+"""Activations: LeakyRelu, PRelu, Elu, Selu, Celu, ThresholdedRelu, HardSigmoid, HardSwish, Softplus,
+Mish, Shrink, Clip, Softmax, LogSoftmax, Hardmax (Relu, Sigmoid, Tanh, Softsign: unary.py)."""
 
 from ..codegen import BIG, EMIT, lit
 
 
 def _x(node, ctx):
     return ctx.x(node.input(0))
-
-
-@EMIT.register("Relu")
-def relu(node, ctx):
-    ctx.assign(node, ctx.call("relu", _x(node, ctx)))
-
-
-@EMIT.register("Sigmoid")
-def sigmoid(node, ctx):
-    ctx.assign(node, ctx.call("sigmoid", _x(node, ctx)))
-
-
-@EMIT.register("Tanh")
-def tanh(node, ctx):
-    ctx.assign(node, ctx.call("tanh", _x(node, ctx)))
-
-
-@EMIT.register("Softsign")
-def softsign(node, ctx):
-    ctx.assign(node, ctx.call("softsign", _x(node, ctx)))
 
 
 def _softplus(ctx, x):

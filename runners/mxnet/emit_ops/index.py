@@ -10,25 +10,30 @@ import numpy as np
 from ..codegen import EMIT, held_shape
 
 
-def _positive_index(ctx, node, i, dim, name_hint):
-    """Input `i` (indices into an axis of `dim`) as an expression of non-negative indices."""
+def _positive_index(ctx, node, i, dim):
+    """Input `i` (indices into an axis of `dim`) as an expression of non-negative indices, and its shape."""
     name = node.input(i)
     value = ctx.const(name)
     if value is not None:
         fixed = np.where(value < 0, value + dim, value).astype(np.int64)
-        return ctx.param(name + name_hint, fixed), list(value.shape)
-    shape = ctx.need_shape(name)
-    return ctx.temp(ctx.call("broadcast_mod", "(%s + %d)" % (ctx.x(name), dim), ctx.param(
-        name + "_dim", np.array([dim], dtype=ctx.dtype(name) or np.int64))), "index"), shape  # fmt: skip
+        return ctx.param(name + "_positive", fixed), list(value.shape)
+    wrap = ctx.param(name + "_dim", np.array([dim], dtype=ctx.dtype(name) or np.int64))
+    index = ctx.temp(ctx.call("broadcast_mod", "(%s + %d)" % (ctx.x(name), dim), wrap), "index")
+    return index, ctx.need_shape(name)
+
+
+def _axis_index(node, ctx, axis):
+    """(data shape, axis made non-negative, non-negative index expression, index shape)."""
+    shape = ctx.need_shape(node.input(0))
+    axis = int(axis) % len(shape)
+    index, ishape = _positive_index(ctx, node, 1, shape[axis])
+    return shape, axis, index, ishape
 
 
 @EMIT.register("Gather")
 def gather(node, ctx, axis=0):
-    x = node.input(0)
-    shape = ctx.need_shape(x)
-    axis = int(axis) % len(shape)
-    index, ishape = _positive_index(ctx, node, 1, shape[axis], "_positive")
-    expr = ctx.call("take", ctx.x(x), index, axis=axis)
+    _, axis, index, ishape = _axis_index(node, ctx, axis)
+    expr = ctx.call("take", ctx.x(node.input(0)), index, axis=axis)
     if not ishape:  # a scalar index (held as (1,)) removes the axis
         expr = ctx.call("reshape", ctx.temp(expr, "taken"), shape=held_shape(ctx.need_shape(node.outputs[0])))
     ctx.assign(node, expr)
@@ -48,11 +53,8 @@ def _grid(ctx, node, shape, axis, index):
 
 @EMIT.register("GatherElements")
 def gather_elements(node, ctx, axis=0):
-    x = node.input(0)
-    shape = ctx.need_shape(x)
-    axis = int(axis) % len(shape)
-    index, ishape = _positive_index(ctx, node, 1, shape[axis], "_positive")
-    ctx.assign(node, ctx.call("gather_nd", ctx.x(x), _grid(ctx, node, ishape, axis, index)))
+    _, axis, index, ishape = _axis_index(node, ctx, axis)
+    ctx.assign(node, ctx.call("gather_nd", ctx.x(node.input(0)), _grid(ctx, node, ishape, axis, index)))
 
 
 def _nd_coords(ctx, node, i, shape):
@@ -101,9 +103,7 @@ def scatter_nd(node, ctx, reduction="none"):
 
 @EMIT.register("ScatterElements")
 def scatter_elements(node, ctx, axis=0, reduction="none"):
-    shape = ctx.need_shape(node.input(0))
-    axis = int(axis) % len(shape)
-    index, ishape = _positive_index(ctx, node, 1, shape[axis], "_positive")
+    _, axis, index, ishape = _axis_index(node, ctx, axis)
     _scatter(node, ctx, _grid(ctx, node, ishape, axis, index), ctx.x(node.input(2)), reduction)
 
 

@@ -1,9 +1,14 @@
-"""One-input element-wise math: Exp, Log, Sqrt, Abs, Neg, Reciprocal, Floor, Ceil, Round, Sign, Erf,
-the trigonometric and hyperbolic functions, IsNaN, IsInf, Identity."""
+"""One-input element-wise functions with an MXNet operator each (Relu, Sigmoid, Tanh, Softsign, Exp,
+Log, Sqrt, Abs, Neg, Reciprocal, Floor, Ceil, Sign, Erf, the trigonometric and hyperbolic
+functions, Identity), Round, IsNaN, IsInf."""
 
 from ..codegen import EMIT, lit
 
 _SIMPLE = {
+    "Relu": "relu",
+    "Sigmoid": "sigmoid",
+    "Tanh": "tanh",
+    "Softsign": "softsign",
     "Exp": "exp",
     "Log": "log",
     "Sqrt": "sqrt",
