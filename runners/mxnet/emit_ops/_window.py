@@ -1,8 +1,6 @@
 """Padding and window slicing shared by the convolution and pooling converters (MXNet pads only
 4-D and 5-D tensors, on their trailing axes)."""
 
-from ..codegen import lit
-
 
 def pad_spatial(ctx, src, rank, begins, ends, value=0.0):
     """`src` (rank 3, 4 or 5, N C spatial...) padded by begins/ends on its spatial axes."""
@@ -28,4 +26,4 @@ def crop_spatial(ctx, src, rank, begins, sizes):
         return src
     lo = [None, None] + [b if s is not None else None for b, s in zip(begins, sizes)]
     hi = [None, None] + [b + s if s is not None else None for b, s in zip(begins, sizes)]
-    return ctx.temp("F.slice(%s, begin=%s, end=%s)" % (src, lit(tuple(lo)), lit(tuple(hi))), "crop")
+    return ctx.temp(ctx.call("slice", src, begin=tuple(lo), end=tuple(hi)), "crop")

@@ -38,8 +38,7 @@ def _dilated(node, ctx, src, spec, rank, fill, combine):
         lo = [None, None] + [o * d for o, d in zip(offset, spec.dilations)]
         hi = [None, None] + [o * d + (w - 1) * s + 1 for o, d, w, s in zip(offset, spec.dilations, want, spec.strides)]
         step = [None, None] + list(spec.strides)
-        part = ctx.temp("F.slice(%s, begin=%s, end=%s, step=%s)" % (padded, lit(tuple(lo)), lit(tuple(hi)),
-                                                                     lit(tuple(step))), "win")  # fmt: skip
+        part = ctx.temp(ctx.call("slice", padded, begin=tuple(lo), end=tuple(hi), step=tuple(step)), "win")
         acc = part if acc is None else ctx.temp(ctx.call(combine, acc, part), "acc")
     return acc
 

@@ -6,7 +6,7 @@ MXNet takes shapes, axes and pads as operator attributes: inputs that give them 
 
 import numpy as np
 
-from ..codegen import EMIT, held_shape, lit
+from ..codegen import EMIT, held_shape
 
 
 def _reshape_to_output(node, ctx):
@@ -126,7 +126,7 @@ def pad(node, ctx, mode="constant"):
     if min(begins + ends) < 0:  # crop first
         lo = [max(0, -b) for b in begins]
         hi = [d - max(0, -e) for d, e in zip(shape, ends)]
-        src = ctx.temp("F.slice(%s, begin=%s, end=%s)" % (src, lit(tuple(lo)), lit(tuple(hi))), "crop")
+        src = ctx.temp(ctx.call("slice", src, begin=tuple(lo), end=tuple(hi)), "crop")
         shape = [h - lo_ for h, lo_ in zip(hi, lo)]
         begins, ends = [max(0, b) for b in begins], [max(0, e) for e in ends]
     padded = [a for a in range(rank) if begins[a] or ends[a]]
@@ -182,8 +182,7 @@ def slice_(node, ctx):
             out = ctx.temp(ctx.call("slice_axis", out, axis=a, begin=begin[a], end=end[a]), "cut")
         ctx.assign(node, ctx.call("identity", out))
         return
-    args = (ctx.x(x), lit(tuple(begin)), lit(tuple(end)), lit(tuple(step)))
-    ctx.assign(node, "F.slice(%s, begin=%s, end=%s, step=%s)" % args)
+    ctx.assign(node, ctx.call("slice", ctx.x(x), begin=tuple(begin), end=tuple(end), step=tuple(step)))
 
 
 @EMIT.register("Split")
