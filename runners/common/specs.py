@@ -172,7 +172,7 @@ class PoolSpec(WindowSpec):
 class ConvSpec(WindowSpec):
     """A convolution: the window (kernel from the weight's shape) plus group, channels and weights."""
 
-    def __init__(self, window, weight, bias, group):
+    def __init__(self, window, weight, bias, group, weight_shape=None):
         WindowSpec.__init__(
             self,
             window.kernel,
@@ -183,26 +183,32 @@ class ConvSpec(WindowSpec):
             0,
             window.in_spatial,
         )
-        self.weight = weight  # [C_out, C_in/group, k...]
+        self.weight = weight  # [C_out, C_in/group, k...]; None for a weight computed at run time
         self.bias = bias
         self.group = int(group)
-        self.out_channels = int(weight.shape[0])
-        self.in_channels = int(weight.shape[1]) * self.group
+        self.weight_shape = [int(d) for d in (weight.shape if weight is not None else weight_shape)]
+        self.out_channels = self.weight_shape[0]
+        self.in_channels = self.weight_shape[1] * self.group
 
     @classmethod
     def of_conv(cls, ctx, node, kernel_shape=None, strides=None, dilations=None, pads=None, auto_pad="NOTSET",
-                group=1):  # fmt: skip
-        weight = ctx.need_const(node, 1, "the weight")
-        bias = None
-        if node.input(2):
-            bias = ctx.need_const(node, 2, "the bias")
-        kernel = [int(k) for k in (kernel_shape or weight.shape[2:])]
-        if list(kernel) != list(weight.shape[2:]):
-            raise ctx.fail("kernel_shape %s differs from the weight's %s" % (kernel, list(weight.shape[2:])))
-        if weight.shape[0] % int(group):
-            raise ctx.fail("group=%d does not divide %d output channels" % (group, weight.shape[0]))
+                group=1, const_weights=True):  # fmt: skip
+        """With const_weights=False the weight and bias may be computed at run time (`weight`/`bias`
+        None, `weight_shape` from the IR's shapes)."""
+        if const_weights:
+            weight = ctx.need_const(node, 1, "the weight")
+            bias = ctx.need_const(node, 2, "the bias") if node.input(2) else None
+            wshape = list(weight.shape)
+        else:
+            weight, bias = ctx.const(node.input(1)), ctx.const(node.input(2))
+            wshape = ctx.need_shape(node.inputs[1])
+        kernel = [int(k) for k in (kernel_shape or wshape[2:])]
+        if list(kernel) != list(wshape[2:]):
+            raise ctx.fail("kernel_shape %s differs from the weight's %s" % (kernel, list(wshape[2:])))
+        if wshape[0] % int(group):
+            raise ctx.fail("group=%d does not divide %d output channels" % (group, wshape[0]))
         window = WindowSpec.of(ctx, node, kernel, strides, dilations, pads, auto_pad)
-        return cls(window, weight, bias, group)
+        return cls(window, weight, bias, group, wshape)
 
     @property
     def depthwise(self):

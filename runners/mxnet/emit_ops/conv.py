@@ -3,7 +3,7 @@
 MXNet's Convolution pads both ends alike: other pads are an explicit zero pad first. Its
 Deconvolution crops both ends alike: other crops are a slice of the full transposed convolution."""
 
-from runners.common.specs import ConvTransposeSpec, WindowSpec
+from runners.common.specs import ConvSpec, ConvTransposeSpec
 
 from ..codegen import EMIT
 from ._window import crop_spatial, pad_spatial
@@ -20,14 +20,11 @@ def _window_args(spec):
 @EMIT.register("Conv")
 def conv(node, ctx, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=None, pads=None, strides=None):
     x, w, b = node.input(0), node.input(1), node.input(2)
-    wshape = ctx.need_shape(w)
-    rank = len(wshape)
-    if rank not in (3, 4, 5):
-        raise ctx.fail("MXNet convolves 1-D to 3-D windows, not %d-D" % (rank - 2), reference="unsupported-shape")
-    if kernel_shape and list(kernel_shape) != wshape[2:]:
-        raise ctx.fail("kernel_shape %s differs from the weight's %s" % (list(kernel_shape), wshape[2:]))
     ctx.need_float(x, "Convolution")
-    spec = WindowSpec.of(ctx, node, wshape[2:], strides, dilations, pads, auto_pad)
+    spec = ConvSpec.of_conv(ctx, node, kernel_shape, strides, dilations, pads, auto_pad, group, const_weights=False)
+    rank = spec.n + 2
+    if rank not in (3, 4, 5):
+        raise ctx.fail("MXNet convolves 1-D to 3-D windows, not %d-D" % spec.n, reference="unsupported-shape")
     src, begins = ctx.x(x), spec.begins
     if not spec.symmetric:
         src = pad_spatial(ctx, src, rank, spec.begins, spec.ends)
@@ -37,8 +34,8 @@ def conv(node, ctx, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=Non
         "Convolution",
         *args,
         pad=tuple(begins) if any(begins) else None,
-        num_filter=wshape[0],
-        num_group=int(group) if group != 1 else None,
+        num_filter=spec.out_channels,
+        num_group=spec.group if spec.group != 1 else None,
         no_bias=True if not b else None,
         **_window_args(spec)
     ))  # fmt: skip
