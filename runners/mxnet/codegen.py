@@ -61,6 +61,10 @@ class MXNetContext(EmitContext, EmitContextBase):
 
     framework = "mxnet"
     reserved = _RESERVED
+    # dtypes MXNet 1.x has no arrays of: nodes reading or computing them are refused (emit_nodes)
+    unsupported_dtypes = ("int16", "uint16", "uint32", "uint64", "bfloat16", "float8_e4m3fn", "float8_e4m3fnuz",
+                          "float8_e5m2", "float8_e5m2fnuz", "int4", "uint4", "complex64", "complex128", "object",
+                          "str")  # fmt: skip
 
     def __init__(self, model, weights):
         EmitContext.__init__(self, model, weights)
@@ -82,7 +86,7 @@ class MXNetContext(EmitContext, EmitContextBase):
         if value.ndim == 0:
             value = value.reshape(1)
         if value.size == 0:
-            raise self.fail("'%s' is an empty array; MXNet 1.x stores none" % ir_name, reference="unsupported-shape")
+            raise self.fail("'%s' is an empty array; MXNet 1.x stores none" % ir_name)
         ident = self.new_key(ir_name, self.params)
         self.params[ident] = value
         if ir_name not in self.param_of:
@@ -126,10 +130,7 @@ class MXNetContext(EmitContext, EmitContextBase):
         """Refuse a non-floating input of an MXNet operator that computes in floating point only."""
         if not self.is_float(name):
             dtype = np.dtype(self.dtype(name))
-            raise self.fail(
-                "MXNet's %s takes floating-point tensors only, not %s ('%s')" % (what, dtype, name),
-                reference="unsupported-dtype",
-            )
+            raise self.fail("MXNet's %s takes floating-point tensors only, not %s ('%s')" % (what, dtype, name))
 
     # ---- code ---------------------------------------------------------------------------
     def call(self, op, *args, **attrs):

@@ -5,12 +5,11 @@ import os
 import numpy as np
 
 from runners.common import ir
-from runners.common.emit import emit_nodes, refusal_of
+from runners.common.emit import emit_nodes
 from runners.common.emit_graph import class_name, read_graph
-from runners.common.errors import RunnerError
 from runners.common.tensors import atomic_write
 
-from .codegen import EMIT, HELD_AS, MXNetContext, held_shape, identifier, lit
+from .codegen import EMIT, MXNetContext, held_shape, identifier, lit
 
 # Forms this emitter lacks (broker/ir/legalize rewrites them): MXNet's Pooling leaves the pad out
 # of an average only when it pads both ends alike; the element-wise ops take two inputs; its
@@ -29,35 +28,9 @@ def registry():
     return EMIT.loaded()
 
 
-def _dtype_refusals(ctx):
-    """Every node reading or computing a value of a dtype MXNet has no arrays of."""
-    out = []
-    for n in ctx.nodes:
-        for name in [v for v in n.inputs + n.outputs if v]:
-            dt = ctx.dtype(name)
-            if dt is not None and np.dtype(dt).name not in HELD_AS:
-                out.append(
-                    RunnerError(
-                        "unsupported-dtype",
-                        "MXNet 1.x has no %s arrays (value '%s')" % (np.dtype(dt).name, name),
-                        node=n.name,
-                        op=n.op_type,
-                        opset=ctx.opset,
-                        framework="mxnet",
-                        hint="cast the value to a dtype MXNet has (float16/32/64, uint8, int8, int32, int64) "
-                        "in the source model, or convert to another target framework",
-                    )
-                )
-                break
-    return out
-
-
 def build(model, weights):
     """(context, forward arguments, returned expressions) of the Gluon block for `model`."""
     ctx = MXNetContext(model, weights)
-    refused = _dtype_refusals(ctx)
-    if refused:
-        raise refusal_of(refused)
     args = []
     for i in ctx.inputs:
         var = ctx.new_var(i.name)

@@ -81,5 +81,5 @@ def test_dtypes_without_mxnet_arrays_are_refused_by_node(session, env_or_skip, t
     with pytest.raises(BrokerError) as info:
         _convert_and_run(session, model, {}, tmp_path)
     err = info.value
-    assert err.reference == "unsupported-dtype", err
+    assert err.reference == "unsupported-attribute", err
     assert err.node == "add16" and err.op == "Add" and "int16" in err.message, err

@@ -12,7 +12,7 @@ def pad_spatial(ctx, src, rank, begins, ends, value=0.0):
                                    constant_value=float(value)), "padded")  # fmt: skip
         return ctx.temp(ctx.call("reshape", padded, shape=(0, 0, -1)), "padded")
     if rank not in (4, 5):
-        raise ctx.fail("MXNet pads 3-D to 5-D tensors only, not %d-D" % rank, reference="unsupported-shape")
+        raise ctx.fail("MXNet pads 3-D to 5-D tensors only, not %d-D" % rank)
     width = [0, 0, 0, 0]
     for b, e in zip(begins, ends):
         width += [int(b), int(e)]

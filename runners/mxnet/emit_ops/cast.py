@@ -9,8 +9,7 @@ def _cast(node, ctx, dtype):
     """`dtype`: the numpy dtype of the result."""
     x = node.input(0)
     if dtype is None or np.dtype(dtype).name not in HELD_AS:
-        raise ctx.fail("MXNet 1.x has no %s arrays" % (np.dtype(dtype).name if dtype is not None else "such"),
-                       reference="unsupported-dtype")  # fmt: skip
+        raise ctx.fail("MXNet 1.x has no %s arrays" % (np.dtype(dtype).name if dtype is not None else "such"))
     if dtype == np.bool_ and not ctx.is_bool(x):
         ctx.assign(node, ctx.as_bool("(%s != 0)" % ctx.x(x)))
         return

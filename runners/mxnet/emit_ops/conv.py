@@ -24,7 +24,7 @@ def conv(node, ctx, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=Non
     spec = ConvSpec.of_conv(ctx, node, kernel_shape, strides, dilations, pads, auto_pad, group, const_weights=False)
     rank = spec.n + 2
     if rank not in (3, 4, 5):
-        raise ctx.fail("MXNet convolves 1-D to 3-D windows, not %d-D" % spec.n, reference="unsupported-shape")
+        raise ctx.fail("MXNet convolves 1-D to 3-D windows, not %d-D" % spec.n)
     src, begins = ctx.x(x), spec.begins
     if not spec.symmetric:
         src = pad_spatial(ctx, src, rank, spec.begins, spec.ends)
@@ -50,7 +50,7 @@ def conv_transpose(node, ctx, auto_pad="NOTSET", dilations=None, group=1, kernel
                                 pads, strides, const_weights=False)  # fmt: skip
     rank = spec.n + 2
     if rank not in (3, 4, 5):
-        raise ctx.fail("MXNet deconvolves 1-D to 3-D windows, not %d-D" % spec.n, reference="unsupported-shape")
+        raise ctx.fail("MXNet deconvolves 1-D to 3-D windows, not %d-D" % spec.n)
     args = [ctx.x(x), ctx.x(w)] + ([ctx.x(b)] if b else [])
     expr = ctx.call(
         "Deconvolution",

@@ -32,7 +32,7 @@ def batch_norm(node, ctx, epsilon=1e-5, momentum=0.9, training_mode=0):
         ))  # fmt: skip
         return
     if rank < 2:
-        raise ctx.fail("BatchNormalization of a %d-D input" % rank, reference="unsupported-shape")
+        raise ctx.fail("BatchNormalization of a %d-D input" % rank)
     src = ctx.x(x)
     axes = tuple([0] + list(range(2, rank)))
     if training_mode:

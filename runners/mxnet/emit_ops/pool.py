@@ -47,8 +47,7 @@ def _pool(node, ctx, spec, kind, count_include_pad=None):
     x = node.input(0)
     rank = ctx.need_rank(x)
     if rank not in (3, 4, 5) or spec.n != rank - 2:
-        raise ctx.fail("MXNet pools 1-D to 3-D windows of N C ... tensors, not a %d-D input" % rank,
-                       reference="unsupported-shape")  # fmt: skip
+        raise ctx.fail("MXNet pools 1-D to 3-D windows of N C ... tensors, not a %d-D input" % rank)
     src, back = _float_input(ctx, x, kind)
     if any(d != 1 for d in spec.dilations):
         if kind != "max":
@@ -145,7 +144,7 @@ def _global(node, ctx, kind, p=None):
     x = node.input(0)
     rank = ctx.need_rank(x)
     if rank not in (3, 4, 5):
-        raise ctx.fail("MXNet pools 3-D to 5-D tensors only, not %d-D" % rank, reference="unsupported-shape")
+        raise ctx.fail("MXNet pools 3-D to 5-D tensors only, not %d-D" % rank)
     if p is not None:
         ctx.need_float(x, node.op_type)
         total = ctx.temp(ctx.call("Pooling", _power(ctx, ctx.x(x), p), kernel=(1,) * (rank - 2), pool_type="sum",

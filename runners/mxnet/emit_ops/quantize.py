@@ -27,7 +27,7 @@ def _as_float(ctx, expr):
 def quantize_linear(node, ctx, axis=1, saturate=1):
     out = ctx.held_dtype(node.outputs[0])
     if out not in _RANGE:
-        raise ctx.fail("QuantizeLinear to %s is not converted to MXNet" % out, reference="unsupported-dtype")
+        raise ctx.fail("QuantizeLinear to %s is not converted to MXNet" % out)
     rank = ctx.need_rank(node.input(0))
     scaled = ctx.temp(ctx.call("broadcast_div", _as_float(ctx, ctx.x(node.input(0))),
                                _per_axis(ctx, node, 1, rank, axis)), "scaled")  # fmt: skip

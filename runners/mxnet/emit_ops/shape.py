@@ -29,8 +29,7 @@ def reshape(node, ctx, allowzero=0):
         _reshape_to_output(node, ctx)
         return
     if allowzero and 0 in target:
-        raise ctx.fail("Reshape with allowzero and a zero dimension makes an empty array; MXNet 1.x has none",
-                       reference="unsupported-shape")  # fmt: skip
+        raise ctx.fail("Reshape with allowzero and a zero dimension makes an empty array; MXNet 1.x has none")
     # ONNX's 0 (copy) and -1 (infer) mean the same in MXNet's reshape
     ctx.assign(node, ctx.call("reshape", ctx.x(node.input(0)), shape=held_shape(target)))
 
@@ -71,7 +70,7 @@ def unsqueeze(node, ctx):
 def transpose(node, ctx, perm=None):
     rank = ctx.need_rank(node.input(0))
     if rank > 6:
-        raise ctx.fail("MXNet transposes tensors of up to 6 axes, not %d" % rank, reference="unsupported-shape")
+        raise ctx.fail("MXNet transposes tensors of up to 6 axes, not %d" % rank)
     ctx.assign(node, ctx.call("transpose", ctx.x(node.input(0)), axes=tuple(int(p) for p in perm) if perm else None))
 
 
@@ -88,8 +87,7 @@ def _pad_layout(ctx, shape, padded):
     rank = len(shape)
     target = max(rank, 4 if len(padded) <= 2 else 5)
     if target > 5:
-        raise ctx.fail("MXNet pads 4-D and 5-D tensors only; this pads a %d-D tensor" % rank,
-                       reference="unsupported-shape")  # fmt: skip
+        raise ctx.fail("MXNet pads 4-D and 5-D tensors only; this pads a %d-D tensor" % rank)
     lead = target - rank
     moved = [a + lead for a in padded]
     axes = list(range(target))
@@ -99,8 +97,7 @@ def _pad_layout(ctx, shape, padded):
     else:
         perm = [a for a in axes if a not in moved] + moved
         if free < 2:
-            raise ctx.fail("MXNet cannot pad %d axes of a %d-D tensor" % (len(padded), rank),
-                           reference="unsupported-shape")  # fmt: skip
+            raise ctx.fail("MXNet cannot pad %d axes of a %d-D tensor" % (len(padded), rank))
     return target, lead, perm
 
 
@@ -176,7 +173,7 @@ def slice_(node, ctx):
     sliced = [a for a in range(rank) if begin[a] is not None]
     if rank > 5:  # MXNet's slice takes up to 5 axes; slice_axis any number, one axis, step 1
         if any(step[a] != 1 for a in sliced):
-            raise ctx.fail("MXNet slices a %d-D tensor only with step 1" % rank, reference="unsupported-shape")
+            raise ctx.fail("MXNet slices a %d-D tensor only with step 1" % rank)
         out = ctx.x(x)
         for a in sliced:
             out = ctx.temp(ctx.call("slice_axis", out, axis=a, begin=begin[a], end=end[a]), "cut")
@@ -228,7 +225,7 @@ def shape_(node, ctx, start=0, end=None):
     start = max(0, min(rank, start + rank if start < 0 else start))
     end = rank if end is None else max(0, min(rank, end + rank if end < 0 else end))
     if end <= start:
-        raise ctx.fail("this Shape is empty; MXNet 1.x has no empty arrays", reference="unsupported-shape")
+        raise ctx.fail("this Shape is empty; MXNet 1.x has no empty arrays")
     full = ctx.temp(ctx.call("shape_array", ctx.x(node.input(0))), "shape")
     ctx.assign(node, ctx.call("slice_axis", full, axis=0, begin=start, end=end))
 
