@@ -151,13 +151,6 @@ class MXNetContext(EmitContext, EmitContextBase):
     def line(self, text):
         self.forward_lines.append(text)
 
-    def as_dtype(self, expr, name, dtype):
-        """`expr` (computing IR value `name`) cast to MXNet dtype `dtype` when it is held in another."""
-        held = self.held_dtype(name)
-        if held is None or held == dtype:
-            return expr
-        return self.call("cast", expr, dtype=dtype)
-
     def as_bool(self, expr):
         """A 0/1 value (any dtype) as the uint8 a bool IR value is held in."""
         return self.call("cast", expr, dtype="uint8")

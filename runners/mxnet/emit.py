@@ -13,9 +13,11 @@ from .codegen import EMIT, MXNetContext, held_shape, identifier, lit
 
 # Forms this emitter lacks (broker/ir/legalize rewrites them): MXNet's Pooling leaves the pad out
 # of an average only when it pads both ends alike; the element-wise ops take two inputs; its
-# FullyConnected is Gemm with a constant B and no transA, alpha or beta.
+# FullyConnected is Gemm with a constant B and no transA, alpha or beta; its LRN centres an even
+# window elsewhere than ONNX.
 LACKS = (
     "AveragePool.exclude_pad_asymmetric",
+    "LRN.even_size",
     "Sum.variadic",
     "Max.variadic",
     "Min.variadic",

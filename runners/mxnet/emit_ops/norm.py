@@ -112,7 +112,8 @@ def group_norm(node, ctx, epsilon=1e-5, num_groups=None, stash_type=1):
 @EMIT.register("LRN")
 def lrn(node, ctx, alpha=1e-4, beta=0.75, bias=1.0, size=None):
     if int(size) % 2 == 0:
-        raise ctx.fail("MXNet's LRN takes an odd window; size=%d" % size)
+        raise ctx.fail("an even-size LRN reached the MXNet emitter; the broker legalizes it (LRN.even_size)",
+                       reference="internal-bug")  # fmt: skip
     ctx.assign(node, ctx.call("LRN", ctx.x(node.input(0)), alpha=float(alpha), beta=float(beta), knorm=float(bias),
                               nsize=int(size)))  # fmt: skip
 
