@@ -28,6 +28,16 @@ def _ints(values, n, default):
     return [int(v) for v in values] if values else [default] * n
 
 
+def _weights(ctx, node, const_weights):
+    """(weight, bias, weight shape) of a Conv/ConvTranspose: constants the emitter needs, or (with
+    const_weights=False) values that may be computed at run time (None, shape from the IR)."""
+    if const_weights:
+        weight = ctx.need_const(node, 1, "the weight")
+        bias = ctx.need_const(node, 2, "the bias") if node.input(2) else None
+        return weight, bias, list(weight.shape)
+    return ctx.const(node.input(1)), ctx.const(node.input(2)), ctx.need_shape(node.inputs[1])
+
+
 class WindowSpec(object):
     """Geometry of a sliding window over the trailing `n` axes of an NC... tensor."""
 
@@ -195,13 +205,7 @@ class ConvSpec(WindowSpec):
                 group=1, const_weights=True):  # fmt: skip
         """With const_weights=False the weight and bias may be computed at run time (`weight`/`bias`
         None, `weight_shape` from the IR's shapes)."""
-        if const_weights:
-            weight = ctx.need_const(node, 1, "the weight")
-            bias = ctx.need_const(node, 2, "the bias") if node.input(2) else None
-            wshape = list(weight.shape)
-        else:
-            weight, bias = ctx.const(node.input(1)), ctx.const(node.input(2))
-            wshape = ctx.need_shape(node.inputs[1])
+        weight, bias, wshape = _weights(ctx, node, const_weights)
         kernel = [int(k) for k in (kernel_shape or wshape[2:])]
         if list(kernel) != list(wshape[2:]):
             raise ctx.fail("kernel_shape %s differs from the weight's %s" % (kernel, list(wshape[2:])))
@@ -261,13 +265,7 @@ class ConvTransposeSpec(object):
         With const_weights=False the weight and bias may be computed at run time (`weight`/`bias`
         None, `weight_shape` from the IR's shapes)."""
         auto_pad = _text(auto_pad) or "NOTSET"
-        if const_weights:
-            weight = ctx.need_const(node, 1, "the weight")
-            bias = ctx.need_const(node, 2, "the bias") if node.input(2) else None
-            wshape = list(weight.shape)
-        else:
-            weight, bias = ctx.const(node.input(1)), ctx.const(node.input(2))
-            wshape = ctx.need_shape(node.inputs[1])
+        weight, bias, wshape = _weights(ctx, node, const_weights)
         n = len(wshape) - 2
         kernel = [int(k) for k in (kernel_shape or wshape[2:])]
         if kernel != list(wshape[2:]):
