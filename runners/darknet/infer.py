@@ -1,0 +1,134 @@
+"""Run a DarkNet .cfg + .weights with OpenCV's importer (`cv2.dnn.readNetFromDarknet`): the
+reference a DarkNet conversion is checked against, an implementation this project did not write.
+
+OpenCV names its layers after DarkNet's layer index (`conv_12`, `bn_12`, `pool_13`, `yolo_16`;
+an activation takes the index of the layer after its own, `leaky_13` for layer 12). Each OpenCV
+layer is given to the DarkNet layer it belongs to; the last one of layer i is the IR value
+`layer_i`, the inner ones `layer_i/conv`, `layer_i/bn`, ... as the parser names them
+(parse.py). Which values are the outputs is decided by the parser itself, run on the cfg with
+placeholder weights, so Parse and Infer cannot disagree.
+"""
+
+import numpy as np
+
+from runners.common.errors import RunnerError
+from runners.common.rpc import pb
+from runners.common.tensors import from_proto, to_proto
+
+from . import cfg as cfgmod
+from .parse import INPUT, convert, split_sources, start_option, value_name
+from .weights import seen_bits
+
+ACTIVATIONS = ("leaky", "relu", "swish", "mish", "logistic")
+INNER = {"conv": "conv", "bn": "bn", "fullyConnected": "fc", "shortcut": "sum"}
+
+
+class Placeholder(object):
+    """Stands for the .weights when only the graph's structure is wanted: zeros, nothing checked."""
+
+    def take(self, count, section, what):
+        return np.broadcast_to(np.float32(0), (int(count),))
+
+    def finish(self, last):
+        return None
+
+
+def ir_names(layer_names):
+    """{OpenCV layer name: IR value name} for the layers of one readNetFromDarknet net."""
+    owner, prev = [], -1
+    for name in layer_names:
+        prefix, _, number = name.rpartition("_")
+        index = (int(number) - (1 if prefix in ACTIVATIONS else 0)) if number.isdigit() else prev
+        owner.append((name, prefix if number.isdigit() else name, index))
+        prev = index
+    last = {}
+    for name, _, index in owner:
+        last[index] = name
+    out = {}
+    for name, prefix, index in owner:
+        if last[index] == name:
+            out[name] = value_name(index)
+        elif prefix in INNER:
+            out[name] = "%s/%s" % (value_name(index), INNER[prefix])
+    return out
+
+
+def _model_bytes(path, start):
+    """The .weights bytes for OpenCV, the header's version made to agree with --darknetStart."""
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
+    if start is None or len(data) < 12:
+        return data
+    major, minor = (int(v) for v in np.frombuffer(bytes(data[:8]), dtype="<i4"))
+    if seen_bits(major, minor) != (64 if start == 1 else 32):
+        data[:8] = np.array([0, 2 if start == 1 else 1], dtype="<i4").tobytes()
+    return data
+
+
+def load_net(cfg_path, weights_path, start):
+    import cv2
+
+    with open(cfg_path, "rb") as f:
+        text = f.read().decode("utf-8")
+    cfg_bytes = np.frombuffer(cfgmod.for_opencv(text).encode("utf-8"), dtype=np.uint8)
+    model = np.frombuffer(bytes(_model_bytes(weights_path, start)), dtype=np.uint8)
+    try:
+        return cv2.dnn.readNetFromDarknet(cfg_bytes, model)
+    except cv2.error as exc:
+        raise RunnerError(
+            "runtime-failed",
+            "OpenCV's DarkNet importer refuses the net: %s" % _cv_message(exc),
+            file=cfg_path,
+            hint="the reference run needs a cfg OpenCV %s reads; convert with --no-verify to skip the check"
+            % cv2.__version__,
+        )
+
+
+def _cv_message(exc):
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    return lines[-1][:400] if lines else type(exc).__name__
+
+
+def run(request):
+    import cv2
+
+    cfg_path, weights_path = split_sources(list(request.model))
+    options = dict(request.options)
+    start = start_option(options, weights_path)
+    cfg = cfgmod.read(cfg_path)
+    if len(request.inputs) != 1:
+        raise RunnerError("bad-input", "a DarkNet net takes one input, %d given" % len(request.inputs),
+                          file=cfg_path, hint="give one NCHW tensor")  # fmt: skip
+    x = np.ascontiguousarray(from_proto(request.inputs[0]), dtype=np.float32)
+    if x.ndim != 4:
+        raise RunnerError("bad-input", "the input has shape %s; a DarkNet net takes N,C,H,W" % list(x.shape),
+                          file=cfg_path, hint="give one NCHW tensor")  # fmt: skip
+    spec = pb.InputSpec(name=INPUT, shape=list(x.shape))
+    ctx, outputs = convert(cfg, Placeholder(), [spec], options)
+    net = load_net(cfg_path, weights_path, start)
+    names = list(net.getLayerNames())
+    to_ir = ir_names(names)
+    by_ir = dict((v, k) for k, v in to_ir.items())
+    wanted = [o for o in options.get("outputs", "").split(",") if o] or outputs
+    missing = [o for o in wanted if o not in by_ir]
+    if missing:
+        raise RunnerError(
+            "unknown-node",
+            "no OpenCV layer computes %s" % ", ".join(missing),
+            file=cfg_path,
+            hint="values OpenCV reports: %s" % ", ".join(sorted(by_ir)[:40]),
+        )
+    extra = [n for n in names if n in to_ir and to_ir[n] not in wanted] if request.intermediates else []
+    net.setInput(x)
+    try:
+        values = net.forward([by_ir[o] for o in wanted] + extra)
+    except cv2.error as exc:
+        raise RunnerError("runtime-failed", "OpenCV failed to run the net: %s" % _cv_message(exc), file=cfg_path,
+                          hint="check the input shape against the cfg's [net]")  # fmt: skip
+    ws = request.workspace or None
+    resp = pb.InferResponse(engine="OpenCV %s readNetFromDarknet (CPU)" % cv2.__version__)
+    for name, value in zip(wanted, values[: len(wanted)]):
+        resp.outputs.append(to_proto(name, np.asarray(value), ws))
+    for name, value in zip(extra, values[len(wanted) :]):
+        resp.intermediates.append(to_proto(to_ir[name], np.asarray(value), ws))
+    return resp

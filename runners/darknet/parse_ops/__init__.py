@@ -1,0 +1,1 @@
+"""DarkNet cfg sections -> IR: one converter per section type, registered with `PARSE.register`."""
