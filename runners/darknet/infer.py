@@ -97,12 +97,20 @@ def run(request):
     start = start_option(options, weights_path)
     cfg = cfgmod.read(cfg_path)
     if len(request.inputs) != 1:
-        raise RunnerError("bad-input", "a DarkNet net takes one input, %d given" % len(request.inputs),
-                          file=cfg_path, hint="give one NCHW tensor")  # fmt: skip
+        raise RunnerError(
+            "bad-input",
+            "a DarkNet net takes one input, %d given" % len(request.inputs),
+            file=cfg_path,
+            hint="give one NCHW tensor",
+        )
     x = np.ascontiguousarray(from_proto(request.inputs[0]), dtype=np.float32)
     if x.ndim != 4:
-        raise RunnerError("bad-input", "the input has shape %s; a DarkNet net takes N,C,H,W" % list(x.shape),
-                          file=cfg_path, hint="give one NCHW tensor")  # fmt: skip
+        raise RunnerError(
+            "bad-input",
+            "the input has shape %s; a DarkNet net takes N,C,H,W" % list(x.shape),
+            file=cfg_path,
+            hint="give one NCHW tensor",
+        )
     spec = pb.InputSpec(name=INPUT, shape=list(x.shape))
     ctx, outputs = convert(cfg, Placeholder(), [spec], options)
     net = load_net(cfg_path, weights_path, start)
@@ -123,8 +131,12 @@ def run(request):
     try:
         values = net.forward([by_ir[o] for o in wanted] + extra)
     except cv2.error as exc:
-        raise RunnerError("runtime-failed", "OpenCV failed to run the net: %s" % _cv_message(exc), file=cfg_path,
-                          hint="check the input shape against the cfg's [net]")  # fmt: skip
+        raise RunnerError(
+            "runtime-failed",
+            "OpenCV failed to run the net: %s" % _cv_message(exc),
+            file=cfg_path,
+            hint="check the input shape against the cfg's [net]",
+        )
     ws = request.workspace or None
     resp = pb.InferResponse(engine="OpenCV %s readNetFromDarknet (CPU)" % cv2.__version__)
     for name, value in zip(wanted, values[: len(wanted)]):

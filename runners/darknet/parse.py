@@ -164,8 +164,11 @@ def convert(cfg, weights, specs, options=None):
     reg = registry()
     missing = [s for s in cfg.layers if reg.lookup(s.kind, 1) is None]
     if missing:
-        names = ["layer %d [%s] at line %d%s" % (s.index, s.header, s.line,
-                 "" if s.kind in cfgmod.DARKNET_TYPES else " (no DarkNet layer type)") for s in missing]  # fmt: skip
+        names = [
+            "layer %d [%s] at line %d%s"
+            % (s.index, s.header, s.line, "" if s.kind in cfgmod.DARKNET_TYPES else " (no DarkNet layer type)")
+            for s in missing
+        ]
         raise RunnerError(
             "unsupported-op",
             "%d section(s) have no converter: %s" % (len(missing), "; ".join(names)),
@@ -261,12 +264,15 @@ def parse(request, workspace):
     model = to_onnx(ctx, outputs, "darknet")
     model.producer_name = "mmbroker darknet runner"
     shapes = [(INPUT, ctx.shapes[INPUT])]
-    set_metadata(model, {
-        "source_framework": "darknet",
-        "source_format": "cfg+weights",
-        "darknet_weights_header": weights.describe_header(),
-        "input_shapes": json.dumps(dict(shapes)),
-    })  # fmt: skip
+    set_metadata(
+        model,
+        {
+            "source_framework": "darknet",
+            "source_format": "cfg+weights",
+            "darknet_weights_header": weights.describe_header(),
+            "input_shapes": json.dumps(dict(shapes)),
+        },
+    )
     req = ir_request(request, workspace, shapes)
     stem = cfg_path.rsplit("/", 1)[-1].rsplit(".", 1)[0] or "model"
     return to_ir(model, req, cfg_path, name=stem)

@@ -76,8 +76,10 @@ class Weights(object):
         left over, negative when missing)."""
         if (self.bits, surplus) in ((64, -1), (32, 1)):
             other = 0 if self.bits == 64 else 1
-            return (" The file fits with a %d-bit 'seen' in its header: if the header's version is wrong, "
-                    "--darknetStart %d reads it so." % (64 if other else 32, other))  # fmt: skip
+            return (
+                " The file fits with a %d-bit 'seen' in its header: if the header's version is wrong, "
+                "--darknetStart %d reads it so." % (64 if other else 32, other)
+            )
         return ""
 
     def take(self, count, section, what):
@@ -116,8 +118,14 @@ class Weights(object):
             raise RunnerError(
                 "corrupt-model",
                 "%d float(s)%s left over %s: the cfg needs %d floats, the file holds %d after the header (%s)"
-                % (surplus, " and %d byte(s)" % self.tail_bytes if self.tail_bytes else "", where, self.pos,
-                   len(self.data), header),  # fmt: skip
+                % (
+                    surplus,
+                    " and %d byte(s)" % self.tail_bytes if self.tail_bytes else "",
+                    where,
+                    self.pos,
+                    len(self.data),
+                    header,
+                ),
                 file=self.path,
                 node="layer %d" % last.index if last is not None else "",
                 op=last.kind if last is not None else "",

@@ -38,8 +38,16 @@ def convolutional(s, ctx):
     norm = _read_batch_norm(ctx, filters, biases) if bn else None
     kernel = ctx.take([filters, c // groups, size, size], "kernel")
     inputs = [x, ctx.const("weight", kernel)] + ([] if bn else [ctx.const("bias", biases)])
-    y = ctx.node("Conv", inputs, out, "conv", kernel_shape=[size, size], strides=[stride, stride],
-                 pads=[padding] * 4, group=groups)  # fmt: skip
+    y = ctx.node(
+        "Conv",
+        inputs,
+        out,
+        "conv",
+        kernel_shape=[size, size],
+        strides=[stride, stride],
+        pads=[padding] * 4,
+        group=groups,
+    )
     if norm is not None:
         y = ctx.node("BatchNormalization", [y] + norm, out, "bn", epsilon=1e-6)
     ctx.finish(activate(ctx, y))
@@ -62,6 +70,7 @@ def connected(s, ctx):
     biases = ctx.take([outputs], "biases")
     weight = ctx.take([outputs, inputs], "weights")
     flat = x if len(shape) == 2 else ctx.node("Flatten", [x], [shape[0], inputs], "flat", axis=1)
-    y = ctx.node("Gemm", [flat, ctx.const("weight", weight), ctx.const("bias", biases)], [shape[0], outputs], "fc",
-                 transB=1)  # fmt: skip
+    y = ctx.node(
+        "Gemm", [flat, ctx.const("weight", weight), ctx.const("bias", biases)], [shape[0], outputs], "fc", transB=1
+    )
     ctx.finish(activate(ctx, y))

@@ -27,8 +27,11 @@ def yolo(s, ctx):
     mask = s.ints("mask", list(range(num)))
     anchors = s.floats("anchors", [])
     if classes <= 0 or num <= 0 or len(anchors) != 2 * num or any(not 0 <= m < num for m in mask):
-        raise ctx.fail("corrupt-model", "classes=%d, num=%d, %d anchor values, mask %s: need classes > 0 and "
-                       "2 x num anchor values, mask indexes below num" % (classes, num, len(anchors), mask))  # fmt: skip
+        raise ctx.fail(
+            "corrupt-model",
+            "classes=%d, num=%d, %d anchor values, mask %s: need classes > 0 and "
+            "2 x num anchor values, mask indexes below num" % (classes, num, len(anchors), mask),
+        )
     s.use_all()  # the other keys (scale_x_y, new_coords, thresholds) shape box decoding and training only
     _head(ctx, classes + 5, len(mask))
 
@@ -38,8 +41,11 @@ def region(s, ctx):
     classes, num, coords = s.int("classes", 20), s.int("num", 1), s.int("coords", 4)
     anchors = s.floats("anchors", [])
     if classes <= 0 or num <= 0 or len(anchors) != 2 * num:
-        raise ctx.fail("corrupt-model", "classes=%d, num=%d, %d anchor values: need classes > 0 and 2 x num "
-                       "anchor values" % (classes, num, len(anchors)))  # fmt: skip
+        raise ctx.fail(
+            "corrupt-model",
+            "classes=%d, num=%d, %d anchor values: need classes > 0 and 2 x num "
+            "anchor values" % (classes, num, len(anchors)),
+        )
     s.use_all()
     _head(ctx, classes + coords + 1, num)
 

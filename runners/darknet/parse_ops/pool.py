@@ -23,10 +23,12 @@ def maxpool(s, ctx):
     before, after = padding // 2, padding - padding // 2
     out = [n, c, (h + padding - size) // stride + 1, (w + padding - size) // stride + 1]
     if out[2] <= 0 or out[3] <= 0 or before >= size:
-        raise ctx.fail("bad-shape", "a %dx%d window with padding %d does not fit the %dx%d input"
-                       % (size, size, padding, h, w))  # fmt: skip
-    y = ctx.node("MaxPool", [x], out, kernel_shape=[size, size], strides=[stride, stride],
-                 pads=[before, before, after, after])  # fmt: skip
+        raise ctx.fail(
+            "bad-shape", "a %dx%d window with padding %d does not fit the %dx%d input" % (size, size, padding, h, w)
+        )
+    y = ctx.node(
+        "MaxPool", [x], out, kernel_shape=[size, size], strides=[stride, stride], pads=[before, before, after, after]
+    )
     ctx.finish(y)
 
 

@@ -16,8 +16,14 @@ def upsample(s, ctx):
     x = ctx.prev()
     n, c, h, w = ctx.shape(x)
     scales = ctx.const("scales", np.array([1, 1, stride, stride], dtype=np.float32))
-    y = ctx.node("Resize", [x, "", scales], [n, c, h * stride, w * stride], mode="nearest",
-                 coordinate_transformation_mode="asymmetric", nearest_mode="floor")  # fmt: skip
+    y = ctx.node(
+        "Resize",
+        [x, "", scales],
+        [n, c, h * stride, w * stride],
+        mode="nearest",
+        coordinate_transformation_mode="asymmetric",
+        nearest_mode="floor",
+    )
     ctx.finish(y)
 
 
@@ -30,8 +36,9 @@ def reorg(s, ctx):
     x = ctx.prev()
     n, c, h, w = ctx.shape(x)
     if stride <= 0 or c % (stride * stride) or h % stride or w % stride:
-        raise ctx.refuse("stride", "needs channels divisible by stride^2 and height and width by stride "
-                         "(input %dx%dx%d)" % (c, h, w))  # fmt: skip
+        raise ctx.refuse(
+            "stride", "needs channels divisible by stride^2 and height and width by stride (input %dx%dx%d)" % (c, h, w)
+        )
     if stride == 1:
         ctx.finish(x)
         return

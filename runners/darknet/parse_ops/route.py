@@ -12,8 +12,10 @@ def _channel_slice(ctx, x, groups, group_id, suffix):
     if c % groups:
         raise ctx.refuse("groups", "the %d channels of %s do not split into %d groups" % (c, x, groups))
     part = c // groups
-    consts = [ctx.const(suffix + "_" + k, [v], "int64") for k, v in
-              (("starts", group_id * part), ("ends", (group_id + 1) * part), ("axes", 1))]  # fmt: skip
+    consts = [
+        ctx.const(suffix + "_" + k, [v], "int64")
+        for k, v in (("starts", group_id * part), ("ends", (group_id + 1) * part), ("axes", 1))
+    ]
     return ctx.node("Slice", [x] + consts, [n, part, h, w], suffix)
 
 
@@ -29,13 +31,20 @@ def route(s, ctx):
         raise ctx.fail("corrupt-model", "groups=%d, group_id=%d: need 0 <= group_id < groups" % (groups, group_id))
     shapes = [ctx.shape(v) for v in sources]
     if any(len(sh) != 4 or sh[0] != shapes[0][0] or sh[2:] != shapes[0][2:] for sh in shapes):
-        raise ctx.fail("bad-shape", "the routed layers have different sizes: %s" % shapes, "layers",
-                       hint="a route concatenates channels of maps of one size")  # fmt: skip
+        raise ctx.fail(
+            "bad-shape",
+            "the routed layers have different sizes: %s" % shapes,
+            "layers",
+            hint="a route concatenates channels of maps of one size",
+        )
     parts = sources
     if groups > 1:
         if len(sources) > 1:
-            raise ctx.refuse("groups", "with several layers: OpenCV's importer, which checks the conversion, "
-                             "splits only a single routed layer")  # fmt: skip
+            raise ctx.refuse(
+                "groups",
+                "with several layers: OpenCV's importer, which checks the conversion, "
+                "splits only a single routed layer",
+            )
         parts = [_channel_slice(ctx, sources[0], groups, group_id, "slice")]
     if len(parts) == 1:
         ctx.finish(parts[0])
@@ -62,8 +71,12 @@ def shortcut(s, ctx):
     x, other = ctx.prev(), ctx.layer_value(refs[0], "from")
     shape = ctx.shape(x)
     if ctx.shape(other) != shape:
-        raise ctx.fail("bad-shape", "adds layer output %s of shape %s to %s of shape %s; DarkNet then crops or "
-                       "pads channels, which is not converted" % (other, ctx.shape(other), x, shape), "from")  # fmt: skip
+        raise ctx.fail(
+            "bad-shape",
+            "adds layer output %s of shape %s to %s of shape %s; DarkNet then crops or "
+            "pads channels, which is not converted" % (other, ctx.shape(other), x, shape),
+            "from",
+        )
     if alpha != 1.0:
         x = ctx.node("Mul", [x, ctx.const("alpha", np.float32(alpha))], shape, "scaled")
     ctx.finish(activate(ctx, ctx.node("Add", [x, other], shape, "sum")))
