@@ -17,6 +17,9 @@ ALIASES = {
     "cntk": "cntk",
     "coreml": "coreml",
     "onnx": "onnx",
+    "darknet": "darknet",
+    "torch7": "darknet",  # Torch7 .t7 is read by the darknet runner (both through OpenCV's importers)
+    "t7": "darknet",
 }
 # frameworks whose models can be folders: a TensorFlow SavedModel, a CoreML .mlpackage
 READS_FOLDERS = {"tensorflow", "coreml"}
@@ -51,6 +54,9 @@ _EXTENSIONS = [
     (".model", "cntk"),
     (".mlmodel", "coreml"),
     (".mlpackage", "coreml"),
+    (".cfg", "darknet"),
+    (".weights", "darknet"),
+    (".t7", "darknet"),
 ]
 
 

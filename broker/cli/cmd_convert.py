@@ -29,6 +29,7 @@ from .options import (
     CaffePhaseOpt,
     ChannelOrderOpt,
     ClassOpt,
+    DarknetStartOpt,
     DstNodeOpt,
     FindLinksOpt,
     InputFileOpt,
@@ -75,9 +76,9 @@ def image_preprocess(size: str | None, mean: str | None, std: str | None, order:
     )
 
 
-def parse_options(class_name: str | None, caffe_phase: str | None) -> dict[str, str]:
+def parse_options(class_name: str | None, caffe_phase: str | None, darknet_start: str | None = None) -> dict[str, str]:
     """Runner-specific Parse options given on the command line."""
-    given = {"class": class_name, "caffePhase": caffe_phase}
+    given = {"class": class_name, "caffePhase": caffe_phase, "darknetStart": darknet_start}
     return {k: v for k, v in given.items() if v}
 
 
@@ -166,6 +167,7 @@ def convert(
         Optional[Path], typer.Option("--classInputPath", help="CoreML: class labels file, one per line.")
     ] = None,
     caffe_phase: CaffePhaseOpt = None,
+    darknet_start: DarknetStartOpt = None,
     json_out: JsonOpt = False,
     python: PythonOpt = None,
     find_links: FindLinksOpt = None,
@@ -204,7 +206,7 @@ def convert(
         seed=seed,
         report_path=report_path,
         code_dir=code_dir,
-        parse_options=parse_options(class_name, caffe_phase),
+        parse_options=parse_options(class_name, caffe_phase, darknet_start),
         emit_options=emit_options,
         keep_failed=keep_failed,
     )
@@ -253,6 +255,7 @@ def toir(
     trust_model: TrustOpt = False,
     class_name: ClassOpt = None,
     caffe_phase: CaffePhaseOpt = None,
+    darknet_start: DarknetStartOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     files = list(sources or []) + ([weights] if weights else [])
@@ -266,7 +269,7 @@ def toir(
             inputs=[InputShape.parse(t) for t in input_shape or []],
             outputs=dst_node,
             trust_model=trust_model,
-            options=parse_options(class_name, caffe_phase),
+            options=parse_options(class_name, caffe_phase, darknet_start),
             stem=out,
         )
     if json_out:
@@ -403,10 +406,11 @@ def infer(
     trust_model: TrustOpt = False,
     class_name: ClassOpt = None,
     caffe_phase: CaffePhaseOpt = None,
+    darknet_start: DarknetStartOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     fw, files = parse_model_ref(model)
-    options = parse_options(class_name, caffe_phase)
+    options = parse_options(class_name, caffe_phase, darknet_start)
     shapes = [InputShape.parse(t) for t in input_shape or []]
     prep = image_preprocess(size, mean, std, channel_order, input_scale)
     given = open_input(input_file) if input_file else None
@@ -493,11 +497,12 @@ def compare(
     caffe_phase: Annotated[
         Optional[str], typer.Option("--caffePhase", help="Caffe: the reference's phase, TEST or TRAIN.")
     ] = None,
+    darknet_start: DarknetStartOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     fa, files_a = parse_model_ref(model_a)
     fb, files_b = parse_model_ref(model_b)
-    options = parse_options(class_name, caffe_phase)
+    options = parse_options(class_name, caffe_phase, darknet_start)
     shapes = [InputShape.parse(t) for t in input_shape or []]
     prep = image_preprocess(size, mean, std, channel_order, input_scale)
     parity.check_tolerances(atol, rtol)

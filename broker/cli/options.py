@@ -37,6 +37,14 @@ CaffePhaseOpt = Annotated[
     Optional[str],
     typer.Option("--caffePhase", help="Caffe: the phase whose layers are kept (include/exclude rules), TEST or TRAIN."),
 ]
+DarknetStartOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--darknetStart",
+        help="DarkNet: the .weights header's 'seen' counter is 32-bit (0) or 64-bit (1), overriding its version "
+        "(MMdnn's flag; by default the version says which).",
+    ),
+]
 PythonOpt = Annotated[
     Optional[str], typer.Option("--python", help="Interpreter for building a runner environment that is missing.")
 ]
