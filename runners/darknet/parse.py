@@ -96,8 +96,11 @@ class ParseContext(object):
     def temp(self, suffix):
         return "%s/%s" % (value_name(self.index), suffix)
 
-    def const(self, suffix, array, dtype=np.float32):
+    def const(self, suffix, array, dtype=None):
+        """An initializer `layer_i.suffix`: float32 unless `dtype` (or the array's integer dtype) says."""
         name = "%s.%s" % (value_name(self.index), suffix)
+        if dtype is None:
+            dtype = array.dtype if isinstance(array, np.ndarray) and array.dtype.kind in "iu" else np.float32
         self.inits[name] = np.asarray(array, dtype=dtype)
         self.shapes[name] = list(np.shape(array))
         return name
