@@ -201,3 +201,13 @@ def test_hard_activations(op, attrs, has_clip):
     assert {n.op_type for n in out.graph.node} <= ops
     x = {"x": (feeds_for(m)["x"] * 4).astype(np.float32)}
     np.testing.assert_allclose(run(out, x)[0], run(m, x)[0], rtol=1e-6, atol=1e-6)
+
+
+def test_mish():
+    m = model([h.make_node("Mish", ["x"], ["y"])], [("x", [2, 3, 4, 5])], [2, 3, 4, 5])
+    ops = frozenset({"Softplus", "Tanh", "Mul"})
+    out, applied = legalize(m, Capabilities(ops))
+    assert [n.op_type for n in out.graph.node] == ["Softplus", "Tanh", "Mul"]
+    assert [r[2] for r in applied.rewrites] == ["mish_as_softplus_tanh"]
+    x = {"x": (feeds_for(m)["x"] * 6).astype(np.float32)}
+    np.testing.assert_allclose(run(out, x)[0], run(m, x)[0], rtol=1e-5, atol=1e-6)

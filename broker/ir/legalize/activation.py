@@ -1,6 +1,7 @@
-"""HardSigmoid and HardSwish for targets without them, by their ONNX definitions:
+"""HardSigmoid, HardSwish and Mish for targets without them, by their ONNX definitions:
 HardSigmoid(x) = max(0, min(1, alpha * x + beta)); HardSwish(x) = x * HardSigmoid(x) with alpha 1/6
-and beta 1/2. Written with Clip where the target has it, else as Relu(t) - Relu(t - 1)."""
+and beta 1/2, written with Clip where the target has it, else as Relu(t) - Relu(t - 1);
+Mish(x) = x * tanh(softplus(x)) (YOLOv4's activation)."""
 
 from __future__ import annotations
 
@@ -64,3 +65,15 @@ def hard_swish_as_clip(node: onnx.NodeProto, ed: GraphEditor) -> list | None:
 @rewrite("HardSwish", produces=("Mul", "Add", "Relu", "Sub"))
 def hard_swish_as_relus(node: onnx.NodeProto, ed: GraphEditor) -> list | None:
     return _hard_swish(node, ed, False)
+
+
+@rewrite("Mish", produces=("Softplus", "Tanh", "Mul"))
+def mish_as_softplus_tanh(node: onnx.NodeProto, ed: GraphEditor) -> list | None:
+    x, out = node.input[0], node.output[0]
+    name = node.name or "mish"
+    soft, gate = ed.fresh(out + "_softplus"), ed.fresh(out + "_tanh")
+    return [
+        ed.node("Softplus", [x], [soft], name + "_softplus"),
+        ed.node("Tanh", [soft], [gate], name + "_tanh"),
+        ed.node("Mul", [x, gate], [out], name + "_mul"),
+    ]
