@@ -211,3 +211,30 @@ def test_mish():
     assert [r[2] for r in applied.rewrites] == ["mish_as_softplus_tanh"]
     x = {"x": (feeds_for(m)["x"] * 6).astype(np.float32)}
     np.testing.assert_allclose(run(out, x)[0], run(m, x)[0], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("factors,by_sizes", [((2, 2), False), ((3, 2), False), ((2, 4), True)])
+def test_nearest_upsample_as_concat(factors, by_sizes):
+    shape = [2, 3, 4, 5]
+    out = shape[:2] + [shape[2] * factors[0], shape[3] * factors[1]]
+    if by_sizes:
+        const = nh.from_array(np.array(out, np.int64), "sizes")
+        inputs = ["x", "", "", "sizes"]
+    else:
+        const = nh.from_array(np.array([1, 1, *factors], np.float32), "scales")
+        inputs = ["x", "", "scales"]
+    node = h.make_node("Resize", inputs, ["y"], mode="nearest", coordinate_transformation_mode="asymmetric",
+                       nearest_mode="floor")  # fmt: skip
+    m = model([node], [("x", shape)], out)
+    m.graph.initializer.append(const)
+    expect = ["Reshape", "Concat", "Reshape", "Concat", "Reshape"]
+    _, applied = check(m, Capabilities(EVERYTHING | {"Concat"}), expect, rtol=0, atol=0)
+    assert [r[2] for r in applied.rewrites] == ["resize_nearest_as_concat"]
+
+
+def test_resize_that_interpolates_stays():
+    node = h.make_node("Resize", ["x", "", "scales"], ["y"], mode="linear")
+    m = model([node], [("x", [1, 2, 3, 3])], [1, 2, 6, 6])
+    m.graph.initializer.append(nh.from_array(np.array([1, 1, 2, 2], np.float32), "scales"))
+    out, applied = legalize(m, Capabilities(EVERYTHING | {"Concat"}))
+    assert not applied.rewrites and [n.op_type for n in out.graph.node] == ["Resize"]

@@ -8,7 +8,7 @@ every op the rewrite produces. Rewrites are exact: each is tested on small graph
 onnxruntime before and after (tests/unit/test_legalize.py).
 
 Forms (the names runners use in `lacks`):
-- an op name (`DepthToSpace`, `SpaceToDepth`, `LRN`, `ScatterND`, `Sum`, `Mean`, `Mish`): the op itself;
+- an op name (`DepthToSpace`, `SpaceToDepth`, `LRN`, `ScatterND`, `Sum`, `Mean`, `Mish`, `Resize`): the op itself;
 - `AveragePool.exclude_pad`: AveragePool with count_include_pad=0 and pads;
 - `AveragePool.exclude_pad_asymmetric`: the same with begin pads that differ from end pads;
 - `Sum.variadic`, `Max.variadic`, `Min.variadic`, `Mean.variadic`: more than two inputs;
