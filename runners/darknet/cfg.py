@@ -177,9 +177,13 @@ def parse_text(text, path="<cfg>"):
             )
         section = sections[-1]
         if key in section.options:
-            raise section.error(
+            raise RunnerError(
                 "corrupt-model",
-                "%s given twice in %s (first at line %d)" % (key, section.label, section.options[key][1]),
+                "line %d: %s given twice in %s (first at line %d)"
+                % (number, key, section.label, section.options[key][1]),
+                file=path,
+                node="layer %d" % section.index if section.index >= 0 else "net",
+                op=section.kind,
                 hint="DarkNet takes the first value and OpenCV the last; keep one",
             )
         section.options[key] = (value, number)

@@ -23,8 +23,10 @@ CLASSES = 80
 
 class Net:
     def __init__(self, width: int, height: int, channels: int = 3, divisor: int = 1) -> None:
-        self.sections = [f"[net]\n# written by the mmbroker tests\nbatch=1\nwidth={width}\nheight={height}\n"
-                         f"channels={channels}\nmomentum=0.9\ndecay=0.0005\n"]  # fmt: skip
+        self.sections = [
+            f"[net]\n# written by the mmbroker tests\nbatch=1\nwidth={width}\nheight={height}\n"
+            f"channels={channels}\nmomentum=0.9\ndecay=0.0005\n"
+        ]
         self.divisor = divisor
         self.shapes: list[tuple[int, int, int]] = []  # (c, h, w) of each layer's output
         self.input = (channels, height, width)
@@ -45,16 +47,28 @@ class Net:
         return ref + len(self.shapes) if ref < 0 else ref
 
     # -- layers
-    def conv(self, filters: int, size: int = 3, stride: int = 1, bn: bool = True, act: str = "leaky",
-             groups: int = 1, head: bool = False, pad: int = 1, gain: float = 1.0) -> int:  # fmt: skip
+    def conv(
+        self,
+        filters: int,
+        size: int = 3,
+        stride: int = 1,
+        bn: bool = True,
+        act: str = "leaky",
+        groups: int = 1,
+        head: bool = False,
+        pad: int = 1,
+        gain: float = 1.0,
+    ) -> int:
         c, h, w = self.shape()
         if not head:
             filters = max(filters // self.divisor, groups)
         p = size // 2 if pad else 0
         out = (filters, (h + 2 * p - size) // stride + 1, (w + 2 * p - size) // stride + 1)
         self.sizes.append(("conv_bn" if bn else "conv", [filters, filters * (c // groups) * size * size], gain))
-        text = (f"[convolutional]\n{'batch_normalize=1' if bn else ''}\nfilters={filters}\nsize={size}\n"
-                f"stride={stride}\npad={pad}\nactivation={act}\n" + (f"groups={groups}\n" if groups > 1 else ""))  # fmt: skip
+        text = (
+            f"[convolutional]\n{'batch_normalize=1' if bn else ''}\nfilters={filters}\nsize={size}\n"
+            f"stride={stride}\npad={pad}\nactivation={act}\n" + (f"groups={groups}\n" if groups > 1 else "")
+        )
         return self._add(text, out)
 
     def connected(self, outputs: int, act: str = "linear") -> int:
@@ -65,8 +79,10 @@ class Net:
     def maxpool(self, size: int = 2, stride: int = 2) -> int:
         c, h, w = self.shape()
         pad = size - 1
-        return self._add(f"[maxpool]\nsize={size}\nstride={stride}\n",
-                         (c, (h + pad - size) // stride + 1, (w + pad - size) // stride + 1))  # fmt: skip
+        return self._add(
+            f"[maxpool]\nsize={size}\nstride={stride}\n",
+            (c, (h + pad - size) // stride + 1, (w + pad - size) // stride + 1),
+        )
 
     def avgpool(self) -> int:
         return self._add("[avgpool]\n", (self.shape()[0], 1, 1))
@@ -96,12 +112,18 @@ class Net:
         return self._add(f"[reorg]\nstride={stride}\n", (c * stride * stride, h // stride, w // stride))
 
     def yolo(self, mask: str, anchors: str, num: int, classes: int = CLASSES) -> int:
-        return self._add(f"[yolo]\nmask={mask}\nanchors={anchors}\nclasses={classes}\nnum={num}\njitter=.3\n"
-                         "ignore_thresh=.7\ntruth_thresh=1\nrandom=1\n", self.shape())  # fmt: skip
+        return self._add(
+            f"[yolo]\nmask={mask}\nanchors={anchors}\nclasses={classes}\nnum={num}\njitter=.3\n"
+            "ignore_thresh=.7\ntruth_thresh=1\nrandom=1\n",
+            self.shape(),
+        )
 
     def region(self, anchors: str, num: int, classes: int) -> int:
-        return self._add(f"[region]\nanchors={anchors}\nbias_match=1\nclasses={classes}\ncoords=4\nnum={num}\n"
-                         "softmax=1\njitter=.2\nrescore=1\nthresh=.6\nrandom=1\n", self.shape())  # fmt: skip
+        return self._add(
+            f"[region]\nanchors={anchors}\nbias_match=1\nclasses={classes}\ncoords=4\nnum={num}\n"
+            "softmax=1\njitter=.2\nrescore=1\nthresh=.6\nrandom=1\n",
+            self.shape(),
+        )
 
     def raw(self, text: str, shape: tuple[int, int, int] | None = None) -> int:
         return self._add(text, shape or self.shape())
@@ -117,7 +139,10 @@ class Net:
         rng = np.random.default_rng(seed)
         major, minor, revision = version
         wide = (major * 10 + minor) >= 2 and major < 1000 and minor < 1000
-        parts = [np.array([major, minor, revision], "<i4").tobytes(), np.array([seen], "<u8" if wide else "<u4").tobytes()]  # fmt: skip
+        parts = [
+            np.array([major, minor, revision], "<i4").tobytes(),
+            np.array([seen], "<u8" if wide else "<u4").tobytes(),
+        ]
         for kind, (n, k), gain in self.sizes:
             biases = rng.normal(0, 0.1, n)
             kernel = rng.normal(0, gain / np.sqrt(k // n), k)
@@ -138,7 +163,7 @@ class Net:
 
 def yolov3_tiny(size: tuple[int, int] = (416, 416), divisor: int = 1) -> Net:
     n = Net(size[1], size[0], divisor=divisor)
-    for i, f in enumerate((16, 32, 64, 128, 256)):
+    for f in (16, 32, 64, 128, 256):
         n.conv(f)
         n.maxpool()
     n.conv(512)

@@ -34,7 +34,7 @@ def sigmoid(m, ctx, x, path):
 
 @T7.register("SoftMax")
 def softmax(m, ctx, x, path):
-    return _unary(ctx, "Softmax", x, "SoftMax", axis=1)
+    return _unary(ctx, "Softmax", x, "Softmax", axis=1)
 
 
 @T7.register("Power", "Square", "Sqrt")
