@@ -13,9 +13,9 @@ import numpy as np
 
 from runners.common.errors import RunnerError
 from runners.common.rpc import pb
-from runners.common.tensors import from_proto, to_proto
 
 from . import cfg as cfgmod
+from . import opencv_run
 from .parse import INPUT, convert, split_sources, start_option, value_name
 from .weights import seen_bits
 
@@ -72,45 +72,15 @@ def load_net(cfg_path, weights_path, start):
         text = f.read().decode("utf-8")
     cfg_bytes = np.frombuffer(cfgmod.for_opencv(text).encode("utf-8"), dtype=np.uint8)
     model = np.frombuffer(bytes(_model_bytes(weights_path, start)), dtype=np.uint8)
-    try:
-        return cv2.dnn.readNetFromDarknet(cfg_bytes, model)
-    except cv2.error as exc:
-        raise RunnerError(
-            "runtime-failed",
-            "OpenCV's DarkNet importer refuses the net: %s" % _cv_message(exc),
-            file=cfg_path,
-            hint="the reference run needs a cfg OpenCV %s reads; convert with --no-verify to skip the check"
-            % cv2.__version__,
-        )
-
-
-def _cv_message(exc):
-    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
-    return lines[-1][:400] if lines else type(exc).__name__
+    return opencv_run.load(lambda: cv2.dnn.readNetFromDarknet(cfg_bytes, model), cfg_path, "DarkNet")
 
 
 def run(request):
-    import cv2
-
     cfg_path, weights_path = split_sources(list(request.model))
     options = dict(request.options)
     start = start_option(options, weights_path)
     cfg = cfgmod.read(cfg_path)
-    if len(request.inputs) != 1:
-        raise RunnerError(
-            "bad-input",
-            "a DarkNet net takes one input, %d given" % len(request.inputs),
-            file=cfg_path,
-            hint="give one NCHW tensor",
-        )
-    x = np.ascontiguousarray(from_proto(request.inputs[0]), dtype=np.float32)
-    if x.ndim != 4:
-        raise RunnerError(
-            "bad-input",
-            "the input has shape %s; a DarkNet net takes N,C,H,W" % list(x.shape),
-            file=cfg_path,
-            hint="give one NCHW tensor",
-        )
+    x = opencv_run.single_input(request, cfg_path)
     spec = pb.InputSpec(name=INPUT, shape=list(x.shape))
     ctx, outputs = convert(cfg, Placeholder(), [spec], options)
     net = load_net(cfg_path, weights_path, start)
@@ -126,21 +96,5 @@ def run(request):
             file=cfg_path,
             hint="values OpenCV reports: %s" % ", ".join(sorted(by_ir)[:40]),
         )
-    extra = [n for n in names if n in to_ir and to_ir[n] not in wanted] if request.intermediates else []
-    net.setInput(x)
-    try:
-        values = net.forward([by_ir[o] for o in wanted] + extra)
-    except cv2.error as exc:
-        raise RunnerError(
-            "runtime-failed",
-            "OpenCV failed to run the net: %s" % _cv_message(exc),
-            file=cfg_path,
-            hint="check the input shape against the cfg's [net]",
-        )
-    ws = request.workspace or None
-    resp = pb.InferResponse(engine="OpenCV %s readNetFromDarknet (CPU)" % cv2.__version__)
-    for name, value in zip(wanted, values[: len(wanted)]):
-        resp.outputs.append(to_proto(name, np.asarray(value), ws))
-    for name, value in zip(extra, values[len(wanted) :]):
-        resp.intermediates.append(to_proto(to_ir[name], np.asarray(value), ws))
-    return resp
+    extra = [(to_ir[n], n) for n in names if n in to_ir and to_ir[n] not in wanted] if request.intermediates else []
+    return opencv_run.forward(net, x, [(o, by_ir[o]) for o in wanted], extra, request, cfg_path, "readNetFromDarknet")

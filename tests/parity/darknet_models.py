@@ -161,6 +161,22 @@ class Net:
         return cfg, weights
 
 
+def _tiny_heads(n: Net, tap: int, second_mask: str) -> None:
+    """The two heads of the tiny YOLOs: 13x13 on the last map, 26x26 on it upsampled and routed with
+    layer `tap`."""
+    n.conv(256, 1)
+    n.conv(512)
+    n.conv(255, 1, bn=False, act="linear", head=True)
+    n.yolo("3,4,5", ANCHORS_TINY, 6)
+    n.route(-4)
+    n.conv(128, 1)
+    n.upsample()
+    n.route(-1, tap)
+    n.conv(256)
+    n.conv(255, 1, bn=False, act="linear", head=True)
+    n.yolo(second_mask, ANCHORS_TINY, 6)
+
+
 def yolov3_tiny(size: tuple[int, int] = (416, 416), divisor: int = 1) -> Net:
     n = Net(size[1], size[0], divisor=divisor)
     for f in (16, 32, 64, 128, 256):
@@ -169,17 +185,7 @@ def yolov3_tiny(size: tuple[int, int] = (416, 416), divisor: int = 1) -> Net:
     n.conv(512)
     n.maxpool(2, 1)  # keeps the size: pads right and bottom only
     n.conv(1024)
-    n.conv(256, 1)
-    n.conv(512)
-    n.conv(255, 1, bn=False, act="linear", head=True)
-    n.yolo("3,4,5", ANCHORS_TINY, 6)
-    n.route(-4)
-    n.conv(128, 1)
-    n.upsample()
-    n.route(-1, 8)
-    n.conv(256)
-    n.conv(255, 1, bn=False, act="linear", head=True)
-    n.yolo("0,1,2", ANCHORS_TINY, 6)
+    _tiny_heads(n, 8, "0,1,2")
     return n
 
 
@@ -202,17 +208,7 @@ def yolov4_tiny(size: tuple[int, int] = (416, 416), divisor: int = 1) -> Net:
     for f in (64, 128, 256):
         _csp(n, f)
     n.conv(512)
-    n.conv(256, 1)
-    n.conv(512)
-    n.conv(255, 1, bn=False, act="linear", head=True)
-    n.yolo("3,4,5", ANCHORS_TINY, 6)
-    n.route(-4)
-    n.conv(128, 1)
-    n.upsample()
-    n.route(-1, 23)
-    n.conv(256)
-    n.conv(255, 1, bn=False, act="linear", head=True)
-    n.yolo("1,2,3", ANCHORS_TINY, 6)
+    _tiny_heads(n, 23, "1,2,3")
     return n
 
 
