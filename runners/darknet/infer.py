@@ -11,7 +11,6 @@ placeholder weights, so Parse and Infer cannot disagree.
 
 import numpy as np
 
-from runners.common.errors import RunnerError
 from runners.common.rpc import pb
 
 from . import cfg as cfgmod
@@ -84,17 +83,5 @@ def run(request):
     spec = pb.InputSpec(name=INPUT, shape=list(x.shape))
     ctx, outputs = convert(cfg, Placeholder(), [spec], options)
     net = load_net(cfg_path, weights_path, start)
-    names = list(net.getLayerNames())
-    to_ir = ir_names(names)
-    by_ir = dict((v, k) for k, v in to_ir.items())
-    wanted = [o for o in options.get("outputs", "").split(",") if o] or outputs
-    missing = [o for o in wanted if o not in by_ir]
-    if missing:
-        raise RunnerError(
-            "unknown-node",
-            "no OpenCV layer computes %s" % ", ".join(missing),
-            file=cfg_path,
-            hint="values OpenCV reports: %s" % ", ".join(sorted(by_ir)[:40]),
-        )
-    extra = [(to_ir[n], n) for n in names if n in to_ir and to_ir[n] not in wanted] if request.intermediates else []
-    return opencv_run.forward(net, x, [(o, by_ir[o]) for o in wanted], extra, request, cfg_path, "readNetFromDarknet")
+    to_ir = ir_names(list(net.getLayerNames()))
+    return opencv_run.run(net, x, to_ir, outputs, request, cfg_path, "readNetFromDarknet")

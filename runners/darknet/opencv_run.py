@@ -48,7 +48,26 @@ def load(read, path, what):
         )
 
 
-def forward(net, x, outputs, intermediates, request, path, engine):
+def run(net, x, to_ir, default_outputs, request, path, engine):
+    """Run `net` on x for the outputs the request names (--dstNode, as IR value names) or
+    `default_outputs`, and every other layer of `to_ir` ({OpenCV layer: IR value}) when the
+    request asks for intermediates."""
+    by_ir = dict((v, k) for k, v in to_ir.items())
+    wanted = [o for o in dict(request.options).get("outputs", "").split(",") if o] or default_outputs
+    missing = [o for o in wanted if o not in by_ir]
+    if missing:
+        raise RunnerError(
+            "unknown-node",
+            "no OpenCV layer computes %s" % ", ".join(missing),
+            file=path,
+            hint="values OpenCV reports: %s" % ", ".join(sorted(by_ir)[:40]),
+        )
+    names = list(net.getLayerNames())
+    extra = [(to_ir[n], n) for n in names if n in to_ir and to_ir[n] not in wanted] if request.intermediates else []
+    return _forward(net, x, [(o, by_ir[o]) for o in wanted], extra, request, path, engine)
+
+
+def _forward(net, x, outputs, intermediates, request, path, engine):
     """Run `net` on x; outputs and intermediates are [(IR name, OpenCV layer name)]."""
     import cv2
 
