@@ -17,7 +17,7 @@ import onnx
 from .errors import BrokerError
 from .ir import load_ir
 from .parity import compare_arrays
-from .pipeline import Session
+from .pipeline import InputShape, Session
 
 
 @dataclass
@@ -83,9 +83,11 @@ def layerwise(
     rtol: float,
     reference_options: dict[str, str] | None = None,
     allow_nan: bool = False,
+    input_shapes: list[InputShape] | None = None,
 ) -> LayerReport:
-    """`reference_options`: the source-format options (--class, --caffePhase) of the reference."""
-    ir = session.toir(reference[0], reference[1], options=reference_options)
+    """`reference_options`: the source-format options (--class, --caffePhase) of the reference;
+    `input_shapes`: --inputShape, for formats that do not store their input shapes (MXNet, Torch7)."""
+    ir = session.toir(reference[0], reference[1], inputs=input_shapes, options=reference_options)
     model = load_ir(ir.graph, ir.weights)
     _, ref_values, ref_engine = session.infer(
         reference[0], reference[1], inputs, intermediates=True, options=reference_options

@@ -540,7 +540,7 @@ def compare(
         report.inputs = prepared.describe()
         if layers:
             layer_report = layerwise(s, (fa, files_a), (fb, files_b), prepared.arrays, atol=atol, rtol=rtol,
-                                     reference_options=options, allow_nan=allow_nan)  # fmt: skip
+                                     reference_options=options, allow_nan=allow_nan, input_shapes=shapes)  # fmt: skip
     if report_path:
         write_report(report_path, report, report.inputs, layer_report, title=f"{model_a} vs {model_b}")
     if json_out:

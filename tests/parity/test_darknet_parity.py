@@ -7,7 +7,8 @@ yolov3 to Keras and CNTK as the README's flow, the section groups, Torch7 to PyT
 MMBROKER_CORPUS=full (`tox -e zoo`) runs every network to every target, yolov3 also at its published
 widths (248 MB of weights). A pair a target cannot express yet is listed in GAPS with the reason:
 it must then be refused cleanly, naming the node (it is reported as xfail); when it converts, the
-test fails until the entry is removed.
+test fails until the entry is removed. A pair whose converted model computes other numbers today
+(an emitter bug) is listed in WRONG and marked xfail(strict).
 """
 
 from __future__ import annotations
@@ -50,14 +51,25 @@ TARGETS = {
     "cntk": ("cntk", ".model"),
 }
 
-# (model, target) -> why the target's emitter cannot express it yet (emitters are being reworked)
+# (model, target) -> why the target's emitter cannot express it yet (emitters are being reworked):
+# the conversion must be refused cleanly, naming the node
 GAPS = {
     ("yolov3-tiny", "caffe"): "Caffe pooling pads both sides equally; yolov3-tiny's size-2 stride-1 max pool pads "
     "only right and bottom",
     ("yolov4-tiny", "coreml"): "the ML Program emitter has no Slice (yolov4-tiny's route groups)",
-    ("ops_activations", "coreml"): "the ML Program emitter has no Softplus/Tanh for Mish",
+    ("ops_activations", "coreml"): "the ML Program emitter has no Softplus (Mish is legalized to Softplus, Tanh, Mul)",
     ("ops_yolov2", "coreml"): "reorg's SpaceToDepth, legalized to Reshape/Transpose, needs rank 6; ML Programs "
     "hold rank 5",
+    ("t7_cnn", "coreml"): "the ML Program emitter has no Sqrt (Normalize)",
+    ("t7_cnn", "caffe"): "the Caffe emitter has no ReduceSum (Normalize's sum over the features)",
+    ("t7_resnet", "coreml"): "the ML Program emitter has no Pow (SpatialLPPooling)",
+    ("t7_resnet", "cntk"): "the CNTK emitter has no Pow (SpatialLPPooling)",
+}
+# (model, target) -> why the converted model computes other numbers today (an emitter bug, found with
+# `mmbroker compare --layers`); xfail(strict): when it passes, the entry must go
+WRONG = {
+    ("t7_cnn", "cntk"): "the CNTK emitter's average pooling with ceil_mode=1 and count_include_pad=1 divides the "
+    "windows past the padded edge differently (first divergent IR value l16_Pooling)",
 }
 REFUSALS = {"unsupported-op", "unsupported-attribute", "unsupported-shape", "emit-failed"}
 
@@ -69,6 +81,8 @@ CI_PAIRS += [(m, t) for m in ("ops_activations", "ops_yolov2", "ops_classifier")
 CI_PAIRS += [(m, t) for m in TORCH7 for t in ("pytorch", "onnx")]
 ALL_PAIRS = [(m, t) for m in list(DARKNET) + list(TORCH7) for t in TARGETS]
 PAIRS = ALL_PAIRS if FULL else CI_PAIRS
+PARAMS = [pytest.param(m, t, id=f"{m}-to-{t}", marks=[pytest.mark.xfail(strict=True, reason=WRONG[(m, t)])]
+                       if (m, t) in WRONG else []) for m, t in PAIRS]  # fmt: skip
 
 
 @pytest.fixture(scope="session")
@@ -105,7 +119,7 @@ def darknet_ir(session, darknet_files, tmp_path_factory):
 
 
 @pytest.mark.parity
-@pytest.mark.parametrize("name,target", PAIRS, ids=[f"{m}-to-{t}" for m, t in PAIRS])
+@pytest.mark.parametrize("name,target", PARAMS)
 def test_darknet_to_target(session, env_or_skip, darknet_files, darknet_ir, parity_recorder, tmp_path, name, target):
     fw, suffix = TARGETS[target]
     env_or_skip(fw)
@@ -128,4 +142,5 @@ def test_darknet_to_target(session, env_or_skip, darknet_files, darknet_ir, pari
 
 
 def test_gaps_name_known_pairs():
-    assert {m for m, _ in GAPS} <= set(DARKNET) | set(TORCH7) and {t for _, t in GAPS} <= set(TARGETS)
+    for pairs in (GAPS, WRONG):
+        assert {m for m, _ in pairs} <= set(DARKNET) | set(TORCH7) and {t for _, t in pairs} <= set(TARGETS)
