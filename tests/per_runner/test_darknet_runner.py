@@ -105,3 +105,18 @@ def test_compare_layers_names_no_divergence(files, tmp_path):
     assert convert(files / "good.cfg", files / "good.weights", out).exit_code == 0
     r = run_cli("compare", f"darknet:{files / 'good.cfg'},{files / 'good.weights'}", out, "--layers")
     assert r.exit_code == 0, r.stderr
+
+
+def test_compare_layers_of_a_torch7_net_with_its_input_shape(files, tmp_path):
+    """A .t7 stores no input shape: compare --layers parses the reference with --inputShape, and
+    OpenCV's layer names are the IR's."""
+    out = tmp_path / "cnn.onnx"
+    r = run_cli("convert", "-sf", "torch7", "-in", files / "cnn.t7", "--inputShape", "1,3,16,16", "-df", "onnx",
+                "-om", out)  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    r = run_cli("compare", f"torch7:{files / 'cnn.t7'}", out, "--inputShape", "1,3,16,16", "--layers", "--json")
+    assert r.exit_code == 0, r.stderr
+    import json
+
+    layers = json.loads(r.stdout)["layers"]
+    assert layers["first_divergent"] is None and layers["compared"] >= 15, layers
