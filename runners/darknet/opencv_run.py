@@ -41,7 +41,7 @@ def load(read, path, what):
         return read()
     except cv2.error as exc:
         raise RunnerError(
-            "runtime-failed",
+            "invalid-model",
             "OpenCV's %s importer refuses the net: %s" % (what, message(exc)),
             file=path,
             hint="OpenCV %s runs the check; convert with --no-verify to skip it" % cv2.__version__,
@@ -76,7 +76,7 @@ def _forward(net, x, outputs, intermediates, request, path, engine):
         values = net.forward([cv for _, cv in outputs + intermediates])
     except cv2.error as exc:
         raise RunnerError(
-            "runtime-failed",
+            "infer-failed",
             "OpenCV failed to run the net: %s" % message(exc),
             file=path,
             hint="check the input shape against the model's",
