@@ -6,7 +6,7 @@ from the IR (logical) order to the order the Keras tensor is stored in. Spatial 
 channels-last (`ctx.x(name, CL)`), element-wise ops take what they get, shape ops ask for the IR
 order; the context inserts a `layers.Permute` only where a layout has to change.
 
-    @EMIT.register("Relu", since=14)
+    @EMIT.register("Relu")
     def relu(node, ctx):
         v, layout = ctx.any(node.inputs[0])
         ctx.layer(node, "layers.ReLU()", [v], layout=layout)
@@ -18,11 +18,11 @@ import numpy as np
 
 from runners.common.codegen import identifier as _identifier
 from runners.common.codegen import lit  # noqa: F401  (re-exported for the ops)
-from runners.common.emit_graph import IRNode  # noqa: F401  (re-exported for the ops)
+from runners.common.emit import EmitContext
 from runners.common.errors import RunnerError
 from runners.common.registry import Registry
 
-EMIT = Registry("tensorflow", "emit")
+EMIT = Registry("tensorflow", "emit", package="runners.tensorflow.emit_ops")
 
 
 def channels_last(rank):
@@ -50,57 +50,27 @@ def pair(values):
     return str(values[0]) if all(v == values[0] for v in values) else lit(tuple(values))
 
 
-class KerasContext(object):
-    def __init__(self, model, opset, shapes, dtypes):
-        self.model = model
-        self.opset = opset
-        self.shapes = shapes
-        self.dtypes = dtypes
-        self.consts = {}
+class KerasContext(EmitContext):
+    framework = "tensorflow"
+
+    def __init__(self, model, weights):
+        EmitContext.__init__(self, model, weights)
         self.lines = []
         self.weights = {}  # npz key -> array
         self.layer_weights = []  # (layer name, [npz keys])
         self.layer_values = []  # (layer name, IR value it computes, storage layout of that value)
-        self.node = None
-        self.consumers = {}
-        self.graph_outputs = set()
-        self.absorbed = set()
         self._vars = {}  # (ir name, layout) -> var
         self._used = set()
         self._layer_names = set()
-        self.prefix = ""  # scope every node name starts with (a TensorFlow model's name)
+        self.prefix = self._common_scope()  # scope most node names start with (a TensorFlow model's name)
 
-    # ---- values ---------------------------------------------------------------------------
-    def const(self, name):
-        return self.consts.get(name) if name else None
-
-    def shape(self, name):
-        if name in self.consts:
-            return list(self.consts[name].shape)
-        return self.shapes.get(name)
-
-    def rank(self, name):
-        s = self.shape(name)
-        return None if s is None else len(s)
-
-    def need_shape(self, name):
-        s = self.shape(name)
-        if s is None or any(d is None or d <= 0 for d in s):
-            raise self.fail("the shape of '%s' is unknown or dynamic; give static input shapes" % name)
-        return [int(d) for d in s]
-
-    def need_const(self, node, i, what):
-        c = self.const(node.input(i))
-        if c is None:
-            raise self.fail("%s (input %d) must be a constant to emit Keras code" % (what, i))
-        return c
-
-    def sole_consumer(self, name):
-        users = self.consumers.get(name, [])
-        return users[0] if len(users) == 1 and name not in self.graph_outputs else None
-
-    def absorb(self, node):
-        self.absorbed.add(id(node))
+    def _common_scope(self):
+        scopes = [n.name.split("/")[0] + "/" for n in self.nodes if "/" in n.name]
+        if scopes:
+            top = max(set(scopes), key=scopes.count)
+            if scopes.count(top) * 2 > len(self.nodes):
+                return top
+        return ""
 
     def new_var(self, hint):
         base = identifier(hint)
@@ -140,7 +110,7 @@ class KerasContext(object):
             return self.constant(name, layout)
         # stored = transpose(logical, have); wanted = transpose(logical, layout)
         perm = tuple(inverse(have)[i] for i in layout)
-        out = self.new_var("%s_%s" % (var, "nhwc" if layout == channels_last(len(layout)) else "t"))
+        out = self.new_var("%s_%s" % (var, "nhwc" if len(layout) > 2 and layout == channels_last(len(layout)) else "t"))
         if perm[0] == 0:
             expr = "layers.Permute(%s, name=%r)(%s)" % (lit(tuple(p for p in perm[1:])), self.layer_name(out), var)
         else:
@@ -192,16 +162,10 @@ class KerasContext(object):
             name = name[len(self.prefix) :]
         return name.split("/")[0].split(":")[0] or node.op_type.lower()
 
-    def layer(self, node, ctor, args, layout, params=None, hint=None, outputs=None):
-        """`out = layers.X(..., name=...)(args)`; params: arrays set as the layer's weights."""
-        name = self.layer_name(hint or self.weight_hint(node))
+    def _call(self, ctor, name, args, params):
+        """`layers.X(..., name=name)(args)`, with `params` stored as the layer's weights."""
         head = ctor[:-1]
         ctor = head + ("" if head.endswith("(") else ", ") + "name=%r)" % name
-        arg = args[0] if len(args) == 1 else "[%s]" % ", ".join(args)
-        self.assign(node, "%s(%s)" % (ctor, arg), layout, outputs=outputs, prefer=name)
-        produced = list(node.outputs if outputs is None else outputs)
-        if len(produced) == 1 and produced[0]:
-            self.layer_values.append((name, produced[0], tuple(int(i) for i in layout)))
         if params:
             keys = []
             for i, arr in enumerate(params):
@@ -209,7 +173,29 @@ class KerasContext(object):
                 self.weights[key] = np.ascontiguousarray(np.asarray(arr, dtype=np.float32))
                 keys.append(key)
             self.layer_weights.append((name, keys))
+        return "%s(%s)" % (ctor, args[0] if len(args) == 1 else "[%s]" % ", ".join(args))
+
+    def layer(self, node, ctor, args, layout, params=None, hint=None, outputs=None):
+        """`out = layers.X(..., name=...)(args)`; params: arrays set as the layer's weights."""
+        name = self.layer_name(hint or self.weight_hint(node))
+        self.assign(node, self._call(ctor, name, args, params), layout, outputs=outputs, prefer=name)
+        produced = list(node.outputs if outputs is None else outputs)
+        if len(produced) == 1 and produced[0]:
+            self.layer_values.append((name, produced[0], tuple(int(i) for i in layout)))
         return name
+
+    def layer_var(self, ctor, args, hint, params=None):
+        """A layer computing a step of the current node (no IR value of its own); returns its variable."""
+        name = self.layer_name(hint)
+        var = self.new_var(name)
+        self.lines.append("%s = %s" % (var, self._call(ctor, name, args, params)))
+        return var
+
+    def temp(self, expr, hint):
+        """`var = expr` for a step of the current node; returns the variable."""
+        var = self.new_var(hint)
+        self.lines.append("%s = %s" % (var, expr))
+        return var
 
     def assign(self, node, expr, layout, outputs=None, prefer=None):
         outputs = list(node.outputs if outputs is None else outputs)
@@ -223,14 +209,3 @@ class KerasContext(object):
     def alias(self, node, src, layout):
         """The node's output is the variable `src` (no code)."""
         self.bind(node.outputs[0], src, layout)
-
-    def fail(self, message, reference="unsupported-attribute", node=None):
-        node = node or self.node
-        return RunnerError(
-            reference,
-            message,
-            node=node.name if node else "",
-            op=node.op_type if node else "",
-            opset=self.opset,
-            hint="replace this op in the source model, or convert to another target",
-        )

@@ -6,96 +6,61 @@ inputs as they are (NCHW from PyTorch/ONNX sources, NHWC from TensorFlow sources
 are permuted to NHWC once after the input and back to the IR order at the outputs.
 """
 
-import os
-
 import numpy as np
 
 from runners.common import ir
-from runners.common.emit_graph import attributes as attrs_of
-from runners.common.emit_graph import fold as _fold
-from runners.common.emit_graph import infer_shapes as _infer
-from runners.common.emit_graph import read_graph
-from runners.common.emit_graph import topological as _topological
+from runners.common.emit import emit_nodes
+from runners.common.emit_graph import read_graph, write_emitted
 from runners.common.errors import RunnerError
-from runners.common.registry import discover
-from runners.common.tensors import atomic_write, save_npz
 
-from .codegen import EMIT, IRNode, KerasContext, identifier, lit
+from .codegen import EMIT, KerasContext, identifier, lit
 
 # Forms this emitter lacks: the broker rewrites them into ops it has (broker/ir/legalize).
-LACKS = ("AveragePool.exclude_pad",)
-
-_discovered = []
+LACKS = ("AveragePool.exclude_pad", "Gemm.general")
 
 
 def registry():
-    if not _discovered:
-        discover("runners.tensorflow.ops")
-        _discovered.append(True)
-    return EMIT
+    return EMIT.loaded()
 
 
-def build(model, weights):
-    reg = registry()
-    opset = ir.opset_of(model)
-    shapes, dtypes = _infer(model, weights)
-    ctx = KerasContext(model, opset, shapes, dtypes)
-    g = model.graph
-    for init in g.initializer:
-        if init.name not in weights:
-            raise RunnerError("weights-mismatch", "the IR weights have no tensor '%s'" % init.name)
-        ctx.consts[init.name] = np.asarray(weights[init.name])
-    inputs = ir.graph_inputs(model)
-    nodes = _topological([IRNode(n, i) for i, n in enumerate(g.node)], [i.name for i in inputs] + list(ctx.consts))
-    remaining = []
-    for n in nodes:
-        ctx.node = n
-        if not _fold(n, ctx):
-            remaining.append(n)
-    reg.check([(n.name, n.op_type) for n in remaining], opset)
-    scopes = [n.name.split("/")[0] + "/" for n in remaining if "/" in n.name]
-    if scopes:
-        top = max(set(scopes), key=scopes.count)
-        if scopes.count(top) * 2 > len(remaining):
-            ctx.prefix = top
-    for n in remaining:
-        for i in n.inputs:
-            if i:
-                ctx.consumers.setdefault(i, []).append(n)
-    ctx.graph_outputs = {o.name for o in g.output}
+def _inputs(ctx):
+    """`keras.Input` lines for the graph's inputs (static shapes only); [(name, shape, dtype, var)]."""
     specs = []
-    for vi in inputs:
+    for vi in ctx.inputs:
         shape = [d.dim_value if d.HasField("dim_value") else None for d in vi.type.tensor_type.shape.dim]
         if not shape or any(d is None or d <= 0 for d in shape):
             raise RunnerError(
                 "missing-input-shape",
-                "input '%s' has dynamic dimensions %s; Keras code needs static shapes" % (vi.name, shape),
+                "input '%s' has shape %s; Keras code needs a static shape with a batch axis" % (vi.name, shape),
+                node=vi.name,
+                framework=ctx.framework,
                 hint="parse the model again with --inputShape",
             )
         var = ctx.new_var(vi.name)
-        dtype = dtypes.get(vi.name, np.dtype("float32")).name
+        dtype = ctx.dtypes.get(vi.name, np.dtype("float32")).name
         ctx.lines.append(
             "%s = keras.Input(shape=%s, batch_size=%d, dtype=%r, name=%r)"
             % (var, lit(tuple(shape[1:])), shape[0], dtype, identifier(vi.name))
         )
         ctx.bind(vi.name, var, tuple(range(len(shape))))
         specs.append((vi.name, shape, dtype, var))
-    for n in remaining:
-        if id(n) in ctx.absorbed:
-            continue
-        ctx.node = n
-        fn = reg.lookup(n.op_type, opset)
-        try:
-            fn(n, ctx, **attrs_of(n))
-        except RunnerError as err:
-            err.node = err.node or n.name
-            err.op = err.op or n.op_type
-            raise
+    return specs
+
+
+def build(model, weights):
+    ctx = KerasContext(model, weights)
+    specs = _inputs(ctx)
+    emit_nodes(registry(), ctx)
     returns = []
-    for o in g.output:
+    for o in model.graph.output:
         if o.name in ctx.consts and not ctx.layouts(o.name):
             raise RunnerError(
-                "unsupported-attribute", "output '%s' is a constant" % o.name, hint="cut the graph earlier"
+                "unsupported-attribute",
+                "output '%s' is a constant (the graph computes it from no input); a Keras functional model "
+                "computes every output from its inputs" % o.name,
+                node=o.name,
+                framework=ctx.framework,
+                hint="cut the graph before this output (--dstNode), or convert to another target",
             )
         returns.append(ctx.x(o.name))
     return ctx, specs, returns
@@ -168,14 +133,4 @@ def emit(graph_bytes, weights, out_dir, name):
     stem = identifier(name or "model", "model")
     ctx, specs, returns = build(model, weights)
     source = render(model, ctx, specs, returns, stem)
-    compile(source, stem + ".py", "exec")
-    os.makedirs(out_dir, exist_ok=True)
-    py_path = os.path.join(out_dir, stem + ".py")
-    npz_path = save_npz(os.path.join(out_dir, stem + ".npz"), ctx.weights)
-
-    def write_py(tmp):
-        with open(tmp, "w") as f:
-            f.write(source)
-
-    atomic_write(py_path, write_py)
-    return py_path, npz_path
+    return write_emitted(out_dir, stem, source, ctx.weights)

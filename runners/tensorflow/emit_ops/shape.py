@@ -1,9 +1,10 @@
-"""Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Slice, Concat, Cast, reductions.
+"""Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Slice, Concat, Split, Gather, Expand, Tile, Cast.
 
 A Transpose emits no code: it changes the layout the value is known to be stored in. Reshapes
 read the stored tensor directly when that gives the same element order (e.g. after global
 pooling), else they first bring it to the IR order."""
 
+import numpy as np
 from onnx import helper
 
 from ..codegen import EMIT, channels_last, identity, inverse, lit
@@ -36,27 +37,27 @@ def _reshape(node, ctx):
         ctx.assign(node, "keras.ops.reshape(%s, %s)" % (var, lit(tuple(stored))), out_layout)
 
 
-@EMIT.register("Reshape", since=14)
+@EMIT.register("Reshape")
 def reshape(node, ctx, allowzero=0):
     _reshape(node, ctx)
 
 
-@EMIT.register("Flatten", since=13)
+@EMIT.register("Flatten")
 def flatten(node, ctx, axis=1):
     _reshape(node, ctx)
 
 
-@EMIT.register("Squeeze", since=13)
+@EMIT.register("Squeeze")
 def squeeze(node, ctx):
     _reshape(node, ctx)
 
 
-@EMIT.register("Unsqueeze", since=13)
+@EMIT.register("Unsqueeze")
 def unsqueeze(node, ctx):
     _reshape(node, ctx)
 
 
-@EMIT.register("Transpose", since=13)
+@EMIT.register("Transpose")
 def transpose(node, ctx, perm=None):
     var, have = ctx.any(node.inputs[0])
     rank = len(have)
@@ -78,7 +79,7 @@ def _python_slice(start, end, step, dim):
     return "%s:%s:%d" % (start, "" if end < 0 else end, step)
 
 
-@EMIT.register("Slice", since=13)
+@EMIT.register("Slice")
 def slice_(node, ctx):
     x = node.inputs[0]
     shape = ctx.need_shape(x)
@@ -98,7 +99,7 @@ def slice_(node, ctx):
     ctx.assign(node, "%s[%s]" % (var, ", ".join(stored)), layout)
 
 
-@EMIT.register("Concat", since=13)
+@EMIT.register("Concat")
 def concat(node, ctx, axis=0):
     names = [i for i in node.inputs if i]
     tensors = [n for n in names if ctx.const(n) is None]
@@ -112,46 +113,84 @@ def concat(node, ctx, axis=0):
         ctx.assign(node, "keras.ops.concatenate([%s], axis=%d)" % (", ".join(args), layout.index(axis)), layout)
 
 
-@EMIT.register("Cast", since=13)
+@EMIT.register("Cast")
 def cast(node, ctx, to=1, saturate=1):
     var, layout = ctx.any(node.inputs[0])
     dtype = helper.tensor_dtype_to_np_dtype(to).name
     ctx.assign(node, "keras.ops.cast(%s, %r)" % (var, dtype), layout)
 
 
-def _reduce(node, ctx, fn, keepdims, noop_with_empty_axes=0):
+def _split_sizes(node, ctx, axis, num_outputs):
+    dim = ctx.need_shape(node.inputs[0])[axis]
+    if node.input(1):
+        return [int(v) for v in ctx.need_const(node, 1, "the split sizes")]
+    num = int(num_outputs or len(node.outputs))
+    chunk = -(-dim // num)
+    return [min(chunk, dim - i * chunk) for i in range(num)]
+
+
+@EMIT.register("Split")
+def split(node, ctx, axis=0, num_outputs=None):
+    var, layout = ctx.any(node.inputs[0])
+    axis = axis % len(layout)
+    sizes = _split_sizes(node, ctx, axis, num_outputs)
+    if len(set(sizes)) == 1:
+        sections = str(len(sizes))
+    else:
+        sections = lit([int(v) for v in np.cumsum(sizes)[:-1]])
+    ctx.assign(node, "keras.ops.split(%s, %s, axis=%d)" % (var, sections, layout.index(axis)), layout)
+
+
+@EMIT.register("Gather")
+def gather(node, ctx, axis=0):
+    data, idx = node.inputs
+    table, chosen = ctx.const(data), ctx.const(idx)
+    if chosen is not None:
+        _gather_constant_indices(node, ctx, axis, chosen)
+        return
+    out_rank = ctx.need_rank(node.outputs[0])
+    if table is not None and axis == 0 and table.ndim == 2 and table.dtype.kind == "f":
+        ctor = "layers.Embedding(%d, %d)" % table.shape
+        ctx.layer(node, ctor, [ctx.x(idx)], identity(out_rank), params=[table])
+        return
+    source = ctx.constant(data) if table is not None else ctx.x(data)
+    ctx.assign(node, "keras.ops.take(%s, %s, axis=%d)" % (source, ctx.x(idx), axis % ctx.need_rank(data)),
+               identity(out_rank))  # fmt: skip
+
+
+def _gather_constant_indices(node, ctx, axis, chosen):
+    """Indices known: one index drops the axis (a Python index), a list keeps it in place
+    (keras.ops.take in the stored layout), more dimensions go through the IR order."""
     x = node.inputs[0]
     var, layout = ctx.any(x)
     rank = len(layout)
-    axes_c = ctx.const(node.input(1)) if node.input(1) else None
-    if node.input(1) and axes_c is None:
-        raise ctx.fail("the reduction axes must be constants")
-    axes = sorted(int(a) % rank for a in (axes_c if axes_c is not None else range(rank)))
-    phys = sorted(layout.index(a) for a in axes)
-    if fn == "mean" and rank > 2 and axes == list(range(2, rank)):
-        cl = channels_last(rank)
-        ctor = "layers.GlobalAveragePooling%dD(%s)" % (rank - 2, "keepdims=True" if keepdims else "")
-        ctx.layer(node, ctor, [ctx.x(x, cl)], cl if keepdims else identity(2))
-        return
-    expr = "keras.ops.%s(%s, axis=%s, keepdims=%s)" % (fn, var, lit(tuple(phys)), lit(bool(keepdims)))
-    if keepdims:
-        ctx.assign(node, expr, layout)
-        return
-    kept = [a for a in range(rank) if a not in axes]
-    new_index = {a: i for i, a in enumerate(kept)}
-    ctx.assign(node, expr, tuple(new_index[a] for a in layout if a in new_index))
+    axis = axis % rank
+    dim = ctx.need_shape(x)[axis]
+    chosen = np.where(chosen < 0, chosen + dim, chosen).astype(np.int64)
+    p = layout.index(axis)
+    if chosen.ndim == 0:
+        index = [":"] * rank
+        index[p] = str(int(chosen))
+        kept = tuple(a - (a > axis) for a in layout if a != axis)
+        ctx.assign(node, "%s[%s]" % (var, ", ".join(index)), kept)
+    elif chosen.ndim == 1:
+        ctx.assign(node, "keras.ops.take(%s, %s, axis=%d)" % (var, lit(chosen.tolist()), p), layout)
+    else:
+        expr = "keras.ops.take(%s, %s, axis=%d)" % (ctx.x(x), lit(chosen.tolist()), axis)
+        ctx.assign(node, expr, identity(ctx.need_rank(node.outputs[0])))
 
 
-@EMIT.register("ReduceMean", since=18)
-def reduce_mean(node, ctx, keepdims=1, noop_with_empty_axes=0):
-    _reduce(node, ctx, "mean", keepdims)
+@EMIT.register("Expand")
+def expand(node, ctx):
+    shape = ctx.need_shape(node.outputs[0])
+    var, layout = ctx.any(node.inputs[0])
+    if len(layout) != len(shape):  # numpy's broadcasting aligns the lower rank right, in the IR order
+        var, layout = ctx.x(node.inputs[0]), identity(len(shape))
+    ctx.assign(node, "keras.ops.broadcast_to(%s, %s)" % (var, lit(tuple(shape[a] for a in layout))), layout)
 
 
-@EMIT.register("ReduceMax", since=18)
-def reduce_max(node, ctx, keepdims=1, noop_with_empty_axes=0):
-    _reduce(node, ctx, "max", keepdims)
-
-
-@EMIT.register("ReduceSum", since=13)
-def reduce_sum(node, ctx, keepdims=1, noop_with_empty_axes=0):
-    _reduce(node, ctx, "sum", keepdims)
+@EMIT.register("Tile")
+def tile(node, ctx):
+    repeats = [int(v) for v in ctx.need_const(node, 1, "the repeats")]
+    var, layout = ctx.any(node.inputs[0])
+    ctx.assign(node, "keras.ops.tile(%s, %s)" % (var, lit([repeats[a] for a in layout])), layout)
