@@ -102,7 +102,7 @@ def build_case(case, seed=0):
             else:
                 a = rng.standard_normal(shape).astype(dtype)
                 if case.get("positive"):
-                    a = np.abs(a) + 0.1
+                    a = (np.abs(a) + 0.1).astype(a.dtype)
             feeds[name] = a
             inputs.append(h.make_tensor_value_info(name, h.np_dtype_to_tensor_dtype(a.dtype), shape))
         elif "init" in spec:

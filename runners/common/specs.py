@@ -136,6 +136,21 @@ class WindowSpec(object):
                 return None
         return "SAME_UPPER"
 
+    def same_windows(self):
+        """True when these windows (ceil_mode's included) are those of TensorFlow/Keras 'same': the
+        same starts and the same count (end padding no window reaches aside), undilated. A pooling
+        layer with padding='same' then computes them, leaving the padding out as ONNX's max and
+        count_include_pad=0 average do. Needs the input size."""
+        out = self.out_spatial()
+        if out is None or any(d != 1 for d in self.dilations):
+            return False
+        for i in range(self.n):
+            same_out = -(-self.in_spatial[i] // self.strides[i])
+            total = max(0, (same_out - 1) * self.strides[i] + self.kernel[i] - self.in_spatial[i])
+            if out[i] != same_out or self.begins[i] != total // 2:
+                return False
+        return True
+
 
 class PoolSpec(WindowSpec):
     """A pooling window: MaxPool, AveragePool (count_include_pad), LpPool (p)."""

@@ -16,7 +16,7 @@ from runners.common.errors import RunnerError
 from .codegen import EMIT, KerasContext, identifier, lit
 
 # Forms this emitter lacks: the broker rewrites them into ops it has (broker/ir/legalize).
-LACKS = ("AveragePool.exclude_pad", "Gemm.general")
+LACKS = ("AveragePool.exclude_pad_unlike_same", "Gemm.general")
 
 
 def registry():
@@ -28,20 +28,21 @@ def _inputs(ctx):
     specs = []
     for vi in ctx.inputs:
         shape = [d.dim_value if d.HasField("dim_value") else None for d in vi.type.tensor_type.shape.dim]
-        if not shape or any(d is None or d <= 0 for d in shape):
+        if not vi.type.tensor_type.HasField("shape") or any(d is None or d <= 0 for d in shape):
             raise RunnerError(
                 "missing-input-shape",
-                "input '%s' has shape %s; Keras code needs a static shape with a batch axis" % (vi.name, shape),
+                "input '%s' has shape %s; Keras code needs a static shape" % (vi.name, shape or "unknown"),
                 node=vi.name,
                 framework=ctx.framework,
                 hint="parse the model again with --inputShape",
             )
         var = ctx.new_var(vi.name)
         dtype = ctx.dtypes.get(vi.name, np.dtype("float32")).name
-        ctx.lines.append(
-            "%s = keras.Input(shape=%s, batch_size=%d, dtype=%r, name=%r)"
-            % (var, lit(tuple(shape[1:])), shape[0], dtype, identifier(vi.name))
-        )
+        if shape:
+            dims = "shape=%s, batch_size=%d" % (lit(tuple(shape[1:])), shape[0])
+        else:
+            dims = "batch_shape=()"  # a scalar: no batch axis
+        ctx.lines.append("%s = keras.Input(%s, dtype=%r, name=%r)" % (var, dims, dtype, identifier(vi.name)))
         ctx.bind(vi.name, var, tuple(range(len(shape))))
         specs.append((vi.name, shape, dtype, var))
     return specs

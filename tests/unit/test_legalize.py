@@ -78,6 +78,29 @@ def test_symmetric_exclude_pad_stays_for_targets_that_only_lack_the_asymmetric_f
 
 
 @pytest.mark.parametrize(
+    "attrs,rewritten",
+    [
+        ({"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}, False),  # stride 1: what 'same' pads
+        ({"kernel_shape": [3, 3], "auto_pad": "SAME_UPPER", "strides": [2, 2]}, False),
+        ({"kernel_shape": [2, 2], "pads": [0, 0, 1, 1], "strides": [2, 2]}, False),  # 'same' pads the end (7 -> 4)
+        ({"kernel_shape": [3, 3], "pads": [0, 0, 1, 1]}, True),
+        ({"kernel_shape": [2, 2], "strides": [2, 2], "ceil_mode": 1}, False),  # ceil_mode pads the end as 'same'
+        ({"kernel_shape": [2, 2], "auto_pad": "SAME_LOWER", "strides": [2, 2]}, True),
+        ({"kernel_shape": [3, 3], "pads": [0, 0, 1, 1], "strides": [2, 2], "ceil_mode": 1}, True),
+    ],
+)
+def test_exclude_pad_unlike_tensorflow_same(attrs, rewritten):
+    m = model([h.make_node("AveragePool", ["x"], ["y"], **attrs)], [("x", [1, 2, 7, 7])], None)
+    caps = Capabilities(EVERYTHING, frozenset({"AveragePool.exclude_pad_unlike_same"}))
+    if rewritten:
+        _, applied = check(m, caps, ["AveragePool", "Mul"])
+        assert applied.rewrites[0][2] == "avgpool_exclude_pad_unlike_same"
+    else:
+        out, applied = legalize(m, caps)
+        assert not applied.rewrites and [n.op_type for n in out.graph.node] == ["AveragePool"]
+
+
+@pytest.mark.parametrize(
     "op,expect", [("Sum", ["Add", "Add"]), ("Max", ["Max", "Max"]), ("Mean", ["Add", "Add", "Mul"])]
 )
 def test_variadic(op, expect):

@@ -11,6 +11,8 @@ Forms (the names runners use in `lacks`):
 - an op name (`DepthToSpace`, `SpaceToDepth`, `LRN`, `ScatterND`, `Sum`, `Mean`, `Mish`, `Resize`): the op itself;
 - `AveragePool.exclude_pad`: AveragePool with count_include_pad=0 and pads;
 - `AveragePool.exclude_pad_asymmetric`: the same with begin pads that differ from end pads;
+- `AveragePool.exclude_pad_unlike_same`: the same unless the pads are what TensorFlow's
+  padding='same' adds (Keras's 'same' average pooling leaves those out);
 - `Sum.variadic`, `Max.variadic`, `Min.variadic`, `Mean.variadic`: more than two inputs;
 - `Gemm.general`: transA, alpha or beta other than 1, or a B that is not a constant;
 - `LRN.even_size`: LRN over an even number of channels.

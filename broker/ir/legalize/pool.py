@@ -87,3 +87,21 @@ def avgpool_exclude_pad(node: onnx.NodeProto, ed: GraphEditor) -> list[onnx.Node
 @rewrite("AveragePool", form="AveragePool.exclude_pad_asymmetric", produces=("AveragePool", "Mul"))
 def avgpool_exclude_pad_asymmetric(node: onnx.NodeProto, ed: GraphEditor) -> list[onnx.NodeProto] | None:
     return _exclude_pad(node, ed, asymmetric_only=True)
+
+
+def _pads_are_tf_same(node: onnx.NodeProto, ed: GraphEditor) -> bool:
+    """The pads (ceil_mode's extension included) are what TensorFlow's padding='same' adds, and the
+    window is not dilated: Keras's 'same' average pooling then leaves exactly them out."""
+    geo = _geometry(node, ed)
+    if geo is None:
+        return False
+    spatial, kernel, strides, dilations, begins, ends, _ = geo
+    if any(d != 1 for d in dilations):
+        return False
+    same = resolve_pads(spatial, kernel, strides, dilations, None, "SAME_UPPER")
+    return (begins, ends) == (list(same[0]), list(same[1]))
+
+
+@rewrite("AveragePool", form="AveragePool.exclude_pad_unlike_same", produces=("AveragePool", "Mul"))
+def avgpool_exclude_pad_unlike_same(node: onnx.NodeProto, ed: GraphEditor) -> list[onnx.NodeProto] | None:
+    return None if _pads_are_tf_same(node, ed) else _exclude_pad(node, ed, asymmetric_only=False)

@@ -3,7 +3,7 @@ take the stored position of their axis."""
 
 import numpy as np
 
-from ..codegen import EMIT, lit
+from ..codegen import EMIT, identity, lit
 
 
 def _keep(node, ctx, ctor):
@@ -75,10 +75,13 @@ def prelu(node, ctx):
             ctor = "layers.PReLU(%s)" % ("shared_axes=%s" % lit(shared) if shared else "")
             ctx.layer(node, ctor, [var], layout, params=[alpha])
             return
-    if c is None and ctx.rank(slope) != rank:
-        raise ctx.fail("a PRelu slope computed at run time must have the input's rank")
-    a = ctx.broadcast_const(slope, rank, layout) if c is not None else ctx.x(slope, layout)
-    ctx.assign(node, "keras.ops.where(%s >= 0, %s, %s * %s)" % (var, var, var, a), layout)
+    if c is not None:
+        a = ctx.broadcast_const(slope, rank, layout)
+    elif ctx.rank(slope) == rank:
+        a = ctx.x(slope, layout)
+    else:  # a lower-rank slope broadcasts against the IR order
+        var, layout, a = ctx.x(x), identity(rank), ctx.x(slope)
+    ctx.assign(node, "keras.ops.where(keras.ops.greater_equal(%s, 0), %s, %s * %s)" % (var, var, var, a), layout)
 
 
 _ACTIVATIONS = {"Sigmoid": "sigmoid", "Tanh": "tanh", "Softplus": "softplus", "Softsign": "softsign", "Mish": "mish"}
@@ -97,7 +100,12 @@ for _op, _name in _ACTIVATIONS.items():
 
 @EMIT.register("Selu")
 def selu(node, ctx, alpha=1.67326319217681884765625, gamma=1.05070102214813232421875):
-    _expr(node, ctx, "%s * keras.ops.where({x} > 0, {x}, %s * (keras.ops.exp({x}) - 1.0))" % (lit(gamma), lit(alpha)))
+    _expr(
+        node,
+        ctx,
+        "%s * keras.ops.where(keras.ops.greater({x}, 0), {x}, %s * (keras.ops.exp({x}) - 1.0))"
+        % (lit(gamma), lit(alpha)),
+    )
 
 
 @EMIT.register("Elu")
@@ -112,7 +120,7 @@ def celu(node, ctx, alpha=1.0):
 
 @EMIT.register("ThresholdedRelu")
 def thresholded_relu(node, ctx, alpha=1.0):
-    _expr(node, ctx, "keras.ops.where({x} > %s, {x}, 0.0)" % lit(alpha))
+    _expr(node, ctx, "keras.ops.where(keras.ops.greater({x}, %s), {x}, 0.0)" % lit(alpha))
 
 
 @EMIT.register("HardSigmoid")

@@ -40,24 +40,54 @@ def instance_norm(node, ctx, epsilon=1e-5):
 
 @EMIT.register("LayerNormalization")
 def layer_norm(node, ctx, axis=-1, epsilon=1e-5, stash_type=1):
-    """layers.LayerNormalization over the axes from `axis` on, in the IR order."""
-    if any(o for o in node.outputs[1:]):
-        raise ctx.fail("LayerNormalization's Mean and InvStdDev outputs have no Keras form")
+    """layers.LayerNormalization over the axes from `axis` on, in the IR order; with its Mean and
+    InvStdDev outputs read, or a scale computed at run time, the same formula in keras.ops."""
     x = node.inputs[0]
     shape = ctx.need_shape(x)
     rank = len(shape)
     axes = list(range(axis % rank, rank))
     normalized = [shape[a] for a in axes]
-    scale = np.broadcast_to(np.asarray(ctx.need_const(node, 1, "the scale"), np.float32), normalized)
-    params = [scale]
+    scale, bias = ctx.const(node.inputs[1]), ctx.const(node.input(2))
+    if any(o for o in node.outputs[1:]) or scale is None or (node.input(2) and bias is None):
+        _layer_norm_ops(node, ctx, axes, epsilon, stash_type)
+        return
+    params = [np.broadcast_to(np.asarray(scale, np.float32), normalized)]
     if node.input(2):
-        params.append(np.broadcast_to(np.asarray(ctx.need_const(node, 2, "the bias"), np.float32), normalized))
+        params.append(np.broadcast_to(np.asarray(bias, np.float32), normalized))
     opts = "axis=%s, epsilon=%s%s" % (lit(axes), lit(float(epsilon)), "" if node.input(2) else ", center=False")
-    ctx.layer(node, "layers.LayerNormalization(%s)" % opts, [ctx.x(x)], identity(rank), params=params)
+    ctx.layer(node, "layers.LayerNormalization(%s)" % opts, [ctx.x(x)], identity(rank), params=params,
+              outputs=node.outputs[:1])  # fmt: skip
+
+
+def _layer_norm_ops(node, ctx, axes, epsilon, stash_type):
+    x = node.inputs[0]
+    rank = len(ctx.need_shape(x))
+    dtype = ctx.dtype(x)
+    hint = ctx.weight_hint(node)
+    var = ctx.x(x)
+    stashed = stash_type == 1 and dtype is not None and dtype != np.float32
+    if stashed:
+        var = ctx.temp("keras.ops.cast(%s, 'float32')" % var, hint + "_f32")
+    r = "axis=%s, keepdims=True" % lit(tuple(axes))
+    mean = ctx.temp("keras.ops.mean(%s, %s)" % (var, r), hint + "_mean")
+    centred = ctx.temp("%s - %s" % (var, mean), hint + "_centred")
+    inv = ctx.temp("keras.ops.rsqrt(keras.ops.mean(keras.ops.square(%s), %s) + %s)" % (centred, r, lit(float(epsilon))),
+                   hint + "_inv_std")  # fmt: skip
+    y = "%s * %s" % (centred, inv)
+    if stashed:
+        y = "keras.ops.cast(%s, %r)" % (y, dtype.name)
+    operands = [ctx.constant(i) if ctx.const(i) is not None else ctx.x(i) for i in node.inputs[1:3] if i]
+    y = " + ".join(["%s * %s" % (y, operands[0])] + operands[1:])
+    outs = node.outputs
+    ctx.assign(node, y, identity(rank), outputs=outs[:1])
+    for out, value in zip(outs[1:], (mean, inv)):
+        if out:
+            ctx.bind(out, value, identity(rank))
 
 
 @EMIT.register("LpNormalization")
 def lp_norm(node, ctx, axis=-1, p=2):
+    """x / its L1 or L2 norm along `axis` (0 where the norm is 0, as ONNX's reference has it)."""
     var, layout = ctx.any(node.inputs[0])
     a = layout.index(axis % len(layout))
     if p == 1:
@@ -66,7 +96,8 @@ def lp_norm(node, ctx, axis=-1, p=2):
         norm = "keras.ops.sqrt(keras.ops.sum(keras.ops.square(%s), axis=%d, keepdims=True))" % (var, a)
     else:
         raise ctx.fail("LpNormalization with p=%d (ONNX defines 1 and 2)" % p)
-    ctx.assign(node, "%s / %s" % (var, norm), layout)
+    norm = ctx.temp(norm, ctx.weight_hint(node) + "_norm")
+    ctx.assign(node, "keras.ops.where(keras.ops.equal(%s, 0), 0.0, %s / %s)" % (norm, var, norm), layout)
 
 
 @EMIT.register("LRN")

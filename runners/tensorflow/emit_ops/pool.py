@@ -3,7 +3,8 @@
 Keras pooling layers pad nothing ('valid') or what TensorFlow's 'same' pads, and never dilate: other
 pads are explicit (zeros, -inf before a max), ceil_mode is extra end padding, and a dilated window
 is the element-wise max or sum of one strided slice per kernel tap. AveragePool that leaves
-padding out of its divisor reaches this emitter already rewritten (LACKS AveragePool.exclude_pad).
+padding out of its divisor reaches this emitter only where the pads (ceil_mode's included) are
+TensorFlow's 'same' (LACKS AveragePool.exclude_pad_unlike_same).
 """
 
 import numpy as np
@@ -59,7 +60,7 @@ def max_pool(node, ctx, auto_pad="NOTSET", ceil_mode=0, dilations=None, kernel_s
         return
     padding = "valid"
     if floor.padded:
-        if not any(spec.ceil_extra()) and spec.same_padding():
+        if spec.same_windows():
             padding = "same"  # TensorFlow's 'same' max pooling ignores the padding, as ONNX does
         else:
             src = value_pad(ctx, src, floor.begins, floor.ends, float("-inf"), hint + "_pad")
@@ -85,19 +86,18 @@ def average_pool(node, ctx, auto_pad="NOTSET", ceil_mode=0, count_include_pad=0,
     spec = _spec(node, ctx, kernel_shape=kernel_shape, strides=strides, dilations=dilations, pads=pads,
                  auto_pad=auto_pad, ceil_mode=ceil_mode, count_include_pad=count_include_pad)  # fmt: skip
     floor = spec.with_ceil_as_padding()
-    if not count_include_pad and floor.padded:
-        if _dilated(spec) or any(spec.ceil_extra()) or not spec.same_padding():
-            raise ctx.fail(
-                "AveragePool that leaves these pads %s out of its divisor has no Keras form (the broker rewrites it "
-                "when the input's shape is known and no window lies entirely in the padding)" % spec.pads()
-            )
+    if not count_include_pad and floor.padded and not spec.same_windows():
+        raise ctx.fail(
+            "AveragePool that leaves these pads %s out of its divisor has no Keras form (the broker rewrites it "
+            "when the input's shape is known and no window lies entirely in the padding)" % floor.pads()
+        )
     cl = channels_last(spec.n + 2)
     src = ctx.x(node.inputs[0], cl)
     hint = ctx.weight_hint(node)
     if not floor.padded and not _dilated(spec):
         ctx.layer(node, _ctor("Average", spec), [src], cl)
         return
-    if not count_include_pad:
+    if not count_include_pad and not _dilated(spec):
         ctx.layer(node, _ctor("Average", spec, "same"), [src], cl)  # TensorFlow's 'same' leaves the pads out
         return
     src = zero_pad(ctx, src, floor.begins, floor.ends, hint + "_pad")

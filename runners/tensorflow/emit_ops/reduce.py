@@ -4,19 +4,29 @@ the reduced axes."""
 
 from ..codegen import EMIT, channels_last, identity, lit
 
-# op -> expression of the reduction; {x} the input, {r} the reduction's arguments
+# op -> (element-wise step before, keras.ops reduction, step after); reduced over no axes
+# (noop_with_empty_axes) only the element-wise steps remain, as in ONNX's reference
 _REDUCTIONS = {
-    "ReduceMean": "keras.ops.mean({x}, {r})",
-    "ReduceMax": "keras.ops.max({x}, {r})",
-    "ReduceMin": "keras.ops.min({x}, {r})",
-    "ReduceSum": "keras.ops.sum({x}, {r})",
-    "ReduceProd": "keras.ops.prod({x}, {r})",
-    "ReduceL1": "keras.ops.sum(keras.ops.abs({x}), {r})",
-    "ReduceL2": "keras.ops.sqrt(keras.ops.sum(keras.ops.square({x}), {r}))",
-    "ReduceSumSquare": "keras.ops.sum(keras.ops.square({x}), {r})",
-    "ReduceLogSum": "keras.ops.log(keras.ops.sum({x}, {r}))",
-    "ReduceLogSumExp": "keras.ops.logsumexp({x}, {r})",
+    "ReduceMean": ("{x}", "mean", "{r}"),
+    "ReduceMax": ("{x}", "max", "{r}"),
+    "ReduceMin": ("{x}", "min", "{r}"),
+    "ReduceSum": ("{x}", "sum", "{r}"),
+    "ReduceProd": ("{x}", "prod", "{r}"),
+    "ReduceL1": ("keras.ops.abs({x})", "sum", "{r}"),
+    "ReduceL2": ("keras.ops.square({x})", "sum", "keras.ops.sqrt({r})"),
+    "ReduceSumSquare": ("keras.ops.square({x})", "sum", "{r}"),
+    "ReduceLogSum": ("{x}", "sum", "keras.ops.log({r})"),
+    "ReduceLogSumExp": ("{x}", "logsumexp", "{r}"),
 }
+
+
+def _expression(op, var, reduce_args):
+    """The reduction of `var` (`reduce_args`: the keras.ops reduction's arguments, None for none)."""
+    pre, fn, post = _REDUCTIONS[op]
+    if reduce_args is None and op == "ReduceLogSumExp":
+        pre, post = "keras.ops.exp({x})", "keras.ops.log({r})"
+    inner = pre.format(x=var)
+    return post.format(r=inner if reduce_args is None else "keras.ops.%s(%s, %s)" % (fn, inner, reduce_args))
 
 
 def _kept_layout(layout, axes):
@@ -33,7 +43,7 @@ def _reduction(op):
         rank = len(layout)
         axes = ctx.need_const(node, 1, "the reduction axes").reshape(-1) if node.input(1) else []
         if not len(axes) and noop_with_empty_axes:
-            ctx.alias(node, var, layout)
+            ctx.assign(node, _expression(op, var, None), layout)
             return
         axes = sorted(set(int(a) % rank for a in axes)) if len(axes) else list(range(rank))
         if op == "ReduceMean" and rank > 2 and axes == list(range(2, rank)):
@@ -42,7 +52,7 @@ def _reduction(op):
             ctx.layer(node, ctor, [ctx.x(x, cl)], cl if keepdims else identity(2))
             return
         stored = tuple(sorted(layout.index(a) for a in axes))
-        expr = _REDUCTIONS[op].format(x=var, r="axis=%s, keepdims=%s" % (lit(stored), lit(bool(keepdims))))
+        expr = _expression(op, var, "axis=%s, keepdims=%s" % (lit(stored), lit(bool(keepdims))))
         ctx.assign(node, expr, layout if keepdims else _kept_layout(layout, axes))
 
     return convert

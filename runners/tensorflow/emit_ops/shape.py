@@ -143,6 +143,8 @@ def split(node, ctx, axis=0, num_outputs=None):
 
 @EMIT.register("Gather")
 def gather(node, ctx, axis=0):
+    """Rows of a constant table picked by ids computed at run time are a layers.Embedding (which,
+    like PyTorch's, rejects the negative ids ONNX also allows: they raise when the model runs)."""
     data, idx = node.inputs
     table, chosen = ctx.const(data), ctx.const(idx)
     if chosen is not None:

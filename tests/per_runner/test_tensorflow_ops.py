@@ -1,0 +1,83 @@
+"""Forms of ops that the Keras emitter writes in a way of its own (beyond the one-node cases of
+op_cases.py that every target runs): resize grids as interpolation matrices, ceil-mode and dilated
+pooling, grouped and dilated transposed convolutions, LayerNormalization's extra outputs, a PRelu
+slope or Embedding indices computed at run time. Each case goes the way a conversion goes
+(canonicalized, legalized, emitted, saved as .keras, run by Keras) and must match onnxruntime."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_ops import run_case
+
+X4 = [2, 3, 9, 9]
+
+
+def _case(name, op, inputs, attrs=None, **extra):
+    case = {"name": name, "op": op, "attrs": dict(attrs or {}), "inputs": inputs, "opset": 18}
+    case.update(extra)
+    return case
+
+
+def _i64(values):
+    return {"value": list(values), "dtype": "int64"}
+
+
+def _f32(values):
+    return {"value": values, "dtype": "float32"}
+
+
+def _resize(name, scales=None, sizes=None, shape=(1, 2, 6, 7), **attrs):
+    inputs = [list(shape), None, _f32(scales) if scales else None] + ([_i64(sizes)] if sizes else [])
+    return _case(name, "Resize", inputs, attrs)
+
+
+CASES = [
+    _resize("resize_cubic_scales", scales=[1.0, 1.0, 1.5, 2.0], mode="cubic"),
+    _resize("resize_cubic_exclude_outside", scales=[1.0, 1.0, 0.6, 0.8], mode="cubic", cubic_coeff_a=-0.5,
+            exclude_outside=1),  # fmt: skip
+    _resize("resize_linear_antialias_down", sizes=[1, 2, 4, 3], mode="linear", antialias=1),
+    _resize("resize_linear_asymmetric", scales=[1.0, 1.0, 1.7, 0.5], mode="linear",
+            coordinate_transformation_mode="asymmetric"),  # fmt: skip
+    _resize("resize_nearest_ceil_half_pixel", sizes=[1, 2, 13, 9], nearest_mode="ceil"),
+    _resize("resize_nearest_1d", scales=[1.0, 1.0, 3.0], shape=(1, 2, 5), coordinate_transformation_mode="asymmetric",
+            nearest_mode="floor"),  # fmt: skip
+    _resize("resize_axes", sizes=[12, 5], axes=[2, 3], mode="linear"),
+    _case("maxpool_dilation_ceil", "MaxPool", [X4],
+          {"kernel_shape": [3, 2], "dilations": [2, 3], "strides": [2, 2], "pads": [1, 0, 1, 1], "ceil_mode": 1}),
+    _case("avgpool_ceil_include_pad", "AveragePool", [[1, 3, 8, 8]],
+          {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1], "ceil_mode": 1, "count_include_pad": 1}),
+    _case("lp_pool_p1_ceil", "LpPool", [X4], {"kernel_shape": [3, 3], "strides": [2, 2], "p": 1, "ceil_mode": 1}),
+    _case("conv_transpose_dilation", "ConvTranspose", [[1, 4, 5, 5], {"init": [4, 2, 3, 3]}, {"init": [2]}],
+          {"dilations": [2, 2], "pads": [1, 0, 2, 1]}),
+    _case("conv_transpose_3d_groups", "ConvTranspose", [[1, 4, 3, 4, 4], {"init": [4, 1, 2, 2, 2]}],
+          {"group": 2, "strides": [2, 1, 2], "output_padding": [1, 0, 0]}),
+    _case("conv_transpose_short_kernel", "ConvTranspose", [[1, 2, 4, 4], {"init": [2, 3, 1, 1]}], {"strides": [3, 3]}),
+    _case("conv1d_depthwise", "Conv", [[2, 4, 10], {"init": [8, 1, 3]}], {"group": 4, "strides": [2]}),
+    _case("layernorm_with_stats", "LayerNormalization", [[2, 5, 8], {"init": [8]}, {"init": [8]}], {"axis": -1},
+          outputs=3),
+    _case("prelu_computed_slope", "PRelu", [X4, [3, 1, 1]]),
+    _case("embedding_ids", "Gather", [{"init": [10, 6]}, {"shape": [2, 5], "dtype": "int64"}], positive=True),
+    _case("gather_negative", "Gather", [X4, _i64([-1, 0])], {"axis": -1}),
+    _case("expand_rank", "Expand", [[3, 1], _i64([2, 1, 3, 4])]),
+    _case("pad_negative", "Pad", [X4, _i64([0, 0, -1, 2, 0, 0, 1, -2])]),
+    _case("mod_fmod", "Mod", [X4, {"init": [9]}], {"fmod": 1}, positive=True),
+    _case("reduce_l2_noop_empty", "ReduceL2", [X4], {"noop_with_empty_axes": 1}),
+    _case("reduce_log_sum_exp_noop_empty", "ReduceLogSumExp", [X4], {"noop_with_empty_axes": 1}),
+    _case("argmin_last_index", "ArgMin", [{"shape": [3, 8], "dtype": "int32"}], {"axis": 1, "select_last_index": 1}),
+    _case("instancenorm_3d", "InstanceNormalization", [[2, 3, 4, 5, 6], {"init": [3]}, {"init": [3]}]),
+]  # fmt: skip
+
+
+@pytest.mark.runner
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_keras_form(session, env_or_skip, tmp_path, case):
+    env_or_skip("tensorflow")
+    outs, expected = run_case(session, "tensorflow", case, tmp_path)
+    assert len(outs) == len(expected)
+    for (name, got), want in zip(outs, expected):
+        assert got.shape == want.shape, (name, got.shape, want.shape)
+        if want.dtype.kind in "biu":
+            np.testing.assert_array_equal(got, want, err_msg=f"{case['name']} output {name}")
+        else:
+            np.testing.assert_allclose(got, want, atol=1e-5, rtol=1e-5, err_msg=f"{case['name']} output {name}")
