@@ -50,6 +50,16 @@ def pair(values):
     return str(values[0]) if all(v == values[0] for v in values) else lit(tuple(values))
 
 
+def _fresh(base, taken):
+    """`base`, or `base_2`, `base_3`, ... : the first not in `taken` (then added to it)."""
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = "%s_%d" % (base, n)
+    taken.add(name)
+    return name
+
+
 class KerasContext(EmitContext):
     framework = "tensorflow"
 
@@ -73,13 +83,7 @@ class KerasContext(EmitContext):
         return ""
 
     def new_var(self, hint):
-        base = identifier(hint)
-        var, n = base, 1
-        while var in self._used:
-            n += 1
-            var = "%s_%d" % (base, n)
-        self._used.add(var)
-        return var
+        return _fresh(identifier(hint), self._used)
 
     def layouts(self, name):
         return [lay for (n, lay) in self._vars if n == name]
@@ -144,13 +148,7 @@ class KerasContext(EmitContext):
 
     # ---- code -----------------------------------------------------------------------------
     def layer_name(self, hint):
-        base = identifier(hint, "layer")
-        name, n = base, 1
-        while name in self._layer_names:
-            n += 1
-            name = "%s_%d" % (base, n)
-        self._layer_names.add(name)
-        return name
+        return _fresh(identifier(hint, "layer"), self._layer_names)
 
     def weight_hint(self, node):
         """A layer name from the node (or, for converter-made names like Conv__12, its weight):

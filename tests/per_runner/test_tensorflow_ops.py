@@ -6,25 +6,11 @@ slope or Embedding indices computed at run time. Each case goes the way a conver
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-from test_ops import run_case
+from op_cases import _case, _f32, _i64
+from test_ops import assert_matches, run_case
 
 X4 = [2, 3, 9, 9]
-
-
-def _case(name, op, inputs, attrs=None, **extra):
-    case = {"name": name, "op": op, "attrs": dict(attrs or {}), "inputs": inputs, "opset": 18}
-    case.update(extra)
-    return case
-
-
-def _i64(values):
-    return {"value": list(values), "dtype": "int64"}
-
-
-def _f32(values):
-    return {"value": values, "dtype": "float32"}
 
 
 def _resize(name, scales=None, sizes=None, shape=(1, 2, 6, 7), **attrs):
@@ -74,10 +60,4 @@ CASES = [
 def test_keras_form(session, env_or_skip, tmp_path, case):
     env_or_skip("tensorflow")
     outs, expected = run_case(session, "tensorflow", case, tmp_path)
-    assert len(outs) == len(expected)
-    for (name, got), want in zip(outs, expected):
-        assert got.shape == want.shape, (name, got.shape, want.shape)
-        if want.dtype.kind in "biu":
-            np.testing.assert_array_equal(got, want, err_msg=f"{case['name']} output {name}")
-        else:
-            np.testing.assert_allclose(got, want, atol=1e-5, rtol=1e-5, err_msg=f"{case['name']} output {name}")
+    assert_matches(case, outs, expected)
