@@ -29,6 +29,20 @@ def _last_weighted(model: onnx.ModelProto) -> onnx.NodeProto | None:
     return None
 
 
+def _initializer_behind(name: str, model: onnx.ModelProto, inits: dict) -> str | None:
+    """The initializer a weight input is, or is reshaped from (the Caffe2 classics reshape their
+    Gemm weights), else None."""
+    producer = {o: n for n in model.graph.node for o in n.output}
+    for _ in range(4):
+        if name in inits:
+            return name
+        node = producer.get(name)
+        if node is None or node.op_type not in ("Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity"):
+            return None
+        name = node.input[0]
+    return None
+
+
 def output_std(model: onnx.ModelProto, seed: int = 0) -> float:
     import onnxruntime as ort
 
@@ -49,7 +63,8 @@ def scale_logits(model: onnx.ModelProto, target: float = 4.0) -> onnx.ModelProto
     factor = np.float32(target / std)
     inits = {i.name: i for i in model.graph.initializer}
     for name in node.input[1:3]:
-        if name in inits:
+        name = _initializer_behind(name, model, inits)
+        if name is not None:
             arr = numpy_helper.to_array(inits[name])
             inits[name].CopyFrom(numpy_helper.from_array((arr * factor).astype(arr.dtype), name))
     return model

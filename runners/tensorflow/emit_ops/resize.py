@@ -29,6 +29,7 @@ def resize(node, ctx, antialias=0, axes=None, coordinate_transformation_mode="ha
            nearest_mode="round_prefer_floor"):  # fmt: skip
     spec = ResizeSpec.of(ctx, node, antialias, axes, coordinate_transformation_mode, cubic_coeff_a, exclude_outside,
                          extrapolation_value, keep_aspect_ratio_policy, mode, nearest_mode)  # fmt: skip
+    ctx.need_shape(node.inputs[0])  # the interpolation weights are sized by the input
     if spec.ctm == "tf_crop_and_resize":
         raise ctx.fail("Resize with coordinate_transformation_mode tf_crop_and_resize is not converted")
     dtype = ctx.dtype(node.inputs[0])
