@@ -56,4 +56,8 @@ def matmul(node, ctx):
         _dense(node, ctx, a, w, bias, outputs)
         return
     args = [ctx.x(i) if ctx.const(i) is None else ctx.constant(i) for i in (a, b)]
-    ctx.assign(node, "keras.ops.matmul(%s, %s)" % tuple(args), identity(ctx.need_rank(node.outputs[0])))
+    expr = "keras.ops.matmul(%s, %s)" % tuple(args)
+    if ctx.dtype(node.outputs[0]) == np.float16:  # products summed in float32, as onnxruntime and numpy sum them
+        expr = "keras.ops.cast(keras.ops.matmul(%s), 'float16')" % ", ".join("keras.ops.cast(%s, 'float32')" % v
+                                                                           for v in args)  # fmt: skip
+    ctx.assign(node, expr, identity(ctx.need_rank(node.outputs[0])))

@@ -103,7 +103,7 @@ def slice_(node, ctx):
 def concat(node, ctx, axis=0):
     names = [i for i in node.inputs if i]
     tensors = [n for n in names if ctx.const(n) is None]
-    rank = ctx.rank(node.outputs[0])
+    rank = ctx.need_rank(node.outputs[0])
     layout = ctx.any(tensors[0])[1] if tensors else identity(rank)
     axis = axis % rank
     args = [ctx.x(n, layout) if ctx.const(n) is None else ctx.constant(n, layout) for n in names]
