@@ -1,4 +1,4 @@
-"""add, multiply, concat, bias, scale."""
+"""add, multiply, max, min, average, concat, bias, scale."""
 
 import numpy as np
 
@@ -11,7 +11,7 @@ def _operands(layer, ctx):
     return [ctx.any(b) if rank == 2 else ctx.x(b) for b in layer.input], rank
 
 
-def _fold(layer, params, ctx, op):
+def _pairwise(layer, params, ctx, op):
     inputs, rank = _operands(layer, ctx)
     if len(inputs) == 1:
         alpha = ctx.const("alpha", np.array(params.alpha, np.float32))
@@ -19,18 +19,34 @@ def _fold(layer, params, ctx, op):
         return
     value = inputs[0]
     for i, other in enumerate(inputs[1:-1]):
-        value = ctx.node(op, [value, other], [layer.output[0] + "/%d" % i], suffix=str(i))
+        value = ctx.node(op, [value, other], [ctx.tmp(str(i))], suffix=str(i))
     ctx.node(op, [value, inputs[-1]], [ctx.out(rank=rank)])
 
 
 @PARSE.register("add")
 def add(layer, params, ctx):
-    _fold(layer, params, ctx, "Add")
+    _pairwise(layer, params, ctx, "Add")
 
 
 @PARSE.register("multiply")
 def multiply(layer, params, ctx):
-    _fold(layer, params, ctx, "Mul")
+    _pairwise(layer, params, ctx, "Mul")
+
+
+@PARSE.register("max")
+def max_(layer, params, ctx):
+    _pairwise(layer, params, ctx, "Max")
+
+
+@PARSE.register("min")
+def min_(layer, params, ctx):
+    _pairwise(layer, params, ctx, "Min")
+
+
+@PARSE.register("average")
+def average(layer, params, ctx):
+    inputs, rank = _operands(layer, ctx)
+    ctx.node("Mean", inputs, [ctx.out(rank=rank)])
 
 
 @PARSE.register("concat")
@@ -69,5 +85,5 @@ def scale(layer, params, ctx):
     if b is None:
         ctx.node("Mul", [x, ctx.const("scale", s)], [ctx.out(rank=out_rank)])
         return
-    scaled = ctx.node("Mul", [x, ctx.const("scale", s)], [layer.output[0] + "/scaled"], suffix="mul")
+    scaled = ctx.node("Mul", [x, ctx.const("scale", s)], [ctx.tmp("scaled")], suffix="mul")
     ctx.node("Add", [scaled, ctx.const("bias", b)], [ctx.out(rank=out_rank)])

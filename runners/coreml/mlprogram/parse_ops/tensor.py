@@ -4,8 +4,35 @@ import numpy as np
 
 from ..common import FROM_MIL
 
-UNARY = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "identity": "Identity"}
-BINARY = {"add": "Add", "sub": "Sub", "mul": "Mul", "real_div": "Div", "maximum": "Max", "minimum": "Min"}
+UNARY = {
+    "relu": "Relu",
+    "sigmoid": "Sigmoid",
+    "tanh": "Tanh",
+    "identity": "Identity",
+    "softplus": "Softplus",
+    "softsign": "Softsign",
+    "erf": "Erf",
+    "abs": "Abs",
+    "exp": "Exp",
+    "sqrt": "Sqrt",
+    "floor": "Floor",
+    "ceil": "Ceil",
+    "sign": "Sign",
+}
+BINARY = {
+    "add": "Add",
+    "sub": "Sub",
+    "mul": "Mul",
+    "real_div": "Div",
+    "maximum": "Max",
+    "minimum": "Min",
+    "pow": "Pow",
+    "greater": "Greater",
+    "less": "Less",
+    "equal": "Equal",
+    "greater_equal": "GreaterOrEqual",
+    "less_equal": "LessOrEqual",
+}
 
 
 def _unary(op, ctx, **attrs):
@@ -67,7 +94,7 @@ def binary(op, ctx):
 def concat(op, ctx):
     if ctx.val(op, "interleave", False):
         raise ctx.fail("interleaved concat is not translated")
-    values = [ctx.name(v) for v in op.inputs["values"]]
+    values = [ctx.input_var(v) for v in op.inputs["values"]]
     ctx.node("Concat", values, [ctx.out(op)], axis=int(ctx.val(op, "axis")))
 
 

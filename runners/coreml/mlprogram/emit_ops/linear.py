@@ -1,0 +1,37 @@
+"""Gemm (with a constant B: the broker rewrites its general form) and MatMul as MIL linear /
+matmul."""
+
+import numpy as np
+
+from ..common import TO_MIL
+from ._common import f32, named
+
+
+@TO_MIL.register("Gemm")
+def gemm(node, ctx, transB=0):
+    from coremltools.converters.mil import Builder as mb
+
+    w = ctx.need_const(node, 1, "Gemm's B")
+    weight = f32(w if transB else w.T)  # [C_out, C_in]
+    x = ctx.var(node.inputs[0])
+    if not node.input(2):
+        ctx.set(node, mb.linear(x=x, weight=weight, name=ctx.out(node)))
+        return
+    c = np.asarray(ctx.need_const(node, 2, "Gemm's C"))
+    full = [1] * (2 - c.ndim) + list(c.shape)
+    if full[0] == 1:
+        bias = f32(np.broadcast_to(c.reshape(-1), (weight.shape[0],)))
+        ctx.set(node, mb.linear(x=x, weight=weight, bias=bias, name=ctx.out(node)))
+        return
+    product = mb.linear(x=x, weight=weight, name=named(ctx, node, False))
+    ctx.set(node, mb.add(x=product, y=f32(c), name=ctx.out(node)))
+
+
+@TO_MIL.register("MatMul")
+def matmul(node, ctx):
+    from coremltools.converters.mil import Builder as mb
+
+    a, b = (ctx.x(n) for n in node.inputs[:2])
+    if isinstance(a, np.ndarray):
+        a = ctx.var(node.inputs[0])
+    ctx.set(node, mb.matmul(x=a, y=b, name=ctx.out(node)))
