@@ -4,6 +4,8 @@ per IR op (`emit_ops/`), in CoreML's classic rank-5 layout (see `context`)."""
 import contextlib
 import sys
 
+import numpy as np
+
 from runners.common.emit import emit_nodes
 from runners.common.emit_graph import read_graph
 from runners.common.errors import RunnerError
@@ -29,6 +31,15 @@ def quiet_stdout():
 
 
 def _chw(ctx, name, what):
+    dtype = ctx.dtype(name)
+    if dtype is not None and np.dtype(dtype) != np.float32:
+        raise RunnerError(
+            "unsupported-dtype",
+            "the %s '%s' is %s; a CoreML NeuralNetwork computes float32 values" % (what, name, np.dtype(dtype).name),
+            file=ctx.path,
+            node=name,
+            framework="coreml",
+        )
     shape = ctx.shape(name)
     if shape is None or len(shape) not in (2, 4) or any(d is None or d <= 0 for d in shape):
         raise RunnerError(

@@ -4,13 +4,16 @@ GlobalLpPool and LpNormalization, with CoreML's reduce layer.
 The reduce layer reduces the blob's C, H, W, H and W, or C, H and W axes and keeps them as 1s: an
 [N, C, H, W] value over axes {1}, {2}, {3}, {2, 3} or {1, 2, 3}, an [N, F] value over {1}. Without
 keepdims the result must still be a value the classic layout holds the same way ([N, C, 1, 1] and
-[N, C] are one blob).
+[N, C] are one blob). ReduceMean and ReduceMax over H and W (what exporters write for a global
+pool) are global pooling layers.
 """
 
 import numpy as np
 
 from ..context import EMIT
+from .pool import global_pool
 
+GLOBAL_POOLS = {"AVG": "AVERAGE", "MAX": "MAX"}
 AXES = {(1,): "C", (2,): "H", (3,): "W", (2, 3): "HW", (1, 2, 3): "CHW"}
 
 
@@ -53,8 +56,10 @@ def _reduce(node, ctx, mode, keepdims, noop_with_empty_axes, axes=None):
     axis = _axes(node, ctx, axes, noop_with_empty_axes)
     if axis is None:
         ctx.alias(node, node.inputs[0])
-        return
-    reduce_layer(node, ctx, mode, axis)
+    elif axis == "HW" and mode in GLOBAL_POOLS:
+        global_pool(node, ctx, GLOBAL_POOLS[mode])  # what exporters write for a global pool
+    else:
+        reduce_layer(node, ctx, mode, axis)
 
 
 def _register(op, mode):

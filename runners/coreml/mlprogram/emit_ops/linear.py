@@ -8,8 +8,12 @@ from ._common import f32, named
 
 
 @TO_MIL.register("Gemm")
-def gemm(node, ctx, transB=0):
+def gemm(node, ctx, alpha=1.0, beta=1.0, transA=0, transB=0):
+    """The form the broker leaves (LACKS Gemm.general): constant B, alpha = beta = 1, no transA."""
     from coremltools.converters.mil import Builder as mb
+
+    if transA or alpha != 1.0 or beta != 1.0:
+        raise ctx.fail("Gemm with transA, alpha or beta is rewritten by the broker before it reaches this emitter")
 
     w = ctx.need_const(node, 1, "Gemm's B")
     weight = f32(w if transB else w.T)  # [C_out, C_in]

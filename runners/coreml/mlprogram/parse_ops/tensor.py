@@ -44,6 +44,14 @@ def unary(op, ctx):
     _unary(op, ctx)
 
 
+@FROM_MIL.register("silu")
+def silu(op, ctx):
+    out = ctx.out(op)
+    x = ctx.input(op, "x")
+    gate = ctx.node("Sigmoid", [x], [out + "__sigmoid"])
+    ctx.node("Mul", [x, gate], [out])
+
+
 @FROM_MIL.register("leaky_relu")
 def leaky_relu(op, ctx):
     ctx.node("LeakyRelu", [ctx.input(op, "x")], [ctx.out(op)], alpha=float(ctx.val(op, "alpha", 0.01)))
