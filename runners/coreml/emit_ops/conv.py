@@ -35,18 +35,8 @@ def conv(node, ctx, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=Non
 
 
 @EMIT.register("ConvTranspose")
-def conv_transpose(
-    node,
-    ctx,
-    auto_pad="NOTSET",
-    dilations=None,
-    group=1,
-    kernel_shape=None,
-    output_padding=None,
-    output_shape=None,
-    pads=None,
-    strides=None,
-):
+def conv_transpose(node, ctx, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=None, output_padding=None,
+                   output_shape=None, pads=None, strides=None):  # fmt: skip
     """CoreML's deconvolution with valid padding cuts `top` rows from the start and `bottom` rows
     from the end of the full transposed convolution, as ONNX's pads do. output_padding's extra end
     rows are cut less where the end pad allows; beyond that they are zero rows (bias only), added by

@@ -46,17 +46,8 @@ def _pool(node, ctx, kind, spec):
 
 
 @EMIT.register("MaxPool")
-def max_pool(
-    node,
-    ctx,
-    auto_pad="NOTSET",
-    ceil_mode=0,
-    dilations=None,
-    kernel_shape=None,
-    pads=None,
-    storage_order=0,
-    strides=None,
-):
+def max_pool(node, ctx, auto_pad="NOTSET", ceil_mode=0, dilations=None, kernel_shape=None, pads=None, storage_order=0,
+             strides=None):  # fmt: skip
     if len(node.outputs) > 1 and node.outputs[1]:
         raise ctx.fail("MaxPool's indices output has no CoreML equivalent")
     spec = PoolSpec.of_pool(ctx, node, kernel_shape, strides, dilations, pads, auto_pad, ceil_mode)
@@ -64,17 +55,8 @@ def max_pool(
 
 
 @EMIT.register("AveragePool")
-def average_pool(
-    node,
-    ctx,
-    auto_pad="NOTSET",
-    ceil_mode=0,
-    count_include_pad=0,
-    dilations=None,
-    kernel_shape=None,
-    pads=None,
-    strides=None,
-):
+def average_pool(node, ctx, auto_pad="NOTSET", ceil_mode=0, count_include_pad=0, dilations=None, kernel_shape=None,
+                 pads=None, strides=None):  # fmt: skip
     spec = PoolSpec.of_pool(ctx, node, kernel_shape, strides, dilations, pads, auto_pad, ceil_mode, count_include_pad)
     _pool(node, ctx, "AVERAGE", spec)
 

@@ -51,19 +51,9 @@ _UPSAMPLE_LINEAR = {"align_corners": "ALIGN_CORNERS_TRUE", "half_pixel": "ALIGN_
 
 
 @EMIT.register("Resize")
-def resize(
-    node,
-    ctx,
-    antialias=0,
-    axes=None,
-    coordinate_transformation_mode="half_pixel",
-    cubic_coeff_a=-0.75,
-    exclude_outside=0,
-    extrapolation_value=0.0,
-    keep_aspect_ratio_policy="stretch",
-    mode="nearest",
-    nearest_mode="round_prefer_floor",
-):
+def resize(node, ctx, antialias=0, axes=None, coordinate_transformation_mode="half_pixel", cubic_coeff_a=-0.75,
+           exclude_outside=0, extrapolation_value=0.0, keep_aspect_ratio_policy="stretch", mode="nearest",
+           nearest_mode="round_prefer_floor"):  # fmt: skip
     spec = ResizeSpec.of(
         ctx,
         node,

@@ -31,18 +31,8 @@ def conv(node, ctx, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=Non
 
 
 @TO_MIL.register("ConvTranspose")
-def conv_transpose(
-    node,
-    ctx,
-    auto_pad="NOTSET",
-    dilations=None,
-    group=1,
-    kernel_shape=None,
-    output_padding=None,
-    output_shape=None,
-    pads=None,
-    strides=None,
-):
+def conv_transpose(node, ctx, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=None, output_padding=None,
+                   output_shape=None, pads=None, strides=None):  # fmt: skip
     """MIL conv_transpose takes the ONNX weight layout [C_in, C_out/groups, *K] as it is, and its
     `pad` cuts rows from the full output like ONNX's pads. output_padding adds rows at the end:
     taken from the end pad where it is large enough, else the output is padded with zeros before

@@ -59,17 +59,8 @@ def _pool(node, ctx, fn, spec, **extra):
 
 
 @TO_MIL.register("MaxPool")
-def max_pool(
-    node,
-    ctx,
-    auto_pad="NOTSET",
-    ceil_mode=0,
-    dilations=None,
-    kernel_shape=None,
-    pads=None,
-    storage_order=0,
-    strides=None,
-):
+def max_pool(node, ctx, auto_pad="NOTSET", ceil_mode=0, dilations=None, kernel_shape=None, pads=None, storage_order=0,
+             strides=None):  # fmt: skip
     if len(node.outputs) > 1 and node.outputs[1]:
         raise ctx.fail("MaxPool's indices output has no MIL equivalent")
     _pool(
@@ -78,17 +69,8 @@ def max_pool(
 
 
 @TO_MIL.register("AveragePool")
-def average_pool(
-    node,
-    ctx,
-    auto_pad="NOTSET",
-    ceil_mode=0,
-    count_include_pad=0,
-    dilations=None,
-    kernel_shape=None,
-    pads=None,
-    strides=None,
-):
+def average_pool(node, ctx, auto_pad="NOTSET", ceil_mode=0, count_include_pad=0, dilations=None, kernel_shape=None,
+                 pads=None, strides=None):  # fmt: skip
     spec = PoolSpec.of_pool(ctx, node, kernel_shape, strides, dilations, pads, auto_pad, ceil_mode, count_include_pad)
     _pool(node, ctx, "avg_pool", spec, exclude_padding_from_average=not spec.count_include_pad)
 

@@ -1,4 +1,4 @@
-"""MIL slice_by_index, split, gather, tile, depth_to_space, pixel_shuffle, space_to_depth -> IR
+"""MIL slice_by_index, split, gather, tile, depth_to_space, pixel_shuffle, space_to_depth, crop -> IR
 nodes."""
 
 import numpy as np
@@ -80,3 +80,20 @@ def pixel_shuffle(op, ctx):
 @FROM_MIL.register("space_to_depth")
 def space_to_depth(op, ctx):
     ctx.node("SpaceToDepth", [ctx.input(op, "x")], [ctx.out(op)], blocksize=int(ctx.val(op, "block_size")))
+
+
+@FROM_MIL.register("crop")
+def crop(op, ctx):
+    """crop_height / crop_width [begin, end] rows cut from the last two axes (what coremltools' own
+    PyTorch converter writes after a conv_transpose with output_padding)."""
+    top, bottom = (int(v) for v in _i64(ctx.val(op, "crop_height")))
+    left, right = (int(v) for v in _i64(ctx.val(op, "crop_width")))
+    h, w = (int(d) for d in op.inputs["x"].shape[-2:])
+    out = ctx.out(op)
+    inputs = [
+        ctx.input(op, "x"),
+        ctx.const(out + "__starts", _i64([top, left])),
+        ctx.const(out + "__ends", _i64([h - bottom, w - right])),
+        ctx.const(out + "__axes", _i64([-2, -1])),
+    ]
+    ctx.node("Slice", inputs, [out])
