@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import onnx
 import pytest
 from helpers import onnx_model, run_cli
 from onnx import helper as h
@@ -184,3 +185,52 @@ def test_mlpackage_refuses_a_resize_it_cannot_write_exactly(tmp_path, attrs, sca
     out = tmp_path / "resize.mlpackage"
     r = run_cli("convert", "-sf", "onnx", "-in", src, "-df", "coreml", "-om", out)
     assert_clean_failure(r, out, "resize_odd", "Resize", *words)
+
+
+def test_capabilities_per_format(session, env_or_skip):
+    """Describe reports the NeuralNetwork and the ML Program writers apart: their ops and the forms
+    each lacks (what the broker legalizes before emitting)."""
+    env_or_skip("coreml")
+    mlmodel, mlpackage = session.capabilities("coreml", ""), session.capabilities("coreml", "mlpackage")
+    assert mlmodel.lacks == {"Gemm.general"}
+    assert mlpackage.lacks == {"Gemm.general", "Max.variadic", "Min.variadic"}
+    assert {"Sum", "Mean", "DepthToSpace", "Reshape"} <= mlmodel.ops and "Erf" not in mlmodel.ops
+    assert {"Erf", "Gather", "DepthToSpace", "LayerNormalization"} <= mlpackage.ops and "Sum" not in mlpackage.ops
+
+
+def _refused(tmp_path, name, nodes, inputs, outputs, inits=(), suffix=".mlmodel"):
+    """Convert a graph with int64 initializers (shapes) to CoreML; (CLI result, output path)."""
+    model = onnx_model(nodes, inputs, outputs)
+    model.graph.initializer.extend(onnx.numpy_helper.from_array(a, n) for n, a in inits)
+    src = _save(model, tmp_path / f"{name}.onnx")
+    out = tmp_path / f"{name}{suffix}"
+    return run_cli("convert", "-sf", "onnx", "-in", src, "-df", "coreml", "-om", out), out
+
+
+def test_rank5_value_is_refused_naming_the_node(tmp_path):
+    """A rank-5 value the classic layout cannot hold (not a reshape-transpose-reshape chain whose
+    moved axes fit in C, H, W) is refused naming the node; the same model converts to .mlpackage."""
+    nodes = [
+        h.make_node("Reshape", ["x", "s5"], ["r"], name="to_rank5"),
+        h.make_node("Transpose", ["r"], ["t"], name="move", perm=[0, 3, 1, 4, 2]),
+        h.make_node("Reshape", ["t", "s4"], ["y"], name="to_rank4"),
+    ]
+    inits = [("s5", np.array([1, 2, 3, 4, 5], np.int64)), ("s4", np.array([1, 4, 6, 5], np.int64))]
+    r, out = _refused(tmp_path, "rank5", nodes, [("x", [1, 2, 12, 5])], ["y"], inits)
+    assert_clean_failure(r, out, "to_rank5", "rank", ".mlpackage")
+    r, _ = _refused(tmp_path, "rank5", nodes, [("x", [1, 2, 12, 5])], ["y"], inits, suffix=".mlpackage")
+    assert r.exit_code == 0, r.stderr
+
+
+def test_channel_shuffle_converts_to_mlmodel(tmp_path):
+    """ShuffleNet's channel shuffle (a rank-5 transpose of two channel groups) converts to the
+    classic layout as a (C, H, W) reshape, a permute and a reshape back, with parity."""
+    nodes = [
+        h.make_node("Reshape", ["x", "s5"], ["r"], name="split_groups"),
+        h.make_node("Transpose", ["r"], ["t"], name="shuffle", perm=[0, 2, 1, 3, 4]),
+        h.make_node("Reshape", ["t", "s4"], ["y"], name="merge_groups"),
+    ]
+    inits = [("s5", np.array([1, 3, 4, 5, 6], np.int64)), ("s4", np.array([1, 12, 5, 6], np.int64))]
+    r, out = _refused(tmp_path, "shuffle", nodes, [("x", [1, 12, 5, 6])], ["y"], inits)
+    assert r.exit_code == 0, r.stderr
+    assert "spec interpretation" in r.stdout + r.stderr and out.exists()

@@ -22,6 +22,7 @@ from .common import NAMES_KEY, TO_MIL, Names
 LACKS = ("Gemm.general", "Max.variadic", "Min.variadic")
 # IR dtypes an ML Program holds (iOS 15): float32, and int32/bool values inside the program
 FLOAT_INPUTS = (np.dtype(np.float32),)
+MAX_RANK = 5  # Core ML's tensors (coremltools refuses a program with a rank-6 value)
 
 
 def registry():
@@ -62,6 +63,11 @@ class MilContext(EmitContext):
         return self.names.mil(node.outputs[i])
 
     def set(self, node, var, i=0):
+        if var.rank > MAX_RANK:
+            raise self.fail(
+                "'%s' has rank %d; Core ML holds tensors of rank %d at most" % (node.outputs[i], var.rank, MAX_RANK),
+                reference="unsupported-shape",
+            )
         self.values[node.outputs[i]] = var
         return var
 
