@@ -54,19 +54,8 @@ _UPSAMPLE_LINEAR = {"align_corners": "ALIGN_CORNERS_TRUE", "half_pixel": "ALIGN_
 def resize(node, ctx, antialias=0, axes=None, coordinate_transformation_mode="half_pixel", cubic_coeff_a=-0.75,
            exclude_outside=0, extrapolation_value=0.0, keep_aspect_ratio_policy="stretch", mode="nearest",
            nearest_mode="round_prefer_floor"):  # fmt: skip
-    spec = ResizeSpec.of(
-        ctx,
-        node,
-        antialias,
-        axes,
-        coordinate_transformation_mode,
-        cubic_coeff_a,
-        exclude_outside,
-        extrapolation_value,
-        keep_aspect_ratio_policy,
-        mode,
-        nearest_mode,
-    )
+    spec = ResizeSpec.of(ctx, node, antialias, axes, coordinate_transformation_mode, cubic_coeff_a, exclude_outside,
+                         extrapolation_value, keep_aspect_ratio_policy, mode, nearest_mode)  # fmt: skip
     if spec.rank != 4 or not spec.spatial_only():
         raise ctx.fail(
             "%s of %s -> %s: CoreML resizes H and W of [N, C, H, W] values"

@@ -11,9 +11,18 @@ def _operands(layer, ctx):
     return [ctx.any(b) if rank == 2 else ctx.x(b) for b in layer.input], rank
 
 
-def _pairwise(layer, params, ctx, op):
+PAIRWISE = {"add": "Add", "multiply": "Mul", "max": "Max", "min": "Min"}
+
+
+@PARSE.register(*PAIRWISE)
+def pairwise(layer, params, ctx):
+    """n inputs as a chain of two-input ops; add and multiply with one input use their alpha."""
+    op = PAIRWISE[layer.WhichOneof("layer")]
     inputs, rank = _operands(layer, ctx)
     if len(inputs) == 1:
+        if not hasattr(params, "alpha"):
+            ctx.node("Identity", inputs, [ctx.out(rank=rank)])
+            return
         alpha = ctx.const("alpha", np.array(params.alpha, np.float32))
         ctx.node(op, [inputs[0], alpha], [ctx.out(rank=rank)])
         return
@@ -21,26 +30,6 @@ def _pairwise(layer, params, ctx, op):
     for i, other in enumerate(inputs[1:-1]):
         value = ctx.node(op, [value, other], [ctx.tmp(str(i))], suffix=str(i))
     ctx.node(op, [value, inputs[-1]], [ctx.out(rank=rank)])
-
-
-@PARSE.register("add")
-def add(layer, params, ctx):
-    _pairwise(layer, params, ctx, "Add")
-
-
-@PARSE.register("multiply")
-def multiply(layer, params, ctx):
-    _pairwise(layer, params, ctx, "Mul")
-
-
-@PARSE.register("max")
-def max_(layer, params, ctx):
-    _pairwise(layer, params, ctx, "Max")
-
-
-@PARSE.register("min")
-def min_(layer, params, ctx):
-    _pairwise(layer, params, ctx, "Min")
 
 
 @PARSE.register("average")

@@ -37,19 +37,8 @@ def resize(node, ctx, antialias=0, axes=None, coordinate_transformation_mode="ha
            nearest_mode="round_prefer_floor"):  # fmt: skip
     from coremltools.converters.mil import Builder as mb
 
-    spec = ResizeSpec.of(
-        ctx,
-        node,
-        antialias,
-        axes,
-        coordinate_transformation_mode,
-        cubic_coeff_a,
-        exclude_outside,
-        extrapolation_value,
-        keep_aspect_ratio_policy,
-        mode,
-        nearest_mode,
-    )
+    spec = ResizeSpec.of(ctx, node, antialias, axes, coordinate_transformation_mode, cubic_coeff_a, exclude_outside,
+                         extrapolation_value, keep_aspect_ratio_policy, mode, nearest_mode)  # fmt: skip
     mode, ctm, what = spec.mode, spec.ctm, spec.describe()
     if mode not in ("nearest", "linear"):
         raise ctx.fail("%s is not converted to an ML Program (%s)" % (what, CONVERTED), hint=HINT)
