@@ -95,8 +95,10 @@ def global_lp_pool(node, ctx, p=2):
 
 @EMIT.register("LpNormalization")
 def lp_normalization(node, ctx, axis=-1, p=2):
-    """x / ||x||_p over the channels: the reduce layer's L1/L2 norm, its reciprocal (unary POWER
-    -1) and a multiply that broadcasts it over C."""
+    """x / ||x||_p over the channels: the reduce layer's L1/L2 norm, at least FLT_MIN (unary
+    THRESHOLD, so a zero vector stays zero as in ONNX's reference: 0 times 1/FLT_MIN), its
+    reciprocal (unary POWER -1) and a multiply that broadcasts it over C. Only a vector whose norm
+    is itself a denormal number (every element below 1.2e-38) divides by FLT_MIN instead."""
     x = node.inputs[0]
     rank = ctx.need_rank(x)
     if axis % rank != 1 or p not in (1, 2):
@@ -106,6 +108,8 @@ def lp_normalization(node, ctx, axis=-1, p=2):
         )
     blob = ctx.feature(x)
     norm = reduce_layer(node, ctx, "L%d" % p, "C", out=ctx.temp(node, "norm"), suffix="norm")
+    floored = ctx.temp(node, "floored")
+    ctx.builder.add_unary(ctx.layer(node, "floor"), norm, floored, "threshold", alpha=float(np.finfo(np.float32).tiny))
     inverse = ctx.temp(node, "inverse")
-    ctx.builder.add_unary(ctx.layer(node, "inverse"), norm, inverse, "power", alpha=-1.0)
+    ctx.builder.add_unary(ctx.layer(node, "inverse"), floored, inverse, "power", alpha=-1.0)
     ctx.builder.add_elementwise(ctx.layer(node), [blob, inverse], ctx.out(node), "MULTIPLY")

@@ -107,6 +107,15 @@ def _input_shape(ctx, vi):
             framework="coreml",
             hint="give the input shapes with --inputShape",
         )
+    if not shape:
+        raise RunnerError(
+            "unsupported-shape",
+            "the input '%s' is a scalar; an ML Program's inputs are arrays of rank 1 or more" % vi.name,
+            file=ctx.path,
+            node=vi.name,
+            framework="coreml",
+            hint="give the value as a constant, or as an array of shape [1]",
+        )
     dtype = ctx.dtype(vi.name)
     if dtype is not None and np.dtype(dtype) not in FLOAT_INPUTS:
         raise RunnerError(

@@ -33,9 +33,23 @@ def gemm(node, ctx, alpha=1.0, beta=1.0, transA=0, transB=0):
 
 @TO_MIL.register("MatMul")
 def matmul(node, ctx):
+    """MIL matmul; a 1-D operand is a [1, K] row or a [K, 1] column, its axis dropped after (numpy's
+    rule, ONNX's too)."""
     from coremltools.converters.mil import Builder as mb
 
     a, b = (ctx.x(n) for n in node.inputs[:2])
     if isinstance(a, np.ndarray):
         a = ctx.var(node.inputs[0])
-    ctx.set(node, mb.matmul(x=a, y=b, name=ctx.out(node)))
+    ra, rb = ctx.need_rank(node.inputs[0]), ctx.need_rank(node.inputs[1])
+    if ra > 1 and rb > 1:
+        ctx.set(node, mb.matmul(x=a, y=b, name=ctx.out(node)))
+        return
+    if ra == 1:
+        a = mb.reshape(x=a, shape=np.array([1, -1], np.int32), name=named(ctx, node, False))
+    if rb == 1 and isinstance(b, np.ndarray):
+        b = b.reshape(-1, 1)
+    elif rb == 1:
+        b = mb.reshape(x=b, shape=np.array([-1, 1], np.int32), name=named(ctx, node, False))
+    product = mb.matmul(x=a, y=b, name=named(ctx, node, False))
+    shape = np.array(ctx.need_shape(node.outputs[0]), np.int32)
+    ctx.set(node, mb.reshape(x=product, shape=shape, name=ctx.out(node)))

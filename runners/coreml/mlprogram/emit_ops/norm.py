@@ -86,7 +86,8 @@ def lrn(node, ctx, alpha=0.0001, beta=0.75, bias=1.0, size=1):
 
 @TO_MIL.register("LpNormalization")
 def lp_normalization(node, ctx, axis=-1, p=2):
-    """x / ||x||_p over one axis: the norm (reduce_l1_norm / reduce_l2_norm, kept) and a real_div."""
+    """x / ||x||_p over one axis: the norm (reduce_l1_norm / reduce_l2_norm, kept) and a real_div
+    by it, with 1 for a norm of 0 (a zero vector stays zero, as in ONNX's reference)."""
     from coremltools.converters.mil import Builder as mb
 
     if p not in (1, 2):
@@ -96,4 +97,6 @@ def lp_normalization(node, ctx, axis=-1, p=2):
     norm = getattr(mb, "reduce_l%d_norm" % p)(
         x=x, axes=[int(axis) % rank], keep_dims=True, name=named(ctx, node, False)
     )
-    ctx.set(node, mb.real_div(x=x, y=norm, name=ctx.out(node)))
+    zero = mb.equal(x=norm, y=np.float32(0), name=named(ctx, node, False))
+    divisor = mb.select(cond=zero, a=np.float32(1), b=norm, name=named(ctx, node, False))
+    ctx.set(node, mb.real_div(x=x, y=divisor, name=ctx.out(node)))
