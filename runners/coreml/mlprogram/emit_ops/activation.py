@@ -23,20 +23,11 @@ def _register(op, fn):
     return convert
 
 
-for _op, _fn in (
-    ("Relu", "relu"),
-    ("Sigmoid", "sigmoid"),
-    ("Tanh", "tanh"),
-    ("Softplus", "softplus"),
-    ("Softsign", "softsign"),
-    ("Erf", "erf"),
-    ("Abs", "abs"),
-    ("Exp", "exp"),
-    ("Sqrt", "sqrt"),
-    ("Floor", "floor"),
-    ("Ceil", "ceil"),
-    ("Sign", "sign"),
-):
+UNARY = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Softplus": "softplus", "Softsign": "softsign",
+         "Erf": "erf", "Abs": "abs", "Exp": "exp", "Sqrt": "sqrt", "Floor": "floor", "Ceil": "ceil", "Sign": "sign",
+         "Sin": "sin", "Cos": "cos", "Tan": "tan", "Asin": "asin", "Acos": "acos", "Atan": "atan", "Sinh": "sinh",
+         "Cosh": "cosh", "Atanh": "atanh"}  # fmt: skip
+for _op, _fn in UNARY.items():
     _register(_op, _fn)
 
 

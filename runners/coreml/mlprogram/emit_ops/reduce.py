@@ -1,5 +1,5 @@
 """Reductions as MIL ops: ReduceMean, ReduceMax, ReduceMin, ReduceSum, ReduceProd, ReduceL1,
-ReduceL2, ReduceLogSumExp, ReduceSumSquare, ArgMax, ArgMin."""
+ReduceL2, ReduceLogSum, ReduceLogSumExp, ReduceSumSquare, ArgMax, ArgMin."""
 
 import numpy as np
 
@@ -15,6 +15,7 @@ REDUCE = {
     "ReduceL2": "reduce_l2_norm",
     "ReduceLogSumExp": "reduce_log_sum_exp",
     "ReduceSumSquare": "reduce_sum_square",
+    "ReduceLogSum": "reduce_log_sum",
 }
 
 

@@ -127,6 +127,7 @@ REDUCE = {
     "reduce_l2_norm": "ReduceL2",
     "reduce_log_sum_exp": "ReduceLogSumExp",
     "reduce_sum_square": "ReduceSumSquare",
+    "reduce_log_sum": "ReduceLogSum",
 }
 
 

@@ -18,6 +18,15 @@ UNARY = {
     "floor": "Floor",
     "ceil": "Ceil",
     "sign": "Sign",
+    "sin": "Sin",
+    "cos": "Cos",
+    "tan": "Tan",
+    "asin": "Asin",
+    "acos": "Acos",
+    "atan": "Atan",
+    "sinh": "Sinh",
+    "cosh": "Cosh",
+    "atanh": "Atanh",
 }
 BINARY = {
     "add": "Add",
