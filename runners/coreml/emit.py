@@ -15,8 +15,9 @@ from .context import EMIT, CoreMLContext
 
 # Forms this emitter lacks: the broker rewrites them into ops it has (broker/ir/legalize). The
 # inner product takes a constant weight [C_out, C_in] and a bias; transA, alpha, beta and a computed
-# B are rewritten into that form (or into a MatMul this emitter then refuses).
-LACKS = ("Gemm.general",)
+# B are rewritten into that form (or into a MatMul this emitter then refuses). CoreML's LRN layer
+# centres its window (odd sizes); ONNX's even-size window leans forward, written out by the broker.
+LACKS = ("Gemm.general", "LRN.even_size")
 
 
 def registry():

@@ -46,6 +46,8 @@ def instance_normalization(node, ctx, epsilon=1e-5):
 
 @EMIT.register("LRN")
 def lrn(node, ctx, alpha=0.0001, beta=0.75, bias=1.0, size=1):
+    if size % 2 == 0:
+        raise ctx.fail("LRN over an even number of channels is rewritten by the broker before this emitter")
     ctx.builder.add_lrn(
         ctx.layer(node), ctx.feature(node.inputs[0]), ctx.out(node), alpha=alpha, beta=beta, local_size=size, k=bias
     )

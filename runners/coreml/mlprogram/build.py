@@ -18,8 +18,9 @@ from .common import NAMES_KEY, TO_MIL, Names
 # Forms this emitter lacks: the broker rewrites them into ops it has (broker/ir/legalize). MIL's
 # maximum and minimum take two inputs; its linear op takes a constant weight (transA, alpha, beta
 # and a computed B become Transpose, MatMul, Mul and Add). Sum and Mean have no converter: the
-# broker writes them as chains of Add (and a Mul).
-LACKS = ("Gemm.general", "Max.variadic", "Min.variadic")
+# broker writes them as chains of Add (and a Mul). local_response_norm centres its window (odd
+# sizes); ONNX's even-size window leans forward, written out by the broker.
+LACKS = ("Gemm.general", "LRN.even_size", "Max.variadic", "Min.variadic")
 # IR dtypes an ML Program holds (iOS 15): float32, and int32/bool values inside the program
 FLOAT_INPUTS = (np.dtype(np.float32),)
 MAX_RANK = 5  # Core ML's tensors (coremltools refuses a program with a rank-6 value)

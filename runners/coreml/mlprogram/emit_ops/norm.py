@@ -71,6 +71,8 @@ def layer_normalization(node, ctx, axis=-1, epsilon=1e-5, stash_type=1):
 def lrn(node, ctx, alpha=0.0001, beta=0.75, bias=1.0, size=1):
     from coremltools.converters.mil import Builder as mb
 
+    if size % 2 == 0:
+        raise ctx.fail("LRN over an even number of channels is rewritten by the broker before this emitter")
     ctx.set(
         node,
         mb.local_response_norm(
