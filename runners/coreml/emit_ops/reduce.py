@@ -12,21 +12,29 @@ import numpy as np
 
 from ..context import EMIT
 from .pool import global_pool
+from .shape import reshape_blob
 
 GLOBAL_POOLS = {"AVG": "AVERAGE", "MAX": "MAX"}
+ONE_IS_IDENTITY = ("SUM", "AVG", "PROD", "MAX", "MIN")
 AXES = {(1,): "C", (2,): "H", (3,): "W", (2, 3): "HW", (1, 2, 3): "CHW"}
 
 
 def _axes(node, ctx, axes=None, noop_with_empty_axes=0):
-    x = node.inputs[0]
-    rank = ctx.need_rank(x)
+    """The reduced axes (sorted), or None for a reduction that does nothing."""
+    rank = ctx.need_rank(node.inputs[0])
     if node.input(1):
         axes = ctx.need_const(node, 1, "the reduction axes")
     if axes is None or np.asarray(axes).size == 0:
         if noop_with_empty_axes:
             return None
         axes = range(rank)
-    axes = tuple(sorted(int(a) % rank for a in np.asarray(list(axes)).reshape(-1)))
+    return tuple(sorted(int(a) % rank for a in np.asarray(list(axes)).reshape(-1)))
+
+
+def _layer_axis(node, ctx, axes):
+    """The reduce layer's axis (C, H, W, HW, CHW) for `axes`, where the output is its blob."""
+    x = node.inputs[0]
+    rank = ctx.need_rank(x)
     if 0 in axes:
         raise ctx.fail("a reduction over the batch axis has no CoreML NeuralNetwork layer")
     key = axes if rank == 4 else {(1,): (1,)}.get(axes)
@@ -53,10 +61,18 @@ def reduce_layer(node, ctx, mode, axis, x=None, out=None, suffix=""):
 
 
 def _reduce(node, ctx, mode, keepdims, noop_with_empty_axes, axes=None):
-    axis = _axes(node, ctx, axes, noop_with_empty_axes)
-    if axis is None:
-        ctx.alias(node, node.inputs[0])
-    elif axis == "HW" and mode in GLOBAL_POOLS:
+    axes = _axes(node, ctx, axes, noop_with_empty_axes)
+    x, y = node.inputs[0], node.outputs[0]
+    if axes is not None and mode in ONE_IS_IDENTITY:
+        shape = ctx.need_shape(x)
+        axes = tuple(a for a in axes if shape[a] != 1)  # a sum, mean, product, max or min of one value is it
+    if not axes:
+        blob = reshape_blob(node, ctx, ctx.blob(x), ctx.need_shape(x), y, ctx.need_shape(y))
+        if blob != y:
+            ctx.aliases[y] = blob
+        return
+    axis = _layer_axis(node, ctx, axes)
+    if axis == "HW" and mode in GLOBAL_POOLS:
         global_pool(node, ctx, GLOBAL_POOLS[mode])  # what exporters write for a global pool
     else:
         reduce_layer(node, ctx, mode, axis)
