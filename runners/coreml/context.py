@@ -45,7 +45,6 @@ class CoreMLContext(EmitContext):
             raise self.fail(
                 "'%s' has rank %d; the NeuralNetwork format's classic layout holds [N, C, H, W] or [N, F] values"
                 % (name, r),
-                reference="unsupported-shape",
                 hint="convert to an ML Program instead (-om model.mlpackage), which holds any rank",
             )
         return self.blob(name)

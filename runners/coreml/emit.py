@@ -35,7 +35,7 @@ def _chw(ctx, name, what):
     dtype = ctx.dtype(name)
     if dtype is not None and np.dtype(dtype) != np.float32:
         raise RunnerError(
-            "unsupported-dtype",
+            "unsupported-attribute",
             "the %s '%s' is %s; a CoreML NeuralNetwork computes float32 values" % (what, name, np.dtype(dtype).name),
             file=ctx.path,
             node=name,
@@ -44,7 +44,7 @@ def _chw(ctx, name, what):
     shape = ctx.shape(name)
     if shape is None or len(shape) not in (2, 4) or any(d is None or d <= 0 for d in shape):
         raise RunnerError(
-            "unsupported-shape",
+            "unsupported-attribute",
             "the %s '%s' has shape %s; a CoreML NeuralNetwork %s is [N, C, H, W] or [N, F] with known sizes"
             % (what, name, shape, what),
             file=ctx.path,
@@ -70,7 +70,7 @@ def build_spec(graph_bytes, weights_path, path=""):
     for o in model.graph.output:
         if o.name in ctx.consts:
             raise RunnerError(
-                "unsupported-shape",
+                "unsupported-attribute",
                 "the output '%s' is a constant; a NeuralNetwork's outputs are computed from its inputs" % o.name,
                 file=path,
                 node=o.name,

@@ -201,7 +201,7 @@ def test_keras_to_coreml(session, tf_models, parity_recorder, tmp_path, name):
     try:
         ir, written = to_coreml(session, "tensorflow", source, tmp_path, name)
     except BrokerError as err:
-        if err.reference not in ("unsupported-op", "unsupported-attribute", "unsupported-shape"):
+        if err.reference not in ("unsupported-op", "unsupported-attribute"):
             raise
         print(f"Keras -> CoreML: {err}")
         pytest.xfail(f"Keras -> CoreML: {err}")

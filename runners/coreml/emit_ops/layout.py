@@ -24,7 +24,6 @@ def _axis(node, ctx, axis, x):
         raise ctx.fail(
             "%s over axis %d of a rank-%d value: CoreML's classic layers work over C, H or W of [N, C, H, W] "
             "values and F of [N, F] values" % (node.op_type, axis, rank),
-            reference="unsupported-shape",
             hint=SHAPE_HINT,
         )
     return a
@@ -104,7 +103,7 @@ def slice_(node, ctx):
             raise ctx.fail("a slice with step %d: CoreML's slice layer steps forward" % step)
         begin, stop, _ = slice(int(start), int(end), int(step)).indices(n)
         if stop <= begin:
-            raise ctx.fail("an empty slice has no CoreML layer", reference="unsupported-shape")
+            raise ctx.fail("an empty slice has no CoreML layer")
         if (begin, stop, step) != (0, n, 1):
             cuts.append((a, begin, stop, int(step)))
     src = ctx.feature(x)
@@ -125,7 +124,7 @@ def depth_to_space(node, ctx, blocksize, mode="DCR"):
     x = node.inputs[0]
     shape = ctx.need_shape(x)
     if len(shape) != 4:
-        raise ctx.fail("DepthToSpace of a rank-%d value" % len(shape), reference="unsupported-shape")
+        raise ctx.fail("DepthToSpace of a rank-%d value" % len(shape))
     src = ctx.feature(x)
     if mode == "CRD":
         b2 = int(blocksize) ** 2
@@ -140,5 +139,5 @@ def depth_to_space(node, ctx, blocksize, mode="DCR"):
 @EMIT.register("SpaceToDepth")
 def space_to_depth(node, ctx, blocksize):
     if ctx.need_rank(node.inputs[0]) != 4:
-        raise ctx.fail("SpaceToDepth of a rank-%d value" % ctx.rank(node.inputs[0]), reference="unsupported-shape")
+        raise ctx.fail("SpaceToDepth of a rank-%d value" % ctx.rank(node.inputs[0]))
     _reorganize(node, ctx, ctx.feature(node.inputs[0]), ctx.out(node), "SPACE_TO_DEPTH", blocksize)

@@ -13,7 +13,6 @@ def _inner_product(node, ctx, w, b):
         raise ctx.fail(
             "an inner product of a rank-%d value has no CoreML NeuralNetwork layer (it takes [N, F] values)"
             % ctx.rank(x),
-            reference="unsupported-shape",
         )
     ctx.builder.add_inner_product(
         ctx.layer(node),

@@ -48,7 +48,6 @@ def _layer_axis(node, ctx, axes):
         raise ctx.fail(
             "the reduction's output %s is not the blob CoreML's reduce layer gives (keepdims=0 that drops an "
             "axis the classic layout needs)" % ctx.shape(node.outputs[0]),
-            reference="unsupported-shape",
         )
     return AXES[key]
 

@@ -20,7 +20,6 @@ def reshape_blob(node, ctx, src, src_shape, out, out_shape, suffix=""):
         raise ctx.fail(
             "reshape %s -> %s: CoreML's classic layout keeps the batch and holds [N, C, H, W] or [N, F] values"
             % (src_shape, out_shape),
-            reference="unsupported-shape",
             hint=SHAPE_HINT,
         )
     chw_x = list(src_shape[1:]) + [1] * (4 - len(src_shape))
@@ -128,8 +127,7 @@ def reshape(node, ctx, allowzero=0):
 def flatten(node, ctx, axis=1):
     if axis % max(1, ctx.need_rank(node.inputs[0])) != 1:
         raise ctx.fail(
-            "Flatten with axis %d moves the batch; CoreML's layers keep it (only axis 1 is converted)" % axis,
-            reference="unsupported-shape",
+            "Flatten with axis %d moves the batch; CoreML's layers keep it (only axis 1 is converted)" % axis
         )
     _to(node, ctx)
 
@@ -159,7 +157,6 @@ def transpose(node, ctx, perm=None):
         raise ctx.fail(
             "transpose %s of a rank-%d value: CoreML's permute layer keeps the batch of an [N, C, H, W] value"
             % (perm, rank),
-            reference="unsupported-shape",
             hint=SHAPE_HINT,
         )
     ctx.builder.add_permute(ctx.layer(node), tuple(perm), ctx.feature(x), ctx.out(node))

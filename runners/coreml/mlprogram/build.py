@@ -67,7 +67,6 @@ class MilContext(EmitContext):
         if var.rank > MAX_RANK:
             raise self.fail(
                 "'%s' has rank %d; Core ML holds tensors of rank %d at most" % (node.outputs[i], var.rank, MAX_RANK),
-                reference="unsupported-shape",
             )
         self.values[node.outputs[i]] = var
         return var
@@ -101,7 +100,7 @@ def _input_shape(ctx, vi):
     shape = ctx.static_shape(vi.name)
     if shape is None:
         raise RunnerError(
-            "dynamic-shape",
+            "missing-input-shape",
             "the input '%s' has shape %s; an ML Program needs static input shapes" % (vi.name, ctx.shape(vi.name)),
             file=ctx.path,
             node=vi.name,
@@ -110,7 +109,7 @@ def _input_shape(ctx, vi):
         )
     if not shape:
         raise RunnerError(
-            "unsupported-shape",
+            "unsupported-attribute",
             "the input '%s' is a scalar; an ML Program's inputs are arrays of rank 1 or more" % vi.name,
             file=ctx.path,
             node=vi.name,
@@ -120,7 +119,7 @@ def _input_shape(ctx, vi):
     dtype = ctx.dtype(vi.name)
     if dtype is not None and np.dtype(dtype) not in FLOAT_INPUTS:
         raise RunnerError(
-            "unsupported-dtype",
+            "unsupported-attribute",
             "the input '%s' is %s; the ML Program writer takes float32 inputs" % (vi.name, np.dtype(dtype).name),
             file=ctx.path,
             node=vi.name,
@@ -170,11 +169,11 @@ def save_mlpackage(graph_bytes, weights_path, out):
         )
     except Exception as exc:
         raise RunnerError(
-            "internal-bug",
-            "coremltools cannot write the ML Program this emitter built: %s" % first_line(exc),
+            "convert-failed",
+            "coremltools cannot write this ML Program: %s" % first_line(exc),
             file=out,
             framework="coreml",
-            hint="this is a bug in mmbroker's ML Program emitter; report it with the model",
+            hint="convert to a NeuralNetwork .mlmodel or another framework; run again with --debug for the log",
         )
     mlmodel.short_description = "converted by mmbroker from the IR (opset %d)" % ir.opset_of(model)
     mlmodel.user_defined_metadata[NAMES_KEY] = json.dumps(names.to_ir, sort_keys=True)

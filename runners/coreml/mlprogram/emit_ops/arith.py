@@ -37,7 +37,6 @@ def _float_only(node, ctx):
             raise ctx.fail(
                 "%s of %s values is not converted to an ML Program (float values only)"
                 % (node.op_type, np.dtype(dtype).name),
-                reference="unsupported-dtype",
             )
 
 

@@ -85,7 +85,7 @@ def slice_(node, ctx):
         a = int(a) % rank
         b, stop, step = slice(int(s), int(e), int(st)).indices(shape[a])
         if len(range(b, stop, step)) == 0:
-            raise ctx.fail("an empty slice is not converted to an ML Program", reference="unsupported-shape")
+            raise ctx.fail("an empty slice is not converted to an ML Program")
         begin[a], end[a], stride[a] = b, stop, step
         end_mask[a] = step < 0 and stop < 0  # through index 0 going backwards
     ctx.set(
@@ -207,8 +207,5 @@ def cast(node, ctx, saturate=1, to=1):
     from coremltools.converters.mil import Builder as mb
 
     if to not in CAST:
-        raise ctx.fail(
-            "Cast to ONNX type %d is not converted to an ML Program (float32, int32, bool)" % to,
-            reference="unsupported-dtype",
-        )
+        raise ctx.fail("Cast to ONNX type %d is not converted to an ML Program (float32, int32, bool)" % to)
     ctx.set(node, mb.cast(x=ctx.var(node.inputs[0]), dtype=CAST[to], name=ctx.out(node)))
