@@ -29,6 +29,8 @@ class CoreMLContext(EmitContext):
         self.builder = builder
         self.path = path
         self.aliases = {}  # IR value name -> the blob that holds it (a reshape that moves nothing)
+        # IR value of a rank the layout cannot hold, made by a reshape -> (blob, IR shape) reshaped
+        self.reshaped = {}
         self._names = set()
 
     # -- values -------------------------------------------------------------------------------
@@ -48,6 +50,11 @@ class CoreMLContext(EmitContext):
                 hint="convert to an ML Program instead (-om model.mlpackage), which holds any rank",
             )
         return self.blob(name)
+
+    def source(self, name):
+        """(blob, IR shape) a reshape of `name` starts from: the blob itself, or for a value of a rank
+        the layout cannot hold that a reshape made, the blob that reshape read."""
+        return self.reshaped.get(name) or (self.blob(name), self.need_shape(name))
 
     def chw(self, name):
         """(C, H, W) of the blob holding an [N, C, H, W] or [N, F] value."""

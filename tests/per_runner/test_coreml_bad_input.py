@@ -217,7 +217,7 @@ def test_rank5_value_is_refused_naming_the_node(tmp_path):
     ]
     inits = [("s5", np.array([1, 2, 3, 4, 5], np.int64)), ("s4", np.array([1, 4, 6, 5], np.int64))]
     r, out = _refused(tmp_path, "rank5", nodes, [("x", [1, 2, 12, 5])], ["y"], inits)
-    assert_clean_failure(r, out, "to_rank5", "rank", ".mlpackage")
+    assert_clean_failure(r, out, "move", "rank-5", ".mlpackage")
     r, _ = _refused(tmp_path, "rank5", nodes, [("x", [1, 2, 12, 5])], ["y"], inits, suffix=".mlpackage")
     assert r.exit_code == 0, r.stderr
 

@@ -66,7 +66,8 @@ def _reduce(node, ctx, mode, keepdims, noop_with_empty_axes, axes=None):
         shape = ctx.need_shape(x)
         axes = tuple(a for a in axes if shape[a] != 1)  # a sum, mean, product, max or min of one value is it
     if not axes:
-        blob = reshape_blob(node, ctx, ctx.blob(x), ctx.need_shape(x), y, ctx.need_shape(y))
+        src, src_shape = ctx.source(x)
+        blob = reshape_blob(node, ctx, src, src_shape, y, ctx.need_shape(y))
         if blob != y:
             ctx.aliases[y] = blob
         return

@@ -1,6 +1,6 @@
-"""Flatten, Reshape, Squeeze, Unsqueeze, Transpose between [N, C, H, W] and [N, F] values, runs of
-reshapes through values of other ranks, and the Reshape -> Transpose -> Reshape chains (ShuffleNet's
-channel shuffle) whose moved axes fit in (C, H, W).
+"""Flatten, Reshape, Squeeze, Unsqueeze, Transpose between [N, C, H, W] and [N, F] values, reshapes
+through values of other ranks (one layer from the last value the layout holds), and the Reshape ->
+Transpose -> Reshape chains (ShuffleNet's channel shuffle) whose moved axes fit in (C, H, W).
 
 In CoreML's rank-5 layout an [N, F] value is the blob (F, 1, 1), so [N, C, 1, 1] <-> [N, C] needs no
 layer; [N, C, H, W] -> [N, C*H*W] is a channel-first flatten layer and [N, ...] -> [N, C, H, W] a
@@ -33,38 +33,21 @@ def reshape_blob(node, ctx, src, src_shape, out, out_shape, suffix=""):
     return out
 
 
-RESHAPES = ("Reshape", "Flatten", "Squeeze", "Unsqueeze")
-
-
 def _to(node, ctx):
+    """A reshape-like op: one reshape layer from the blob it reads (or from the blob a reshape to
+    another rank read: see `through`) to its output. Its output of a rank the layout cannot hold
+    gets no layer: reshapes read it through `ctx.reshaped`, anything else refuses it."""
     x, y = node.inputs[0], node.outputs[0]
     sy = ctx.need_shape(y)
-    last = node
+    src, src_shape = ctx.source(x)
     if len(sy) not in (2, 4):
-        if _chain(node, ctx):
+        if x not in ctx.reshaped and _chain(node, ctx):
             return
-        last = _reshape_run(node, ctx) or node
-        y, sy = last.outputs[0], ctx.need_shape(last.outputs[0])
-    blob = reshape_blob(node, ctx, ctx.blob(x), ctx.need_shape(x), y, sy)
+        ctx.reshaped[y] = (src, src_shape)  # Keras exports pass [1, 1, 1, C] -> [C] -> [1, C, 1, 1]
+        return
+    blob = reshape_blob(node, ctx, src, src_shape, y, sy)
     if blob != y:
         ctx.aliases[y] = blob
-    cur = node
-    while cur is not last:  # the rest of the run is this reshape
-        cur = ctx.sole_consumer(cur.outputs[0])
-        ctx.absorb(cur)
-
-
-def _reshape_run(node, ctx):
-    """The last of reshape-like ops from `node`, each read only by the next, that ends at a value of
-    rank 2 or 4 (Keras exports pass [1, 1, 1, C] -> [C] -> [1, C, 1, 1]): one reshape holds them
-    all, reshapes keeping the element order. None when the run ends elsewhere."""
-    cur = node
-    while ctx.need_rank(cur.outputs[0]) not in (2, 4):
-        nxt = ctx.sole_consumer(cur.outputs[0])
-        if nxt is None or nxt.op_type not in RESHAPES:
-            return None
-        cur = nxt
-    return cur
 
 
 def merge_axes(shape, perm):
