@@ -1,5 +1,5 @@
 """Relu, LeakyRelu, PRelu, Elu, Selu, Celu, Sigmoid, Tanh, HardSigmoid, HardSwish, Softplus,
-Softsign, Mish, Clip, Softmax, Identity.
+Softsign, Clip, Softmax, Identity.
 
 Only the activations of CoreML's classic `activation` layer and compositions of classic layers:
 Clip is max(x, lo) and -max(-x, -hi) with the unary THRESHOLD (the clip layer is a version-4 layer,
@@ -81,15 +81,6 @@ def softplus(node, ctx):
 @EMIT.register("Softsign")
 def softsign(node, ctx):
     _activation(node, ctx, "SOFTSIGN")
-
-
-@EMIT.register("Mish")
-def mish(node, ctx):
-    """x * tanh(softplus(x))."""
-    x = ctx.feature(node.inputs[0])
-    sp = _activation(node, ctx, "SOFTPLUS", out=ctx.temp(node, "softplus"), suffix="softplus")
-    t = _activation(node, ctx, "TANH", x=sp, out=ctx.temp(node, "tanh"), suffix="tanh")
-    ctx.builder.add_elementwise(ctx.layer(node), [x, t], ctx.out(node), "MULTIPLY")
 
 
 def per_channel(ctx, value, shape, what):

@@ -74,16 +74,6 @@ def hard_swish(node, ctx):
     ctx.set(node, mb.mul(x=ctx.var(node.inputs[0]), y=gate, name=ctx.out(node)))
 
 
-@TO_MIL.register("Mish")
-def mish(node, ctx):
-    """x * tanh(softplus(x))."""
-    from coremltools.converters.mil import Builder as mb
-
-    sp = _unary(node, ctx, "softplus", last=False)
-    t = _unary(node, ctx, "tanh", x=sp, last=False)
-    ctx.set(node, mb.mul(x=ctx.var(node.inputs[0]), y=t, name=ctx.out(node)))
-
-
 @TO_MIL.register("ThresholdedRelu")
 def thresholded_relu(node, ctx, alpha=1.0):
     """MIL keeps x >= alpha, ONNX x > alpha: the next float32 above alpha makes them the same."""
