@@ -1,69 +1,65 @@
-"""What an IR -> CoreML op converter works with: the emit registry and the EmitContext.
+"""What an IR -> CoreML NeuralNetwork converter works with: the emit registry and the context.
 
 The target is a NeuralNetwork spec in CoreML's classic rank-5 layout (Seq, Batch, C, H, W), the
-format MMdnn wrote. An IR value [N, C, H, W] is the blob (C, H, W) and an IR value [N, F] is the
-blob (F, 1, 1); the batch is CoreML's batch axis. A converter is registered per IR op and
-receives the node, the context and the node's ONNX attributes (with ONNX defaults):
+format MMdnn wrote, with the layers of specification versions 1 to 3 only (the rank-5 mapping does
+not allow the N-dimensional layers of version 4 on). An IR value [N, C, H, W] is the blob (C, H, W)
+and an IR value [N, F] is the blob (F, 1, 1); the batch is CoreML's batch axis. A converter is
+registered per IR op and receives the node, the context and the node's ONNX attributes (with ONNX
+defaults):
 
-    @EMIT.register("LeakyRelu", since=6)
+    @EMIT.register("LeakyRelu")
     def leaky_relu(node, ctx, alpha=0.01):
-        ctx.builder.add_activation(ctx.layer(node), "LEAKYRELU", ctx.blob(node.inputs[0]),
+        ctx.builder.add_activation(ctx.layer(node), "LEAKYRELU", ctx.feature(node.input(0)),
                                    ctx.out(node), params=[alpha])
 """
 
 import numpy as np
 
-from runners.common.emit_graph import IRNode  # noqa: F401  (re-exported for the ops)
-from runners.common.errors import RunnerError
+from runners.common.emit import EmitContext
 from runners.common.registry import Registry
 
-EMIT = Registry("coreml", "emit")
+EMIT = Registry("coreml", "emit", package="runners.coreml.emit_ops")
 
 
-class EmitContext(object):
-    def __init__(self, builder, shapes, consts, opset, path=""):
+class CoreMLContext(EmitContext):
+    framework = "coreml"
+
+    def __init__(self, model, weights, builder, path=""):
+        EmitContext.__init__(self, model, weights)
         self.builder = builder
-        self.shapes = shapes  # IR value name -> [dims]
-        self.consts = consts  # IR value name -> ndarray (initializers, Constant outputs)
-        self.opset = opset
         self.path = path
-        self.aliases = {}  # IR value name -> the blob that holds it (Identity, Dropout)
-        self.node = None
+        self.aliases = {}  # IR value name -> the blob that holds it (a reshape that moves nothing)
+        # IR value of a rank the layout cannot hold, made by a reshape -> (blob, IR shape) reshaped
+        self.reshaped = {}
         self._names = set()
 
     # -- values -------------------------------------------------------------------------------
-    def const(self, name):
-        if name is None:
-            return None
-        return self.consts.get(name)
-
-    def shape(self, name):
-        s = self.shapes.get(name)
-        if s is None:
-            c = self.const(name)
-            return list(c.shape) if c is not None else None
-        return s
-
-    def rank(self, name):
-        s = self.shape(name)
-        return len(s) if s is not None else None
-
     def blob(self, name):
         """The CoreML blob holding IR value `name` (an activation, never a constant)."""
         if name in self.consts:
-            raise self.fail("input '%s' is a constant; CoreML layers take it only as a weight" % name)
+            raise self.fail("input '%s' is a constant; CoreML's layers take constants only as weights" % name)
         return self.aliases.get(name, name)
 
     def feature(self, name):
         """An IR activation as a CoreML blob of rank 4 [N, C, H, W] or 2 [N, F]; other ranks fail."""
-        r = self.rank(name)
+        r = self.need_rank(name)
         if r not in (2, 4):
             raise self.fail(
-                "input '%s' has rank %s; the NeuralNetwork format holds [N, C, H, W] or [N, F] values"
-                % (name, "unknown" if r is None else r),
-                hint="give the input shapes with --inputShape so every value's rank is known",
+                "'%s' has rank %d; the NeuralNetwork format's classic layout holds [N, C, H, W] or [N, F] values"
+                % (name, r),
+                hint="convert to an ML Program instead (-om model.mlpackage), which holds any rank",
             )
         return self.blob(name)
+
+    def source(self, name):
+        """(blob, IR shape) a reshape of `name` starts from: the blob itself, or for a value of a rank
+        the layout cannot hold that a reshape made, the blob that reshape read."""
+        return self.reshaped.get(name) or (self.blob(name), self.need_shape(name))
+
+    def chw(self, name):
+        """(C, H, W) of the blob holding an [N, C, H, W] or [N, F] value."""
+        shape = self.need_shape(name)
+        return list(shape[1:]) + [1] * (4 - len(shape))
 
     def out(self, node, i=0):
         return node.outputs[i]
@@ -85,17 +81,10 @@ class EmitContext(object):
         """A blob name for a value between two layers of one IR node."""
         return "%s/%s" % (node.outputs[0], suffix)
 
-    def fail(self, message, hint=""):
-        node = self.node
-        return RunnerError(
-            "unsupported-attribute",
-            message,
-            file=self.path,
-            node=node.name if node else "",
-            op=node.op if node else "",
-            opset=self.opset,
-            hint=hint or "convert to another target framework, or change this layer in the source model",
-        )
+    def fail(self, message, reference="unsupported-attribute", hint=None, node=None):
+        err = EmitContext.fail(self, message, reference=reference, hint=hint, node=node)
+        err.file = self.path
+        return err
 
 
 def float32(a):

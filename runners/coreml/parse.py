@@ -1,5 +1,5 @@
 """CoreML NeuralNetwork spec -> ONNX graph at the IR opset, one converter per layer type
-(`layers/`). Used by Parse (CoreML as a source) and by Infer on Linux, which runs the translated
+(`parse_ops/`). Used by Parse (CoreML as a source) and by Infer on Linux, which runs the translated
 graph with onnxruntime: a spec interpretation, not Apple's runtime.
 
 Blobs are CoreML's classic rank-5 values; a blob (C, H, W) is the IR value [N, C, H, W] and a blob
@@ -14,18 +14,14 @@ import numpy as np
 from runners.common import ir
 from runners.common.errors import RunnerError
 from runners.common.loading import corrupt, require_file
-from runners.common.registry import Registry, discover
+from runners.common.registry import Registry
 
-PARSE = Registry("coreml", "parse")
+PARSE = Registry("coreml", "parse", package="runners.coreml.parse_ops")
 NETWORK_TYPES = ("neuralNetwork", "neuralNetworkClassifier", "neuralNetworkRegressor")
-_discovered = []
 
 
 def registry():
-    if not _discovered:
-        discover("runners.coreml.layers")
-        _discovered.append(True)
-    return PARSE
+    return PARSE.loaded()
 
 
 def load_spec(path):
@@ -77,7 +73,10 @@ class ParseContext(object):
         self.inits = {}
         self.ranks = {}  # blob -> 2 or 4
         self.values = {}  # blob -> IR value name (preprocessed inputs)
+        self.nchw = {}  # [N, F] blob -> its [N, F, 1, 1] value
+        self.nf = {}  # [N, C, 1, 1] blob -> its [N, C] value
         self.layer = None
+        self.taken = set()  # every blob name of the spec, and the names tmp() gave
         self._n = 0
 
     # -- graph building -------------------------------------------------------------------------
@@ -89,6 +88,16 @@ class ParseContext(object):
         name = base + ("/" + suffix if suffix else "") if self.layer is not None else "%s_%d" % (base, self._n)
         self.nodes.append(helper.make_node(op, list(inputs), list(outputs), name=name, **attrs))
         return outputs[0] if outputs else None
+
+    def tmp(self, suffix, base=None):
+        """A name for a value between the nodes of one layer, unused by any blob of the spec."""
+        base = base if base is not None else self.layer.output[0]
+        name, i = "%s:%s" % (base, suffix), 1
+        while name in self.taken:
+            i += 1
+            name = "%s:%s_%d" % (base, suffix, i)
+        self.taken.add(name)
+        return name
 
     def const(self, suffix, array):
         base = self.layer.name if self.layer is not None else "const"
@@ -110,8 +119,9 @@ class ParseContext(object):
         name = self.values.get(blob, blob)
         if self.rank(blob) == 4:
             return name
-        key = blob + "/nchw"
-        if key not in self.ranks:
+        key = self.nchw.get(blob)
+        if key is None:
+            key = self.nchw[blob] = self.tmp("nchw", blob)
             axes = self.const("unsqueeze_axes", np.array([2, 3], np.int64))
             self.node("Unsqueeze", [name, axes], [key], suffix="to_nchw")
             self.ranks[key] = 4
@@ -126,8 +136,9 @@ class ParseContext(object):
         """Blob as an [N, F] value (an [N, F, 1, 1] blob is flattened)."""
         if self.rank(blob) == 2:
             return self.values.get(blob, blob)
-        key = blob + "/nf"
-        if key not in self.ranks:
+        key = self.nf.get(blob)
+        if key is None:
+            key = self.nf[blob] = self.tmp("nf", blob)
             self.node("Flatten", [self.values.get(blob, blob)], [key], suffix="to_nf", axis=1)
             self.ranks[key] = 2
         return key
@@ -136,6 +147,8 @@ class ParseContext(object):
         blob = self.layer.output[i]
         self.ranks[blob] = rank
         self.values.pop(blob, None)
+        self.nchw.pop(blob, None)
+        self.nf.pop(blob, None)
         return blob
 
     def fail(self, message, hint=""):
@@ -198,10 +211,10 @@ def _preprocess(spec, net, ctx, feature, shape):
         scaled = ctx.node(
             "Mul",
             [feature.name, ctx.const(feature.name + "/scale", np.array(scale, np.float32))],
-            [feature.name + "/scaled"],
+            [ctx.tmp("scaled", feature.name)],
         )
         b = ctx.const(feature.name + "/bias", np.array(bias, np.float32).reshape(1, -1, 1, 1))
-        ctx.values[feature.name] = ctx.node("Add", [scaled, b], [feature.name + "/preprocessed"])
+        ctx.values[feature.name] = ctx.node("Add", [scaled, b], [ctx.tmp("preprocessed", feature.name)])
 
 
 def spec_to_onnx(spec, path, input_shapes=None):
@@ -211,6 +224,8 @@ def spec_to_onnx(spec, path, input_shapes=None):
     net = _network(spec)
     ctx = ParseContext(path)
     layers = list(net.layers)
+    ctx.taken.update(f.name for f in spec.description.input)
+    ctx.taken.update(o for layer in layers for o in layer.output)
     reg = registry()
     missing = [(layer.name, layer.WhichOneof("layer") or "unknown") for layer in layers]
     reg.check(missing, ir.IR_OPSET)

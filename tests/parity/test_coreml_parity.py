@@ -390,8 +390,8 @@ def test_onnx_deconv_resize_variants_mlpackage(session, parity_recorder, tmp_pat
 
 
 def test_constant_node_to_mlpackage(session, parity_recorder, tmp_path):
-    """A Constant node: the ML Program writer takes it (the NeuralNetwork emitter's op list, which
-    lacks it, does not decide for .mlpackage)."""
+    """A Constant node (an initializer once the broker has canonicalized the graph) converts to an
+    ML Program."""
     src = tmp_path / "constant.onnx"
     scale = onnx.helper.make_tensor("s", onnx.TensorProto.FLOAT, [1, 3, 1, 1], [0.5, -2.0, 3.0])
     nodes = [

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import onnx
 import pytest
 from helpers import onnx_model, run_cli
 from onnx import helper as h
@@ -56,7 +57,7 @@ def test_unsupported_ops_are_all_listed(tmp_path):
         [
             h.make_node("Relu", ["x"], ["r"], name="relu1"),
             h.make_node("Cos", ["r"], ["t"], name="cos1"),
-            h.make_node("Exp", ["t"], ["e"], name="exp1"),
+            h.make_node("Erf", ["t"], ["e"], name="erf1"),
             h.make_node("Cos", ["e"], ["y"], name="cos2"),
         ],
         [("x", [1, 3, 4, 5])],
@@ -65,18 +66,18 @@ def test_unsupported_ops_are_all_listed(tmp_path):
     src = _save(m, tmp_path / "odd.onnx")
     out = tmp_path / "odd.mlmodel"
     r = run_cli("convert", "-sf", "onnx", "-in", src, "-df", "coreml", "-om", out)
-    assert_clean_failure(r, out, "unsupported-op", "cos1", "cos2", "exp1", "Cos", "Exp")
+    assert_clean_failure(r, out, "unsupported-op", "cos1", "cos2", "erf1", "Cos", "Erf")
     assert "relu1" not in r.stderr
 
 
 def test_attribute_without_coreml_equivalent_names_the_node(tmp_path):
     m = onnx_model(
-        [h.make_node("Concat", ["x", "x"], ["y"], name="cat_h", axis=2)], [("x", [1, 3, 4, 5])], [("y", [1, 3, 8, 5])]
+        [h.make_node("Softmax", ["x"], ["y"], name="softmax_h", axis=2)], [("x", [1, 3, 4, 5])], [("y", [1, 3, 4, 5])]
     )
-    src = _save(m, tmp_path / "cat.onnx")
-    out = tmp_path / "cat.mlmodel"
+    src = _save(m, tmp_path / "softmax.onnx")
+    out = tmp_path / "softmax.mlmodel"
     r = run_cli("convert", "-sf", "onnx", "-in", src, "-df", "coreml", "-om", out)
-    assert_clean_failure(r, out, "cat_h", "Concat", "axis 2")
+    assert_clean_failure(r, out, "softmax_h", "Softmax", "axis 2")
 
 
 def test_truncated_mlmodel(tmp_path, good_mlmodel):
@@ -140,16 +141,16 @@ def test_mlpackage_refuses_an_op_it_cannot_write(tmp_path):
         onnx_model(
             [
                 h.make_node("Relu", ["x"], ["r"], name="relu1"),
-                h.make_node("Erf", ["r"], ["y"], name="erf1"),
+                h.make_node("Hardmax", ["r"], ["y"], name="hardmax1"),
             ],
             [("x", [1, 3, 4, 4])],
             ["y"],
         ),
-        tmp_path / "erf.onnx",
+        tmp_path / "hardmax.onnx",
     )
-    out = tmp_path / "erf.mlpackage"
+    out = tmp_path / "hardmax.mlpackage"
     r = run_cli("convert", "-sf", "onnx", "-in", src, "-df", "coreml", "-om", out)
-    assert_clean_failure(r, out, "erf1", "Erf")
+    assert_clean_failure(r, out, "hardmax1", "Hardmax")
 
 
 @pytest.mark.parametrize(
@@ -184,3 +185,52 @@ def test_mlpackage_refuses_a_resize_it_cannot_write_exactly(tmp_path, attrs, sca
     out = tmp_path / "resize.mlpackage"
     r = run_cli("convert", "-sf", "onnx", "-in", src, "-df", "coreml", "-om", out)
     assert_clean_failure(r, out, "resize_odd", "Resize", *words)
+
+
+def test_capabilities_per_format(session, env_or_skip):
+    """Describe reports the NeuralNetwork and the ML Program writers apart: their ops and the forms
+    each lacks (what the broker legalizes before emitting)."""
+    env_or_skip("coreml")
+    mlmodel, mlpackage = session.capabilities("coreml", ""), session.capabilities("coreml", "mlpackage")
+    assert mlmodel.lacks == {"Gemm.general", "LRN.even_size"}
+    assert mlpackage.lacks == {"Gemm.general", "LRN.even_size", "Max.variadic", "Min.variadic"}
+    assert {"Sum", "Mean", "DepthToSpace", "Reshape"} <= mlmodel.ops and "Erf" not in mlmodel.ops
+    assert {"Erf", "Gather", "DepthToSpace", "LayerNormalization"} <= mlpackage.ops and "Sum" not in mlpackage.ops
+
+
+def _refused(tmp_path, name, nodes, inputs, outputs, inits=(), suffix=".mlmodel"):
+    """Convert a graph with int64 initializers (shapes) to CoreML; (CLI result, output path)."""
+    model = onnx_model(nodes, inputs, outputs)
+    model.graph.initializer.extend(onnx.numpy_helper.from_array(a, n) for n, a in inits)
+    src = _save(model, tmp_path / f"{name}.onnx")
+    out = tmp_path / f"{name}{suffix}"
+    return run_cli("convert", "-sf", "onnx", "-in", src, "-df", "coreml", "-om", out), out
+
+
+def test_rank5_value_is_refused_naming_the_node(tmp_path):
+    """A rank-5 value the classic layout cannot hold (not a reshape-transpose-reshape chain whose
+    moved axes fit in C, H, W) is refused naming the node; the same model converts to .mlpackage."""
+    nodes = [
+        h.make_node("Reshape", ["x", "s5"], ["r"], name="to_rank5"),
+        h.make_node("Transpose", ["r"], ["t"], name="move", perm=[0, 3, 1, 4, 2]),
+        h.make_node("Reshape", ["t", "s4"], ["y"], name="to_rank4"),
+    ]
+    inits = [("s5", np.array([1, 2, 3, 4, 5], np.int64)), ("s4", np.array([1, 4, 6, 5], np.int64))]
+    r, out = _refused(tmp_path, "rank5", nodes, [("x", [1, 2, 12, 5])], ["y"], inits)
+    assert_clean_failure(r, out, "move", "rank-5", ".mlpackage")
+    r, _ = _refused(tmp_path, "rank5", nodes, [("x", [1, 2, 12, 5])], ["y"], inits, suffix=".mlpackage")
+    assert r.exit_code == 0, r.stderr
+
+
+def test_channel_shuffle_converts_to_mlmodel(tmp_path):
+    """ShuffleNet's channel shuffle (a rank-5 transpose of two channel groups) converts to the
+    classic layout as a (C, H, W) reshape, a permute and a reshape back, with parity."""
+    nodes = [
+        h.make_node("Reshape", ["x", "s5"], ["r"], name="split_groups"),
+        h.make_node("Transpose", ["r"], ["t"], name="shuffle", perm=[0, 2, 1, 3, 4]),
+        h.make_node("Reshape", ["t", "s4"], ["y"], name="merge_groups"),
+    ]
+    inits = [("s5", np.array([1, 3, 4, 5, 6], np.int64)), ("s4", np.array([1, 12, 5, 6], np.int64))]
+    r, out = _refused(tmp_path, "shuffle", nodes, [("x", [1, 12, 5, 6])], ["y"], inits)
+    assert r.exit_code == 0, r.stderr
+    assert "spec interpretation" in r.stdout + r.stderr and out.exists()

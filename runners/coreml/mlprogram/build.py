@@ -7,58 +7,48 @@ import shutil
 import numpy as np
 
 from runners.common import ir
-from runners.common.emit_graph import IRNode, convert_nodes
+from runners.common.emit import EmitContext, emit_nodes
+from runners.common.emit_graph import read_graph
 from runners.common.errors import RunnerError
-from runners.common.onnx_models import first_line, ir_model
-from runners.common.registry import discover
+from runners.common.onnx_models import first_line
+from runners.common.tensors import load_npz
 
 from .common import NAMES_KEY, TO_MIL, Names
 
-# Forms this emitter lacks: the broker rewrites them into ops it has (broker/ir/legalize).
-LACKS = ("AveragePool.exclude_pad_asymmetric", "Gemm.general")
-
-_discovered = []
+# Forms this emitter lacks: the broker rewrites them into ops it has (broker/ir/legalize). MIL's
+# maximum and minimum take two inputs; its linear op takes a constant weight (transA, alpha, beta
+# and a computed B become Transpose, MatMul, Mul and Add). Sum and Mean have no converter: the
+# broker writes them as chains of Add (and a Mul). local_response_norm centres its window (odd
+# sizes); ONNX's even-size window leans forward, written out by the broker.
+LACKS = ("Gemm.general", "LRN.even_size", "Max.variadic", "Min.variadic")
+# IR dtypes an ML Program holds (iOS 15): float32, and int32/bool values inside the program
+FLOAT_INPUTS = (np.dtype(np.float32),)
+MAX_RANK = 5  # Core ML's tensors (coremltools refuses a program with a rank-6 value)
 
 
 def registry():
-    if not _discovered:
-        discover("runners.coreml.mlprogram.to_mil")
-        _discovered.append(True)
-    return TO_MIL
+    return TO_MIL.loaded()
 
 
-class MilContext(object):
+class MilContext(EmitContext):
     """What a converter works with: IR values as MIL Vars or numpy constants, shapes, names."""
 
-    def __init__(self, shapes, consts, names, path):
-        self.shapes = shapes
-        self.consts = consts
+    framework = "coreml"
+
+    def __init__(self, model, weights, names, path):
+        EmitContext.__init__(self, model, weights)
         self.names = names
         self.path = path
         self.values = {}  # IR value name -> MIL Var
-        self.node = None
-
-    def const(self, name):
-        return self.consts.get(name) if name else None
-
-    def shape(self, name):
-        if name in self.consts:
-            return list(self.consts[name].shape)
-        return self.shapes.get(name)
-
-    def need_shape(self, name):
-        shape = self.shape(name)
-        if shape is None or any(d is None or d < 0 for d in shape):
-            raise self.fail("the shape of '%s' must be known" % name, hint="give the input shapes with --inputShape")
-        return [int(d) for d in shape]
 
     def x(self, name):
-        """A MIL Var for a computed value, or the numpy array of a constant."""
+        """A MIL Var for a computed value, or the numpy array of a constant (float64 as float32,
+        int64 as int32: the dtypes MIL has)."""
         if name in self.values:
             return self.values[name]
         if name in self.consts:
-            return np.asarray(self.consts[name])
-        raise self.fail("value '%s' is not produced before it is used" % name)
+            return mil_array(self.consts[name])
+        raise self.fail("value '%s' is not produced before it is used" % name, reference="internal-bug")
 
     def var(self, name):
         """Always a Var (a constant becomes a const op)."""
@@ -66,7 +56,7 @@ class MilContext(object):
 
         value = self.x(name)
         if isinstance(value, np.ndarray):
-            value = mb.const(val=value.astype(np.float32) if value.dtype == np.float64 else value)
+            value = mb.const(val=value, name=self.names.mil(name))
             self.values[name] = value
         return value
 
@@ -74,62 +64,90 @@ class MilContext(object):
         return self.names.mil(node.outputs[i])
 
     def set(self, node, var, i=0):
+        if var.rank > MAX_RANK:
+            raise self.fail(
+                "'%s' has rank %d; Core ML holds tensors of rank %d at most" % (node.outputs[i], var.rank, MAX_RANK),
+            )
         self.values[node.outputs[i]] = var
         return var
 
     def alias(self, node, name):
-        if name in self.values:
-            self.values[node.outputs[0]] = self.values[name]
-        else:
-            self.consts[node.outputs[0]] = self.consts[name]
+        self.values[node.outputs[0]] = self.var(name)
 
-    def fail(self, message, reference="unsupported-attribute", hint=""):
-        node = self.node
-        return RunnerError(
-            reference,
+    def fail(self, message, reference="unsupported-attribute", hint=None, node=None):
+        err = EmitContext.fail(
+            self,
             message,
-            file=self.path,
-            node=node.name if node else "",
-            op=node.op if node else "",
-            hint=hint or "save as a NeuralNetwork .mlmodel instead, or change the model",
+            reference=reference,
+            hint=hint or "convert to another target framework, or replace this op in the source model",
+            node=node,
         )
+        err.file = self.path
+        return err
+
+
+def mil_array(value):
+    """A numpy constant in a dtype MIL holds."""
+    value = np.asarray(value)
+    if value.dtype == np.float64:
+        return value.astype(np.float32)
+    if value.dtype == np.int64 and (value.size == 0 or (value.min() >= -(2**31) and value.max() < 2**31)):
+        return value.astype(np.int32)
+    return value
+
+
+def _input_shape(ctx, vi):
+    shape = ctx.static_shape(vi.name)
+    if shape is None:
+        raise RunnerError(
+            "missing-input-shape",
+            "the input '%s' has shape %s; an ML Program needs static input shapes" % (vi.name, ctx.shape(vi.name)),
+            file=ctx.path,
+            node=vi.name,
+            framework="coreml",
+            hint="give the input shapes with --inputShape",
+        )
+    if not shape:
+        raise RunnerError(
+            "unsupported-attribute",
+            "the input '%s' is a scalar; an ML Program's inputs are arrays of rank 1 or more" % vi.name,
+            file=ctx.path,
+            node=vi.name,
+            framework="coreml",
+            hint="give the value as a constant, or as an array of shape [1]",
+        )
+    dtype = ctx.dtype(vi.name)
+    if dtype is not None and np.dtype(dtype) not in FLOAT_INPUTS:
+        raise RunnerError(
+            "unsupported-attribute",
+            "the input '%s' is %s; the ML Program writer takes float32 inputs" % (vi.name, np.dtype(dtype).name),
+            file=ctx.path,
+            node=vi.name,
+            framework="coreml",
+        )
+    return tuple(shape)
 
 
 def build_program(graph_bytes, weights_path, path=""):
-    """(MIL Program, Names) of an IR graph and its weights."""
+    """(MIL Program, Names, IR model) of an IR graph and its weights."""
     import coremltools as ct
     from coremltools.converters.mil import Builder as mb
     from coremltools.converters.mil.mil import Function, Program
-    from onnx import numpy_helper
 
-    from ..emit import _shapes
-
-    model = ir_model(graph_bytes, weights_path)
-    opset = ir.opset_of(model)
-    consts = {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
-    nodes = [IRNode(n, i) for i, n in enumerate(model.graph.node)]
+    model = read_graph(graph_bytes)
     names = Names()
-    ctx = MilContext(_shapes(model), consts, names, path)
-    placeholders = {}
-    inputs = ir.graph_inputs(model)
-    for vi in inputs:
-        placeholders[names.mil(vi.name)] = mb.placeholder(shape=tuple(ctx.need_shape(vi.name)))
+    ctx = MilContext(model, load_npz(weights_path), names, path)
+    placeholders = {names.mil(vi.name): mb.placeholder(shape=_input_shape(ctx, vi)) for vi in ctx.inputs}
     prog = Program()
     with Function(placeholders, opset_version=ct.target.iOS15) as fn:
-        for vi in inputs:
+        for vi in ctx.inputs:
             ctx.values[vi.name] = fn.inputs[names.mil(vi.name)]
-        try:
-            convert_nodes(registry(), nodes, ctx, opset)
-        except (ValueError, AssertionError) as exc:
-            raise ctx.fail("the MIL builder rejects this op: %s" % first_line(exc))
-        ctx.node = None
+        emit_nodes(registry(), ctx)
         outputs = []
         for o in model.graph.output:
-            if o.name not in ctx.values:
-                raise RunnerError("unsupported-attribute", "output '%s' is a constant" % o.name, file=path)
-            var = ctx.values[o.name]
-            if var.name != names.mil(o.name) or var in outputs:
-                var = mb.identity(x=var, name=names.mil(o.name))
+            var = ctx.var(o.name)
+            if var.name != names.mil(o.name) or var in outputs or var.op is None or var.op.op_type == "const":
+                var = mb.identity(x=var, name=names.mil(o.name) if var.name != names.mil(o.name) else names.fresh())
             outputs.append(var)
         fn.set_outputs(outputs)
     prog.add_function("main", fn)
@@ -150,7 +168,13 @@ def save_mlpackage(graph_bytes, weights_path, out):
             pass_pipeline=ct.PassPipeline.EMPTY,
         )
     except Exception as exc:
-        raise RunnerError("convert-failed", "coremltools cannot write this ML Program: %s" % first_line(exc), file=out)
+        raise RunnerError(
+            "convert-failed",
+            "coremltools cannot write this ML Program: %s" % first_line(exc),
+            file=out,
+            framework="coreml",
+            hint="convert to a NeuralNetwork .mlmodel or another framework; run again with --debug for the log",
+        )
     mlmodel.short_description = "converted by mmbroker from the IR (opset %d)" % ir.opset_of(model)
     mlmodel.user_defined_metadata[NAMES_KEY] = json.dumps(names.to_ir, sort_keys=True)
     for p in model.metadata_props:

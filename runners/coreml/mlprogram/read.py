@@ -1,5 +1,5 @@
 """.mlpackage -> ONNX graph at the IR opset: the MIL program is read back with its weights
-(coremltools' milproto loader) and translated op by op (`from_mil/`). Used by Parse and by Infer
+(coremltools' milproto loader) and translated op by op (`parse_ops/`). Used by Parse and by Infer
 on Linux (an interpretation of the program, not Apple's runtime)."""
 
 import json
@@ -10,18 +10,12 @@ import numpy as np
 from runners.common import ir
 from runners.common.errors import RunnerError
 from runners.common.loading import corrupt, require_file
-from runners.common.registry import discover
 
 from .common import FROM_MIL, MIL_OPSET, NAMES_KEY
 
-_discovered = []
-
 
 def registry():
-    if not _discovered:
-        discover("runners.coreml.mlprogram.from_mil")
-        _discovered.append(True)
-    return FROM_MIL
+    return FROM_MIL.loaded()
 
 
 def is_mlpackage(path):
@@ -74,9 +68,12 @@ class ReadContext(object):
 
     def input(self, op, key):
         """The IR value name of an op input; a constant input becomes an initializer."""
+        return self.input_var(op.inputs[key])
+
+    def input_var(self, var):
+        """The IR value name of a MIL Var; a constant becomes an initializer."""
         from onnx import numpy_helper
 
-        var = op.inputs[key]
         if var.val is not None and (var.op is None or var.op.op_type == "const"):
             name = self.name(var)
             if name not in self._inits:
@@ -118,10 +115,13 @@ class ReadContext(object):
 
 
 def _value_info(name, var):
+    """An ONNX value info of a MIL Var: its shape and dtype (fp32, fp16, int32 or bool)."""
+    from coremltools.converters.mil.mil import types
     from onnx import TensorProto, helper
 
     shape = [int(d) if isinstance(d, (int, np.integer)) else None for d in var.shape]
-    return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
+    dtype = {types.fp16: TensorProto.FLOAT16, types.int32: TensorProto.INT32, types.bool: TensorProto.BOOL}
+    return helper.make_tensor_value_info(name, dtype.get(var.dtype, TensorProto.FLOAT), shape)
 
 
 def program_to_onnx(spec, prog, path, input_shapes=None):

@@ -4,8 +4,44 @@ import numpy as np
 
 from ..common import FROM_MIL
 
-UNARY = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "identity": "Identity"}
-BINARY = {"add": "Add", "sub": "Sub", "mul": "Mul", "real_div": "Div", "maximum": "Max", "minimum": "Min"}
+UNARY = {
+    "relu": "Relu",
+    "sigmoid": "Sigmoid",
+    "tanh": "Tanh",
+    "identity": "Identity",
+    "softplus": "Softplus",
+    "softsign": "Softsign",
+    "erf": "Erf",
+    "abs": "Abs",
+    "exp": "Exp",
+    "sqrt": "Sqrt",
+    "floor": "Floor",
+    "ceil": "Ceil",
+    "sign": "Sign",
+    "sin": "Sin",
+    "cos": "Cos",
+    "tan": "Tan",
+    "asin": "Asin",
+    "acos": "Acos",
+    "atan": "Atan",
+    "sinh": "Sinh",
+    "cosh": "Cosh",
+    "atanh": "Atanh",
+}
+BINARY = {
+    "add": "Add",
+    "sub": "Sub",
+    "mul": "Mul",
+    "real_div": "Div",
+    "maximum": "Max",
+    "minimum": "Min",
+    "pow": "Pow",
+    "greater": "Greater",
+    "less": "Less",
+    "equal": "Equal",
+    "greater_equal": "GreaterOrEqual",
+    "less_equal": "LessOrEqual",
+}
 
 
 def _unary(op, ctx, **attrs):
@@ -15,6 +51,14 @@ def _unary(op, ctx, **attrs):
 @FROM_MIL.register(*UNARY)
 def unary(op, ctx):
     _unary(op, ctx)
+
+
+@FROM_MIL.register("silu")
+def silu(op, ctx):
+    out = ctx.out(op)
+    x = ctx.input(op, "x")
+    gate = ctx.node("Sigmoid", [x], [out + "__sigmoid"])
+    ctx.node("Mul", [x, gate], [out])
 
 
 @FROM_MIL.register("leaky_relu")
@@ -67,7 +111,7 @@ def binary(op, ctx):
 def concat(op, ctx):
     if ctx.val(op, "interleave", False):
         raise ctx.fail("interleaved concat is not translated")
-    values = [ctx.name(v) for v in op.inputs["values"]]
+    values = [ctx.input_var(v) for v in op.inputs["values"]]
     ctx.node("Concat", values, [ctx.out(op)], axis=int(ctx.val(op, "axis")))
 
 

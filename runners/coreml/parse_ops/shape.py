@@ -67,3 +67,28 @@ def upsample(layer, params, ctx):
             hint="re-export the model with align_corners true or false",
         )
     ctx.node("Resize", [x, "", scales], [ctx.out()], **attrs)
+
+
+_SAMPLING = {"STRICT_ALIGN_ENDPOINTS_MODE": "align_corners", "UPSAMPLE_MODE": "asymmetric"}
+
+
+@PARSE.register("resizeBilinear")
+def resize_bilinear(layer, params, ctx):
+    """STRICT_ALIGN_ENDPOINTS_MODE samples ONNX's align_corners grid, UPSAMPLE_MODE its asymmetric
+    one (clamped to the input); ALIGN_ENDPOINTS_MODE is align_corners too except for an output size
+    of 1; ROI_ALIGN_MODE has no ONNX grid."""
+    mode = params.mode.Method.Name(params.mode.samplingMethod)
+    size = [int(d) for d in params.targetSize] or [1, 1]
+    if mode == "ALIGN_ENDPOINTS_MODE" and 1 not in size:
+        mode = "STRICT_ALIGN_ENDPOINTS_MODE"
+    if mode not in _SAMPLING:
+        raise ctx.fail("resizeBilinear with sampling mode %s to %s is not read" % (mode, size))
+    sizes = ctx.const("sizes", np.array(size, np.int64))
+    ctx.node(
+        "Resize",
+        [ctx.x(layer.input[0]), "", "", sizes],
+        [ctx.out()],
+        mode="linear",
+        axes=[2, 3],
+        coordinate_transformation_mode=_SAMPLING[mode],
+    )

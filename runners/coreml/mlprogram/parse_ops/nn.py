@@ -117,19 +117,70 @@ def _reduce(op, ctx, onnx_op):
     ctx.node(onnx_op, inputs, [ctx.out(op)], keepdims=keep)
 
 
-@FROM_MIL.register("reduce_mean")
-def reduce_mean(op, ctx):
-    _reduce(op, ctx, "ReduceMean")
+REDUCE = {
+    "reduce_mean": "ReduceMean",
+    "reduce_max": "ReduceMax",
+    "reduce_min": "ReduceMin",
+    "reduce_sum": "ReduceSum",
+    "reduce_prod": "ReduceProd",
+    "reduce_l1_norm": "ReduceL1",
+    "reduce_l2_norm": "ReduceL2",
+    "reduce_log_sum_exp": "ReduceLogSumExp",
+    "reduce_sum_square": "ReduceSumSquare",
+    "reduce_log_sum": "ReduceLogSum",
+}
 
 
-@FROM_MIL.register("reduce_max")
-def reduce_max(op, ctx):
-    _reduce(op, ctx, "ReduceMax")
+@FROM_MIL.register(*REDUCE)
+def reduce(op, ctx):
+    _reduce(op, ctx, REDUCE[op.op_type])
 
 
-@FROM_MIL.register("reduce_sum")
-def reduce_sum(op, ctx):
-    _reduce(op, ctx, "ReduceSum")
+@FROM_MIL.register("reduce_argmax", "reduce_argmin")
+def reduce_arg(op, ctx):
+    """ArgMax/ArgMin (int64) cast to MIL's int32."""
+    out = ctx.out(op)
+    onnx_op = "ArgMax" if op.op_type == "reduce_argmax" else "ArgMin"
+    keep = int(bool(ctx.val(op, "keep_dims", False)))
+    index = ctx.node(onnx_op, [ctx.input(op, "x")], [out + "__index"], axis=int(ctx.val(op, "axis", -1)), keepdims=keep)
+    ctx.node("Cast", [index], [out], to=6)
+
+
+@FROM_MIL.register("l2_pool")
+def l2_pool(op, ctx):
+    _pool(op, ctx, "LpPool", p=2)
+
+
+@FROM_MIL.register("instance_norm")
+def instance_norm(op, ctx):
+    channels = int(op.inputs["x"].shape[1])
+    out = ctx.out(op)
+    gamma = (
+        ctx.input(op, "gamma") if "gamma" in op.inputs else ctx.const(out + "__gamma", np.ones(channels, np.float32))
+    )
+    beta = ctx.input(op, "beta") if "beta" in op.inputs else ctx.const(out + "__beta", np.zeros(channels, np.float32))
+    ctx.node(
+        "InstanceNormalization", [ctx.input(op, "x"), gamma, beta], [out], epsilon=float(ctx.val(op, "epsilon", 1e-5))
+    )
+
+
+@FROM_MIL.register("layer_norm")
+def layer_norm(op, ctx):
+    """Over trailing axes only (ONNX's LayerNormalization normalises from `axis` to the end)."""
+    shape = list(op.inputs["x"].shape)
+    rank = len(shape)
+    axes = sorted(int(a) % rank for a in np.asarray(ctx.val(op, "axes")).reshape(-1))
+    if axes != list(range(axes[0], rank)):
+        raise ctx.fail("layer_norm over axes %s is not translated (trailing axes only)" % axes)
+    out = ctx.out(op)
+    normalized = [int(d) for d in shape[axes[0] :]]
+    gamma = (
+        ctx.input(op, "gamma") if "gamma" in op.inputs else ctx.const(out + "__gamma", np.ones(normalized, np.float32))
+    )
+    inputs = [ctx.input(op, "x"), gamma]
+    if "beta" in op.inputs:
+        inputs.append(ctx.input(op, "beta"))
+    ctx.node("LayerNormalization", inputs, [out], axis=axes[0], epsilon=float(ctx.val(op, "epsilon", 1e-5)))
 
 
 @FROM_MIL.register("batch_norm")

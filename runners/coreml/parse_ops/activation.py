@@ -1,5 +1,5 @@
-"""activation (ReLU, leaky ReLU, PReLU, ELU, sigmoid, hard sigmoid, tanh, linear, softplus),
-clip, softmax."""
+"""activation (ReLU, leaky ReLU, thresholded ReLU, PReLU, ELU, sigmoid, hard sigmoid, tanh, scaled
+tanh, linear, softplus, softsign), clip, softmax."""
 
 import numpy as np
 
@@ -26,8 +26,20 @@ def activation(layer, params, ctx):
         ctx.node("PRelu", [x, ctx.const("slope", slope)], [ctx.out(rank=rank)])
     elif kind == "linear":
         a, b = params.linear.alpha, params.linear.beta
-        scaled = ctx.node("Mul", [x, ctx.const("alpha", np.array(a, np.float32))], [layer.output[0] + "/scaled"], "mul")
+        scaled = ctx.node("Mul", [x, ctx.const("alpha", np.array(a, np.float32))], [ctx.tmp("scaled")], "mul")
         ctx.node("Add", [scaled, ctx.const("beta", np.array(b, np.float32))], [ctx.out(rank=rank)])
+    elif kind == "softsign":
+        ctx.node("Softsign", [x], [ctx.out(rank=rank)])
+    elif kind == "thresholdedReLU":
+        # x where x >= alpha, else 0 (ONNX's ThresholdedRelu keeps only x > alpha)
+        alpha = ctx.const("alpha", np.array(params.thresholdedReLU.alpha, np.float32))
+        keep = ctx.node("GreaterOrEqual", [x, alpha], [ctx.tmp("keep")], "keep")
+        ctx.node("Where", [keep, x, ctx.const("zero", np.zeros((), np.float32))], [ctx.out(rank=rank)])
+    elif kind == "scaledTanh":
+        a, b = params.scaledTanh.alpha, params.scaledTanh.beta
+        scaled = ctx.node("Mul", [x, ctx.const("beta", np.array(b, np.float32))], [ctx.tmp("scaled")], "mul")
+        t = ctx.node("Tanh", [scaled], [ctx.tmp("tanh")], "tanh")
+        ctx.node("Mul", [t, ctx.const("alpha", np.array(a, np.float32))], [ctx.out(rank=rank)])
     else:
         raise ctx.fail("the %s activation is not read" % kind)
 

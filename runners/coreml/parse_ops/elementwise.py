@@ -1,4 +1,4 @@
-"""add, multiply, concat, bias, scale."""
+"""add, multiply, max, min, average, concat, bias, scale."""
 
 import numpy as np
 
@@ -11,26 +11,31 @@ def _operands(layer, ctx):
     return [ctx.any(b) if rank == 2 else ctx.x(b) for b in layer.input], rank
 
 
-def _fold(layer, params, ctx, op):
+PAIRWISE = {"add": "Add", "multiply": "Mul", "max": "Max", "min": "Min"}
+
+
+@PARSE.register(*PAIRWISE)
+def pairwise(layer, params, ctx):
+    """n inputs as a chain of two-input ops; add and multiply with one input use their alpha."""
+    op = PAIRWISE[layer.WhichOneof("layer")]
     inputs, rank = _operands(layer, ctx)
     if len(inputs) == 1:
+        if not hasattr(params, "alpha"):
+            ctx.node("Identity", inputs, [ctx.out(rank=rank)])
+            return
         alpha = ctx.const("alpha", np.array(params.alpha, np.float32))
         ctx.node(op, [inputs[0], alpha], [ctx.out(rank=rank)])
         return
     value = inputs[0]
     for i, other in enumerate(inputs[1:-1]):
-        value = ctx.node(op, [value, other], [layer.output[0] + "/%d" % i], suffix=str(i))
+        value = ctx.node(op, [value, other], [ctx.tmp(str(i))], suffix=str(i))
     ctx.node(op, [value, inputs[-1]], [ctx.out(rank=rank)])
 
 
-@PARSE.register("add")
-def add(layer, params, ctx):
-    _fold(layer, params, ctx, "Add")
-
-
-@PARSE.register("multiply")
-def multiply(layer, params, ctx):
-    _fold(layer, params, ctx, "Mul")
+@PARSE.register("average")
+def average(layer, params, ctx):
+    inputs, rank = _operands(layer, ctx)
+    ctx.node("Mean", inputs, [ctx.out(rank=rank)])
 
 
 @PARSE.register("concat")
@@ -69,5 +74,5 @@ def scale(layer, params, ctx):
     if b is None:
         ctx.node("Mul", [x, ctx.const("scale", s)], [ctx.out(rank=out_rank)])
         return
-    scaled = ctx.node("Mul", [x, ctx.const("scale", s)], [layer.output[0] + "/scaled"], suffix="mul")
+    scaled = ctx.node("Mul", [x, ctx.const("scale", s)], [ctx.tmp("scaled")], suffix="mul")
     ctx.node("Add", [scaled, ctx.const("bias", b)], [ctx.out(rank=out_rank)])

@@ -14,19 +14,10 @@ Only the forms whose sampling grid MIL defines the same way are converted:
 Anything else (cubic, antialias, tf_crop_and_resize, fractional nearest, an output of one pixel
 where MIL's spacing is undefined) is refused with the node named."""
 
-import math
-
-import numpy as np
+from runners.common.specs import REPEAT_NEAREST, ResizeSpec
 
 from ..common import TO_MIL
 
-REPEAT_NEAREST = {
-    ("asymmetric", "floor"),
-    ("half_pixel", "round_prefer_floor"),
-    ("half_pixel", "round_prefer_ceil"),
-    ("pytorch_half_pixel", "round_prefer_floor"),
-    ("pytorch_half_pixel", "round_prefer_ceil"),
-}
 SAMPLING = {
     "align_corners": "STRICT_ALIGN_CORNERS",
     "half_pixel": "UNALIGN_CORNERS",
@@ -40,78 +31,26 @@ CONVERTED = (
 )
 
 
-def _text(value):
-    return value.decode() if isinstance(value, bytes) else value
-
-
-def _sizes(node, ctx, rank, axes, keep_aspect_ratio_policy):
-    """(input sizes, output sizes, ONNX scales) over every axis."""
-    x = node.inputs[0]
-    shape = ctx.need_shape(x)
-    axes = [int(a) % rank for a in axes] if axes is not None else list(range(rank))
-    scales = sizes = None
-    if node.input(2):
-        scales = ctx.const(node.input(2))
-        if scales is None:
-            raise ctx.fail("Resize scales computed at run time are not converted; they must be constants")
-    if node.input(3):
-        sizes = ctx.const(node.input(3))
-        if sizes is None:
-            raise ctx.fail("Resize sizes computed at run time are not converted; they must be constants")
-    scales = scales if scales is not None and scales.size else None
-    sizes = sizes if sizes is not None and sizes.size else None
-    out, scale = list(shape), [1.0] * rank
-    if sizes is not None:
-        if keep_aspect_ratio_policy != "stretch":
-            raise ctx.fail("Resize with keep_aspect_ratio_policy %s is not converted" % keep_aspect_ratio_policy)
-        for a, s in zip(axes, sizes.reshape(-1)):
-            out[a] = int(s)
-            scale[a] = float(s) / shape[a]
-    elif scales is not None:
-        for a, s in zip(axes, scales.reshape(-1)):
-            scale[a] = float(np.float32(s))
-            out[a] = int(math.floor(shape[a] * scale[a]))
-    else:
-        raise ctx.fail("Resize without scales or sizes")
-    want = ctx.shape(node.outputs[0])
-    if want and all(d is not None and d >= 0 for d in want) and [int(d) for d in want] != out:
-        raise ctx.fail("Resize output %s differs from the IR's shape %s" % (out, list(want)))
-    return shape, out, scale
-
-
-@TO_MIL.register("Resize", since=18)
-def resize(
-    node,
-    ctx,
-    antialias=0,
-    axes=None,
-    coordinate_transformation_mode="half_pixel",
-    cubic_coeff_a=-0.75,
-    exclude_outside=0,
-    extrapolation_value=0.0,
-    keep_aspect_ratio_policy="stretch",
-    mode="nearest",
-    nearest_mode="round_prefer_floor",
-):
+@TO_MIL.register("Resize")
+def resize(node, ctx, antialias=0, axes=None, coordinate_transformation_mode="half_pixel", cubic_coeff_a=-0.75,
+           exclude_outside=0, extrapolation_value=0.0, keep_aspect_ratio_policy="stretch", mode="nearest",
+           nearest_mode="round_prefer_floor"):  # fmt: skip
     from coremltools.converters.mil import Builder as mb
 
-    mode, ctm = _text(mode), _text(coordinate_transformation_mode)
-    nearest_mode = _text(nearest_mode)
-    what = "Resize mode %s with coordinate_transformation_mode %s%s" % (
-        mode,
-        ctm,
-        " and nearest_mode %s" % nearest_mode if mode == "nearest" else "",
-    )
+    spec = ResizeSpec.of(ctx, node, antialias, axes, coordinate_transformation_mode, cubic_coeff_a, exclude_outside,
+                         extrapolation_value, keep_aspect_ratio_policy, mode, nearest_mode)  # fmt: skip
+    mode, ctm, what = spec.mode, spec.ctm, spec.describe()
     if mode not in ("nearest", "linear"):
         raise ctx.fail("%s is not converted to an ML Program (%s)" % (what, CONVERTED), hint=HINT)
     if antialias:
         raise ctx.fail("Resize with antialias is not converted to an ML Program")
-    if (mode == "nearest" and (ctm, nearest_mode) not in REPEAT_NEAREST) or (mode == "linear" and ctm not in SAMPLING):
+    if (mode == "nearest" and (ctm, spec.nearest_mode) not in REPEAT_NEAREST) or (
+        mode == "linear" and ctm not in SAMPLING
+    ):
         raise ctx.fail("%s is not converted to an ML Program (%s)" % (what, CONVERTED), hint=HINT)
-    rank = len(ctx.need_shape(node.inputs[0]))
-    if rank < 3:
-        raise ctx.fail("Resize of a rank-%d tensor is not converted (MIL resizes the last two axes)" % rank)
-    shape, out, scale = _sizes(node, ctx, rank, axes, _text(keep_aspect_ratio_policy))
+    if spec.rank < 3:
+        raise ctx.fail("Resize of a rank-%d tensor is not converted (MIL resizes the last two axes)" % spec.rank)
+    shape, out, scale = spec.in_shape, spec.out_shape, spec.scales
     if out[:-2] != shape[:-2]:
         raise ctx.fail("Resize %s -> %s changes an axis other than the last two" % (shape, out))
     (h, w), (oh, ow) = shape[-2:], out[-2:]

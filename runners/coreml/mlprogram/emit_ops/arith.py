@@ -1,0 +1,94 @@
+"""Element-wise arithmetic and comparison as MIL ops: Add, Sub, Mul, Div, Max, Min (two inputs: the
+broker chains more), Pow, Neg, Reciprocal, Log, Where, Greater, Less, Equal, GreaterOrEqual,
+LessOrEqual."""
+
+import numpy as np
+
+from ..common import TO_MIL
+
+BINARY = {
+    "Add": "add",
+    "Sub": "sub",
+    "Mul": "mul",
+    "Div": "real_div",
+    "Max": "maximum",
+    "Min": "minimum",
+    "Pow": "pow",
+    "Greater": "greater",
+    "Less": "less",
+    "Equal": "equal",
+    "GreaterOrEqual": "greater_equal",
+    "LessOrEqual": "less_equal",
+}
+
+
+def _operands(node, ctx, names):
+    """MIL operands: Vars, or numpy constants beside a Var (both constant never reach an emitter)."""
+    values = [ctx.x(n) for n in names]
+    if all(isinstance(v, np.ndarray) for v in values):
+        values[0] = ctx.var(names[0])
+    return values
+
+
+def _float_only(node, ctx):
+    for n in node.inputs:
+        dtype = ctx.dtype(n) if n else None
+        if dtype is not None and np.dtype(dtype).kind != "f":
+            raise ctx.fail(
+                "%s of %s values is not converted to an ML Program (float values only)"
+                % (node.op_type, np.dtype(dtype).name),
+            )
+
+
+def _binary(node, ctx):
+    from coremltools.converters.mil import Builder as mb
+
+    _float_only(node, ctx)
+    names = [n for n in node.inputs if n]
+    if len(names) == 1:
+        ctx.alias(node, names[0])
+        return
+    a, b = _operands(node, ctx, names)
+    ctx.set(node, getattr(mb, BINARY[node.op_type])(x=a, y=b, name=ctx.out(node)))
+
+
+@TO_MIL.register(
+    "Add", "Sub", "Mul", "Div", "Max", "Min", "Pow", "Greater", "Less", "Equal", "GreaterOrEqual", "LessOrEqual"
+)
+def binary(node, ctx):
+    _binary(node, ctx)
+
+
+@TO_MIL.register("Neg")
+def neg(node, ctx):
+    from coremltools.converters.mil import Builder as mb
+
+    _float_only(node, ctx)
+    ctx.set(node, mb.mul(x=ctx.var(node.inputs[0]), y=np.float32(-1), name=ctx.out(node)))
+
+
+@TO_MIL.register("Reciprocal")
+def reciprocal(node, ctx):
+    """1 / x as real_div (MIL's inverse adds an epsilon)."""
+    from coremltools.converters.mil import Builder as mb
+
+    _float_only(node, ctx)
+    ctx.set(node, mb.real_div(x=np.float32(1), y=ctx.var(node.inputs[0]), name=ctx.out(node)))
+
+
+@TO_MIL.register("Log")
+def log(node, ctx):
+    from coremltools.converters.mil import Builder as mb
+
+    _float_only(node, ctx)
+    ctx.set(node, mb.log(x=ctx.var(node.inputs[0]), epsilon=np.float32(0), name=ctx.out(node)))
+
+
+@TO_MIL.register("Where")
+def where(node, ctx):
+    from coremltools.converters.mil import Builder as mb
+
+    cond, a, b = _operands(node, ctx, node.inputs[:3])
+    if isinstance(cond, np.ndarray):
+        cond = ctx.var(node.inputs[0])
+    ctx.set(node, mb.select(cond=cond, a=a, b=b, name=ctx.out(node)))

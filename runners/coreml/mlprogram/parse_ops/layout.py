@@ -1,0 +1,99 @@
+"""MIL slice_by_index, split, gather, tile, depth_to_space, pixel_shuffle, space_to_depth, crop -> IR
+nodes."""
+
+import numpy as np
+
+from ..common import FROM_MIL
+
+
+def _i64(values):
+    return np.asarray(values, np.int64).reshape(-1)
+
+
+@FROM_MIL.register("slice_by_index")
+def slice_by_index(op, ctx):
+    """begin/end/stride with begin_mask / end_mask (the whole axis that way); squeeze_mask is not
+    translated."""
+    shape = list(op.inputs["x"].shape)
+    rank = len(shape)
+    begin = _i64(ctx.val(op, "begin"))
+    end = _i64(ctx.val(op, "end"))
+    stride = _i64(ctx.val(op, "stride", [1] * rank))
+    masks = {
+        k: [bool(v) for v in np.asarray(ctx.val(op, k, [False] * rank)).reshape(-1)]
+        for k in ("begin_mask", "end_mask", "squeeze_mask")
+    }
+    if any(masks["squeeze_mask"]):
+        raise ctx.fail("slice_by_index with a squeeze_mask is not translated")
+    big = np.iinfo(np.int64).max
+    starts, ends = [], []
+    for i in range(rank):
+        forward = stride[i] > 0
+        starts.append((0 if forward else big) if masks["begin_mask"][i] else begin[i])
+        ends.append((big if forward else -big) if masks["end_mask"][i] else end[i])
+    out = ctx.out(op)
+    inputs = [
+        ctx.input(op, "x"),
+        ctx.const(out + "__starts", _i64(starts)),
+        ctx.const(out + "__ends", _i64(ends)),
+        ctx.const(out + "__axes", np.arange(rank, dtype=np.int64)),
+        ctx.const(out + "__steps", stride),
+    ]
+    ctx.node("Slice", inputs, [out])
+
+
+@FROM_MIL.register("split")
+def split(op, ctx):
+    axis = int(ctx.val(op, "axis"))
+    sizes = [int(v.shape[axis]) for v in op.outputs]
+    out = ctx.out(op)
+    outs = [ctx.out(op, i) for i in range(len(op.outputs))]
+    ctx.node("Split", [ctx.input(op, "x"), ctx.const(out + "__sizes", _i64(sizes))], outs, axis=axis)
+
+
+@FROM_MIL.register("gather")
+def gather(op, ctx):
+    if ctx.val(op, "batch_dims", 0):
+        raise ctx.fail("gather with batch_dims is not translated")
+    axis = int(ctx.val(op, "axis", 0))
+    ctx.node("Gather", [ctx.input(op, "x"), ctx.input(op, "indices")], [ctx.out(op)], axis=axis)
+
+
+@FROM_MIL.register("tile")
+def tile(op, ctx):
+    out = ctx.out(op)
+    ctx.node("Tile", [ctx.input(op, "x"), ctx.const(out + "__reps", _i64(ctx.val(op, "reps")))], [out])
+
+
+@FROM_MIL.register("depth_to_space")
+def depth_to_space(op, ctx):
+    ctx.node("DepthToSpace", [ctx.input(op, "x")], [ctx.out(op)], blocksize=int(ctx.val(op, "block_size")), mode="DCR")
+
+
+@FROM_MIL.register("pixel_shuffle")
+def pixel_shuffle(op, ctx):
+    ctx.node(
+        "DepthToSpace", [ctx.input(op, "x")], [ctx.out(op)], blocksize=int(ctx.val(op, "upscale_factor")), mode="CRD"
+    )
+
+
+@FROM_MIL.register("space_to_depth")
+def space_to_depth(op, ctx):
+    ctx.node("SpaceToDepth", [ctx.input(op, "x")], [ctx.out(op)], blocksize=int(ctx.val(op, "block_size")))
+
+
+@FROM_MIL.register("crop")
+def crop(op, ctx):
+    """crop_height / crop_width [begin, end] rows cut from the last two axes (what coremltools' own
+    PyTorch converter writes after a conv_transpose with output_padding)."""
+    top, bottom = (int(v) for v in _i64(ctx.val(op, "crop_height")))
+    left, right = (int(v) for v in _i64(ctx.val(op, "crop_width")))
+    h, w = (int(d) for d in op.inputs["x"].shape[-2:])
+    out = ctx.out(op)
+    inputs = [
+        ctx.input(op, "x"),
+        ctx.const(out + "__starts", _i64([top, left])),
+        ctx.const(out + "__ends", _i64([h - bottom, w - right])),
+        ctx.const(out + "__axes", _i64([-2, -1])),
+    ]
+    ctx.node("Slice", inputs, [out])
