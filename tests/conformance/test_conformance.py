@@ -36,7 +36,7 @@ def run_case(session, fw, ext, case, work: Path) -> tuple[str, str]:
     model = case.load()
     try:
         ir = save_ir(model, work / "ir")
-        emitted = session.tocode(fw, ir, work / "code", name="net")
+        emitted = session.tocode(fw, ir, work / "code", name="net", options={"format": ext.lstrip(".")})
         written = session.tomodel(fw, emitted, work / f"net{ext}")
         names = [i.name for i in model.graph.input if i.name not in {t.name for t in model.graph.initializer}]
         for ins, outs in case.datasets():
@@ -61,18 +61,20 @@ def run_case(session, fw, ext, case, work: Path) -> tuple[str, str]:
     return "passed", ""
 
 
-RUNNERS = ["caffe", "cntk", "coreml", "mxnet", "onnx", "pytorch", "tensorflow"]
+RUNNERS = ["caffe", "cntk", "coreml", "mlpackage", "mxnet", "onnx", "pytorch", "tensorflow"]
+FORMATS = {"mlpackage": ("coreml", ".mlpackage")}  # results kept apart for an emitter of another format
 
 
 @pytest.mark.runner
-@pytest.mark.parametrize("fw", RUNNERS)
-def test_conformance(session, env_or_skip, cases, tmp_path, fw):
+@pytest.mark.parametrize("target", RUNNERS)
+def test_conformance(session, env_or_skip, cases, tmp_path, target):
     import shutil
 
+    fw, ext = FORMATS.get(target, (target, ""))
     env_or_skip(fw)  # CNTK needs CPython 3.6: skipped with the reason where there is none
     case_list, excluded = cases
-    writes = list(session.describe(fw).writes)
-    ext = "." + writes[0]
+    if not ext:
+        ext = "." + list(session.describe(fw).writes)[0]
     results = {}
     for case in case_list:
         work = tmp_path / case.name
@@ -80,18 +82,18 @@ def test_conformance(session, env_or_skip, cases, tmp_path, fw):
         shutil.rmtree(work, ignore_errors=True)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     summary = {
-        "runner": fw,
+        "runner": target,
         "passed": sorted(n for n, (s, _) in results.items() if s == "passed"),
         "failed": {n: d for n, (s, d) in sorted(results.items()) if s == "failed"},
         "not_supported": {n: d for n, (s, d) in sorted(results.items()) if s == "not supported"},
         "excluded": excluded,
     }
-    (RESULTS_DIR / f"{fw}.json").write_text(json.dumps(summary, indent=1))
-    base = BASELINE.get(fw, {"passed": []})
+    (RESULTS_DIR / f"{target}.json").write_text(json.dumps(summary, indent=1))
+    base = BASELINE.get(target, {"passed": []})
     regressed = sorted(set(base["passed"]) - set(summary["passed"]))
-    print(f"\n{fw}: {len(summary['passed'])} passed, {len(summary['failed'])} failed, "
+    print(f"\n{target}: {len(summary['passed'])} passed, {len(summary['failed'])} failed, "
           f"{len(summary['not_supported'])} not supported, {len(excluded)} excluded")  # fmt: skip
     assert len(summary["passed"]) >= len(base["passed"]), (
-        f"{fw} conformance dropped from {len(base['passed'])} to {len(summary['passed'])}; newly failing: "
+        f"{target} conformance dropped from {len(base['passed'])} to {len(summary['passed'])}; newly failing: "
         + ", ".join(f"{n} ({results[n][1]})" for n in regressed[:30])
     )
