@@ -13,7 +13,6 @@ whatever the file is called.
 
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from runners.common.tensors import atomic_write, file_ref
 
 from .errors import BrokerError
 from .ir import IRFiles
-from .outputs import StagedOutput, check_output
+from .outputs import StagedOutput, check_output, set_default_mode
 from .pipeline import Session
 
 _NPY_MAGIC = b"\x93NUMPY"
@@ -140,9 +139,7 @@ def _copy(src: Path, dest: Path, placed: list[Path]) -> None:
     else:
         dest.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(str(dest), lambda tmp: shutil.copyfile(src, tmp))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(dest, 0o666 & ~umask)
+        set_default_mode(dest)
     placed.append(dest)
 
 

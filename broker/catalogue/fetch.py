@@ -31,6 +31,7 @@ from runners.common.tensors import atomic_write
 
 from .. import paths
 from ..errors import BrokerError
+from ..outputs import set_default_mode
 from . import Entry, ModelFile
 
 CHUNK = 1 << 16
@@ -176,6 +177,7 @@ def place(cached: Path, out_dir: Path, name: str) -> Path:
     target = out_dir / name
     try:
         atomic_write(str(target), lambda tmp: shutil.copyfile(cached, tmp))
+        set_default_mode(target)
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
             raise _disk_full(target, exc) from None
