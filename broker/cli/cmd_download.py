@@ -37,12 +37,11 @@ def list_entries(framework: str | None, json_out: bool) -> None:
         print_json([e.to_dict() for e in entries])
         return
     table = Table(title="pretrained models (mmbroker download -n NAME -o DIR)", title_justify="left")
-    for col in ("framework", "name", "description", "input", "size", "digest", "licence"):
-        table.add_column(col)
+    for col in ("framework", "name", "input", "size", "digest", "description"):
+        table.add_column(col, no_wrap=col != "description")
     for e in entries:
-        table.add_row(e.framework, e.name, escape(e.description), "x".join(map(str, e.input)),
-                      " + ".join(_size(f) for f in e.files),
-                      ", ".join(sorted({f.verification() for f in e.files})), escape(e.licence))  # fmt: skip
+        table.add_row(e.framework, e.name, "x".join(map(str, e.input)), " + ".join(_size(f) for f in e.files),
+                      ", ".join(sorted({f.verification() for f in e.files})), escape(e.description))  # fmt: skip
     out_console().print(table)
 
 
@@ -83,7 +82,7 @@ def run_download(framework: str | None, name: str | None, out_dir: Path, mirror:
         print_json({"entry": entry.to_dict(), "written": written})
         return
     for w in written:
-        out_console().print(f"{entry.framework} model {entry.name} is saved in [{w['file']}]", highlight=False)
+        out_console().print(f"{entry.framework} model {entry.name} is saved in [{w['file']}]", markup=False)
     if entry.note:
         err_console().print(f"note: {entry.note}", highlight=False)
 
