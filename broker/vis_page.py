@@ -164,7 +164,7 @@ def layout(nodes: list[DrawnNode]) -> tuple[float, float, list[tuple[DrawnNode, 
     top = min(n.y - n.height / 2 for n in nodes)
     for n in nodes:
         n.y += 20 - top
-    width = max(n.x + NODE_W / 2 for n in nodes) + 20
+    width = max(n.x + NODE_W / 2 for n in nodes) + 140  # room for the first-divergent badge
     height = max(n.y + n.height / 2 for n in nodes) + 20
     return width, height, pairs
 

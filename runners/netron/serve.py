@@ -6,10 +6,11 @@ prints `MMBROKER-NETRON|<url>` on stdout once serving, then serves until killed 
 exits). Netron's own server (netron.server) does the work; the page it serves is changed in three
 ways, each measured on netron 9.3.3 (tests/per_runner/test_vis_netron.py):
 
-- its build date (`<meta name="date">`) becomes the time of serving. Netron's browser host shows a
-  "Please update to the newest version." message, in a loop that never opens the model, once that
-  date is more than 180 days old (browser.js `age()`); a pinned copy would stop working half a year
-  after its release.
+- its build date (`<meta name="date">`) is emptied. Netron's browser host shows a "Please update to
+  the newest version." message, in a loop that never opens the model, once that date is more than
+  180 days before the browser's clock (browser.js `age()`); a pinned copy would stop working half a
+  year after its release. Without a date the host takes the browser's own "now", so the age is 0
+  whatever the clocks say.
 - `Content-Security-Policy: connect-src 'self'`: the page reaches only this server. Offline, Netron's
   calls out (a country lookup before its cookie notice, Google Analytics) fail anyway; with the policy
   they fail at once, and nothing about the user's models leaves the machine when online.
@@ -25,8 +26,7 @@ import time
 
 
 def pin_page(html):
-    now = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
-    return re.sub(r'<meta name="date" content="[^"]*">', '<meta name="date" content="%s">' % now, html)
+    return re.sub(r'<meta name="date" content="[^"]*">', '<meta name="date" content="">', html)
 
 
 def handler_class(base):
