@@ -28,9 +28,10 @@ def main(argv):
             return 1
     os.makedirs(logdir, exist_ok=True)
     before = set(os.listdir(logdir))
-    writer = tf.compat.v1.summary.FileWriter(logdir, graph=graph)
-    writer.flush()
-    writer.close()
+    with graph.as_default():  # the TF1 writer refuses eager mode
+        writer = tf.compat.v1.summary.FileWriter(logdir, graph=graph)
+        writer.flush()
+        writer.close()
     new = sorted(set(os.listdir(logdir)) - before)
     sys.stdout.write("TensorBoard graph log of %d nodes written: %s\n"
                      % (len(graph.as_graph_def().node), os.path.join(logdir, new[-1]) if new else logdir))

@@ -1,0 +1,153 @@
+"""MMdnn's documented commands, run as written (same programs, flags and file names) on files built
+here: the TF checkpoint one-step and step-by-step to PyTorch (docs/tf2pytorch.md), Keras to IR and
+the step-by-step to CNTK (docs/keras2cntk.md), MXNet one-step to CNTK and step-by-step (the MXNet
+README), CNTK step-by-step (the CNTK README), the PyTorch README's commands, and mmvismeta. Each
+result is then compared with its source by `mmbroker compare`."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shlex
+import shutil
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+import pytest
+from helpers import CliResult, run_cli, run_in_env
+
+from broker.cli import mmdnn
+
+pytestmark = pytest.mark.runner
+ROOT = Path(__file__).resolve().parents[2]
+PROGRAMS = {"mmconvert": mmdnn.convert, "mmtoir": mmdnn.toir, "mmtocode": mmdnn.tocode, "mmtomodel": mmdnn.tomodel,
+            "mmvismeta": lambda argv: __import__("broker.cli.cmd_vis", fromlist=["x"]).mmvismeta_program(argv)}  # fmt: skip
+
+
+def mm(line: str) -> CliResult:
+    """Run one documented command line in the current folder, through the console script's entry."""
+    from broker.cli.app import main
+
+    name, *argv = shlex.split(line)
+    out, err = io.StringIO(), io.StringIO()
+    os.environ["NO_COLOR"] = "1"
+    code = 0
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            main(lambda: PROGRAMS[name](argv))
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    result = CliResult(code, out.getvalue(), err.getvalue())
+    assert result.exit_code == 0, f"{line}\n{result.stderr}"
+    return result
+
+
+def same_outputs(reference: str, candidate: str, *extra: str) -> None:
+    r = run_cli("compare", reference, candidate, "--json", *extra)
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["passed"]
+
+
+@pytest.fixture
+def slim_ckpt(tf_models, tmp_path, monkeypatch):
+    """The slim checkpoint under the seeds' names, in the current folder."""
+    monkeypatch.chdir(tmp_path)
+    for stem in ("inception_v3", "imagenet_resnet_v2_152"):
+        for f in tf_models[0].glob("slim.ckpt*"):
+            shutil.copy(f, tmp_path / f.name.replace("slim", stem))
+    shutil.move("inception_v3.ckpt.meta", "imagenet_inception_v3.ckpt.meta")
+    return tmp_path
+
+
+def test_tensorflow_to_pytorch_as_written(slim_ckpt, env_or_skip):
+    env_or_skip("pytorch")
+    mm("mmconvert -sf tensorflow -in imagenet_inception_v3.ckpt.meta -iw inception_v3.ckpt --dstNode MMdnn_Output "
+       "-df pytorch -om tf_to_pytorch_inception_v3.pth")  # fmt: skip
+    assert Path("tf_to_pytorch_inception_v3.pth").is_file()
+
+    r = mm("mmtoir -f tensorflow -n imagenet_resnet_v2_152.ckpt.meta -w imagenet_resnet_v2_152.ckpt "
+           "--dstNode MMdnn_Output -o converted")  # fmt: skip
+    assert "IR weights are saved as [converted.npz]" in r.stdout
+    r = mm("mmtocode -f pytorch -n converted.pb -w converted.npy -d converted_pytorch.py -dw converted_pytorch.npy")
+    assert "Target weights are saved as [converted_pytorch.npy]" in r.stdout
+    assert "class " in Path("converted_pytorch.py").read_text()
+    assert Path("converted_pytorch.npy").read_bytes()[:2] == b"PK"  # a state_dict archive, whatever its name
+    mm("mmtomodel -f pytorch -in converted_pytorch.py -iw converted_pytorch.npy -o converted_pytorch.pth")
+    same_outputs("tensorflow:imagenet_resnet_v2_152.ckpt.meta,imagenet_resnet_v2_152.ckpt",
+                 "pytorch:converted_pytorch.pth,converted_pytorch.py", "--dstNode", "MMdnn_Output")  # fmt: skip
+
+    # the PyTorch README: mmtocode's flags written after mmtoir, and mmtomodel with -n/-w/--dump
+    r = mm("mmtoir -f pytorch -n converted.pb --IRWeightPath converted.npy --dstModelPath pytorch_inception_v3.py "
+           "-dw pytorch_inception_v3.npy")  # fmt: skip
+    assert "running mmtocode" in r.stderr and Path("pytorch_inception_v3.npy").is_file()
+    mm("mmtomodel -f pytorch -n pytorch_inception_v3.py -w pytorch_inception_v3.npy --dump pytorch_inception_v3.pth")
+    same_outputs("tensorflow:imagenet_resnet_v2_152.ckpt.meta,imagenet_resnet_v2_152.ckpt",
+                 "pytorch:pytorch_inception_v3.pth,pytorch_inception_v3.py", "--dstNode", "MMdnn_Output")  # fmt: skip
+
+
+def test_mmvismeta_writes_a_tensorboard_graph_log(slim_ckpt):
+    r = mm("mmvismeta imagenet_resnet_v2_152.ckpt.meta ./log/")
+    events = list(Path("log").glob("events.out.tfevents.*"))
+    assert len(events) == 1 and events[0].stat().st_size > 1000, r.stdout
+    assert "MMdnn_Output" in events[0].read_bytes().decode("latin-1")  # the graph, with the output node
+
+
+def test_keras_to_ir_and_cntk_as_written(tf_models, tmp_path, monkeypatch, env_or_skip):
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(tf_models[0] / "keras2_cnn.h5", "imagenet_inception_v3.h5")
+    mm("mmtoir -f keras -w imagenet_inception_v3.h5 -o keras_inception_v3")
+    assert Path("keras_inception_v3.pb").is_file() and Path("keras_inception_v3.npz").is_file()
+    env_or_skip("cntk")
+    mm("mmtoir -f keras -w imagenet_inception_v3.h5 -o converted")
+    r = mm("mmtocode -f cntk -d converted_cntk.py -n converted.pb -w converted.npy")
+    assert "[converted_cntk.py]" in r.stdout and Path("converted_cntk.npz").is_file()
+    # MMdnn: python -m mmdnn.conversion.examples.cntk.imagenet_test -n converted_cntk -w converted.npy --dump ...
+    r = mm("mmtomodel -f cntk -n converted_cntk -w converted.npy -o cntk_inception_v3.dnn")
+    assert "IR weights" in r.stderr
+    same_outputs("tensorflow:imagenet_inception_v3.h5", "cntk:cntk_inception_v3.dnn")
+
+
+def test_mxnet_as_written(env_for, env_or_skip, tmp_path, monkeypatch):
+    run_in_env(env_for("mxnet"), ROOT / "tests" / "parity" / "mxnet_zoo.py", tmp_path, "resnet18_v1")
+    monkeypatch.chdir(tmp_path)
+    os.rename("resnet18_v1-symbol.json", "resnet-50-symbol.json")
+    os.rename("resnet18_v1-0000.params", "resnet-50-0000.params")
+    env_or_skip("cntk")
+    mm("mmconvert -sf mxnet -in resnet-50-symbol.json -iw resnet-50-0000.params -df cntk -om mxnet_resnet50.dnn "
+       "--inputShape 3,224,224")  # fmt: skip
+    assert Path("mxnet_resnet50.dnn").is_file()
+    mm("mmtoir -f mxnet -n resnet-50-symbol.json -w resnet-50-0000.params -d resnet50 --inputShape 3,224,224")
+    mm("mmtocode -f mxnet --IRModelPath resnet50.pb --dstModelPath mxnet_resnet50.py --IRWeightPath resnet50.npy "
+       "-dw mxnet_resnet50-0000.params")  # fmt: skip
+    # MMdnn: python -m mmdnn.conversion.examples.mxnet.imagenet_test -n mxnet_resnet50 -w ... --dump resnet50
+    mm("mmtomodel -f mxnet -n mxnet_resnet50 -w mxnet_resnet50-0000.params --dump resnet50_dump")
+    assert Path("resnet50_dump-symbol.json").is_file() and Path("resnet50_dump-0000.params").is_file()
+    same_outputs("mxnet:resnet-50-symbol.json,resnet-50-0000.params",
+                 "mxnet:resnet50_dump-symbol.json,resnet50_dump-0000.params", "--inputShape", "1,3,224,224")  # fmt: skip
+
+
+def test_cntk_as_written(env_or_skip, tmp_path, monkeypatch):
+    handle = env_or_skip("cntk")
+    run_in_env(handle, ROOT / "tests" / "parity" / "cntk_models.py", tmp_path, "cnn")
+    monkeypatch.chdir(tmp_path)
+    os.rename("cnn.model", "ResNet50_ImageNet_CNTK.model")
+    mm("mmtoir -f cntk -n ResNet50_ImageNet_CNTK.model -d resnet50_cntk")
+    mm("mmtocode -f cntk -n resnet50_cntk.pb -w resnet50_cntk.npy -d cntk_resnet50.py")
+    # MMdnn: python -m mmdnn.conversion.examples.cntk.imagenet_test -n cntk_resnet50.py -w resnet50_cntk.npy --dump
+    mm("mmtomodel -f cntk -in cntk_resnet50.py -iw resnet50_cntk.npy -o cntk_resnet50.dnn")
+    same_outputs("cntk:ResNet50_ImageNet_CNTK.model", "cntk:cntk_resnet50.dnn")
+
+
+def test_pickled_mmdnn_weights_are_refused(tmp_path, monkeypatch):
+    import numpy as np
+
+    monkeypatch.chdir(tmp_path)
+    np.save("converted.npy", np.array([{"conv": 1}], dtype=object), allow_pickle=True)  # MMdnn's IR weights
+    Path("converted.pb").write_bytes(b"")
+    from broker.cli.app import main
+
+    err = io.StringIO()
+    with redirect_stderr(err), redirect_stdout(io.StringIO()), pytest.raises(SystemExit) as done:
+        main(lambda: mmdnn.tocode(shlex.split("-f pytorch -n converted.pb -w converted.npy -d x.py")))
+    assert done.value.code == 1 and "unsafe-model" in err.getvalue() and not Path("x.py").exists()
