@@ -34,14 +34,21 @@ def tool_env(framework: str, console: Console | None = None) -> Iterator[tuple[P
         tempdirs.remove(folder)
 
 
-def run_tool(framework: str, module: str, args: list[str], console: Console | None = None,
-             what: str = "") -> subprocess.CompletedProcess[str]:  # fmt: skip
+def run_tool(
+    framework: str, module: str, args: list[str], console: Console | None = None, what: str = ""
+) -> subprocess.CompletedProcess[str]:
     """Run `python -m runners.<module> ARGS` in `framework`'s environment; its last stderr lines
     become the error when it fails."""
     with tool_env(framework, console) as (python, env):
-        proc = subprocess.Popen([str(python), "-m", f"runners.{module}", *args], stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
-                                start_new_session=True)  # fmt: skip
+        proc = subprocess.Popen(
+            [str(python), "-m", f"runners.{module}", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+            start_new_session=True,
+        )
         WATCHDOG.add_group(proc.pid)
         try:
             out, err = proc.communicate()

@@ -206,6 +206,7 @@ def save_from_ir(session: Session, framework: str, ir: IRFiles, output: Path) ->
     """IR straight to a native model (MMdnn's `mmtomodel -f coreml -in x.pb -iw x.npy -o x.mlmodel`)."""
     check_output(output)
     fmt = output.suffix.lstrip(".").lower()
-    emitted = session.tocode(framework, ir, session.ws / "tomodel-code", name=output.stem,
-                             options={"format": fmt} if fmt else None)  # fmt: skip
+    emitted = session.tocode(
+        framework, ir, session.ws / "tomodel-code", name=output.stem, options={"format": fmt} if fmt else None
+    )
     return save_staged(session, framework, emitted, output, fmt)

@@ -76,14 +76,30 @@ def graph_nodes(model: onnx.ModelProto) -> list[DrawnNode]:
         key = f"node:{i}"
         outs = [(o, shapes.get(o, [])) for o in n.output if o]
         params = sum(sizes.get(x, 0) for x in n.input)
-        drawn = DrawnNode(key, n.name or (n.output[0] if n.output else key), n.op_type, outs, attribute_texts(n),
-                          params, [producer[x] for x in n.input if x in producer])  # fmt: skip
+        drawn = DrawnNode(
+            key,
+            n.name or (n.output[0] if n.output else key),
+            n.op_type,
+            outs,
+            attribute_texts(n),
+            params,
+            [producer[x] for x in n.input if x in producer],
+        )
         nodes.append(drawn)
         for o, _ in outs:
             producer[o] = key
     for vi in g.output:
-        nodes.append(DrawnNode(f"output:{vi.name}", vi.name, "Output", [(vi.name, shapes.get(vi.name, []))], {}, 0,
-                               [producer[vi.name]] if vi.name in producer else []))  # fmt: skip
+        nodes.append(
+            DrawnNode(
+                f"output:{vi.name}",
+                vi.name,
+                "Output",
+                [(vi.name, shapes.get(vi.name, []))],
+                {},
+                0,
+                [producer[vi.name]] if vi.name in producer else [],
+            )
+        )
     return nodes
 
 
@@ -92,14 +108,22 @@ def read_layers_report(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise BrokerError(f"cannot read the layer report: {exc}", reference="bad-input", file=str(path),
-                          hint="give the JSON printed by: mmbroker compare A B --layers --json > R.json") from None  # fmt: skip
+        raise BrokerError(
+            f"cannot read the layer report: {exc}",
+            reference="bad-input",
+            file=str(path),
+            hint="give the JSON printed by: mmbroker compare A B --layers --json > R.json",
+        ) from None
     layers = data.get("layers") if isinstance(data, dict) else None
     if isinstance(layers, dict):
         data = layers
     if not isinstance(data, dict) or not isinstance(data.get("layers"), list):
-        raise BrokerError("not a layer-wise report (no per-layer rows)", reference="bad-input", file=str(path),
-                          hint="write it with: mmbroker compare A B --layers --json > R.json")  # fmt: skip
+        raise BrokerError(
+            "not a layer-wise report (no per-layer rows)",
+            reference="bad-input",
+            file=str(path),
+            hint="write it with: mmbroker compare A B --layers --json > R.json",
+        )
     return data
 
 
@@ -187,14 +211,21 @@ h1 { font-size: 14px; } .legend span { display: inline-block; width: 12px; heigh
 _SCRIPT = """
 const info = JSON.parse(document.getElementById('node-data').textContent);
 function show(key) {
-  const n = info[key]; if (!n) return;
-  let rows = '<tr><td>op</td><td>' + n.op + '</td></tr><tr><td>name</td><td>' + n.name + '</td></tr>';
-  for (const [o, s] of n.outputs) rows += '<tr><td>output</td><td>' + o + ' ' + JSON.stringify(s) + '</td></tr>';
-  rows += '<tr><td>parameters</td><td>' + n.params.toLocaleString() + '</td></tr>';
-  for (const [k, v] of Object.entries(n.attributes)) rows += '<tr><td>' + k + '</td><td>' + v + '</td></tr>';
+  const n = info[key];
+  if (!n) return;
+  const rows = [['op', n.op], ['name', n.name]];
+  for (const [o, s] of n.outputs) rows.push(['output', o + ' ' + JSON.stringify(s)]);
+  rows.push(['parameters', n.params.toLocaleString()]);
+  for (const [k, v] of Object.entries(n.attributes)) rows.push([k, v]);
   if (n.divergence) for (const k of ['max_abs', 'max_rel', 'mismatched', 'total', 'passed'])
-    rows += '<tr><td>' + k + '</td><td>' + n.divergence[k] + '</td></tr>';
-  document.getElementById('details').innerHTML = '<table>' + rows.replace(/<(?!\\/?(tr|td|table))/g, '&lt;') + '</table>';
+    rows.push([k, String(n.divergence[k])]);
+  const table = document.createElement('table');
+  for (const [k, v] of rows) {
+    const tr = table.insertRow();
+    tr.insertCell().textContent = k;
+    tr.insertCell().textContent = v;
+  }
+  document.getElementById('details').replaceChildren(table);
 }
 for (const g of document.querySelectorAll('.node')) g.addEventListener('click', () => show(g.dataset.key));
 const first = document.querySelector('.node.first-divergent');
@@ -212,20 +243,31 @@ def render(model: onnx.ModelProto, title: str, report: dict[str, Any] | None = N
     for a, b in edges:
         y1, y2 = a.y + a.height / 2, b.y - b.height / 2
         mid = (y1 + y2) / 2
-        svg.append(f'<path class="edge" d="M{a.x:.1f},{y1:.1f} C{a.x:.1f},{mid:.1f} {b.x:.1f},{mid:.1f} '
-                   f'{b.x:.1f},{y2:.1f}"/>')  # fmt: skip
+        svg.append(
+            f'<path class="edge" d="M{a.x:.1f},{y1:.1f} C{a.x:.1f},{mid:.1f} {b.x:.1f},{mid:.1f} {b.x:.1f},{y2:.1f}"/>'
+        )
     for n in nodes:
-        cls = "node" + (" first-divergent" if n.first_divergent else "") + (" diverged" if n.divergence
-                                                                              and not n.divergence["passed"] else "")  # fmt: skip
+        cls = (
+            "node"
+            + (" first-divergent" if n.first_divergent else "")
+            + (" diverged" if n.divergence and not n.divergence["passed"] else "")
+        )
         x0, y0 = n.x - NODE_W / 2, n.y - n.height / 2
         attrs = "; ".join(f"{k}={v}" for k, v in n.attributes.items())
-        svg.append(f'<g class="{cls}" data-key="{esc(n.key)}" data-name="{esc(n.name)}" data-op="{esc(n.op)}"'
-                   f' data-params="{n.params}"'
-                   + (f' data-max-abs="{n.divergence["max_abs"]}" data-passed="{str(n.divergence["passed"]).lower()}"'
-                      if n.divergence else "") + ">")  # fmt: skip
+        svg.append(
+            f'<g class="{cls}" data-key="{esc(n.key)}" data-name="{esc(n.name)}" data-op="{esc(n.op)}"'
+            f' data-params="{n.params}"'
+            + (
+                f' data-max-abs="{n.divergence["max_abs"]}" data-passed="{str(n.divergence["passed"]).lower()}"'
+                if n.divergence
+                else ""
+            )
+            + ">"
+        )
         svg.append(f"<title>{esc(n.op)} {esc(n.name)}{(' — ' + esc(attrs)) if attrs else ''}</title>")
-        svg.append(f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{NODE_W}" height="{n.height:.0f}" '
-                   f'fill="{colour(n, atol)}"/>')  # fmt: skip
+        svg.append(
+            f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{NODE_W}" height="{n.height:.0f}" fill="{colour(n, atol)}"/>'
+        )
         for i, line in enumerate(n.lines):
             cls_t = ' class="op"' if i == 0 else ""
             svg.append(f'<text{cls_t} x="{x0 + PAD:.1f}" y="{y0 + PAD + (i + 0.8) * LINE_H:.1f}">{esc(line)}</text>')
@@ -233,25 +275,41 @@ def render(model: onnx.ModelProto, title: str, report: dict[str, Any] | None = N
             svg.append(f'<text class="badge" x="{x0 + NODE_W + 4:.1f}" y="{n.y:.1f}">◀ first divergent</text>')
         svg.append("</g>")
     svg.append("</svg>")
-    data = {n.key: {"op": n.op, "name": n.name, "outputs": n.outputs, "params": n.params,
-                    "attributes": n.attributes, "divergence": n.divergence} for n in nodes}  # fmt: skip
+    data = {
+        n.key: {
+            "op": n.op,
+            "name": n.name,
+            "outputs": n.outputs,
+            "params": n.params,
+            "attributes": n.attributes,
+            "divergence": n.divergence,
+        }
+        for n in nodes
+    }
     total = sum(n.params for n in nodes)
     ops = len([n for n in nodes if n.op not in ("Input", "Output")])
     side = [f"<h1>{esc(title)}</h1>", f"<p>{ops} nodes, {total:,} parameters</p>"]
     if report is not None:
         first = report.get("first_divergent")
-        side.append(f"<p>layer-wise: {matched} nodes matched to the report (atol {atol:g}, rtol "
-                    f"{float(report.get('rtol', 0)):g})</p>")  # fmt: skip
-        side.append(f'<p id="first-divergent">first divergent: {esc(first["node"] or first["value"])} '
-                    f'({esc(first["op"])}), max abs err {first["max_abs"]:.3g}</p>' if first
-                    else '<p id="first-divergent">no node diverges</p>')  # fmt: skip
-        side.append('<p class="legend"><span style="background:#cdebc5"></span>within tolerance '
-                    '<span style="background:#f0c850"></span><span style="background:#e0323c"></span>diverged '
-                    '<span style="background:#f4f4f4"></span>not compared</p>')  # fmt: skip
+        side.append(
+            f"<p>layer-wise: {matched} nodes matched to the report (atol {atol:g}, rtol "
+            f"{float(report.get('rtol', 0)):g})</p>"
+        )
+        side.append(
+            f'<p id="first-divergent">first divergent: {esc(first["node"] or first["value"])} '
+            f"({esc(first['op'])}), max abs err {first['max_abs']:.3g}</p>"
+            if first
+            else '<p id="first-divergent">no node diverges</p>'
+        )
+        side.append(
+            '<p class="legend"><span style="background:#cdebc5"></span>within tolerance '
+            '<span style="background:#f0c850"></span><span style="background:#e0323c"></span>diverged '
+            '<span style="background:#f4f4f4"></span>not compared</p>'
+        )
     side.append('<div id="details">click a node for its details</div>')
     payload = json.dumps(data, default=str).replace("</", "<\\/")
     return (
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
         "script-src 'unsafe-inline'\">"
         f"<title>{esc(title)}</title><style>{_STYLE}</style></head><body>"

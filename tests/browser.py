@@ -10,8 +10,16 @@ from pathlib import Path
 
 import pytest
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def ensure(*packages: str) -> None:
@@ -24,8 +32,12 @@ def ensure(*packages: str) -> None:
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
         pytest.skip(f"{', '.join(missing)} not installed and not root: apt-get install {' '.join(missing)}")
     subprocess.run(["apt-get", "update", "-qq"], check=False, capture_output=True)
-    r = subprocess.run(["apt-get", "install", "-y", "-qq", *missing], capture_output=True, text=True,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})  # fmt: skip
+    r = subprocess.run(
+        ["apt-get", "install", "-y", "-qq", *missing],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+    )
     if r.returncode != 0:
         pytest.skip(f"apt-get install {' '.join(missing)} failed: {r.stderr[-300:]}")
 

@@ -33,8 +33,14 @@ class ModelFile:
         return {"": "unverified", "sha256-prefix": "sha256 prefix"}.get(self.algorithm, self.algorithm)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "url": self.url, "size": self.size, "size_mb": self.size_mb,
-                "digest": self.digest or None, "verification": self.verification()}  # fmt: skip
+        return {
+            "name": self.name,
+            "url": self.url,
+            "size": self.size,
+            "size_mb": self.size_mb,
+            "digest": self.digest or None,
+            "verification": self.verification(),
+        }
 
 
 @dataclass(frozen=True)
@@ -79,10 +85,13 @@ def load(path: Path = CATALOGUE_FILE) -> list[Entry]:
             known = {"description", "home", "licence", "input", "preprocessing", "files", "save_as", "assemble", "note"}
             unknown = set(e) - known
             if unknown:
-                raise BrokerError(f"catalogue entry {fw}.{name} has unknown keys {sorted(unknown)}",
-                                  reference="internal-bug", file=str(path), hint="fix models.toml")  # fmt: skip
-            entries.append(Entry(framework=fw, name=name, files=files,
-                                 **{k: v for k, v in e.items() if k != "files"}))  # fmt: skip
+                raise BrokerError(
+                    f"catalogue entry {fw}.{name} has unknown keys {sorted(unknown)}",
+                    reference="internal-bug",
+                    file=str(path),
+                    hint="fix models.toml",
+                )
+            entries.append(Entry(framework=fw, name=name, files=files, **{k: v for k, v in e.items() if k != "files"}))
     return entries
 
 
@@ -124,6 +133,7 @@ def find(entries: list[Entry], name: str, framework: str | None = None) -> Entry
     raise BrokerError(
         f"no model {name!r} in the catalogue{where}",
         reference="bad-option",
-        hint=(f"closest: {', '.join(close)}; " if close else "") + "list them with: mmbroker download"
+        hint=(f"closest: {', '.join(close)}; " if close else "")
+        + "list them with: mmbroker download"
         + (f" -f {framework}" if framework else ""),
     )

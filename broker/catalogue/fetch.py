@@ -88,8 +88,12 @@ def _open(url: str, start: int) -> tuple[BinaryIO, int | None, bool]:
         try:
             fh = open(path, "rb")
         except OSError as exc:
-            raise BrokerError(f"cannot read {path}: {exc.strerror or exc}", reference="download-failed",
-                              file=str(path), hint="the --mirror folder must hold the catalogue's file names") from None  # fmt: skip
+            raise BrokerError(
+                f"cannot read {path}: {exc.strerror or exc}",
+                reference="download-failed",
+                file=str(path),
+                hint="the --mirror folder must hold the catalogue's file names",
+            ) from None
         size = os.fstat(fh.fileno()).st_size
         resumed = 0 < start <= size
         fh.seek(start if resumed else 0)
@@ -102,13 +106,19 @@ def _open(url: str, start: int) -> tuple[BinaryIO, int | None, bool]:
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and start:  # the range starts at or past the end: fetch it whole again
             return _open(url, 0)
-        raise BrokerError(f"HTTP {exc.code} {exc.reason} for {url}", reference="download-failed",
-                          hint="check the URL or the --mirror; the server refused the file") from None  # fmt: skip
+        raise BrokerError(
+            f"HTTP {exc.code} {exc.reason} for {url}",
+            reference="download-failed",
+            hint="check the URL or the --mirror; the server refused the file",
+        ) from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         reason = reason.strerror if isinstance(reason, OSError) and reason.strerror else reason
-        raise BrokerError(f"cannot fetch {url}: {reason}", reference="download-failed",
-                          hint="check the network, or fetch from a local copy with --mirror DIR|URL") from None  # fmt: skip
+        raise BrokerError(
+            f"cannot fetch {url}: {reason}",
+            reference="download-failed",
+            hint="check the network, or fetch from a local copy with --mirror DIR|URL",
+        ) from None
     resumed = bool(start) and resp.status == 206
     length = resp.headers.get("Content-Length")
     total = int(length) + (start if resumed else 0) if length and length.isdigit() else None
@@ -146,8 +156,11 @@ def fetch_file(f: ModelFile, folder: Path, mirror: str | None, console: Console 
         if exc.errno == errno.ENOSPC:
             part.unlink(missing_ok=True)
             raise _disk_full(part, exc) from None
-        raise BrokerError(f"the download of {f.name} broke off: {exc}", reference="download-failed",
-                          hint="run the same command again: it resumes where it stopped") from None  # fmt: skip
+        raise BrokerError(
+            f"the download of {f.name} broke off: {exc}",
+            reference="download-failed",
+            hint="run the same command again: it resumes where it stopped",
+        ) from None
     got = check_digest(part, f)
     if got:
         part.unlink(missing_ok=True)
@@ -181,6 +194,10 @@ def place(cached: Path, out_dir: Path, name: str) -> Path:
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
             raise _disk_full(target, exc) from None
-        raise BrokerError(f"cannot write {target}: {exc.strerror or exc}", reference="output-not-writable",
-                          file=str(target), hint="choose an output folder you can write to (-o DIR)") from None  # fmt: skip
+        raise BrokerError(
+            f"cannot write {target}: {exc.strerror or exc}",
+            reference="output-not-writable",
+            file=str(target),
+            hint="choose an output folder you can write to (-o DIR)",
+        ) from None
     return target

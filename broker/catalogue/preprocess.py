@@ -74,8 +74,9 @@ def to_image_preprocess(pre: dict[str, Any]) -> ImagePreprocess:
     )
 
 
-def image_preprocess_for(sources: list[str], input_file: Path | None,
-                         given: ImagePreprocess | None = None) -> ImagePreprocess:  # fmt: skip
+def image_preprocess_for(
+    sources: list[str], input_file: Path | None, given: ImagePreprocess | None = None
+) -> ImagePreprocess:
     """The preprocessing for an image `--input`: the catalogue's when the model came from it and
     none was given on the command line, else `given` (or the defaults)."""
     default = given or ImagePreprocess()
@@ -87,5 +88,8 @@ def image_preprocess_for(sources: list[str], input_file: Path | None,
     if not found:
         return default
     pre = to_image_preprocess(found["preprocessing"])
-    return pre if given is None or given.size is None else ImagePreprocess(given.size, pre.order, pre.scale,
-                                                                           pre.mean, pre.std, pre.layout)  # fmt: skip
+    return (
+        pre
+        if given is None or given.size is None
+        else ImagePreprocess(given.size, pre.order, pre.scale, pre.mean, pre.std, pre.layout)
+    )

@@ -40,8 +40,14 @@ def list_entries(framework: str | None, json_out: bool) -> None:
     for col in ("framework", "name", "input", "size", "digest", "description"):
         table.add_column(col, no_wrap=col != "description")
     for e in entries:
-        table.add_row(e.framework, e.name, "x".join(map(str, e.input)), " + ".join(_size(f) for f in e.files),
-                      ", ".join(sorted({f.verification() for f in e.files})), escape(e.description))  # fmt: skip
+        table.add_row(
+            e.framework,
+            e.name,
+            "x".join(map(str, e.input)),
+            " + ".join(_size(f) for f in e.files),
+            ", ".join(sorted({f.verification() for f in e.files})),
+            escape(e.description),
+        )
     out_console().print(table)
 
 
@@ -61,8 +67,13 @@ def download(entry: Entry, out_dir: Path, mirror: str | None) -> list[dict[str, 
         out_dir.mkdir(parents=True, exist_ok=True)
         weights = str(fetched[0][1])
         module = f"{entry.assemble['runner']}.assemble"
-        run_tool(entry.assemble["runner"], module, [entry.assemble["application"], weights, str(out.resolve())],
-                 con, what=f"building {entry.name} from its weights")  # fmt: skip
+        run_tool(
+            entry.assemble["runner"],
+            module,
+            [entry.assemble["application"], weights, str(out.resolve())],
+            con,
+            what=f"building {entry.name} from its weights",
+        )
         written.append({"file": str(out), "from": [str(p) for _, p, _ in fetched], "how": "assembled"})
     else:
         for f, path, how in fetched:
@@ -91,7 +102,7 @@ def run_download(framework: str | None, name: str | None, out_dir: Path, mirror:
     "download",
     help="List the catalogue of pretrained models, or download one: its files come from the publisher "
     "(or --mirror), are cached under $MMBROKER_HOME/downloads, resumed when interrupted, and checked against "
-    "the digest the publisher states. Example: mmbroker download -f keras -n inception_v3 -o ."
+    "the digest the publisher states. Example: mmbroker download -f keras -n inception_v3 -o .",
 )
 def download_cmd(
     framework: Annotated[Optional[str], typer.Option("--framework", "-f", help="Only this framework.")] = None,
@@ -103,10 +114,12 @@ def download_cmd(
     run_download(framework, name, out_dir, mirror, json_out)
 
 
-
 def mmdownload_program(argv: list[str]) -> None:
-    p = argparse.ArgumentParser(prog="mmdownload", description="Download pretrained models (MMdnn's mmdownload). "
-                                "Without -n, lists the catalogue. Example: mmdownload -f keras -n inception_v3")  # fmt: skip
+    p = argparse.ArgumentParser(
+        prog="mmdownload",
+        description="Download pretrained models (MMdnn's mmdownload). "
+        "Without -n, lists the catalogue. Example: mmdownload -f keras -n inception_v3",
+    )
     p.add_argument("--framework", "-f", help="Framework (keras, tensorflow, pytorch, mxnet, caffe, onnx, darknet).")
     p.add_argument("--network", "-n", help="The model to download.")
     p.add_argument("--path", "-p", "-o", default=".", help="Folder to put it in (default: the current one).")

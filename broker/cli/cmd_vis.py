@@ -29,21 +29,35 @@ def _is_ir(path: str) -> bool:
     return path.endswith(".pb") and Path(path).with_suffix(".npz").exists()
 
 
-def _ir_model(s: Session, model: str, shapes: list[str] | None, dst_node: list[str] | None, trust: bool,
-              options: dict[str, str]):  # fmt: skip
+def _ir_model(
+    s: Session, model: str, shapes: list[str] | None, dst_node: list[str] | None, trust: bool, options: dict[str, str]
+):
     """The IR of MODEL: read as it is (IR .pb, .onnx), or parsed by its framework's runner."""
     from ..pipeline import InputShape
 
     if _is_ir(model) or model.endswith(".onnx"):
         return load_ir(Path(model))
     fw, files = parse_model_ref(model)
-    ir = s.toir(fw, files, inputs=[InputShape.parse(t) for t in shapes or []], outputs=dst_node, trust_model=trust,
-                options=options)  # fmt: skip
+    ir = s.toir(
+        fw,
+        files,
+        inputs=[InputShape.parse(t) for t in shapes or []],
+        outputs=dst_node,
+        trust_model=trust,
+        options=options,
+    )
     return load_ir(ir.graph, ir.weights)
 
 
-def write_html(model: str, out: Path, report_path: Path | None, shapes: list[str] | None, dst_node: list[str] | None,
-               trust: bool, options: dict[str, str]) -> Path:  # fmt: skip
+def write_html(
+    model: str,
+    out: Path,
+    report_path: Path | None,
+    shapes: list[str] | None,
+    dst_node: list[str] | None,
+    trust: bool,
+    options: dict[str, str],
+) -> Path:
     from ..vis_page import read_layers_report, render
 
     check_output(out)
@@ -69,18 +83,36 @@ def serve_netron(model: str, port: int, browser: bool) -> None:
             onnx_path = Path(env["TMPDIR"]) / (path.stem + ".onnx")
             onnx.save(load_ir(path), str(onnx_path))
             path = onnx_path
-        proc = subprocess.Popen([str(python), "-m", "runners.netron.serve", str(path.resolve()), "--port", str(port),
-                                 "--parent-pid", str(os.getpid())], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env=env, text=True, start_new_session=True)  # fmt: skip
+        proc = subprocess.Popen(
+            [
+                str(python),
+                "-m",
+                "runners.netron.serve",
+                str(path.resolve()),
+                "--port",
+                str(port),
+                "--parent-pid",
+                str(os.getpid()),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+            start_new_session=True,
+        )
         WATCHDOG.add_group(proc.pid)
         try:
             assert proc.stdout is not None
             line = proc.stdout.readline().strip()
             if not line.startswith("MMBROKER-NETRON|"):
                 err = proc.stderr.read() if proc.stderr else ""
-                raise BrokerError(f"Netron did not start: {' '.join(err.strip().splitlines()[-2:]) or line}",
-                                  reference="runner-crashed", framework="netron",
-                                  hint="mmbroker env doctor netron")  # fmt: skip
+                raise BrokerError(
+                    f"Netron did not start: {' '.join(err.strip().splitlines()[-2:]) or line}",
+                    reference="runner-crashed",
+                    framework="netron",
+                    hint="mmbroker env doctor netron",
+                )
             url = line.split("|", 1)[1]
             out_console().print(url, highlight=False)
             con.print(f"serving {path.name} in Netron at {url} (offline); Ctrl-C stops it", highlight=False)
@@ -122,19 +154,22 @@ def vis(
     from .cmd_convert import parse_options
 
     if html_out is None and layers_report is not None:
-        raise BrokerError("--layers-report colours the --html page", reference="bad-option",
-                          hint="add --html out.html")  # fmt: skip
+        raise BrokerError("--layers-report colours the --html page", reference="bad-option", hint="add --html out.html")
     if html_out is not None:
-        out = write_html(model, html_out, layers_report, input_shape, dst_node, trust_model,
-                         parse_options(class_name, caffe_phase))  # fmt: skip
+        out = write_html(
+            model, html_out, layers_report, input_shape, dst_node, trust_model, parse_options(class_name, caffe_phase)
+        )
         out_console().print(str(out), highlight=False)
         return
     serve_netron(model, port, browser)
 
 
 def mmvismeta_program(argv: list[str]) -> None:
-    p = argparse.ArgumentParser(prog="mmvismeta", description="Write a TensorBoard graph log of a TF1 checkpoint's "
-                                "graph (MMdnn's mmvismeta), to find its output node. Then: tensorboard --logdir LOGDIR")  # fmt: skip
+    p = argparse.ArgumentParser(
+        prog="mmvismeta",
+        description="Write a TensorBoard graph log of a TF1 checkpoint's "
+        "graph (MMdnn's mmvismeta), to find its output node. Then: tensorboard --logdir LOGDIR",
+    )
     p.add_argument("meta", help="The checkpoint's graph, X.ckpt.meta.")
     p.add_argument("logdir", help="Folder for the TensorBoard event file.")
     p.add_argument("--debug", action="store_true", help="Show tracebacks on errors.")
@@ -142,10 +177,19 @@ def mmvismeta_program(argv: list[str]) -> None:
     STATE["debug"] = args.debug
     meta = Path(args.meta)
     if not meta.is_file():
-        raise BrokerError("graph file not found", reference="missing-file", file=str(meta),
-                          hint="give the .meta file of a TF1 checkpoint")  # fmt: skip
+        raise BrokerError(
+            "graph file not found",
+            reference="missing-file",
+            file=str(meta),
+            hint="give the .meta file of a TF1 checkpoint",
+        )
     logdir = Path(args.logdir).resolve()
-    done = run_tool("tensorflow", "tensorflow.vis_meta", [str(meta.resolve()), str(logdir)], err_console(),
-                    what=f"reading {meta.name}")  # fmt: skip
+    done = run_tool(
+        "tensorflow",
+        "tensorflow.vis_meta",
+        [str(meta.resolve()), str(logdir)],
+        err_console(),
+        what=f"reading {meta.name}",
+    )
     out_console().print(done.stdout.strip(), highlight=False)
     err_console().print(f"view it with: tensorboard --logdir {logdir}", highlight=False)

@@ -38,18 +38,27 @@ def _parser(prog: str, description: str) -> argparse.ArgumentParser:
 
 
 def _trust(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--trust-model", action="store_true",
-                   help="Allow formats that can run code when loaded (pickled nn.Module, Keras Lambda).")  # fmt: skip
+    p.add_argument(
+        "--trust-model",
+        action="store_true",
+        help="Allow formats that can run code when loaded (pickled nn.Module, Keras Lambda).",
+    )
 
 
 def _ir_source_options(p: argparse.ArgumentParser) -> None:
     """The options of MMdnn's convertToIR that mmconvert passes on."""
-    p.add_argument("--inputShape", nargs="+", metavar="SHAPE",
-                   help="Input shape(s): 3,224,224 (MMdnn's, without batch) or 1,3,224,224; one per input node.")  # fmt: skip
-    p.add_argument("--dstNodeName", "-node", "--dstNode", nargs="+", metavar="NODE",
-                   help="[TensorFlow] output node name(s).")  # fmt: skip
-    p.add_argument("--inputNodeName", "-inode", nargs="+", metavar="NODE",
-                   help="Input node name(s), paired with --inputShape.")  # fmt: skip
+    p.add_argument(
+        "--inputShape",
+        nargs="+",
+        metavar="SHAPE",
+        help="Input shape(s): 3,224,224 (MMdnn's, without batch) or 1,3,224,224; one per input node.",
+    )
+    p.add_argument(
+        "--dstNodeName", "-node", "--dstNode", nargs="+", metavar="NODE", help="[TensorFlow] output node name(s)."
+    )
+    p.add_argument(
+        "--inputNodeName", "-inode", nargs="+", metavar="NODE", help="Input node name(s), paired with --inputShape."
+    )
     p.add_argument("--caffePhase", help="[Caffe] the phase whose layers are kept, TEST or TRAIN.")
     p.add_argument("--class", dest="class_name", help="[PyTorch] the nn.Module class for a state_dict .pth.")
     _trust(p)
@@ -97,10 +106,17 @@ _TOCODE_FLAGS = ("IRModelPath", "IRWeightPath", "dstModelPath", "dstWeightPath")
 
 
 def toir(argv: list[str]) -> None:
-    p = _parser("mmtoir", "Convert a model to the IR: <dstPath>.pb (ONNX graph), <dstPath>.npz (weights) and "
-                "<dstPath>.json (summary). Example: mmtoir -f keras -w imagenet_inception_v3.h5 -o keras_inception_v3")  # fmt: skip
-    p.add_argument("--srcFramework", "-f", required=True, help="Source framework (caffe, cntk, mxnet, keras, tensorflow, "
-                   "tf, pytorch, onnx, coreml).")  # fmt: skip
+    p = _parser(
+        "mmtoir",
+        "Convert a model to the IR: <dstPath>.pb (ONNX graph), <dstPath>.npz (weights) and "
+        "<dstPath>.json (summary). Example: mmtoir -f keras -w imagenet_inception_v3.h5 -o keras_inception_v3",
+    )
+    p.add_argument(
+        "--srcFramework",
+        "-f",
+        required=True,
+        help="Source framework (caffe, cntk, mxnet, keras, tensorflow, tf, pytorch, onnx, coreml).",
+    )
     p.add_argument("--weights", "-w", "-iw", help="Model weights (caffemodel, keras .h5, checkpoint prefix, .params).")
     p.add_argument("--network", "-n", "-in", help="Model network file (prototxt, .meta, -symbol.json, .model, ...).")
     p.add_argument("--dstPath", "-d", "-o", help="Stem of the IR files to write.")
@@ -111,8 +127,11 @@ def toir(argv: list[str]) -> None:
     args = _start(p, argv)
     given = [f for f in _TOCODE_FLAGS if getattr(args, f)]
     if given:
-        err_console().print(f"note: {', '.join('--' + f for f in given)} are mmtocode's options (MMdnn's PyTorch "
-                            "README writes them after mmtoir): running mmtocode", highlight=False)  # fmt: skip
+        err_console().print(
+            f"note: {', '.join('--' + f for f in given)} are mmtocode's options (MMdnn's PyTorch "
+            "README writes them after mmtoir): running mmtocode",
+            highlight=False,
+        )
         tocode(argv)
         return
     if not args.dstPath:
@@ -122,9 +141,15 @@ def toir(argv: list[str]) -> None:
         raise BrokerError("no model given", reference="missing-file", hint="give the model with -n and/or -w")
     fw = runner_name(args.srcFramework)
     with Session(console=err_console()) as s:
-        ir = s.toir(fw, sources, inputs=input_shapes(args.inputShape, args.inputNodeName),
-                    outputs=args.dstNodeName, trust_model=args.trust_model, options=_parse_options(args),
-                    stem=Path(args.dstPath))  # fmt: skip
+        ir = s.toir(
+            fw,
+            sources,
+            inputs=input_shapes(args.inputShape, args.inputNodeName),
+            outputs=args.dstNodeName,
+            trust_model=args.trust_model,
+            options=_parse_options(args),
+            stem=Path(args.dstPath),
+        )
     _say(f"IR network structure is saved as [{ir.summary}].")
     _say(f"IR network structure is saved as [{ir.graph}].")
     _say(f"IR weights are saved as [{ir.weights}].")
@@ -132,20 +157,35 @@ def toir(argv: list[str]) -> None:
 
 # -- mmtocode -------------------------------------------------------------------------------------
 def tocode(argv: list[str]) -> None:
-    p = _parser("mmtocode", "Generate a framework's code and weights from the IR. Example: mmtocode -f pytorch "
-                "-n converted.pb -w converted.npy -d converted_pytorch.py -dw converted_pytorch.npy")  # fmt: skip
+    p = _parser(
+        "mmtocode",
+        "Generate a framework's code and weights from the IR. Example: mmtocode -f pytorch "
+        "-n converted.pb -w converted.npy -d converted_pytorch.py -dw converted_pytorch.npy",
+    )
     p.add_argument("--dstFramework", "-f", required=True, help="Target framework.")
     p.add_argument("--IRModelPath", "-n", "-in", required=True, help="IR graph (.pb written by mmtoir).")
     p.add_argument("--IRWeightPath", "-w", "-iw", help="IR weights (default: the .npz beside the graph).")
-    p.add_argument("--dstModelPath", "-d", "-o", required=True,
-                   help="The code file to write (X.py; a .prototxt for Caffe), or a folder.")  # fmt: skip
-    p.add_argument("--dstWeightPath", "-dw", "-ow",
-                   help="The target's weights file to write (default: beside the code, the target's own suffix).")  # fmt: skip
+    p.add_argument(
+        "--dstModelPath",
+        "-d",
+        "-o",
+        required=True,
+        help="The code file to write (X.py; a .prototxt for Caffe), or a folder.",
+    )
+    p.add_argument(
+        "--dstWeightPath",
+        "-dw",
+        "-ow",
+        help="The target's weights file to write (default: beside the code, the target's own suffix).",
+    )
     p.add_argument("--phase", choices=["train", "test"], default="test", help="Only 'test' (inference) code is made.")
     args = _start(p, argv)
     if args.phase == "train":
-        raise BrokerError("--phase train is not supported: the generated code is for inference (test)",
-                          reference="bad-option", hint="leave --phase out")  # fmt: skip
+        raise BrokerError(
+            "--phase train is not supported: the generated code is for inference (test)",
+            reference="bad-option",
+            hint="leave --phase out",
+        )
     fw = runner_name(args.dstFramework)
     ir = resolve_ir(Path(args.IRModelPath), Path(args.IRWeightPath) if args.IRWeightPath else None)
     code = Path(args.dstModelPath)
@@ -160,19 +200,34 @@ def tocode(argv: list[str]) -> None:
 
 # -- mmtomodel ------------------------------------------------------------------------------------
 def tomodel(argv: list[str]) -> None:
-    p = _parser("mmtomodel", "Build a native model from generated code and weights (or straight from the IR). "
-                "Example: mmtomodel -f pytorch -in converted_pytorch.py -iw converted_pytorch.npy -o converted_pytorch.pth")  # fmt: skip
+    p = _parser(
+        "mmtomodel",
+        "Build a native model from generated code and weights (or straight from the IR). "
+        "Example: mmtomodel -f pytorch -in converted_pytorch.py -iw converted_pytorch.npy -o converted_pytorch.pth",
+    )
     p.add_argument("--framework", "-f", required=True, help="Target framework.")
-    p.add_argument("--inputNetwork", "-in", "-n", required=True,
-                   help="The code mmtocode wrote (X.py, or X without .py), or an IR graph .pb.")  # fmt: skip
-    p.add_argument("--inputWeight", "-iw", "-w",
-                   help="Its weights (mmtocode's -dw); IR weights mean the weights written beside the code.")  # fmt: skip
+    p.add_argument(
+        "--inputNetwork",
+        "-in",
+        "-n",
+        required=True,
+        help="The code mmtocode wrote (X.py, or X without .py), or an IR graph .pb.",
+    )
+    p.add_argument(
+        "--inputWeight",
+        "-iw",
+        "-w",
+        help="Its weights (mmtocode's -dw); IR weights mean the weights written beside the code.",
+    )
     p.add_argument("--outputModel", "-o", "-om", "--dump", required=True, help="The model file to write.")
     p.add_argument("--dump_tag", choices=["SERVING", "TRAINING"], help="[TensorFlow] only SERVING is written.")
     args = _start(p, argv)
     if args.dump_tag == "TRAINING":
-        raise BrokerError("--dump_tag TRAINING is not supported: models are written for inference",
-                          reference="bad-option", hint="leave --dump_tag out, or give SERVING")  # fmt: skip
+        raise BrokerError(
+            "--dump_tag TRAINING is not supported: models are written for inference",
+            reference="bad-option",
+            hint="leave --dump_tag out, or give SERVING",
+        )
     fw = runner_name(args.framework)
     network = Path(args.inputNetwork)
     weights = Path(args.inputWeight) if args.inputWeight else None
@@ -195,9 +250,12 @@ def tomodel(argv: list[str]) -> None:
 
 # -- mmconvert ------------------------------------------------------------------------------------
 def convert(argv: list[str]) -> None:
-    p = _parser("mmconvert", "Convert a model between frameworks in one step and check that both compute the same "
-                "outputs. Example: mmconvert -sf tensorflow -in imagenet_inception_v3.ckpt.meta -iw inception_v3.ckpt "
-                "--dstNode MMdnn_Output -df pytorch -om tf_to_pytorch_inception_v3.pth")  # fmt: skip
+    p = _parser(
+        "mmconvert",
+        "Convert a model between frameworks in one step and check that both compute the same "
+        "outputs. Example: mmconvert -sf tensorflow -in imagenet_inception_v3.ckpt.meta -iw inception_v3.ckpt "
+        "--dstNode MMdnn_Output -df pytorch -om tf_to_pytorch_inception_v3.pth",
+    )
     p.add_argument("--srcFramework", "-sf", required=True, help="Source framework.")
     p.add_argument("--inputWeight", "-iw", help="Source weights (caffemodel, .h5, checkpoint prefix, .params, .model).")
     p.add_argument("--inputNetwork", "-in", help="Source network file (prototxt, .meta, -symbol.json, ...).")
@@ -212,8 +270,11 @@ def convert(argv: list[str]) -> None:
     p.add_argument("--keep-failed", action="store_true", help="Keep an unverified result in <output>.failed/.")
     args = _start(p, argv)
     if args.dump_tag == "TRAINING":
-        raise BrokerError("--dump_tag TRAINING is not supported: models are written for inference",
-                          reference="bad-option", hint="leave --dump_tag out, or give SERVING")  # fmt: skip
+        raise BrokerError(
+            "--dump_tag TRAINING is not supported: models are written for inference",
+            reference="bad-option",
+            hint="leave --dump_tag out, or give SERVING",
+        )
     sources = [s for s in (args.inputNetwork, args.inputWeight) if s]
     if not sources:
         raise BrokerError("no model given", reference="missing-file", hint="give the model with -in and/or -iw")

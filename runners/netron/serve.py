@@ -68,9 +68,9 @@ def main(argv):
     p.add_argument("--parent-pid", type=int, default=0)
     args = p.parse_args(argv)
     if args.parent_pid:
-        from runners.common import lifetime
-
         import signal
+
+        from runners.common import lifetime
 
         lifetime.set_parent_death_signal(signal.SIGTERM)
         watch_parent(args.parent_pid)

@@ -33,8 +33,10 @@ def main(argv):
         writer.flush()
         writer.close()
     new = sorted(set(os.listdir(logdir)) - before)
-    sys.stdout.write("TensorBoard graph log of %d nodes written: %s\n"
-                     % (len(graph.as_graph_def().node), os.path.join(logdir, new[-1]) if new else logdir))
+    sys.stdout.write(
+        "TensorBoard graph log of %d nodes written: %s\n"
+        % (len(graph.as_graph_def().node), os.path.join(logdir, new[-1]) if new else logdir)
+    )
     return 0
 
 

@@ -21,8 +21,13 @@ from broker.cli import mmdnn
 
 pytestmark = pytest.mark.runner
 ROOT = Path(__file__).resolve().parents[2]
-PROGRAMS = {"mmconvert": mmdnn.convert, "mmtoir": mmdnn.toir, "mmtocode": mmdnn.tocode, "mmtomodel": mmdnn.tomodel,
-            "mmvismeta": lambda argv: __import__("broker.cli.cmd_vis", fromlist=["x"]).mmvismeta_program(argv)}  # fmt: skip
+PROGRAMS = {
+    "mmconvert": mmdnn.convert,
+    "mmtoir": mmdnn.toir,
+    "mmtocode": mmdnn.tocode,
+    "mmtomodel": mmdnn.tomodel,
+    "mmvismeta": lambda argv: __import__("broker.cli.cmd_vis", fromlist=["x"]).mmvismeta_program(argv),
+}
 
 
 def mm(line: str) -> CliResult:
@@ -62,28 +67,42 @@ def slim_ckpt(tf_models, tmp_path, monkeypatch):
 
 def test_tensorflow_to_pytorch_as_written(slim_ckpt, env_or_skip):
     env_or_skip("pytorch")
-    mm("mmconvert -sf tensorflow -in imagenet_inception_v3.ckpt.meta -iw inception_v3.ckpt --dstNode MMdnn_Output "
-       "-df pytorch -om tf_to_pytorch_inception_v3.pth")  # fmt: skip
+    mm(
+        "mmconvert -sf tensorflow -in imagenet_inception_v3.ckpt.meta -iw inception_v3.ckpt --dstNode MMdnn_Output "
+        "-df pytorch -om tf_to_pytorch_inception_v3.pth"
+    )
     assert Path("tf_to_pytorch_inception_v3.pth").is_file()
 
-    r = mm("mmtoir -f tensorflow -n imagenet_resnet_v2_152.ckpt.meta -w imagenet_resnet_v2_152.ckpt "
-           "--dstNode MMdnn_Output -o converted")  # fmt: skip
+    r = mm(
+        "mmtoir -f tensorflow -n imagenet_resnet_v2_152.ckpt.meta -w imagenet_resnet_v2_152.ckpt "
+        "--dstNode MMdnn_Output -o converted"
+    )
     assert "IR weights are saved as [converted.npz]" in r.stdout
     r = mm("mmtocode -f pytorch -n converted.pb -w converted.npy -d converted_pytorch.py -dw converted_pytorch.npy")
     assert "Target weights are saved as [converted_pytorch.npy]" in r.stdout
     assert "class " in Path("converted_pytorch.py").read_text()
     assert Path("converted_pytorch.npy").read_bytes()[:2] == b"PK"  # a state_dict archive, whatever its name
     mm("mmtomodel -f pytorch -in converted_pytorch.py -iw converted_pytorch.npy -o converted_pytorch.pth")
-    same_outputs("tensorflow:imagenet_resnet_v2_152.ckpt.meta,imagenet_resnet_v2_152.ckpt",
-                 "pytorch:converted_pytorch.pth,converted_pytorch.py", "--dstNode", "MMdnn_Output")  # fmt: skip
+    same_outputs(
+        "tensorflow:imagenet_resnet_v2_152.ckpt.meta,imagenet_resnet_v2_152.ckpt",
+        "pytorch:converted_pytorch.pth,converted_pytorch.py",
+        "--dstNode",
+        "MMdnn_Output",
+    )
 
     # the PyTorch README: mmtocode's flags written after mmtoir, and mmtomodel with -n/-w/--dump
-    r = mm("mmtoir -f pytorch -n converted.pb --IRWeightPath converted.npy --dstModelPath pytorch_inception_v3.py "
-           "-dw pytorch_inception_v3.npy")  # fmt: skip
+    r = mm(
+        "mmtoir -f pytorch -n converted.pb --IRWeightPath converted.npy --dstModelPath pytorch_inception_v3.py "
+        "-dw pytorch_inception_v3.npy"
+    )
     assert "running mmtocode" in r.stderr and Path("pytorch_inception_v3.npy").is_file()
     mm("mmtomodel -f pytorch -n pytorch_inception_v3.py -w pytorch_inception_v3.npy --dump pytorch_inception_v3.pth")
-    same_outputs("tensorflow:imagenet_resnet_v2_152.ckpt.meta,imagenet_resnet_v2_152.ckpt",
-                 "pytorch:pytorch_inception_v3.pth,pytorch_inception_v3.py", "--dstNode", "MMdnn_Output")  # fmt: skip
+    same_outputs(
+        "tensorflow:imagenet_resnet_v2_152.ckpt.meta,imagenet_resnet_v2_152.ckpt",
+        "pytorch:pytorch_inception_v3.pth,pytorch_inception_v3.py",
+        "--dstNode",
+        "MMdnn_Output",
+    )
 
 
 def test_mmvismeta_writes_a_tensorboard_graph_log(slim_ckpt):
@@ -114,17 +133,25 @@ def test_mxnet_as_written(env_for, env_or_skip, tmp_path, monkeypatch):
     os.rename("resnet18_v1-symbol.json", "resnet-50-symbol.json")
     os.rename("resnet18_v1-0000.params", "resnet-50-0000.params")
     env_or_skip("cntk")
-    mm("mmconvert -sf mxnet -in resnet-50-symbol.json -iw resnet-50-0000.params -df cntk -om mxnet_resnet50.dnn "
-       "--inputShape 3,224,224")  # fmt: skip
+    mm(
+        "mmconvert -sf mxnet -in resnet-50-symbol.json -iw resnet-50-0000.params -df cntk -om mxnet_resnet50.dnn "
+        "--inputShape 3,224,224"
+    )
     assert Path("mxnet_resnet50.dnn").is_file()
     mm("mmtoir -f mxnet -n resnet-50-symbol.json -w resnet-50-0000.params -d resnet50 --inputShape 3,224,224")
-    mm("mmtocode -f mxnet --IRModelPath resnet50.pb --dstModelPath mxnet_resnet50.py --IRWeightPath resnet50.npy "
-       "-dw mxnet_resnet50-0000.params")  # fmt: skip
+    mm(
+        "mmtocode -f mxnet --IRModelPath resnet50.pb --dstModelPath mxnet_resnet50.py --IRWeightPath resnet50.npy "
+        "-dw mxnet_resnet50-0000.params"
+    )
     # MMdnn: python -m mmdnn.conversion.examples.mxnet.imagenet_test -n mxnet_resnet50 -w ... --dump resnet50
     mm("mmtomodel -f mxnet -n mxnet_resnet50 -w mxnet_resnet50-0000.params --dump resnet50_dump")
     assert Path("resnet50_dump-symbol.json").is_file() and Path("resnet50_dump-0000.params").is_file()
-    same_outputs("mxnet:resnet-50-symbol.json,resnet-50-0000.params",
-                 "mxnet:resnet50_dump-symbol.json,resnet50_dump-0000.params", "--inputShape", "1,3,224,224")  # fmt: skip
+    same_outputs(
+        "mxnet:resnet-50-symbol.json,resnet-50-0000.params",
+        "mxnet:resnet50_dump-symbol.json,resnet50_dump-0000.params",
+        "--inputShape",
+        "1,3,224,224",
+    )
 
 
 def test_cntk_as_written(env_or_skip, tmp_path, monkeypatch):

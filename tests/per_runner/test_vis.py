@@ -32,8 +32,13 @@ def three_convs(path, scale_conv2=1.0):
         nodes.append(h.make_node("Conv", [x, f"conv{i}_w"], [f"c{i}"], name=f"conv{i}", pads=[1, 1, 1, 1]))
         nodes.append(h.make_node("Relu", [f"c{i}"], [f"r{i}"], name=f"relu{i}"))
     nodes.append(h.make_node("GlobalAveragePool", ["r3"], ["out"], name="gap"))
-    g = h.make_graph(nodes, "net", [h.make_tensor_value_info("x", T.FLOAT, [1, 3, 16, 16])],
-                     [h.make_tensor_value_info("out", T.FLOAT, None)], inits)  # fmt: skip
+    g = h.make_graph(
+        nodes,
+        "net",
+        [h.make_tensor_value_info("x", T.FLOAT, [1, 3, 16, 16])],
+        [h.make_tensor_value_info("out", T.FLOAT, None)],
+        inits,
+    )
     onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 18)]), str(path))
     return path
 
@@ -63,14 +68,18 @@ def test_html_page_shows_the_graph_and_the_divergence(tmp_path):
     from PIL import Image
 
     pixels = np.asarray(Image.open(shot).convert("RGB")).reshape(-1, 3).astype(int)
-    green = np.sum((abs(pixels - [0xCD, 0xEB, 0xC5]).sum(1) < 10))  # within tolerance: conv1, relu1
+    green = np.sum(abs(pixels - [0xCD, 0xEB, 0xC5]).sum(1) < 10)  # within tolerance: conv1, relu1
     red = np.sum((pixels[:, 0] > 200) & (pixels[:, 1] < 80) & (pixels[:, 2] < 80))  # diverged, and the mark
     assert green > 2000 and red > 2000, (green, red)
 
 
 def start_vis(model):
-    proc = subprocess.Popen([sys.executable, "-c", "from broker.cli import main; main()", "vis", str(model),
-                             "--no-browser"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from broker.cli import main; main()", "vis", str(model), "--no-browser"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     url = proc.stdout.readline().strip()
     assert url.startswith("http://127.0.0.1:"), proc.stderr.read() if proc.poll() is not None else url
     return proc, url
@@ -93,15 +102,24 @@ def test_netron_serves_offline_and_stays_usable_after_its_update_date(tmp_path, 
 
     # the measurement: Netron's own server, same pinned package, same clock
     handle = env_for("netron")
-    own = subprocess.Popen([str(handle.python), "-c", "import sys, netron; sys.argv = ['netron', sys.argv[1], '-p', "
-                            "'0', '--host', '127.0.0.1']; netron.main()", str(model)],
-                           stderr=subprocess.PIPE, text=True, env={**os.environ, **handle.env_vars})  # fmt: skip
+    own = subprocess.Popen(
+        [
+            str(handle.python),
+            "-c",
+            "import sys, netron; sys.argv = ['netron', sys.argv[1], '-p', '0', '--host', '127.0.0.1']; netron.main()",
+            str(model),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **handle.env_vars},
+    )
     try:
         line = own.stderr.readline()
         own_url = line.split(" at ")[-1].strip()
         assert own_url.startswith("http://127.0.0.1:"), line
-        assert "Please update to the newest version." in chromium(own_url, tmp_path / "p2", "--dump-dom",
-                                                                  faketime="+200d")  # fmt: skip
+        assert "Please update to the newest version." in chromium(
+            own_url, tmp_path / "p2", "--dump-dom", faketime="+200d"
+        )
         assert "This app uses cookies" in chromium(own_url, tmp_path / "p3", "--dump-dom")  # offline, today
     finally:
         own.terminate()

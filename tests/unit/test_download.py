@@ -101,10 +101,16 @@ def test_unknown_name_suggests_the_closest(home):
 def entry_with(files, tmp_path, digest_of=None):
     """A catalogue file written for the test: the same shape as models.toml."""
     toml = tmp_path / "models.toml"
-    lines = ['[onnx.testnet]', 'description = "test"', 'home = "http://127.0.0.1/"', 'licence = "MIT"',
-             "input = [1, 3, 8, 8]",
-             'preprocessing = { order = "bgr", scale = 1.0, mean = [1.0, 2.0, 3.0], std = [1.0, 1.0, 1.0], '
-             'layout = "nchw" }', "files = ["]  # fmt: skip
+    lines = [
+        "[onnx.testnet]",
+        'description = "test"',
+        'home = "http://127.0.0.1/"',
+        'licence = "MIT"',
+        "input = [1, 3, 8, 8]",
+        'preprocessing = { order = "bgr", scale = 1.0, mean = [1.0, 2.0, 3.0], std = [1.0, 1.0, 1.0], '
+        'layout = "nchw" }',
+        "files = [",
+    ]
     for name, url, digest in files:
         lines.append(f'  {{ name = "{name}", url = "{url}", digest = "{digest}" }},')
     lines.append("]")
@@ -138,8 +144,12 @@ def test_download_verifies_and_places(server, home, tmp_path, monkeypatch):
 def test_resume_asks_for_the_rest(server, home, tmp_path, monkeypatch):
     root, url = server
     (root / "net.onnx").write_bytes(PAYLOAD)
-    use_catalogue(monkeypatch, entry_with([("net.onnx", f"{url}/net.onnx",
-                                           "sha256-prefix:" + hashlib.sha256(PAYLOAD).hexdigest()[:8])], tmp_path))  # fmt: skip
+    use_catalogue(
+        monkeypatch,
+        entry_with(
+            [("net.onnx", f"{url}/net.onnx", "sha256-prefix:" + hashlib.sha256(PAYLOAD).hexdigest()[:8])], tmp_path
+        ),
+    )
     part = home / "downloads" / "onnx" / "testnet" / "net.onnx.part"
     part.parent.mkdir(parents=True)
     part.write_bytes(PAYLOAD[:100_000])  # an interrupted download
