@@ -76,20 +76,24 @@ def to_image_preprocess(pre: dict[str, Any]) -> ImagePreprocess:
 
 def image_preprocess_for(
     sources: list[str], input_file: Path | None, given: ImagePreprocess | None = None
-) -> ImagePreprocess:
-    """The preprocessing for an image `--input`: the catalogue's when the model came from it and
-    none was given on the command line, else `given` (or the defaults)."""
+) -> tuple[ImagePreprocess, str]:
+    """The preprocessing for an image `--input`, and a note saying where it came from: the
+    catalogue's when the model came from it and none was given on the command line, else `given`
+    (or the defaults)."""
     default = given or ImagePreprocess()
     if input_file is None or input_file.suffix.lower() not in IMAGE_SUFFIXES:
-        return default
+        return default, ""
     if given is not None and given != ImagePreprocess(size=given.size):
-        return given  # the user chose
+        return given, ""  # the user chose
     found = entry_for(sources)
     if not found:
-        return default
+        return default, ""
     pre = to_image_preprocess(found["preprocessing"])
-    return (
-        pre
-        if given is None or given.size is None
-        else ImagePreprocess(given.size, pre.order, pre.scale, pre.mean, pre.std, pre.layout)
+    if given is not None and given.size is not None:
+        pre = ImagePreprocess(given.size, pre.order, pre.scale, pre.mean, pre.std, pre.layout)
+    note = (
+        f"image preprocessing of the catalogue's {found['entry']} (the source is its {found['file']}): "
+        f"{pre.order}, x * {pre.scale:g}, mean {', '.join(f'{m:g}' for m in pre.mean)}, "
+        f"std {', '.join(f'{v:g}' for v in pre.std)}, {pre.layout}"
     )
+    return pre, note

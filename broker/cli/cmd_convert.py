@@ -12,6 +12,7 @@ import typer
 from runners.common.tensors import file_ref
 
 from .. import parity
+from ..catalogue.preprocess import image_preprocess_for
 from ..errors import BrokerError
 from ..frameworks import parse_model_ref, runner_name
 from ..inputs import ImagePreprocess, PreparedInputs, open_input, prepare_inputs
@@ -189,9 +190,14 @@ def convert(
     emit_options = {k: str(v) for k, v in given.items() if v is not None}
     if output.suffix:
         emit_options["format"] = output.suffix.lstrip(".").lower()  # e.g. CoreML: .mlmodel or .mlpackage
+    all_sources = list(sources) + ([weights] if weights else [])
+    image, note = image_preprocess_for(all_sources, input_file,
+                                       image_preprocess(size, mean, std, channel_order, input_scale))  # fmt: skip
+    if note:  # the model came from `mmbroker download`: its catalogue entry says how images are prepared
+        err_console().print(note, highlight=False)
     req = ConvertRequest(
         src=src_fw,
-        sources=list(sources) + ([weights] if weights else []),
+        sources=all_sources,
         dst=dst_fw,
         output=output,
         input_shapes=[InputShape.parse(t) for t in input_shape or []],
@@ -199,7 +205,7 @@ def convert(
         trust_model=trust_model,
         verify=verify,
         input_file=input_file,
-        image=image_preprocess(size, mean, std, channel_order, input_scale),
+        image=image,
         atol=atol,
         rtol=rtol,
         allow_nan=allow_nan,

@@ -281,6 +281,10 @@ def convert(argv: list[str]) -> None:
     output = Path(args.outputModel)
     from ..catalogue.preprocess import image_preprocess_for
 
+    image, note = image_preprocess_for(sources, args.input)
+    if note:
+        err_console().print(note, highlight=False)
+
     req = ConvertRequest(
         src=runner_name(args.srcFramework),
         sources=sources,
@@ -291,7 +295,7 @@ def convert(argv: list[str]) -> None:
         trust_model=args.trust_model,
         verify=not args.no_verify,
         input_file=args.input,
-        image=image_preprocess_for(sources, args.input),
+        image=image,
         atol=args.atol,
         rtol=args.rtol,
         parse_options=_parse_options(args),

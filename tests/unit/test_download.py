@@ -17,6 +17,7 @@ from helpers import run_cli
 from broker import catalogue
 from broker.catalogue import ModelFile
 from broker.catalogue.preprocess import image_preprocess_for, record
+from broker.inputs import ImagePreprocess
 
 PAYLOAD = os.urandom(300_000)
 
@@ -232,11 +233,14 @@ def test_convert_takes_the_catalogue_preprocessing(home, tmp_path):
     model.write_bytes(PAYLOAD)
     image = tmp_path / "cat.png"
     pre = {"order": "bgr", "scale": 1.0, "mean": [104.0, 117.0, 123.0], "std": [1.0, 1.0, 1.0], "layout": "nchw"}
-    assert image_preprocess_for([str(model)], image).order == "rgb"  # not from the catalogue
+    assert image_preprocess_for([str(model)], image)[0].order == "rgb"  # not from the catalogue
     record([model], "onnx/testnet", pre)
-    got = image_preprocess_for([str(model)], image)
+    got, note = image_preprocess_for([str(model)], image)
     assert (got.order, got.scale, got.mean) == ("bgr", 1.0, (104.0, 117.0, 123.0))
-    assert image_preprocess_for([str(model)], tmp_path / "x.npy").order == "rgb"  # not an image
+    assert "onnx/testnet" in note and "bgr" in note
+    assert image_preprocess_for([str(model)], tmp_path / "x.npy")[0].order == "rgb"  # not an image
+    chosen = ImagePreprocess(order="bgr", mean=(0.5,))
+    assert image_preprocess_for([str(model)], image, chosen) == (chosen, "")  # the user's options win
 
 
 def test_model_file_digest_kinds():
