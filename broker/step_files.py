@@ -207,6 +207,6 @@ def save_from_ir(session: Session, framework: str, ir: IRFiles, output: Path) ->
     check_output(output)
     fmt = output.suffix.lstrip(".").lower()
     emitted = session.tocode(
-        framework, ir, session.ws / "tomodel-code", name=output.stem, options={"format": fmt} if fmt else None
+        framework, ir, session.ws / "tomodel_code", name=output.stem, options={"format": fmt} if fmt else None
     )
     return save_staged(session, framework, emitted, output, fmt)
