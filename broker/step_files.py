@@ -65,8 +65,7 @@ def _refuse_pickled_npy(path: Path, what: str) -> None:
 def resolve_ir(graph: Path, weights: Path | None) -> IRFiles:
     """IR files from MMdnn's arguments: `-n x.pb -w x.npy` finds `x.npz`, the weights `toir` wrote
     under that stem; no `-w` means the `.npz` beside the graph."""
-    ir = IRFiles.for_stem(graph)
-    ir = IRFiles(Path(graph), ir.weights, ir.summary)
+    ir = IRFiles.for_stem(Path(graph))
     if weights is None:
         return ir
     weights = Path(weights)

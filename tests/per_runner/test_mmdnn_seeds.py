@@ -90,6 +90,13 @@ def test_tensorflow_to_pytorch_as_written(slim_ckpt, env_or_skip):
         "MMdnn_Output",
     )
 
+    # the same steps with mmbroker's own commands (the failing line)
+    r = run_cli("tocode", "-f", "pytorch", "-n", "converted.pb", "-w", "converted.npy", "-d", "steps.py", "-dw",
+                "steps.npy")  # fmt: skip
+    assert r.exit_code == 0 and Path("steps.py").is_file() and Path("steps.npy").is_file(), r.stderr
+    r = run_cli("tomodel", "-f", "pytorch", "-in", "steps.py", "-iw", "steps.npy", "-o", "steps.pth")
+    assert r.exit_code == 0 and Path("steps.pth").is_file(), r.stderr
+
     # the PyTorch README: mmtocode's flags written after mmtoir, and mmtomodel with -n/-w/--dump
     r = mm(
         "mmtoir -f pytorch -n converted.pb --IRWeightPath converted.npy --dstModelPath pytorch_inception_v3.py "
