@@ -5,14 +5,12 @@ nothing behind, HTTP errors, --mirror, a full disk, and the preprocessing `conve
 from __future__ import annotations
 
 import hashlib
-import http.server
 import json
 import os
-import threading
-from pathlib import Path
 
 import pytest
 from helpers import run_cli
+from local_server import RangeHandler, entry_with, use_catalogue
 
 from broker import catalogue
 from broker.catalogue import ModelFile
@@ -20,46 +18,6 @@ from broker.catalogue.preprocess import image_preprocess_for, record
 from broker.inputs import ImagePreprocess
 
 PAYLOAD = os.urandom(300_000)
-
-
-class RangeHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves a folder, honouring `Range: bytes=N-` (206) as a real file server does; counts requests."""
-
-    requests: list[tuple[str, str]] = []
-
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        type(self).requests.append((self.path, self.headers.get("Range", "")))
-        path = Path(self.translate_path(self.path))
-        if not path.is_file():
-            self.send_error(404, "Not Found")
-            return
-        data = path.read_bytes()
-        rng = self.headers.get("Range", "")
-        start = int(rng[6:-1]) if rng.startswith("bytes=") and rng.endswith("-") else 0
-        self.send_response(206 if start else 200)
-        self.send_header("Content-Length", str(len(data) - start))
-        self.end_headers()
-        self.wfile.write(data[start:])
-
-
-@pytest.fixture
-def server(tmp_path):
-    root = tmp_path / "served"
-    root.mkdir()
-    RangeHandler.requests = []
-
-    def handler(*a, **kw):
-        return RangeHandler(*a, directory=str(root), **kw)
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
 
 
 @pytest.fixture
@@ -99,33 +57,8 @@ def test_unknown_name_suggests_the_closest(home):
     assert r.exit_code == 1 and "frameworks in the catalogue" in r.stderr
 
 
-def entry_with(files, tmp_path, digest_of=None):
-    """A catalogue file written for the test: the same shape as models.toml."""
-    toml = tmp_path / "models.toml"
-    lines = [
-        "[onnx.testnet]",
-        'description = "test"',
-        'home = "http://127.0.0.1/"',
-        'licence = "MIT"',
-        "input = [1, 3, 8, 8]",
-        'preprocessing = { order = "bgr", scale = 1.0, mean = [1.0, 2.0, 3.0], std = [1.0, 1.0, 1.0], '
-        'layout = "nchw" }',
-        "files = [",
-    ]
-    for name, url, digest in files:
-        lines.append(f'  {{ name = "{name}", url = "{url}", digest = "{digest}" }},')
-    lines.append("]")
-    toml.write_text("\n".join(lines) + "\n")
-    return toml
-
-
-def use_catalogue(monkeypatch, toml):
-    original = catalogue.load
-    monkeypatch.setattr(catalogue, "load", lambda path=toml: original(path))
-
-
-def test_download_verifies_and_places(server, home, tmp_path, monkeypatch):
-    root, url = server
+def test_download_verifies_and_places(file_server, home, tmp_path, monkeypatch):
+    root, url = file_server
     (root / "net.onnx").write_bytes(PAYLOAD)
     sha = hashlib.sha256(PAYLOAD).hexdigest()
     use_catalogue(monkeypatch, entry_with([("net.onnx", f"{url}/net.onnx", f"sha256:{sha}")], tmp_path))
@@ -142,8 +75,8 @@ def test_download_verifies_and_places(server, home, tmp_path, monkeypatch):
     assert json.loads(r.stdout)["written"][0]["how"] == "cached"
 
 
-def test_resume_asks_for_the_rest(server, home, tmp_path, monkeypatch):
-    root, url = server
+def test_resume_asks_for_the_rest(file_server, home, tmp_path, monkeypatch):
+    root, url = file_server
     (root / "net.onnx").write_bytes(PAYLOAD)
     use_catalogue(
         monkeypatch,
@@ -161,8 +94,8 @@ def test_resume_asks_for_the_rest(server, home, tmp_path, monkeypatch):
     assert (tmp_path / "out" / "net.onnx").read_bytes() == PAYLOAD and not part.exists()
 
 
-def test_wrong_digest_leaves_nothing(server, home, tmp_path, monkeypatch):
-    root, url = server
+def test_wrong_digest_leaves_nothing(file_server, home, tmp_path, monkeypatch):
+    root, url = file_server
     (root / "net.onnx").write_bytes(PAYLOAD)
     use_catalogue(monkeypatch, entry_with([("net.onnx", f"{url}/net.onnx", "sha1:" + "0" * 40)], tmp_path))
     out = tmp_path / "out"
@@ -173,8 +106,8 @@ def test_wrong_digest_leaves_nothing(server, home, tmp_path, monkeypatch):
     assert not out.exists() and not any(cache.iterdir())
 
 
-def test_http_error_and_mirror(server, home, tmp_path, monkeypatch):
-    root, url = server
+def test_http_error_and_mirror(file_server, home, tmp_path, monkeypatch):
+    root, url = file_server
     (root / "net.onnx").write_bytes(PAYLOAD)
     md5 = hashlib.md5(PAYLOAD).hexdigest()
     use_catalogue(monkeypatch, entry_with([("net.onnx", f"{url}/gone/net.onnx", f"md5:{md5}")], tmp_path))
@@ -191,17 +124,17 @@ def test_http_error_and_mirror(server, home, tmp_path, monkeypatch):
     assert (tmp_path / "out2" / "net.onnx").read_bytes() == PAYLOAD
 
 
-def test_unverified_file_says_so(server, home, tmp_path, monkeypatch):
-    root, url = server
+def test_unverified_file_says_so(file_server, home, tmp_path, monkeypatch):
+    root, url = file_server
     (root / "net.cfg").write_bytes(b"[net]\n")
     use_catalogue(monkeypatch, entry_with([("net.cfg", f"{url}/net.cfg", "")], tmp_path))
     r = run_cli("download", "-f", "onnx", "-n", "testnet", "-o", tmp_path / "out")
     assert r.exit_code == 0 and "unverified" in r.stderr
 
 
-def test_full_disk_removes_the_part(server, home, tmp_path, monkeypatch):
+def test_full_disk_removes_the_part(file_server, home, tmp_path, monkeypatch):
     """The part file is a link to /dev/full: every write fails with ENOSPC, as on a full disk."""
-    root, url = server
+    root, url = file_server
     (root / "net.onnx").write_bytes(PAYLOAD)
     use_catalogue(monkeypatch, entry_with([("net.onnx", f"{url}/net.onnx", "")], tmp_path))
     part = home / "downloads" / "onnx" / "testnet" / "net.onnx.part"
@@ -212,10 +145,10 @@ def test_full_disk_removes_the_part(server, home, tmp_path, monkeypatch):
     assert not os.path.lexists(part) and not (tmp_path / "out").exists()
 
 
-def test_mmdownload_program(server, home, tmp_path, monkeypatch, capsys):
+def test_mmdownload_program(file_server, home, tmp_path, monkeypatch, capsys):
     from broker.cli.mmdnn import mmdownload
 
-    root, url = server
+    root, url = file_server
     (root / "net.onnx").write_bytes(PAYLOAD)
     use_catalogue(monkeypatch, entry_with([("net.onnx", f"{url}/net.onnx", "")], tmp_path))
     monkeypatch.chdir(tmp_path)
