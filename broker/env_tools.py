@@ -34,30 +34,34 @@ def tool_env(framework: str, console: Console | None = None) -> Iterator[tuple[P
         tempdirs.remove(folder)
 
 
+@contextmanager
+def tool_process(python: Path, env: dict[str, str], module: str, args: list[str]) -> Iterator[subprocess.Popen[str]]:
+    """`python -m runners.<module> ARGS` in its own process group, registered with the watchdog;
+    stopped (terminate, then kill) when the block is left with it still running."""
+    proc = subprocess.Popen([str(python), "-m", f"runners.{module}", *args], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
+                            start_new_session=True)  # fmt: skip
+    WATCHDOG.add_group(proc.pid)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        WATCHDOG.forget_group(proc.pid)
+
+
 def run_tool(
     framework: str, module: str, args: list[str], console: Console | None = None, what: str = ""
 ) -> subprocess.CompletedProcess[str]:
-    """Run `python -m runners.<module> ARGS` in `framework`'s environment; its last stderr lines
-    become the error when it fails."""
-    with tool_env(framework, console) as (python, env):
-        proc = subprocess.Popen(
-            [str(python), "-m", f"runners.{module}", *args],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            text=True,
-            start_new_session=True,
-        )
-        WATCHDOG.add_group(proc.pid)
-        try:
-            out, err = proc.communicate()
-        except BaseException:
-            proc.kill()
-            proc.wait()
-            raise
-        finally:
-            WATCHDOG.forget_group(proc.pid)
+    """Run `python -m runners.<module> ARGS` in `framework`'s environment to its end; its last
+    stderr lines become the error when it fails."""
+    with tool_env(framework, console) as (python, env), tool_process(python, env, module, args) as proc:
+        out, err = proc.communicate()
     if proc.returncode != 0:
         tail = [line for line in err.strip().splitlines() if line.strip()][-3:]
         raise BrokerError(

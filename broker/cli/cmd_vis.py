@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import webbrowser
 from pathlib import Path
 from typing import Annotated, Optional
@@ -14,13 +13,12 @@ import typer
 
 from runners.common.tensors import atomic_write
 
-from ..env_tools import run_tool, tool_env
+from ..env_tools import run_tool, tool_env, tool_process
 from ..errors import BrokerError
 from ..frameworks import parse_model_ref
 from ..ir import load_ir
 from ..outputs import check_output, set_default_mode
 from ..pipeline import Session
-from ..watchdog import WATCHDOG
 from .app import STATE, app, err_console, out_console
 from .options import CaffePhaseOpt, ClassOpt, DstNodeOpt, InputShapeOpt, TrustOpt
 
@@ -74,8 +72,10 @@ def serve_netron(model: str, port: int, browser: bool) -> None:
     """Serve MODEL in the pinned Netron until Ctrl-C; an IR .pb is served as the ONNX model it is."""
     con = err_console()
     path = Path(model)
+    if not path.exists() and ("," in model or ":" in model):  # [framework:]file[,file...]: Netron opens the first
+        path = Path(parse_model_ref(model)[1][0])
     if not path.exists():
-        raise BrokerError("model not found", reference="missing-file", file=model)
+        raise BrokerError("model not found", reference="missing-file", file=str(path))
     with tool_env("netron", con) as (python, env):
         if _is_ir(model):  # the IR graph keeps no weight data: serve graph and weights together as .onnx
             import onnx
@@ -83,26 +83,8 @@ def serve_netron(model: str, port: int, browser: bool) -> None:
             onnx_path = Path(env["TMPDIR"]) / (path.stem + ".onnx")
             onnx.save(load_ir(path), str(onnx_path))
             path = onnx_path
-        proc = subprocess.Popen(
-            [
-                str(python),
-                "-m",
-                "runners.netron.serve",
-                str(path.resolve()),
-                "--port",
-                str(port),
-                "--parent-pid",
-                str(os.getpid()),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            text=True,
-            start_new_session=True,
-        )
-        WATCHDOG.add_group(proc.pid)
-        try:
+        args = [str(path.resolve()), "--port", str(port), "--parent-pid", str(os.getpid())]
+        with tool_process(python, env, "netron.serve", args) as proc:
             assert proc.stdout is not None
             line = proc.stdout.readline().strip()
             if not line.startswith("MMBROKER-NETRON|"):
@@ -119,15 +101,6 @@ def serve_netron(model: str, port: int, browser: bool) -> None:
             if browser:
                 webbrowser.open(url)
             proc.wait()
-        finally:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=3)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-            WATCHDOG.forget_group(proc.pid)
 
 
 @app.command(

@@ -79,6 +79,19 @@ def input_shapes(shapes: Sequence[str] | None, names: Sequence[str] | None) -> l
     return [InputShape.parse(f"{n}:{s}" if n else s) for n, s in zip(names or [""] * len(shapes), shapes)]
 
 
+def _dump_tag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dump_tag", choices=["SERVING", "TRAINING"], help="[TensorFlow] only SERVING is written.")
+
+
+def _check_dump_tag(args: argparse.Namespace) -> None:
+    if args.dump_tag == "TRAINING":
+        raise BrokerError(
+            "--dump_tag TRAINING is not supported: models are written for inference",
+            reference="bad-option",
+            hint="leave --dump_tag out, or give SERVING",
+        )
+
+
 def _parse_options(args: argparse.Namespace) -> dict[str, str]:
     given = {"class": args.class_name, "caffePhase": args.caffePhase}
     return {k: v for k, v in given.items() if v}
@@ -220,14 +233,9 @@ def tomodel(argv: list[str]) -> None:
         help="Its weights (mmtocode's -dw); IR weights mean the weights written beside the code.",
     )
     p.add_argument("--outputModel", "-o", "-om", "--dump", required=True, help="The model file to write.")
-    p.add_argument("--dump_tag", choices=["SERVING", "TRAINING"], help="[TensorFlow] only SERVING is written.")
+    _dump_tag(p)
     args = _start(p, argv)
-    if args.dump_tag == "TRAINING":
-        raise BrokerError(
-            "--dump_tag TRAINING is not supported: models are written for inference",
-            reference="bad-option",
-            hint="leave --dump_tag out, or give SERVING",
-        )
+    _check_dump_tag(args)
     fw = runner_name(args.framework)
     network = Path(args.inputNetwork)
     weights = Path(args.inputWeight) if args.inputWeight else None
@@ -261,7 +269,7 @@ def convert(argv: list[str]) -> None:
     p.add_argument("--inputNetwork", "-in", help="Source network file (prototxt, .meta, -symbol.json, ...).")
     p.add_argument("--dstFramework", "-df", required=True, help="Target framework.")
     p.add_argument("--outputModel", "-om", required=True, help="The converted model file to write.")
-    p.add_argument("--dump_tag", choices=["SERVING", "TRAINING"], help="[TensorFlow] only SERVING is written.")
+    _dump_tag(p)
     _ir_source_options(p)
     p.add_argument("--no-verify", action="store_true", help="Skip the parity check.")
     p.add_argument("--input", type=Path, help="Verify on this input (.npy, .npz or an image) instead of random data.")
@@ -269,12 +277,7 @@ def convert(argv: list[str]) -> None:
     p.add_argument("--rtol", type=float, default=parity.DEFAULT_RTOL, help="Relative tolerance of the check.")
     p.add_argument("--keep-failed", action="store_true", help="Keep an unverified result in <output>.failed/.")
     args = _start(p, argv)
-    if args.dump_tag == "TRAINING":
-        raise BrokerError(
-            "--dump_tag TRAINING is not supported: models are written for inference",
-            reference="bad-option",
-            hint="leave --dump_tag out, or give SERVING",
-        )
+    _check_dump_tag(args)
     sources = [s for s in (args.inputNetwork, args.inputWeight) if s]
     if not sources:
         raise BrokerError("no model given", reference="missing-file", hint="give the model with -in and/or -iw")
