@@ -173,20 +173,6 @@ def test_cntk_as_written(env_or_skip, tmp_path, monkeypatch):
     same_outputs("cntk:ResNet50_ImageNet_CNTK.model", "cntk:cntk_resnet50.dnn")
 
 
-def test_pickled_mmdnn_weights_are_refused(tmp_path, monkeypatch):
-    import numpy as np
-
-    monkeypatch.chdir(tmp_path)
-    np.save("converted.npy", np.array([{"conv": 1}], dtype=object), allow_pickle=True)  # MMdnn's IR weights
-    Path("converted.pb").write_bytes(b"")
-    from broker.cli.app import main
-
-    err = io.StringIO()
-    with redirect_stderr(err), redirect_stdout(io.StringIO()), pytest.raises(SystemExit) as done:
-        main(lambda: mmdnn.tocode(shlex.split("-f pytorch -n converted.pb -w converted.npy -d x.py")))
-    assert done.value.code == 1 and "unsafe-model" in err.getvalue() and not Path("x.py").exists()
-
-
 def test_mmtomodel_from_the_ir(tmp_path, monkeypatch):
     """MMdnn's IR-to-model route (its CoreML README: mmtomodel -f coreml -in x.pb -iw x.npy -o x.mlmodel),
     here to ONNX."""
