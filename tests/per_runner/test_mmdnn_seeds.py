@@ -134,6 +134,41 @@ def test_keras_to_ir_and_cntk_as_written(tf_models, tmp_path, monkeypatch, env_o
     same_outputs("tensorflow:imagenet_inception_v3.h5", "cntk:cntk_inception_v3.dnn")
 
 
+KERAS_JSON = """import sys
+import numpy as np
+import tf_keras
+L = tf_keras.layers
+inp = tf_keras.Input((16, 16, 3), name="image")
+x = L.Conv2D(8, 3, activation="relu", name="conv")(inp)
+x = L.GlobalAveragePooling2D()(x)
+model = tf_keras.Model(inp, L.Dense(5, name="fc")(x))
+rng = np.random.default_rng(0)
+model.set_weights([rng.normal(0, 0.5, w.shape).astype("float32") for w in model.get_weights()])
+open("imagenet_inceptionv3.json", "w").write(model.to_json())
+model.save_weights("imagenet_inceptionv3.h5")
+lam = tf_keras.Model(inp, L.Lambda(lambda t: t * 2, name="double")(inp))
+open("lambda.json", "w").write(lam.to_json())
+"""
+
+
+def test_keras_json_as_written(env_for, tmp_path, monkeypatch):
+    """The Keras README: an architecture .json with its weights .h5, to the IR, to Keras code, dumped."""
+    monkeypatch.chdir(tmp_path)
+    Path("make.py").write_text(KERAS_JSON)
+    run_in_env(env_for("tensorflow"), tmp_path / "make.py")
+    mm("mmtoir -f keras -d inception_v3 -n imagenet_inceptionv3.json -w imagenet_inceptionv3.h5")
+    mm("mmtocode -f keras --IRModelPath inception_v3.pb --dstModelPath keras_inception_v3.py")
+    # MMdnn: python -m mmdnn.conversion.examples.keras.imagenet_test -n keras_inception_v3.py -w inception_v3.npy
+    #        --dump keras_inception_v3.h5
+    mm("mmtomodel -f keras -n keras_inception_v3.py -w inception_v3.npy -o keras_inception_v3.h5")
+    same_outputs("tensorflow:imagenet_inceptionv3.json,imagenet_inceptionv3.h5", "keras_inception_v3.h5")
+    # the architecture alone: MMdnn made an IR without weights; the IR here always has them
+    r = run_cli("toir", "-f", "keras", "-d", "x", "-n", "imagenet_inceptionv3.json")
+    assert r.exit_code == 1 and "architecture only" in r.stderr
+    r = run_cli("toir", "-f", "keras", "-d", "x", "-n", "lambda.json", "-w", "imagenet_inceptionv3.h5")
+    assert r.exit_code == 1 and "unsafe-model" in r.stderr and "double" in r.stderr
+
+
 def test_mxnet_as_written(env_for, env_or_skip, tmp_path, monkeypatch):
     run_in_env(env_for("mxnet"), ROOT / "tests" / "parity" / "mxnet_zoo.py", tmp_path, "resnet18_v1")
     monkeypatch.chdir(tmp_path)
