@@ -132,6 +132,8 @@ def test_keras_to_ir_and_cntk_as_written(tf_models, tmp_path, monkeypatch, env_o
     r = mm("mmtomodel -f cntk -n converted_cntk -w converted.npy -o cntk_inception_v3.dnn")
     assert "IR weights" in r.stderr
     same_outputs("tensorflow:imagenet_inception_v3.h5", "cntk:cntk_inception_v3.dnn")
+    r = mm("mmconvert -sf keras -iw imagenet_inception_v3.h5 -df cntk -om keras_to_cntk_inception_v3.dnn")
+    assert "parity: PASS" in r.stdout
 
 
 KERAS_JSON = """import sys
@@ -194,6 +196,30 @@ def test_mxnet_as_written(env_for, env_or_skip, tmp_path, monkeypatch):
         "--inputShape",
         "1,3,224,224",
     )
+
+
+CNTK_224 = """import sys
+import numpy as np
+import cntk as C
+from cntk.layers import Convolution2D, Dense, MaxPooling
+x = C.input_variable((3, 224, 224), name="data")
+h = Convolution2D((7, 7), 8, strides=4, pad=True, activation=C.relu, name="conv1")(x)
+h = MaxPooling((3, 3), strides=4, pad=True, name="pool1")(h)
+out = Dense(10, name="fc")(h)
+rng = np.random.RandomState(0)
+for p in out.parameters:
+    p.value = (rng.standard_normal(p.shape) * 0.1).astype(np.float32)
+out.save(sys.argv[1])
+"""
+
+
+def test_cntk_one_step_as_written(env_or_skip, tmp_path, monkeypatch):
+    handle = env_or_skip("cntk")
+    (tmp_path / "make.py").write_text(CNTK_224)
+    run_in_env(handle, tmp_path / "make.py", tmp_path / "ResNet50_ImageNet_CNTK.model")
+    monkeypatch.chdir(tmp_path)
+    r = mm("mmconvert -sf cntk -iw ResNet50_ImageNet_CNTK.model -df cntk -om cntk_resnet50.dnn --inputShape 3,224,224")
+    assert "parity: PASS" in r.stdout and Path("cntk_resnet50.dnn").is_file()
 
 
 def test_cntk_as_written(env_or_skip, tmp_path, monkeypatch):
