@@ -13,11 +13,13 @@ whatever the file is called.
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from runners.common.tensors import atomic_write, file_ref
+from runners.common.tensors import file_ref
 
 from .errors import BrokerError
 from .ir import IRFiles
@@ -115,31 +117,32 @@ def write_code(
             framework=framework,
             hint="report this bug",
         )
-    placed: list[Path] = []
-    try:
-        _copy(Path(code_refs[0].path), code, placed)
-        if not other:
-            return code, None
+    pairs = [(Path(code_refs[0].path), code)]
+    if other:
         src_weights = Path(other[0].path)
-        dest = weights if weights is not None else code.with_name(code.stem + src_weights.suffix)
-        _copy(src_weights, dest, placed)
-        return code, dest
-    except BaseException:
-        for p in placed:
-            p.unlink(missing_ok=True)
-        raise
+        pairs.append((src_weights, weights if weights is not None else code.with_name(code.stem + src_weights.suffix)))
+    place_together(pairs)
+    return code, pairs[1][1] if other else None
 
 
-def _copy(src: Path, dest: Path, placed: list[Path]) -> None:
-    if src.is_dir():  # an .mlpackage
-        if dest.exists():
-            shutil.rmtree(dest) if dest.is_dir() else dest.unlink()
-        shutil.copytree(src, dest)
-    else:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(str(dest), lambda tmp: shutil.copyfile(src, tmp))
-        set_default_mode(dest)
-    placed.append(dest)
+def place_together(pairs: list[tuple[Path, Path]]) -> None:
+    """Copy each source file to its destination, all of them or none: every copy is made beside its
+    destination first, then the copies are renamed into place (a failure removes them, the files
+    already there keep their bytes)."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for src, dest in pairs:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+            os.close(fd)
+            staged.append((Path(name), dest))
+            shutil.copyfile(src, name)
+        for part, target in staged:
+            os.replace(part, target)
+            set_default_mode(target)
+    finally:
+        for part, _ in staged:
+            part.unlink(missing_ok=True)
 
 
 def is_ir_weights(path: Path) -> bool:

@@ -104,3 +104,18 @@ def test_pickled_mmdnn_weights_are_refused(tmp_path, monkeypatch):
     Path("converted.pb").write_bytes(b"")
     code, _, err = run(mmdnn.tocode, ["-f", "pytorch", "-n", "converted.pb", "-w", "converted.npy", "-d", "x.py"])
     assert code == 1 and "unsafe-model" in err and not Path("x.py").exists()
+
+
+def test_place_together_leaves_the_old_files_when_one_copy_fails(tmp_path):
+    from broker.step_files import place_together
+
+    src = tmp_path / "code.py"
+    src.write_text("new code")
+    old = tmp_path / "out" / "x.py"
+    old.parent.mkdir()
+    old.write_text("old code")
+    with pytest.raises(FileNotFoundError):
+        place_together([(src, old), (tmp_path / "missing.pth", tmp_path / "out" / "x.pth")])
+    assert old.read_text() == "old code" and sorted(p.name for p in old.parent.iterdir()) == ["x.py"]
+    place_together([(src, old), (src, tmp_path / "out" / "x.pth")])
+    assert old.read_text() == "new code" and (tmp_path / "out" / "x.pth").is_file()
