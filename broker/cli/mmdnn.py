@@ -61,6 +61,7 @@ def _ir_source_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--caffePhase", help="[Caffe] the phase whose layers are kept, TEST or TRAIN.")
     p.add_argument("--class", dest="class_name", help="[PyTorch] the nn.Module class for a state_dict .pth.")
+    p.add_argument("--darknetStart", choices=["0", "1"], help="[DarkNet] 0 or 1: 32- or 64-bit seen counter.")
     _trust(p)
 
 
@@ -93,8 +94,9 @@ def _check_dump_tag(args: argparse.Namespace) -> None:
 
 
 def _parse_options(args: argparse.Namespace) -> dict[str, str]:
-    given = {"class": args.class_name, "caffePhase": args.caffePhase}
-    return {k: v for k, v in given.items() if v}
+    from .cmd_convert import parse_options
+
+    return parse_options(args.class_name, args.caffePhase, args.darknetStart)
 
 
 def _run(program: Callable[[list[str]], None]) -> None:

@@ -274,3 +274,17 @@ def test_caffe_as_written(env_or_skip, tmp_path, monkeypatch):
         "mmconvert -sf caffe -in resnet152-deploy.prototxt -iw resnet152.caffemodel -df cntk -om caffe_resnet152.dnn"
     )
     assert "parity: PASS" in r.stdout
+
+
+def test_darknet_as_written(env_or_skip, tmp_path, monkeypatch):
+    """The DarkNet README: to the IR with --darknetStart 0 (a 32-bit 'seen' counter), then Keras code;
+    MMdnn's detection script becomes a Keras model compared with the DarkNet net (run by OpenCV)."""
+    env_or_skip("darknet")
+    from parity import darknet_models as dm
+
+    dm.yolov3_tiny((128, 128), divisor=8).write(tmp_path, "yolov3", version=(0, 1, 0))
+    monkeypatch.chdir(tmp_path)
+    mm("mmtoir -f darknet -n yolov3.cfg -w yolov3.weights -o darknet_yolov3 --darknetStart 0")
+    mm("mmtocode -f keras -n darknet_yolov3.pb -w darknet_yolov3.npy -d keras_yolov3_converted.py")
+    mm("mmtomodel -f keras -n keras_yolov3_converted.py -w darknet_yolov3.npy -o keras_yolov3.keras")
+    same_outputs("darknet:yolov3.cfg,yolov3.weights", "keras_yolov3.keras", "--atol", "1e-3")
