@@ -28,6 +28,7 @@ GROUPS = {
     "compare": "Comparing two models",
     "env": "Runner environments",
     "runner": "Runner processes",
+    "download": "Downloading pretrained models (mmbroker download, mmdownload)",
     "bug": "mmbroker itself",
 }
 
@@ -201,6 +202,16 @@ _TABLE = [
     ("runner-protocol-mismatch", "runner",
      "A runner speaks another protocol version than the broker.",
      "rebuild its environment: mmbroker env setup <framework> --force"),
+    # -- downloads ---------------------------------------------------------------------------
+    ("download-failed", "download",
+     "A model file could not be fetched: an HTTP error, a host that cannot be reached, a --mirror folder "
+     "without the file, a download that broke off (a part is kept and resumed next time).",
+     "check the network or the URL, run the same command again to resume, or fetch from a local copy with "
+     "--mirror DIR|URL"),
+    ("digest-mismatch", "download",
+     "A downloaded file does not have the digest its publisher states: changed or corrupted on the way. "
+     "Nothing of it is kept.",
+     "run the download again, or take the file from another --mirror"),
     # -- bugs --------------------------------------------------------------------------------
     ("internal-bug", "bug",
      "An exception inside mmbroker's own code, in the broker or in a runner (or an unexpected failure of a "

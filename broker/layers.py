@@ -61,7 +61,7 @@ class LayerReport:
         }
 
 
-def _attrs(node: onnx.NodeProto) -> dict[str, str]:
+def attribute_texts(node: onnx.NodeProto) -> dict[str, str]:
     out = {}
     for a in node.attribute:
         value = onnx.helper.get_attribute_value(a)
@@ -120,13 +120,13 @@ def layerwise(
                 if a.size == b.size:
                     a = a.reshape(b.shape)
                 else:
-                    report.rows.append(LayerError(value, node.name, node.op_type, _attrs(node), list(b.shape),
+                    report.rows.append(LayerError(value, node.name, node.op_type, attribute_texts(node), list(b.shape),
                                                   float("inf"), float("inf"), b.size, b.size, False))  # fmt: skip
                     continue
             if b.dtype.kind not in "biuf" or a.dtype.kind not in "biuf":
                 continue
             max_abs, max_rel, bad, ok = compare_arrays(a, b, atol, rtol, allow_nan)
-            report.rows.append(LayerError(value, node.name, node.op_type, _attrs(node), list(b.shape),
+            report.rows.append(LayerError(value, node.name, node.op_type, attribute_texts(node), list(b.shape),
                                           max_abs, max_rel, bad, int(b.size), ok))  # fmt: skip
     if not report.rows:
         raise BrokerError(

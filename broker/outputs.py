@@ -135,6 +135,11 @@ def _umask() -> int:
     return mask
 
 
+def set_default_mode(path: Path) -> None:
+    """The mode a new file gets from the umask (a file written through mkstemp starts at 0600)."""
+    os.chmod(path, 0o666 & ~_umask())
+
+
 def _set_mode(entry: Path, target: Path, umask: int) -> None:
     """The mode the promoted entry gets: that of the regular file it replaces, else the default."""
     try:

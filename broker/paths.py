@@ -30,4 +30,13 @@ def runner_dir(framework: str) -> Path:
 
 
 def known_frameworks() -> list[str]:
-    return sorted(p.parent.name for p in runners_dir().glob("*/runner.toml"))
+    """Frameworks with a runner (a runner.toml); tools' environments (`tool = true`: Netron) are not."""
+    import tomllib
+
+    def is_tool(toml: Path) -> bool:
+        try:
+            return bool(tomllib.loads(toml.read_text()).get("tool"))
+        except (OSError, tomllib.TOMLDecodeError):
+            return False
+
+    return sorted(p.parent.name for p in runners_dir().glob("*/runner.toml") if not is_tool(p))

@@ -120,6 +120,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 from helpers import run_in_env  # noqa: E402
+from local_server import file_server  # noqa: E402, F401  (fixture: files served on 127.0.0.1)
 from parity.tf_models import APPLICATIONS  # noqa: E402
 
 TF_APPS = list(APPLICATIONS)

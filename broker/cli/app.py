@@ -6,7 +6,7 @@ import os
 import signal
 import sys
 import traceback
-from typing import Annotated
+from typing import Annotated, Callable
 
 import typer
 from rich.console import Console
@@ -65,12 +65,14 @@ def _say_interrupted(signum: int) -> None:
         pass
 
 
-def main() -> None:
+def main(program: Callable[[], object] | None = None) -> None:
+    """Run `mmbroker` (or another program of the package, such as MMdnn's `mmtoir`) with the
+    errors rendered, signals unwinding as exceptions, and runners and temp folders cleaned up."""
     from . import commands  # noqa: F401  (registers the commands)
 
     interrupts.install()
     try:
-        app()  # standalone: usage errors print themselves and exit 2
+        (program or app)()  # standalone: usage errors print themselves and exit 2
     except BrokerError as err:
         render_error(err)
         sys.exit(err.exit_code)

@@ -12,16 +12,17 @@ import typer
 from runners.common.tensors import file_ref
 
 from .. import parity
+from ..catalogue.preprocess import image_preprocess_for
 from ..errors import BrokerError
 from ..frameworks import parse_model_ref, runner_name
 from ..inputs import ImagePreprocess, PreparedInputs, open_input, prepare_inputs
-from ..ir import IRFiles
 from ..layers import layerwise
 from ..outputs import StagedOutput, check_folder, check_output
 from ..pipeline import ConvertRequest, EnvOptions, InputShape, Session, input_dim_names, input_specs
 from ..pipeline import convert as run_convert
 from ..report import check_report_path, write_report
 from ..shapes import ShapeHint, Spec
+from ..step_files import TARGETS, code_weights, resolve_ir, save_from_code, write_code
 from .app import app, err_console, out_console
 from .options import (
     AllowNanOpt,
@@ -189,9 +190,14 @@ def convert(
     emit_options = {k: str(v) for k, v in given.items() if v is not None}
     if output.suffix:
         emit_options["format"] = output.suffix.lstrip(".").lower()  # e.g. CoreML: .mlmodel or .mlpackage
+    all_sources = list(sources) + ([weights] if weights else [])
+    image, note = image_preprocess_for(all_sources, input_file,
+                                       image_preprocess(size, mean, std, channel_order, input_scale))  # fmt: skip
+    if note:  # the model came from `mmbroker download`: its catalogue entry says how images are prepared
+        err_console().print(note, highlight=False)
     req = ConvertRequest(
         src=src_fw,
-        sources=list(sources) + ([weights] if weights else []),
+        sources=all_sources,
         dst=dst_fw,
         output=output,
         input_shapes=[InputShape.parse(t) for t in input_shape or []],
@@ -199,7 +205,7 @@ def convert(
         trust_model=trust_model,
         verify=verify,
         input_file=input_file,
-        image=image_preprocess(size, mean, std, channel_order, input_scale),
+        image=image,
         atol=atol,
         rtol=rtol,
         allow_nan=allow_nan,
@@ -285,11 +291,21 @@ def toir(
 def tocode(
     framework: Annotated[str, typer.Option("--framework", "-f", help="Target framework.")],
     graph: Annotated[Path, typer.Option("--network", "-n", "-in", help="IR graph (.pb).")],
-    out_dir: Annotated[Path, typer.Option("--dstModelPath", "-d", "-o", help="Folder for code and weights.")],
+    out_dir: Annotated[
+        Path,
+        typer.Option(
+            "--dstModelPath", "-d", "-o", help="Folder for code and weights, or the code file (X.py, as MMdnn)."
+        ),
+    ],
     weights: Annotated[
-        Optional[Path], typer.Option("--weights", "-w", "-iw", help="IR weights (.npz), default beside the graph.")
+        Optional[Path],
+        typer.Option("--weights", "-w", "-iw", help="IR weights (.npz; x.npy finds x.npz), default beside the graph."),
     ] = None,
     name: Annotated[str, typer.Option("--name", help="Base name of the generated files.")] = "model",
+    dst_weights: Annotated[
+        Optional[Path],
+        typer.Option("--dstWeightPath", "-dw", help="With -d X.py: the target's weights file (pickle-free, any name)."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     if graph.suffix not in ("", ".pb", ".npz", ".json"):
@@ -299,10 +315,15 @@ def tocode(
             file=str(graph),
             hint=f"make them first: mmbroker toir -f <framework> -in {graph} -o ir/{graph.stem}; or convert directly",
         )
+    ir = resolve_ir(graph, weights)
+    if (
+        out_dir.suffix and not out_dir.is_dir()
+    ) or dst_weights is not None:  # MMdnn's way: -d names the code file, -dw its weights
+        with _session(json_out) as s:
+            named = [p for p in write_code(s, runner_name(framework), ir, out_dir, dst_weights) if p is not None]
+        out_console().print("\n".join(map(str, named)), highlight=False)
+        return
     check_folder(out_dir)
-    ir = IRFiles.for_stem(graph)
-    if weights:
-        ir = IRFiles(ir.graph, weights, ir.summary)
     with _session(json_out) as s:
         files = s.tocode(runner_name(framework), ir, out_dir, name=name)
     paths = [f.path for f in files]
@@ -323,13 +344,21 @@ def tomodel(
     weights: Annotated[Optional[Path], typer.Option("--inputWeight", "-iw")] = None,
     json_out: JsonOpt = False,
 ) -> None:
+    fw = runner_name(framework)
+    if len(inputs) == 1 and inputs[0].is_file() and weights is not None and fw in TARGETS:  # MMdnn's -in X.py -iw W
+        with _session(json_out) as s:
+            used, note = code_weights(fw, inputs[0], weights)
+            if note:
+                err_console().print(f"note: {note}", highlight=False)
+            written = save_from_code(s, fw, inputs[0], used, output)
+        out_console().print("\n".join(written), highlight=False)
+        return
     paths: list[Path] = []
     for p in inputs + ([weights] if weights else []):
         if not p.exists():
             raise BrokerError("file not found", reference="missing-file", file=str(p))
         paths.extend(sorted(q for q in p.iterdir() if q.is_file()) if p.is_dir() else [p])
     refs = [file_ref(str(p), _role(p)) for p in paths]
-    fw = runner_name(framework)
     check_output(output)
     with _session(json_out) as s, StagedOutput(output, say=err_console().print) as stage:
         saved = stage.saved(s.tomodel(fw, refs, stage.path))

@@ -123,7 +123,7 @@ def infer(req):
     engine = ""
     inter = []
     with quiet_stdout():
-        if src.kind in ("keras", "h5"):
+        if src.kind in ("keras", "h5", "json"):
             import keras
 
             model = loading.load_keras(src, req.trust_model)

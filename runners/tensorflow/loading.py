@@ -1,6 +1,7 @@
 """What the files given to the runner are, and loading them without running code from them.
 
-Kinds: `keras` (Keras 3 `.keras` zip), `h5` (Keras 2 or 3 full-model HDF5), `savedmodel` (a
+Kinds: `keras` (Keras 3 `.keras` zip), `h5` (Keras 2 or 3 full-model HDF5), `json` (a Keras
+architecture from `model.to_json()` with its weights in an `.h5`, MMdnn's Keras input), `savedmodel` (a
 directory with saved_model.pb), `checkpoint` (TF1 `.meta` + checkpoint prefix), `frozen` (a
 GraphDef `.pb`), `tflite`, and `code` (the `.py` + `.npz` this runner emits).
 
@@ -79,6 +80,17 @@ def identify(sources):
     if path.endswith(".meta"):
         require_file(path, "checkpoint graph (.meta)")
         return Source("checkpoint", path, prefix=_checkpoint_prefix(path, sources[1] if len(sources) > 1 else ""))
+    if path.endswith(".json"):
+        require_file(path, "Keras architecture (.json)")
+        weights = [require_file(s, "Keras weights (.h5)") for s in sources[1:]]
+        if not weights:
+            raise RunnerError(
+                "missing-file",
+                "a Keras .json holds the architecture only; the IR needs the weights too",
+                file=path,
+                hint="give the weights saved with model.save_weights (e.g. -w model.h5), or save the whole model",
+            )
+        return Source("json", path, extra=weights[:1])
     if path.endswith(".py"):
         npz = [s for s in sources[1:] if s.endswith(".npz")]
         return Source("code", require_file(path, "generated Keras code"), extra=npz)
@@ -92,7 +104,8 @@ def identify(sources):
             "unsupported-format",
             "the tensorflow runner does not read '%s' files" % ext,
             file=path,
-            hint="give a .keras, .h5, .meta (+ -iw checkpoint prefix), frozen .pb, .tflite or a SavedModel dir",
+            hint="give a .keras, .h5, .json (+ -w weights .h5), .meta (+ -iw checkpoint prefix), frozen .pb, .tflite "
+            "or a SavedModel dir",
         )
     return Source(kinds[ext], path)
 
@@ -114,6 +127,15 @@ def keras_config(src):
         except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
             raise corrupt(src.path, exc, "Keras .keras archive")
         return config, str(meta.get("keras_version", "3"))
+    if src.kind == "json":
+        try:
+            with open(src.path) as f:
+                config = json.load(f)
+        except (OSError, ValueError) as exc:
+            raise corrupt(src.path, exc, "Keras .json architecture")
+        if not isinstance(config, dict) or "config" not in config:
+            raise corrupt(src.path, ValueError("no model config in it"), "Keras .json architecture")
+        return config, str(config.get("keras_version", "2"))
     import h5py
 
     try:
@@ -138,7 +160,7 @@ def keras_config(src):
 def load_keras(src, trust):
     """A Keras model (Keras 3 or tf_keras, whichever wrote the file) after the safety check."""
     config, version = keras_config(src)
-    keras2 = src.kind == "h5" and version.startswith("2")
+    keras2 = src.kind in ("h5", "json") and version.startswith("2")
     flavour = "tf_keras" if keras2 else "keras"
     bad = keras_check.unsafe_objects(config, flavour)
     if bad and not trust:
@@ -154,6 +176,8 @@ def load_keras(src, trust):
         )
     custom = keras_check.extra_layers(config, flavour)
     try:
+        if src.kind == "json":
+            return _load_json(src, keras2, custom, trust)
         if keras2:
             import tf_keras
 
@@ -169,11 +193,29 @@ def load_keras(src, trust):
         raise load_failure(src, exc, version, keras2)
 
 
+def _load_json(src, keras2, custom, trust):
+    """An architecture .json (checked like any Keras config) and its weights .h5 (HDF5 arrays)."""
+    with open(src.path) as f:
+        text = f.read()
+    if keras2:
+        import tf_keras
+
+        model = tf_keras.models.model_from_json(text, custom_objects=custom)
+    else:
+        import keras
+        from keras.src.saving.serialization_lib import SafeModeScope
+
+        with SafeModeScope(not trust):
+            model = keras.models.model_from_json(text, custom_objects=custom)
+    model.load_weights(src.extra[0])
+    return model
+
+
 def load_failure(src, exc, version, keras2):
     """The error for a Keras file that passed the check but that Keras failed to rebuild."""
     text = str(exc).strip()
     first = text.splitlines()[0][:300] if text else type(exc).__name__
-    fmt = {"keras": ".keras archive", "h5": ".h5 file"}[src.kind]
+    fmt = {"keras": ".keras archive", "h5": ".h5 file", "json": ".json architecture and its weights"}[src.kind]
     if "safe_mode" in text or "unsafe_deserialization" in text:
         return RunnerError(
             "unsafe-model",

@@ -217,7 +217,7 @@ def split_second_bias(model):
 def parse(req):
     sources = [os.path.abspath(s) for s in req.sources]
     src = loading.identify(sources)
-    if src.kind in ("keras", "h5"):
+    if src.kind in ("keras", "h5", "json"):
         model = cut_keras(loading.load_keras(src, req.trust_model), list(req.outputs), src.path)
         onnx_model = keras_to_onnx(model, list(req.inputs), src.path)
     elif src.kind == "tflite":
