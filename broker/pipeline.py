@@ -33,11 +33,11 @@ from .errors import BrokerError
 from .frameworks import READS_FOLDERS
 from .inputs import ImagePreprocess, PreparedInputs, open_input, prepare_inputs
 from .ir import IRFiles, load_ir, save_ir
-from .ir.canonical import canonicalize, is_canonical
+from .ir.canonical import canonicalize, free_inputs, is_canonical, specialize
 from .ir.legalize import Capabilities, legalize
 from .ir.validate import validate
 from .outputs import StagedOutput, check_folder, check_output, copy_into
-from .shapes import ShapeHint, parse_dims
+from .shapes import ShapeHint, parse_dims, resolve
 from .supervisor import RunnerProcess
 
 
@@ -228,10 +228,13 @@ class Session:
         out_dir: Path,
         name: str = "model",
         options: dict[str, str] | None = None,
+        fixed_shapes: dict[str, list[int]] | None = None,
     ) -> list[Any]:
         """Emit `framework`'s code from IR files: the graph canonicalized (when it was not made by
         toir) and legalized for this target first, every node the target cannot express refused
-        at once."""
+        at once. When the target cannot express what a free input dimension leaves computed at run
+        time (shape arithmetic), the free dimensions are fixed to `fixed_shapes` (the sizes the
+        check runs at) and the target is told so."""
         runner = self.runner(framework)
         fmt = (options or {}).get("format", "")
         where = self._sources.get(ir_files.graph.resolve(), str(ir_files.graph))
@@ -243,12 +246,38 @@ class Session:
             if not is_canonical(model):
                 model, _ = canonicalize(model, where=where)
                 changed = True
-            model, applied = legalize(model, self.capabilities(framework, fmt))
-            if applied.rewrites:
-                changed = True
-                if self.console is not None:
-                    self.console.print(f"legalized for {framework}: {applied.summary()}", highlight=False)
-            self._check_ops(framework, model, where, fmt)
+            caps = self.capabilities(framework, fmt)
+            free = free_inputs(model) if fixed_shapes else {}
+            legal, applied = legalize(model, caps)
+            if free and self._unsupported(caps, legal):  # shape arithmetic left for run time: fix the sizes
+                legal, applied = self._fixed(framework, model, caps, fixed_shapes or {}, free, where)
+                free, changed = {}, True
+            changed = changed or bool(applied.rewrites)
+            if applied.rewrites and self.console is not None:
+                self.console.print(f"legalized for {framework}: {applied.summary()}", highlight=False)
+            self._check_ops(framework, legal, where, fmt)
+        try:
+            return self._emit(runner, framework, legal, ir_files, changed, out_dir, name, options)
+        except BrokerError as err:
+            if not free or err.reference not in ("unsupported-attribute", "missing-input-shape"):
+                raise
+        # the emitter refused a form that computes on a free size (an Expand to a run-time shape...)
+        with self.phase("ir passes"):
+            legal, applied = self._fixed(framework, model, caps, fixed_shapes or {}, free, where)
+            self._check_ops(framework, legal, where, fmt)
+        return self._emit(runner, framework, legal, ir_files, True, out_dir, name, options)
+
+    def _fixed(self, framework: str, model: onnx.ModelProto, caps: Capabilities, shapes: dict[str, list[int]],
+               free: dict[str, list[int | None]], where: str) -> tuple[onnx.ModelProto, Any]:  # fmt: skip
+        """`model` with its free input dimensions fixed to `shapes`, legalized for `framework`."""
+        if self.console is not None:
+            shown = ", ".join(f"{n} {shapes[n]}" for n in free if n in shapes)
+            self.console.print(f"{framework} cannot keep the free input dimensions of this model free: fixed at "
+                               f"{shown}", highlight=False)  # fmt: skip
+        return legalize(specialize(model, shapes, where), caps)
+
+    def _emit(self, runner: RunnerProcess, framework: str, model: onnx.ModelProto, ir_files: IRFiles, changed: bool,
+              out_dir: Path, name: str, options: dict[str, str] | None) -> list[Any]:  # fmt: skip
         if changed:
             with self.phase("file transfer"):
                 ir_files = save_ir(model, self.ws / "legal" / f"{framework}-{Path(name).name or 'model'}")
@@ -359,6 +388,10 @@ class Session:
         if entry is not None:
             return Capabilities(frozenset(entry.ops), frozenset(entry.lacks))
         return Capabilities(frozenset(info.emit_ops))
+
+    @staticmethod
+    def _unsupported(caps: Capabilities, model: onnx.ModelProto) -> list[str]:
+        return [n.op_type for n in model.graph.node if caps.ops and n.op_type not in caps.ops]
 
     def _check_ops(self, framework: str, model: onnx.ModelProto, where: str, fmt: str = "") -> None:
         """Every IR op left after legalization must have a converter in the target's emitter."""
@@ -548,7 +581,11 @@ def convert(s: Session, req: ConvertRequest) -> ConvertResult:
         result.inputs = prepare_inputs(input_specs(ir), given, req.seed, req.image, hints, input_dim_names(ir),
                                        model=Path(req.sources[0]).name)  # fmt: skip
     emit_dir = s.ws / "code"  # copied to --code-dir once the check has passed
-    emitted = s.tocode(req.dst, ir, emit_dir, name=output.stem, options=req.emit_options)
+    fixed = {n: list(a.shape) for n, a in result.inputs.arrays.items()} if result.inputs is not None else None
+    if fixed is None:  # not checked: a target that must fix free dimensions takes the documented sizes
+        fixed = {n: dims for n, dims, _ in resolve(input_specs(ir), [i.hint() for i in req.input_shapes],
+                                                   input_dim_names(ir))[0]}  # fmt: skip
+    emitted = s.tocode(req.dst, ir, emit_dir, name=output.stem, options=req.emit_options, fixed_shapes=fixed)
     code = [f.path for f in emitted]
     say = s.console.print if s.console is not None else None
     stage = StagedOutput(output, req.keep_failed, extras=(code, emit_dir) if req.code_dir else None, say=say)

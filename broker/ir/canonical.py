@@ -215,3 +215,37 @@ def canonical_report(model: onnx.ModelProto) -> CanonicalReport | None:
             except (ValueError, TypeError):
                 return None
     return None
+
+
+def free_inputs(model: onnx.ModelProto) -> dict[str, list[int | None]]:
+    """The graph inputs with at least one free (unknown or symbolic) dimension."""
+    out = {}
+    for vi in common_ir.graph_inputs(model):
+        dims = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None
+                for d in vi.type.tensor_type.shape.dim]  # fmt: skip
+        if any(d is None for d in dims):
+            out[vi.name] = dims
+    return out
+
+
+def specialize(model: onnx.ModelProto, shapes: dict[str, list[int]], where: str = "") -> onnx.ModelProto:
+    """The canonical form of `model` with the free dimensions of its inputs fixed to `shapes` (what a
+    target that cannot keep a dimension free is given): shape computations that depended on them
+    fold away. The input is not modified."""
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    for vi in out.graph.input:
+        if vi.name not in shapes:
+            continue
+        dims = vi.type.tensor_type.shape.dim
+        for d, value in zip(dims, shapes[vi.name]):
+            if not (d.HasField("dim_value") and d.dim_value > 0):
+                d.Clear()
+                d.dim_value = int(value)
+    del out.graph.value_info[:]  # inferred again from the fixed inputs
+    for o in out.graph.output:
+        for d in o.type.tensor_type.shape.dim:
+            if not d.HasField("dim_value"):
+                d.Clear()
+    specialized, _ = canonicalize(out, where)
+    return specialized

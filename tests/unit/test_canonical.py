@@ -150,3 +150,28 @@ def test_ir_info_shows_what_canonicalization_changed():
     text = render(summarize(out))
     assert "canonicalized: opset 13 -> 18" in text
     assert "Dropout x1" in text and "mmbroker.canonical" not in text
+
+
+def test_free_dimensions_fixed_for_a_target_fold_the_shape_arithmetic():
+    from broker.ir.canonical import free_inputs, specialize
+
+    nodes = [  # y = x * batch size
+        h.make_node("Shape", ["x"], ["s"]),
+        h.make_node("Gather", ["s", "zero"], ["n"], axis=0),
+        h.make_node("Cast", ["n"], ["nf"], to=T.FLOAT),
+        h.make_node("Mul", ["x", "nf"], ["y"]),
+    ]
+    g = h.make_graph(
+        nodes,
+        "dyn",
+        [h.make_tensor_value_info("x", T.FLOAT, ["batch", 3, 4])],
+        [h.make_tensor_value_info("y", T.FLOAT, ["batch", 3, 4])],
+        [nh.from_array(np.array(0, np.int64), "zero")],
+    )
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 18)])
+    free, _ = canonicalize(m)
+    assert free_inputs(free) == {"x": [None, 3, 4]} and "Shape" in ops(free)
+    fixed = specialize(free, {"x": [2, 3, 4]})
+    assert ops(fixed) == ["Mul"] and not free_inputs(fixed)
+    x = {"x": np.arange(24, dtype=np.float32).reshape(2, 3, 4)}
+    np.testing.assert_array_equal(run(fixed, x)[0], run(m, x)[0])
