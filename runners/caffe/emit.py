@@ -1,9 +1,9 @@
 """IR graph -> Caffe net: `<name>.prototxt` (the readable net) and `<name>.caffemodel` (the same
 layers with their blobs), written with caffe_pb2.
 
-One converter per ONNX op in `emit_ops/`, registered with `EMIT.register("Op")`. Blobs are named
-after the IR values they hold, so Caffe's `net.blobs` report the IR's names. What Caffe cannot
-express (asymmetric padding, pooling that excludes padding, broadcasting it has no layer for) is
+One converter per ONNX op in `emit_ops/`, registered with `EMIT.register("Op")`, run by the shared
+emit loop (runners/common/emit.py) over the canonical, legalized IR. Blobs are named after the IR
+values they hold, so Caffe's `net.blobs` report the IR's names. What Caffe cannot express is
 refused with the node and op named, never approximated.
 """
 
@@ -12,9 +12,8 @@ import re
 
 import numpy as np
 
-from runners.common import ir
-from runners.common.emit_graph import convert_nodes, ordered_nodes, read_graph
-from runners.common.emit_graph import infer_shapes as _infer
+from runners.common.emit import EmitContext, emit_nodes
+from runners.common.emit_graph import read_graph
 from runners.common.errors import RunnerError
 from runners.common.registry import Registry
 from runners.common.tensors import atomic_write, load_npz
@@ -22,7 +21,9 @@ from runners.common.tensors import atomic_write, load_npz
 from .proto import caffe_pb2
 
 # Forms this emitter lacks: the broker rewrites them into ops it has (broker/ir/legalize).
-LACKS = ("Gemm.general",)
+# Caffe's average pooling divides by the window clipped to the padded image (padding counted);
+# InnerProduct holds a constant (num_output, K) matrix and a bias, nothing more.
+LACKS = ("AveragePool.exclude_pad", "Gemm.general")
 
 EMIT = Registry("caffe", "emit", package="runners.caffe.emit_ops")
 
@@ -31,50 +32,50 @@ def registry():
     return EMIT.loaded()
 
 
-class EmitContext(object):
-    def __init__(self, model, opset, shapes, dtypes):
+class CaffeContext(EmitContext):
+    """The emit context plus the Caffe net being written: layers named after the node, blobs named
+    after the IR values they hold, constants materialized as Parameter layers where a layer needs
+    them as a blob."""
+
+    framework = "caffe"
+
+    def __init__(self, model, weights):
+        EmitContext.__init__(self, model, weights)
         self.pb2 = caffe_pb2()
-        self.model = model
-        self.opset = opset
-        self.shapes = shapes
-        self.dtypes = dtypes
-        self.consts = {}
-        self.alias = {}  # IR value -> blob holding it (Identity, Dropout)
         self.net = self.pb2.NetParameter()
         self.layer_names = set()
-        self.node = None
-        self.warnings = []
-
-    def shape(self, value):
-        s = self.shapes.get(value)
-        return None if s is None or any(d is None for d in s) else [int(d) for d in s]
-
-    def const(self, value):
-        return self.consts.get(value) if value else None
-
-    def fail(self, message, hint=""):
-        return RunnerError(
-            "unsupported-attribute",
-            "Caffe cannot express this: %s" % message,
-            node=self.node.name if self.node else "",
-            op=self.node.op_type if self.node else "",
-            opset=self.opset,
-            hint=hint or "convert to another framework, or change the model so Caffe has a layer for it",
-        )
+        self.blob_names = set()
+        self.alias = {}  # IR value -> blob holding it (a Slice that cuts nothing, a one-input Sum)
+        self.const_blobs = {}  # IR constant -> blob of its Parameter layer
 
     def blob(self, value):
-        """The Caffe blob holding IR value `value` (a computed value, not a constant)."""
+        """The Caffe blob holding IR value `value`; a constant becomes a Parameter layer."""
         if value in self.alias:
             return self.alias[value]
         if value in self.consts:
-            raise self.fail("input '%s' is a constant where Caffe needs a computed blob" % value)
+            if value not in self.const_blobs:
+                self.const_blobs[value] = self.parameter(self.consts[value], top=value, name=value)
+            return self.const_blobs[value]
         return value
 
-    def static_shape(self, value):
-        s = self.shape(value)
-        if s is None:
-            raise self.fail("the shape of '%s' is not known" % value, hint="give static input shapes (--inputShape)")
-        return s
+    def parameter(self, array, top=None, name=None):
+        """A Parameter layer whose top is the constant `array`; returns the top."""
+        array = np.asarray(array, dtype=np.float32)
+        top = top or self.temp("constant")
+        layer = self.layer("Parameter", [], [top], name=name or top)
+        layer.parameter_param.shape.dim.extend(int(d) for d in array.shape)
+        self.add_blob(layer, array)
+        return top
+
+    def filled(self, shape, value, suffix="filled"):
+        """A DummyData blob of `shape` holding `value` everywhere (no weights stored)."""
+        top = self.temp(suffix)
+        layer = self.layer("DummyData", [], [top], name=top)
+        p = layer.dummy_data_param
+        filler = p.data_filler.add()
+        filler.type, filler.value = "constant", float(value)
+        p.shape.add().dim.extend(int(d) for d in shape)
+        return top
 
     def layer(self, type_, bottoms, tops, name=None):
         layer = self.net.layer.add()
@@ -87,6 +88,7 @@ class EmitContext(object):
         layer.name, layer.type = unique, type_
         layer.bottom.extend(bottoms)
         layer.top.extend(tops)
+        self.blob_names.update(tops)
         return layer
 
     def add_blob(self, layer, array):
@@ -98,21 +100,24 @@ class EmitContext(object):
         return blob
 
     def temp(self, suffix):
-        return "%s/%s" % (self.node.outputs[0], suffix)
+        """A fresh blob name for an intermediate of the current node."""
+        base = "%s/%s" % (self.node.outputs[0] if self.node else "net", suffix)
+        name, i = base, 1
+        while name in self.blob_names or name in self.consts or name in self.shapes:
+            i += 1
+            name = "%s_%d" % (base, i)
+        self.blob_names.add(name)
+        return name
 
 
-def build(model, weights):
-    reg = registry()
-    opset = ir.opset_of(model)
-    shapes, dtypes = _infer(model, weights)
-    ctx = EmitContext(model, opset, shapes, dtypes)
-    g = model.graph
-    inputs, nodes = ordered_nodes(model, weights, ctx)
+def _input_layer(ctx, inputs):
+    if not inputs:
+        return
     data = ctx.net.layer.add()
     data.name, data.type = "input", "Input"
     for i in inputs:
         data.top.append(i.name)
-        shape = ctx.shape(i.name)
+        shape = ctx.static_shape(i.name)
         if shape is None:
             raise RunnerError(
                 "missing-input-shape",
@@ -120,14 +125,22 @@ def build(model, weights):
                 hint="give it with --inputShape",
             )
         data.input_param.shape.add().dim.extend(shape)
-    convert_nodes(reg, nodes, ctx, opset, fold_constants=True)
-    expose_consumed_outputs(ctx.net, [o.name for o in g.output])
-    for o in g.output:
-        if o.name in ctx.alias:  # an output that is another value under a second name
-            ctx.layer("Split", [ctx.alias[o.name]], [o.name], name=o.name)  # a one-top Split copies
-        elif o.name in ctx.consts:
-            raise RunnerError("unsupported-op", "output '%s' is a constant; Caffe nets compute every output" % o.name)
-    _check_inputs_used(ctx.net, [i.name for i in inputs], [o.name for o in g.output])
+
+
+def build(model, weights):
+    ctx = CaffeContext(model, weights)
+    g = model.graph
+    _input_layer(ctx, ctx.inputs)
+    emit_nodes(registry(), ctx)
+    outputs = [o.name for o in g.output]
+    for name in outputs:
+        if name in ctx.consts:  # a constant output (every input of its node was constant)
+            ctx.blob(name)
+    expose_consumed_outputs(ctx.net, outputs)
+    for name in outputs:
+        if name in ctx.alias:  # an output that is another value under a second name
+            ctx.layer("Split", [ctx.alias[name]], [name], name=name)  # a one-top Split copies
+    _check_inputs_used(ctx.net, [i.name for i in ctx.inputs], outputs)
     return ctx
 
 

@@ -1,6 +1,6 @@
 """Caffe .prototxt + .caffemodel -> IR (ONNX opset 18), from caffe.proto alone: no Caffe code runs.
 
-Every layer type has one converter in `ops/`, registered with `PARSE.register("Type")`; it reads
+Every layer type has one converter in `parse_ops/`, registered with `PARSE.register("Type")`; it reads
 the layer's parameters and blobs from `ctx`, adds ONNX nodes and sets the shapes of its tops with
 Caffe's own shape rules (ceil-mode pooling, InnerProduct axis, Reshape 0/-1 ...), so the IR says
 exactly what Caffe computes.
@@ -21,7 +21,7 @@ from runners.common.registry import Registry
 
 from . import netdef
 
-PARSE = Registry("caffe", "parse", package="runners.caffe.ops")
+PARSE = Registry("caffe", "parse", package="runners.caffe.parse_ops")
 
 
 def registry():
