@@ -1,58 +1,25 @@
 """IR graph -> readable CNTK Python source (`<name>.py`, one `build(weights)` function of CNTK ops)
 and its weights (`<name>.npz`)."""
 
-import numpy as np
-
 from runners.common import ir
 from runners.common.codegen import lit
-from runners.common.emit_graph import attributes as _attrs
-from runners.common.emit_graph import convert_nodes, graph_nodes, read_graph, write_emitted
+from runners.common.emit import emit_nodes
+from runners.common.emit_graph import read_graph, write_emitted
 from runners.common.errors import RunnerError
-from runners.common.registry import discovered
+from runners.common.registry import Registry
 
-from . import folding
-from .codegen import EmitContext, identifier
-from .ops import EMIT
+from .codegen import CNTKContext, identifier
 
 # Forms this emitter lacks: the broker rewrites them into ops it has (broker/ir/legalize).
-LACKS = (
-    "AveragePool.exclude_pad_asymmetric",
-    "Gemm.general",
-    "Sum.variadic",
-    "Max.variadic",
-    "Min.variadic",
-    "Mean.variadic",
-)
+# CNTK's average pooling leaves the padding out only with its own automatic padding; explicit
+# padding (C.pad first) is counted. times() holds a constant matrix; no transposed A.
+LACKS = ("AveragePool.exclude_pad", "Gemm.general", "Max.variadic", "Min.variadic")
 
-registry = discovered(EMIT, "runners.cntk.ops")
+EMIT = Registry("cntk", "emit", package="runners.cntk.emit_ops")
 
 
-def _fold(node, ctx):
-    """Constant nodes and ops on constants only become constants."""
-    if node.op_type == "Constant":
-        from onnx import numpy_helper
-
-        for a in node.proto.attribute:
-            if a.name == "value":
-                ctx.consts[node.outputs[0]] = numpy_helper.to_array(a.t)
-                return True
-        values = _attrs(node)
-        for key in ("value_float", "value_int", "value_floats", "value_ints"):
-            if key in values:
-                ctx.consts[node.outputs[0]] = np.asarray(values[key], dtype=np.float32 if "float" in key else np.int64)
-                return True
-        return False
-    if node.op_type == "Identity" and ctx.const(node.inputs[0]) is not None:
-        ctx.consts[node.outputs[0]] = ctx.consts[node.inputs[0]]
-        return True
-    try:
-        value = folding.evaluate(node, ctx.consts, _attrs(node))
-    except Exception:  # not foldable here: the op's converter says why
-        return False
-    if value is None:
-        return False
-    ctx.consts[node.outputs[0]] = np.asarray(value)
-    return True
+def registry():
+    return EMIT.loaded()
 
 
 def _check_float(value_info):
@@ -69,13 +36,25 @@ def _check_float(value_info):
         )
 
 
+def batch_inputs(ctx):
+    """The graph inputs that carry the batch axis: those of the highest rank whose first dimension
+    is the first such input's. The others (a lower rank broadcast against them, or a first
+    dimension that is not the batch) are CNTK inputs without dynamic axes."""
+    shapes = [(i.name, ctx.shape(i.name)) for i in ctx.inputs]
+    ranked = [(n, s) for n, s in shapes if s]
+    if not ranked:
+        return set()
+    top = max(len(s) for _, s in ranked)
+    batch = [s for _, s in ranked if len(s) == top][0][0]
+    return set(n for n, s in ranked if len(s) == top and s[0] == batch)
+
+
 def build(model, weights):
-    opset = ir.opset_of(model)
-    ctx = EmitContext(model, opset, ir.value_shapes(model))
-    nodes = graph_nodes(model, weights, ctx.consts)
-    for i in ir.graph_inputs(model):
+    ctx = CNTKContext(model, weights)
+    batched = batch_inputs(ctx)
+    for i in ctx.inputs:
         dims = ctx.shapes.get(i.name)
-        if not dims or any(d is None for d in dims[1:]):
+        if dims is None or any(d is None for d in dims[1:]) or (i.name not in batched and None in dims):
             raise RunnerError(
                 "missing-input-shape",
                 "input '%s' has no static shape %s" % (i.name, dims),
@@ -83,11 +62,21 @@ def build(model, weights):
             )
         _check_float(i)
         var = ctx.new_var(i.name)
-        ctx.lines.append("%s = C.input_variable(%s, name=%s)" % (var, lit(tuple(dims[1:])), lit(i.name)))
-        ctx.batched.add(i.name)
-    remaining = [n for n in nodes if not _fold(n, ctx)]
-    convert_nodes(registry(), remaining, ctx, opset)
-    returns = [ctx.x(o.name) for o in model.graph.output]
+        if i.name in batched:
+            ctx.lines.append("%s = C.input_variable(%s, name=%s)" % (var, lit(tuple(dims[1:])), lit(i.name)))
+            ctx.batched.add(i.name)
+        else:
+            ctx.lines.append(
+                "%s = C.input_variable(%s, dynamic_axes=[], name=%s)" % (var, lit(tuple(dims)), lit(i.name))
+            )
+    emit_nodes(registry(), ctx)
+    returns = []
+    for o in model.graph.output:
+        value = ctx.x(o.name)
+        if o.name in ctx.consts:  # a constant output (its node's inputs were all constant): a function
+            const, value = value, ctx.new_var(o.name)
+            ctx.lines.append("%s = C.alias(%s, name=%s)" % (value, const, lit(o.name)))
+        returns.append(value)
     return ctx, returns
 
 

@@ -10,7 +10,9 @@ import sys
 import numpy as np
 
 from . import loading
-from .primitives import BLOCKS
+
+# Blocks converted whole (not opened) when their op name has a parse converter.
+BLOCKS = set(["LeakyReLU", "Softmax"])
 
 
 class Primitive(object):

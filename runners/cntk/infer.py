@@ -18,7 +18,9 @@ def run(request):
     args = list(model.arguments)
     names = [loading.argument_name(a) for a in args]
     feeds = named_inputs(request.inputs, names)
-    check_inputs([(n, [None] + list(a.shape)) for n, a in zip(names, args)], feeds, file=path)
+    # an input with the batch axis takes any batch; one without (dynamic_axes=[]) its exact shape
+    check_inputs([(n, ([None] if a.dynamic_axes else []) + list(a.shape)) for n, a in zip(names, args)], feeds,
+                 file=path)  # fmt: skip
     functions = loading.top_functions(model)
     ir_names = loading.output_names(functions)
     outputs = list(model.outputs)

@@ -1,5 +1,5 @@
 """CNTK .model (v2) / legacy .dnn -> IR, by walking the Function graph: blocks (layers) opened into
-primitive functions, one converter per primitive op (`primitives/`), the IR written at opset 18
+primitive functions, one converter per primitive op (`parse_ops/`), the IR written at opset 18
 directly with CNTK's shapes as value_info.
 
 CNTK keeps static shapes without the batch axis, in row-major order as the Python API shows them;
@@ -13,14 +13,17 @@ import numpy as np
 
 from runners.common import ir
 from runners.common.errors import RunnerError
-from runners.common.registry import discovered
+from runners.common.registry import Registry
 from runners.common.rpc import pb
 from runners.common.tensors import file_ref, save_npz
 
 from . import graph, loading
-from .primitives import PARSE
 
-registry = discovered(PARSE, "runners.cntk.primitives")
+PARSE = Registry("cntk", "parse", package="runners.cntk.parse_ops")
+
+
+def registry():
+    return PARSE.loaded()
 
 
 class ParseContext(object):

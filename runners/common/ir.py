@@ -130,6 +130,28 @@ def value_shapes(model):
     return out
 
 
+def value_dtypes(model):
+    """{value name: numpy dtype} for inputs, outputs, value_info and initializers of the graph."""
+    from onnx import helper
+
+    to_np = getattr(helper, "tensor_dtype_to_np_dtype", None)
+    if to_np is None:  # onnx before 1.13 (CNTK's CPython 3.6)
+        from onnx import mapping
+
+        def to_np(elem):
+            return mapping.TENSOR_TYPE_TO_NP_TYPE[elem]
+
+    out = {}
+    g = model.graph
+    typed = [(vi.name, vi.type.tensor_type.elem_type) for vi in list(g.input) + list(g.output) + list(g.value_info)]
+    for name, elem in typed + [(i.name, i.data_type) for i in g.initializer]:
+        try:
+            out[name] = np.dtype(to_np(elem))
+        except (KeyError, TypeError, ValueError):
+            pass
+    return out
+
+
 def graph_inputs(model):
     """Graph inputs that are not initializers."""
     inits = set(i.name for i in model.graph.initializer)

@@ -1,6 +1,6 @@
 """Element-wise ops. CNTK broadcasts like numpy over its row-major shapes, batch axis leading."""
 
-from . import PARSE
+from ..parse import PARSE
 
 BINARY = {"Plus": "Add", "Minus": "Sub", "ElementTimes": "Mul", "ElementDivide": "Div"}
 UNARY = {

@@ -1,6 +1,6 @@
 """Convolution and Pooling."""
 
-from . import PARSE
+from ..parse import PARSE
 from ._spatial import pads_and_crop, per_axis
 
 

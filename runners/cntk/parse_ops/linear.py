@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from . import PARSE
+from ..parse import PARSE
 
 
 @PARSE.register("Times")

@@ -3,7 +3,7 @@
 
 import numpy as np
 
-from . import PARSE
+from ..parse import PARSE
 
 
 @PARSE.register("BatchNormalization")

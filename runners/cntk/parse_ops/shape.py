@@ -1,6 +1,6 @@
 """Splice, Reshape, Slice, Pad, TransposeAxes, ReduceElements."""
 
-from . import PARSE
+from ..parse import PARSE
 
 BIG = 2**62
 PAD_MODES = {0: "constant", 1: "reflect"}  # CNTK: CONSTANT, REFLECT (SYMMETRIC has no IR equivalent)

@@ -1,0 +1,1 @@
+"""IR -> CNTK op converters, one module per op family, registered into `emit.EMIT`."""
