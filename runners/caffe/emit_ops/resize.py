@@ -1,13 +1,15 @@
-"""Resize of H and W (sizes and grid from runners/common/specs.py) -> brocolli-caffe's Upsample
-(nearest, one integer factor for both axes), a depthwise Deconvolution of ones (nearest, integer
-factors per axis: each output cell gets exactly one input cell), BilinearInterpolate (linear with
-half_pixel or align_corners, the grid of the output size)."""
+"""Resize (sizes and grid from runners/common/specs.py) -> brocolli-caffe's Upsample (nearest, one
+integer factor for H and W), a depthwise Deconvolution of ones (nearest, integer factors per axis:
+each output cell gets exactly one input cell), BilinearInterpolate (linear with half_pixel or
+align_corners, the grid of the output size); any other nearest, linear or cubic resizing as ONNX's
+sampling matrix of each axis applied by an InnerProduct over that axis (moved last by Permute)."""
 
 import numpy as np
 
 from runners.common.specs import ResizeSpec
 
 from ..emit import EMIT
+from ._common import permute
 
 # linear coordinate modes BilinearInterpolate computes: (mode, align_corners)
 _LINEAR = {"half_pixel": False, "pytorch_half_pixel": False, "align_corners": True}
@@ -19,39 +21,64 @@ def resize(node, ctx, antialias=0, axes=None, coordinate_transformation_mode="ha
            nearest_mode="round_prefer_floor"):  # fmt: skip
     spec = ResizeSpec.of(ctx, node, antialias, axes, coordinate_transformation_mode, cubic_coeff_a, exclude_outside,
                          extrapolation_value, keep_aspect_ratio_policy, mode, nearest_mode)  # fmt: skip
-    if spec.rank != 4 or not spec.spatial_only():
-        raise ctx.fail("%s of axes %s; Caffe resizes H and W of 4-D blobs" % (spec.describe(), spec.resized_axes()))
     x = ctx.blob(node.inputs[0])
-    if spec.repeats_pixels:
-        factors = spec.integer_factors()
-        if factors is None:
-            raise ctx.fail("%s by factors %s; Caffe repeats pixels by whole factors"
-                           % (spec.describe(), spec.scales[2:]))  # fmt: skip
-        if factors[0] == factors[1]:
-            layer = ctx.layer("Upsample", [x], [node.outputs[0]])
-            layer.upsample_param.scale = factors[0]
-            return
-        channels = spec.in_shape[1]
-        layer = ctx.layer("Deconvolution", [x], [node.outputs[0]])
-        p = layer.convolution_param
-        p.num_output, p.group, p.bias_term = channels, channels, False
-        p.kernel_size.extend(factors)
-        p.stride.extend(factors)
-        ctx.add_blob(layer, np.ones([channels, 1] + factors, np.float32))
+    native = spec.rank == 4 and spec.spatial_only()
+    if native and spec.repeats_pixels and spec.integer_factors() is not None:
+        _repeat(node, ctx, spec, x, spec.integer_factors())
+    elif native and _bilinear_fits(spec):
+        layer = ctx.layer("BilinearInterpolate", [x], [node.outputs[0]])
+        p = layer.bilinear_interpolate_param
+        p.dst_h, p.dst_w = spec.out_shape[2:]
+        p.align_corners = _LINEAR[spec.ctm]
+    else:
+        _by_matrices(node, ctx, spec, x)
+
+
+def _repeat(node, ctx, spec, x, factors):
+    if factors[0] == factors[1]:
+        layer = ctx.layer("Upsample", [x], [node.outputs[0]])
+        layer.upsample_param.scale = factors[0]
         return
+    channels = spec.in_shape[1]
+    layer = ctx.layer("Deconvolution", [x], [node.outputs[0]])
+    p = layer.convolution_param
+    p.num_output, p.group, p.bias_term = channels, channels, False
+    p.kernel_size.extend(factors)
+    p.stride.extend(factors)
+    ctx.add_blob(layer, np.ones([channels, 1] + factors, np.float32))
+
+
+def _bilinear_fits(spec):
+    """BilinearInterpolate samples the grid of the output size, clamped, from two cells per axis."""
     if spec.mode != "linear" or spec.ctm not in _LINEAR or spec.antialias:
-        raise ctx.fail("%s; Caffe has nearest upsampling by whole factors and bilinear half_pixel/align_corners"
-                       % spec.describe())  # fmt: skip
+        return False
     sizes_in, sizes_out = spec.in_shape[2:], spec.out_shape[2:]
-    if min(sizes_in) < 2 or (spec.ctm == "align_corners" and min(sizes_out) < 2):
-        raise ctx.fail("bilinear resizing of %s to %s; BilinearInterpolate needs two cells per axis"
-                       % (sizes_in, sizes_out))  # fmt: skip
-    if not spec.from_sizes and any(float(o) / i != s for i, o, s in zip(sizes_in, sizes_out, spec.scales[2:])):
-        raise ctx.fail("%s by scales %s that are not output/input sizes; BilinearInterpolate samples the grid of the "
-                       "sizes" % (spec.describe(), spec.scales[2:]))  # fmt: skip
-    if spec.ctm == "pytorch_half_pixel" and min(sizes_out) < 2:
-        raise ctx.fail("pytorch_half_pixel resizing to a single cell")
-    layer = ctx.layer("BilinearInterpolate", [x], [node.outputs[0]])
-    p = layer.bilinear_interpolate_param
-    p.dst_h, p.dst_w = sizes_out
-    p.align_corners = _LINEAR[spec.ctm]
+    if min(sizes_in) < 2 or min(sizes_out) < 2:
+        return False
+    return spec.from_sizes or all(float(o) / i == s for i, o, s in zip(sizes_in, sizes_out, spec.scales[2:]))
+
+
+def _by_matrices(node, ctx, spec, x):
+    """Each resized axis moved last, mapped by an InnerProduct holding its sampling matrix, moved back."""
+    last = spec.rank - 1
+    axes = spec.resized_axes()
+    if not axes:
+        ctx.alias[node.outputs[0]] = x
+    for n, axis in enumerate(axes):
+        weights = spec.axis_weights(axis)
+        if weights is None:
+            raise ctx.fail("%s%s; Caffe gets resizing as one matrix per axis"
+                           % (spec.describe(), " with antialias" if spec.antialias else ""))  # fmt: skip
+        order = list(range(spec.rank))
+        order[axis], order[last] = last, axis
+        if axis != last:
+            x = permute(ctx, x, order, ctx.temp("axis%d_last" % axis))
+        top = node.outputs[0] if n == len(axes) - 1 and axis == last else ctx.temp("resized%d" % axis)
+        layer = ctx.layer("InnerProduct", [x], [top])
+        p = layer.inner_product_param
+        p.num_output, p.bias_term, p.axis = int(weights.shape[0]), False, last
+        ctx.add_blob(layer, weights)
+        x = top
+        if axis != last:
+            done = n == len(axes) - 1
+            x = permute(ctx, x, order, node.outputs[0] if done else ctx.temp("axis%d_back" % axis))
