@@ -111,27 +111,40 @@ class CaffeContext(EmitContext):
 
 
 def _input_layer(ctx, inputs):
+    """The Input layer (first in the net); returns the inputs whose shape is not known."""
     if not inputs:
-        return
+        return []
     data = ctx.net.layer.add()
     data.name, data.type = "input", "Input"
+    unknown = []
     for i in inputs:
         data.top.append(i.name)
-        shape = ctx.static_shape(i.name)
-        if shape is None:
+        shape = ctx.shape(i.name)
+        if shape is not None and 0 in shape:
             raise RunnerError(
-                "missing-input-shape",
-                "input '%s' has no static shape; a Caffe Input layer needs one" % i.name,
-                hint="give it with --inputShape",
+                "unsupported-shape",
+                "input '%s' is empty (shape %s); Caffe blobs are not empty" % (i.name, shape),
+                framework="caffe",
+                hint="give the input a non-empty shape (--inputShape), or convert to another target",
             )
-        data.input_param.shape.add().dim.extend(shape)
+        static = ctx.static_shape(i.name)
+        if static is None:
+            unknown.append(i.name)
+        data.input_param.shape.add().dim.extend(static or [])
+    return unknown
 
 
 def build(model, weights):
     ctx = CaffeContext(model, weights)
     g = model.graph
-    _input_layer(ctx, ctx.inputs)
-    emit_nodes(registry(), ctx)
+    unknown = _input_layer(ctx, ctx.inputs)
+    emit_nodes(registry(), ctx)  # the nodes' refusals first: an input read as a parameter is refused there
+    if unknown:
+        raise RunnerError(
+            "missing-input-shape",
+            "input %s has no static shape; a Caffe Input layer needs one" % ", ".join(unknown),
+            hint="give it with --inputShape",
+        )
     outputs = [o.name for o in g.output]
     for name in outputs:
         if name in ctx.consts:  # a constant output (every input of its node was constant)
@@ -140,22 +153,9 @@ def build(model, weights):
     for name in outputs:
         if name in ctx.alias:  # an output that is another value under a second name
             ctx.layer("Split", [ctx.alias[name]], [name], name=name)  # a one-top Split copies
-    _check_inputs_used(ctx.net, [i.name for i in ctx.inputs], outputs)
+    # an input no layer reads would become an extra Caffe net output
+    ctx.check_inputs_read(set(b for layer in ctx.net.layer for b in layer.bottom))
     return ctx
-
-
-def _check_inputs_used(net, inputs, outputs):
-    """An input no layer reads (it set a shape, axes or a ratio at run time, which a Caffe layer
-    takes as a fixed parameter) would become an extra net output: refuse it."""
-    read = set(b for layer in net.layer for b in layer.bottom)
-    unused = [i for i in inputs if i not in read and i not in outputs]
-    if unused:
-        raise RunnerError(
-            "unsupported-attribute",
-            "input(s) %s set a parameter at run time (a shape, axes, a ratio); Caffe layers take "
-            "those as fixed values" % ", ".join(unused),
-            hint="make them constants (initializers) in the source model, or convert to another target",
-        )
 
 
 def expose_consumed_outputs(net, outputs):

@@ -43,6 +43,7 @@ class CNTKContext(EmitContext, EmitContextBase):
         self.hidden = set()
         self.weights = {}  # npz key -> ndarray
         self.lines = []
+        self.read = set()  # IR values the generated code reads
 
     def weight(self, ir_name, value, kind="constant"):
         """`C.parameter(...)` / `C.constant(...)` reading `weights[key]`; returns its variable."""
@@ -56,6 +57,7 @@ class CNTKContext(EmitContext, EmitContextBase):
     def x(self, name, kind="constant", rank=None):
         """The expression for IR value `name`. A constant becomes a CNTK constant (or parameter);
         given the batched operand's IR `rank`, a constant of that full rank loses its batch axis."""
+        self.read.add(name)
         if name in self.vars:
             return self.vars[name]
         if name in self.consts:

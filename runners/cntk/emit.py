@@ -70,6 +70,7 @@ def build(model, weights):
                 "%s = C.input_variable(%s, dynamic_axes=[], name=%s)" % (var, lit(tuple(dims)), lit(i.name))
             )
     emit_nodes(registry(), ctx)
+    ctx.check_inputs_read(ctx.read)  # a CNTK Function has no argument it does not use
     returns = []
     for o in model.graph.output:
         value = ctx.x(o.name)

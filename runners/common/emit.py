@@ -110,6 +110,20 @@ class EmitContext(object):
         """`node` is emitted as part of the current one: the loop passes over it."""
         self.absorbed.add(id(node))
 
+    def check_inputs_read(self, read):
+        """Refuse graph inputs that the emitted model does not read (`read`: the values it reads) and
+        that are no output: they set a parameter at run time (a shape, axes, a ratio) that the model
+        takes as a fixed value, and a model cannot take an input it does not use."""
+        unread = [i.name for i in self.inputs if i.name not in read and i.name not in self.graph_outputs]
+        if unread:
+            raise RunnerError(
+                "unsupported-attribute",
+                "input(s) %s set a parameter at run time (a shape, axes, a ratio); %s layers take those as "
+                "fixed values" % (", ".join(unread), self.framework),
+                framework=self.framework,
+                hint="make them constants (initializers) in the source model, or convert to another target",
+            )
+
     # ---- refusals -----------------------------------------------------------------------
     def fail(self, message, reference="unsupported-attribute", hint=None, node=None):
         """The error to raise when this emitter cannot express the current node's form."""

@@ -39,8 +39,12 @@ def run_case(session, fw, ext, case, work: Path) -> tuple[str, str]:
         emitted = session.tocode(fw, ir, work / "code", name="net", options={"format": ext.lstrip(".")})
         written = session.tomodel(fw, emitted, work / f"net{ext}")
         names = [i.name for i in model.graph.input if i.name not in {t.name for t in model.graph.initializer}]
+        out_names = [o.name for o in model.graph.output]
         for ins, outs in case.datasets():
             got, _, _ = session.infer(fw, written, dict(zip(names, ins)))
+            by_name = dict(got)
+            if sorted(by_name) == sorted(out_names) and len(by_name) == len(got):  # as broker/parity.py matches
+                got = [(n, by_name[n]) for n in out_names]  # (Caffe lists a net's outputs in name order)
             if len(got) != len(outs):
                 return "failed", f"{len(got)} outputs, expected {len(outs)}"
             for (name, a), b in zip(got, outs):

@@ -5,7 +5,7 @@ and a Scale by its inverse square root; LpNormalization as a Reduction and a Sca
 import numpy as np
 
 from ..emit import EMIT
-from ._common import permute, power, reshape
+from ._common import eltwise, permute, power, reshape
 
 
 @EMIT.register("BatchNormalization")
@@ -97,7 +97,11 @@ def lp_normalization(node, ctx, axis=-1, p=2):
     norm = ctx.layer("Reduction", [x], [ctx.temp("norm")])
     norm.reduction_param.operation = norm.reduction_param.SUMSQ if p == 2 else norm.reduction_param.ASUM
     norm.reduction_param.axis = rank - 1
-    inverse = power(ctx, norm.top[0], ctx.temp("inverse_norm"), power=-0.5 if p == 2 else -1.0)
+    # a zero vector stays zero (ONNX): 1 is added to the norms that are 0, which Threshold finds
+    nonzero = ctx.layer("Threshold", [norm.top[0]], [ctx.temp("nonzero")]).top[0]
+    safe = eltwise(ctx, "SUM", [norm.top[0], power(ctx, nonzero, ctx.temp("zero"), scale=-1.0, shift=1.0)],
+                   ctx.temp("safe_norm"))  # fmt: skip
+    inverse = power(ctx, safe, ctx.temp("inverse_norm"), power=-0.5 if p == 2 else -1.0)
     last = node.outputs[0] if order == list(range(rank)) else ctx.temp("normalized")
     scaled = ctx.layer("Scale", [x, inverse], [last])
     scaled.scale_param.axis = 0

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from runners.common.codegen import lit
+
 from ..emit import EMIT
 
 
@@ -80,5 +82,6 @@ def lp_normalization(node, ctx, axis=-1, p=2):
         raise ctx.fail("LpNormalization with p=%d" % p)
     x = node.inputs[0]
     c_axis = ctx.axis(x, axis)
-    norm = ctx.call("reduce_l2" if p == 2 else "reduce_l1", ctx.x(x), axis=c_axis)
-    ctx.assign(node, ctx.call("element_divide", ctx.x(x), norm))
+    norm = ctx.temp(ctx.call("reduce_l2" if p == 2 else "reduce_l1", ctx.x(x), axis=c_axis), "norm")
+    safe = ctx.call("plus", norm, ctx.call("equal", norm, lit(0.0)))  # a zero vector stays zero (ONNX)
+    ctx.assign(node, ctx.call("element_divide", ctx.x(x), safe))
