@@ -22,8 +22,9 @@ from .proto import caffe_pb2
 
 # Forms this emitter lacks: the broker rewrites them into ops it has (broker/ir/legalize).
 # Caffe's average pooling divides by the window clipped to the padded image (padding counted);
-# InnerProduct holds a constant (num_output, K) matrix and a bias, nothing more.
-LACKS = ("AveragePool.exclude_pad", "Gemm.general")
+# InnerProduct holds a constant (num_output, K) matrix and a bias, nothing more; LRN's window is
+# centred (odd sizes).
+LACKS = ("AveragePool.exclude_pad", "Gemm.general", "LRN.even_size")
 
 EMIT = Registry("caffe", "emit", package="runners.caffe.emit_ops")
 

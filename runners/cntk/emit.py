@@ -12,8 +12,9 @@ from .codegen import CNTKContext, identifier
 
 # Forms this emitter lacks: the broker rewrites them into ops it has (broker/ir/legalize).
 # CNTK's average pooling leaves the padding out only with its own automatic padding; explicit
-# padding (C.pad first) is counted. times() holds a constant matrix; no transposed A.
-LACKS = ("AveragePool.exclude_pad", "Gemm.general", "Max.variadic", "Min.variadic")
+# padding (C.pad first) is counted. times() holds a constant matrix; no transposed A. LRN's window
+# is centred (odd sizes). element_max/element_min take two operands.
+LACKS = ("AveragePool.exclude_pad", "Gemm.general", "LRN.even_size", "Max.variadic", "Min.variadic")
 
 EMIT = Registry("cntk", "emit", package="runners.cntk.emit_ops")
 

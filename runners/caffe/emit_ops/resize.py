@@ -19,6 +19,7 @@ _LINEAR = {"half_pixel": False, "pytorch_half_pixel": False, "align_corners": Tr
 def resize(node, ctx, antialias=0, axes=None, coordinate_transformation_mode="half_pixel", cubic_coeff_a=-0.75,
            exclude_outside=0, extrapolation_value=0.0, keep_aspect_ratio_policy="stretch", mode="nearest",
            nearest_mode="round_prefer_floor"):  # fmt: skip
+    ctx.need_shape(node.inputs[0])  # every size known: the emitted model is static
     spec = ResizeSpec.of(ctx, node, antialias, axes, coordinate_transformation_mode, cubic_coeff_a, exclude_outside,
                          extrapolation_value, keep_aspect_ratio_policy, mode, nearest_mode)  # fmt: skip
     x = ctx.blob(node.inputs[0])
