@@ -42,9 +42,10 @@ def lrn(node, ctx, size=1, alpha=0.0001, beta=0.75, bias=1.0):
     p.local_size, p.alpha, p.beta, p.k = size, alpha, beta, bias
 
 
-def _standardize(ctx, x, shape, axis, epsilon):
+def _standardize(ctx, x, shape, axis, epsilon, stats=None):
     """(x - mean) / sqrt(var + epsilon) over the axes from `axis` on: a 3-D view [1, outer, inner]
-    whose MVN removes the mean of each row, a Reduction MEAN of the squares, a Power and a Scale."""
+    whose MVN removes the mean of each row, a Reduction MEAN of the squares, a Power and a Scale.
+    `stats` (mean, inverse standard deviation, their shape) names the blobs that also keep those."""
     outer, inner = int(np.prod(shape[:axis])), int(np.prod(shape[axis:]))
     rows = reshape(ctx, x, [1, outer, inner], ctx.temp("rows"))
     centered = ctx.layer("MVN", [rows], [ctx.temp("centered")])
@@ -57,6 +58,14 @@ def _standardize(ctx, x, shape, axis, epsilon):
     inverse = power(ctx, var.top[0], ctx.temp("inverse_std"), power=-0.5, shift=epsilon)
     scaled = ctx.layer("Scale", [centered, inverse], [ctx.temp("standardized")])
     scaled.scale_param.axis = 0
+    if stats:
+        mean_top, inverse_top, kept = stats
+        if mean_top:
+            mean = ctx.layer("Reduction", [rows], [ctx.temp("mean")])
+            mean.reduction_param.operation, mean.reduction_param.axis = mean.reduction_param.MEAN, 2
+            reshape(ctx, mean.top[0], kept, mean_top)
+        if inverse_top:
+            reshape(ctx, inverse, kept, inverse_top)
     return reshape(ctx, scaled.top[0], shape, ctx.temp("normalized"))
 
 
@@ -70,8 +79,6 @@ def instance_normalization(node, ctx, epsilon=1e-5):
 
 @EMIT.register("LayerNormalization")
 def layer_normalization(node, ctx, axis=-1, epsilon=1e-5, stash_type=1):
-    if any(node.outputs[1:]):
-        raise ctx.fail("LayerNormalization's mean and inverse standard deviation outputs")
     shape = ctx.need_shape(node.inputs[0])
     axis = axis + len(shape) if axis < 0 else axis
     gamma = ctx.need_const(node, 1, "the scale")
@@ -79,7 +86,9 @@ def layer_normalization(node, ctx, axis=-1, epsilon=1e-5, stash_type=1):
     own = shape[axis:]
     gamma = np.broadcast_to(gamma, own)
     beta = np.broadcast_to(beta, own) if beta is not None else None
-    normed = _standardize(ctx, ctx.blob(node.inputs[0]), shape, axis, epsilon)
+    extra = node.outputs[1:] + ["", ""]
+    kept = shape[:axis] + [1] * len(own)
+    normed = _standardize(ctx, ctx.blob(node.inputs[0]), shape, axis, epsilon, (extra[0], extra[1], kept))
     _affine(ctx, normed, axis, len(own), gamma, beta, node.outputs[0])
 
 

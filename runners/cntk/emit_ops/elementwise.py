@@ -2,6 +2,8 @@
 batch axis; an operand without the batch axis (a constant, an input that does not carry it) of the
 full rank loses its leading axis of size 1."""
 
+import numpy as np
+
 from runners.common.codegen import lit
 
 from ..emit import EMIT
@@ -123,11 +125,22 @@ def mish(node, ctx):
 
 @EMIT.register("Clip")
 def clip(node, ctx):
-    lo = ctx.need_const(node, 1, "the lower bound") if node.input(1) else None
-    hi = ctx.need_const(node, 2, "the upper bound") if node.input(2) else None
-    lo = float(lo) if lo is not None else -3.4e38
-    hi = float(hi) if hi is not None else 3.4e38
-    ctx.assign(node, ctx.call("clip", ctx.x(node.inputs[0]), lit(lo), lit(hi)))
+    """min(max(x, low), high), as ONNX defines it (high wins where low > high); the bounds are
+    constants or computed scalars."""
+    x = node.inputs[0]
+    expr = ctx.x(x)
+    for i, op in ((1, "element_max"), (2, "element_min")):
+        if not node.input(i):
+            continue
+        value = ctx.const(node.inputs[i])
+        if value is None:
+            if ctx.need_shape(node.inputs[i]) not in ([], [1]):
+                raise ctx.fail("a Clip bound that is not a scalar")
+            bound = operand(ctx, node.inputs[i], x)
+        else:
+            bound = lit(float(np.asarray(value).reshape(-1)[0]))
+        expr = ctx.call(op, expr, bound)
+    ctx.assign(node, expr if expr != ctx.x(x) else ctx.call("alias", expr))
 
 
 @EMIT.register("Softmax", "LogSoftmax")

@@ -5,6 +5,7 @@ import numpy as np
 from runners.common.codegen import lit
 
 from ..emit import EMIT
+from .elementwise import operand
 
 
 @EMIT.register("BatchNormalization")
@@ -39,11 +40,19 @@ def lrn(node, ctx, alpha=0.0001, beta=0.75, bias=1.0, size=1):
                               float(beta)))  # fmt: skip
 
 
-def _standardize(ctx, x, axes, epsilon):
-    """(x - mean) / sqrt(var + epsilon) over CNTK static `axes`; returns the expression."""
-    centered = ctx.temp(ctx.call("minus", ctx.x(x), ctx.call("reduce_mean", ctx.x(x), axis=axes)), "centered")
+def _standardize(ctx, x, axes, epsilon, node=None):
+    """(x - mean) / sqrt(var + epsilon) over CNTK static `axes`; returns the expression. With
+    `node`, its second and third outputs (if any) get the mean and 1 / sqrt(var + epsilon)."""
+    mean = ctx.temp(ctx.call("reduce_mean", ctx.x(x), axis=axes), "mean")
+    centered = ctx.temp(ctx.call("minus", ctx.x(x), mean), "centered")
     var = ctx.call("reduce_mean", ctx.call("square", centered), axis=axes)
-    return ctx.call("element_divide", centered, ctx.call("sqrt", ctx.call("plus", var, epsilon)))
+    std = ctx.temp(ctx.call("sqrt", ctx.call("plus", var, epsilon)), "std")
+    extra = (node.outputs[1:] if node else []) + ["", ""]
+    if extra[0]:
+        ctx.assign(node, ctx.call("alias", mean), output=extra[0])
+    if extra[1]:
+        ctx.assign(node, ctx.call("reciprocal", std), output=extra[1])
+    return ctx.call("element_divide", centered, std)
 
 
 @EMIT.register("InstanceNormalization")
@@ -61,19 +70,25 @@ def instance_normalization(node, ctx, epsilon=1e-5):
 
 @EMIT.register("LayerNormalization")
 def layer_normalization(node, ctx, axis=-1, epsilon=1e-5, stash_type=1):
-    if any(node.outputs[1:]):
-        raise ctx.fail("LayerNormalization's mean and inverse standard deviation outputs")
     x = node.inputs[0]
     rank = ctx.need_rank(x)
     axis = axis + rank if axis < 0 else axis
-    normed = _standardize(ctx, x, tuple(ctx.axis(x, a) for a in range(axis, rank)), float(epsilon))
-    shape = tuple(ctx.need_shape(x)[axis:])
-    scale = np.broadcast_to(np.asarray(ctx.need_const(node, 1, "the scale"), np.float32), shape)
-    expr = ctx.call("element_times", ctx.temp(normed, "normalized"), ctx.weight(node.inputs[1], scale, "parameter"))
-    if node.input(2):
-        bias = np.broadcast_to(np.asarray(ctx.need_const(node, 2, "the bias"), np.float32), shape)
-        expr = ctx.call("plus", expr, ctx.weight(node.inputs[2], bias, "parameter"))
+    normed = _standardize(ctx, x, tuple(ctx.axis(x, a) for a in range(axis, rank)), float(epsilon), node)
+    expr = ctx.temp(normed, "normalized")
+    for i, op in ((1, "element_times"), (2, "plus")):
+        if node.input(i):
+            expr = ctx.call(op, expr, _affine_operand(ctx, node, i, x, axis))
     ctx.assign(node, expr)
+
+
+def _affine_operand(ctx, node, i, x, axis):
+    """LayerNormalization's scale or bias (input `i`): a constant laid out over the axes from `axis`,
+    or a computed value broadcast as ONNX does."""
+    value = ctx.const(node.inputs[i])
+    if value is None:
+        return operand(ctx, node.inputs[i], x)
+    shape = tuple(ctx.need_shape(x)[axis:])
+    return ctx.weight(node.inputs[i], np.broadcast_to(np.asarray(value, np.float32), shape), "parameter")
 
 
 @EMIT.register("LpNormalization")
