@@ -142,15 +142,17 @@ def test_input_shape_without_batch(files, tmp_path):
 
 
 def test_asymmetric_padding_is_refused(env_or_skip, tmp_path):
-    """What Caffe cannot express is refused naming the node, not approximated."""
+    """What Caffe cannot express is refused naming the node, not approximated: its Pad layer pads
+    H and W of 4-D blobs, so a 3-D convolution's asymmetric padding has no Caffe form."""
     import onnx
 
     env_or_skip("caffe")
-    w = np.ones((2, 3, 3, 3), np.float32)
-    conv = helper.make_node("Conv", ["x", "w"], ["y"], name="lopsided", kernel_shape=[3, 3], pads=[0, 0, 1, 1])
+    w = np.ones((2, 3, 3, 3, 3), np.float32)
+    conv = helper.make_node("Conv", ["x", "w"], ["y"], name="lopsided", kernel_shape=[3, 3, 3],
+                            pads=[0, 0, 0, 1, 1, 1])  # fmt: skip
     src = tmp_path / "lopsided.onnx"
-    onnx.save(onnx_model([conv], [("x", [1, 3, 8, 8])], ["y"], [("w", w)]), str(src))
+    onnx.save(onnx_model([conv], [("x", [1, 3, 6, 8, 8])], ["y"], [("w", w)]), str(src))
     out = tmp_path / "o.prototxt"
     r = run_cli("convert", "-sf", "onnx", "-in", src, "-df", "caffe", "-om", out)
-    assert_clean_failure(r, out, "lopsided", "Conv", "asymmetric padding")
+    assert_clean_failure(r, out, "lopsided", "Conv", "asymmetric pads")
     assert not (tmp_path / "o.caffemodel").exists()
