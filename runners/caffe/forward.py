@@ -11,6 +11,11 @@ import sys
 
 import numpy as np
 
+# brocolli-caffe's io.cpp reads binary protos up to 512 MiB (BVLC Caffe: 2 GiB), which a VGG-16/19
+# .caffemodel (550-575 MB) passes: larger weights are read by caffe_pb2 and copied into the net by
+# layer name, blob by blob, as Caffe's CopyTrainedLayersFrom does.
+CAFFE_READ_LIMIT = 536870912
+
 
 def main(job_dir):
     with open(os.path.join(job_dir, "job.json")) as f:
@@ -19,10 +24,12 @@ def main(job_dir):
 
     caffe.set_mode_cpu()
     phase = caffe.TRAIN if job["phase"] == "TRAIN" else caffe.TEST
-    if job["weights"]:
+    if job["weights"] and os.path.getsize(job["weights"]) <= CAFFE_READ_LIMIT:
         net = caffe.Net(job["net"], phase, weights=job["weights"])
     else:
         net = caffe.Net(job["net"], phase)
+        if job["weights"]:
+            copy_trained_layers(net, job["weights"])
     with np.load(os.path.join(job_dir, "inputs.npz"), allow_pickle=False) as data:
         feeds = [data["input_%d" % i] for i in range(len(data.files))]
     names = list(net.inputs)
@@ -44,6 +51,42 @@ def main(job_dir):
     with open(os.path.join(job_dir, "names.json"), "w") as f:
         json.dump(order, f)
     return 0
+
+
+def copy_trained_layers(net, weights_path):
+    """The blobs of the .caffemodel's layers into the net's layers of the same name (shapes checked,
+    a legacy 4-D blob matching without its leading ones as Caffe allows)."""
+    from caffe.proto import caffe_pb2  # pycaffe's (the runner's own caffe_pb2 would register caffe.proto twice)
+
+    from runners.caffe.netdef import blob_array
+
+    trained = caffe_pb2.NetParameter()
+    with open(weights_path, "rb") as f:
+        trained.ParseFromString(f.read())
+    params = net.params
+    for layer in list(trained.layer) + list(trained.layers):  # V1 nets keep theirs in `layers`
+        if layer.name not in params or not len(layer.blobs):
+            continue
+        target = params[layer.name]
+        if len(target) != len(layer.blobs):
+            sys.stderr.write("MMBROKER-BAD-WEIGHTS layer %s has %d blobs in the .caffemodel, %d in the net\n"
+                             % (layer.name, len(layer.blobs), len(target)))  # fmt: skip
+            raise SystemExit(4)
+        for i, blob in enumerate(layer.blobs):
+            data, shape = blob_array(blob)
+            want = list(target[i].data.shape)
+            if data.size != target[i].data.size or (shape != want and _squeezed(shape) != _squeezed(want)):
+                sys.stderr.write("MMBROKER-BAD-WEIGHTS blob %d of layer %s has shape %s in the .caffemodel, %s in "
+                                 "the net\n" % (i, layer.name, shape, list(target[i].data.shape)))  # fmt: skip
+                raise SystemExit(4)
+            target[i].data[...] = data.reshape(target[i].data.shape)
+
+
+def _squeezed(shape):
+    shape = list(shape)
+    while shape and shape[0] == 1:
+        shape = shape[1:]
+    return shape
 
 
 if __name__ == "__main__":

@@ -71,6 +71,14 @@ def _run(request, job_dir, net_path, weights_path, phase):
     )
     stderr = proc.stderr.decode("utf-8", "replace")
     if proc.returncode != 0:
+        if "MMBROKER-BAD-WEIGHTS" in stderr:
+            text = stderr.split("MMBROKER-BAD-WEIGHTS", 1)[1].strip().splitlines()[0]
+            raise RunnerError(
+                "blob-shape-mismatch",
+                text,
+                file=weights_path,
+                hint="the .caffemodel was trained for another .prototxt; give the matching pair",
+            )
         if "MMBROKER-BAD-INPUT" in stderr:
             text = stderr.split("MMBROKER-BAD-INPUT", 1)[1].strip().splitlines()[0]
             raise RunnerError("bad-input", text, file=net_path, hint="give one tensor per net input")

@@ -135,11 +135,13 @@ def value_dtypes(model):
     from onnx import helper
 
     to_np = getattr(helper, "tensor_dtype_to_np_dtype", None)
-    if to_np is None:  # onnx before 1.13 (CNTK's CPython 3.6)
-        from onnx import mapping
+    if to_np is None:  # onnx before 1.13 (CNTK's CPython 3.6), where onnx.mapping holds the table
+        import importlib
+
+        table = importlib.import_module("onnx.mapping").TENSOR_TYPE_TO_NP_TYPE
 
         def to_np(elem):
-            return mapping.TENSOR_TYPE_TO_NP_TYPE[elem]
+            return table[elem]
 
     out = {}
     g = model.graph

@@ -156,3 +156,31 @@ def test_asymmetric_padding_is_refused(env_or_skip, tmp_path):
     r = run_cli("convert", "-sf", "onnx", "-in", src, "-df", "caffe", "-om", out)
     assert_clean_failure(r, out, "lopsided", "Conv", "asymmetric pads")
     assert not (tmp_path / "o.caffemodel").exists()
+
+
+COPY = r"""
+import sys
+root, out = sys.argv[1], sys.argv[2]
+sys.path.insert(0, root)
+import caffe, numpy as np
+from runners.caffe.forward import copy_trained_layers
+net = caffe.Net(out + "/good.prototxt", caffe.TEST)
+copy_trained_layers(net, out + "/good.caffemodel")
+ref = caffe.Net(out + "/good.prototxt", caffe.TEST, weights=out + "/good.caffemodel")
+for name in ref.params:
+    for a, b in zip(net.params[name], ref.params[name]):
+        assert np.array_equal(a.data, b.data), name
+try:
+    copy_trained_layers(net, out + "/wider.caffemodel")
+except SystemExit as exc:
+    assert exc.code == 4
+else:
+    raise AssertionError("weights of another net were copied")
+"""
+
+
+def test_weights_beyond_caffes_read_limit_are_copied_by_layer(env_or_skip, files):
+    """Weights over brocolli-caffe's 512 MiB read limit (VGG-19) are read by caffe_pb2 and copied
+    by layer name: the same blobs as Caffe's own loading, a mismatch refused."""
+    handle = env_or_skip("caffe")
+    run_in_env(handle, "-c", COPY, Path(__file__).resolve().parents[2], files)
