@@ -333,6 +333,20 @@ class ConvTransposeSpec(object):
         return cls(weight, bias, group, kernel, strides, dilations, begins, ends, out_pad, spatial, wshape)
 
 
+def pad_amounts(ctx, node, rank):
+    """Pad's (begins, ends) per axis of a rank-`rank` input: the constant `pads` input spread over
+    the constant `axes` input (all axes without it)."""
+    pads = [int(v) for v in ctx.need_const(node, 1, "the pads")]
+    axes = list(range(rank))
+    if node.input(3):
+        axes = [int(a) % rank for a in ctx.need_const(node, 3, "the axes")]
+    begins, ends = [0] * rank, [0] * rank
+    for i, a in enumerate(axes):
+        begins[a], ends[a] = pads[i], pads[i + len(axes)]
+    return begins, ends
+
+
+
 # nearest modes that, by integer factors, repeat every pixel (what an "upsample" layer does)
 REPEAT_NEAREST = frozenset(
     [

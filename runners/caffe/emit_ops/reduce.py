@@ -9,11 +9,13 @@ from ._common import broadcast, eltwise, negate, permute, power, reshape
 
 
 def _axes(node, ctx, noop_with_empty_axes):
-    """(input shape, reduced axes sorted) or None when the node reduces nothing."""
+    """(input shape, reduced axes sorted); the axes are None when the node reduces nothing, and its
+    output is then the input."""
     shape = ctx.need_shape(node.inputs[0])
     axes = ctx.need_const(node, 1, "the axes") if node.input(1) else None
     if axes is None or np.asarray(axes).size == 0:
         if noop_with_empty_axes:
+            ctx.alias[node.outputs[0]] = ctx.blob(node.inputs[0])
             return shape, None
         return shape, list(range(len(shape)))
     return shape, sorted(set(int(a) % len(shape) for a in np.asarray(axes).reshape(-1)))
@@ -55,7 +57,6 @@ def _reducer(operation, root=None):
     def convert(node, ctx, keepdims=1, noop_with_empty_axes=0):
         shape, axes = _axes(node, ctx, noop_with_empty_axes)
         if axes is None:
-            ctx.alias[node.outputs[0]] = ctx.blob(node.inputs[0])
             return
         blob = _reduction(ctx, ctx.blob(node.inputs[0]), shape, axes, operation)
         if root:
@@ -73,31 +74,26 @@ for _op, _operation, _root in (("ReduceSum", "SUM", None), ("ReduceMean", "MEAN"
 @EMIT.register("ReduceMax")
 def reduce_max(node, ctx, keepdims=1, noop_with_empty_axes=0):
     shape, axes = _axes(node, ctx, noop_with_empty_axes)
-    if axes is None:
-        ctx.alias[node.outputs[0]] = ctx.blob(node.inputs[0])
-        return
-    _finish(node, ctx, _maximum(ctx, ctx.blob(node.inputs[0]), shape, axes))
+    if axes is not None:
+        _finish(node, ctx, _maximum(ctx, ctx.blob(node.inputs[0]), shape, axes))
 
 
 @EMIT.register("ReduceMin")
 def reduce_min(node, ctx, keepdims=1, noop_with_empty_axes=0):
     """-max(-x)"""
     shape, axes = _axes(node, ctx, noop_with_empty_axes)
-    if axes is None:
-        ctx.alias[node.outputs[0]] = ctx.blob(node.inputs[0])
-        return
-    largest = _maximum(ctx, negate(ctx, ctx.blob(node.inputs[0])), shape, axes)
-    _finish(node, ctx, negate(ctx, largest, "minimum"))
+    if axes is not None:
+        largest = _maximum(ctx, negate(ctx, ctx.blob(node.inputs[0])), shape, axes)
+        _finish(node, ctx, negate(ctx, largest, "minimum"))
 
 
 @EMIT.register("ReduceLogSumExp")
 def reduce_log_sum_exp(node, ctx, keepdims=1, noop_with_empty_axes=0):
     """m + log(sum(exp(x - m))), m the maximum: no overflow where the sum of exponentials would."""
     shape, axes = _axes(node, ctx, noop_with_empty_axes)
-    x = ctx.blob(node.inputs[0])
     if axes is None:
-        ctx.alias[node.outputs[0]] = x
         return
+    x = ctx.blob(node.inputs[0])
     kept = [1 if a in axes else d for a, d in enumerate(shape)]
     largest = reshape(ctx, _maximum(ctx, x, shape, axes), kept, ctx.temp("maximum_kept"))
     shifted = eltwise(ctx, "SUM", [x, broadcast(ctx, largest, kept, shape)], ctx.temp("shifted"), [1.0, -1.0])

@@ -4,6 +4,8 @@ a Concat with DummyData blobs."""
 
 import numpy as np
 
+from runners.common.specs import pad_amounts
+
 from ..emit import EMIT
 from ._common import broadcast, crop, pad_hw, permute, reshape, take
 
@@ -66,17 +68,6 @@ def split(node, ctx, axis=0, num_outputs=0):
     layer.slice_param.slice_point.extend(int(v) for v in np.cumsum(sizes)[:-1])
 
 
-def _pads(node, ctx, rank):
-    pads = [int(v) for v in ctx.need_const(node, 1, "the pads")]
-    axes = list(range(rank))
-    if node.input(3):
-        axes = [int(a) % rank for a in ctx.need_const(node, 3, "the axes")]
-    begins, ends = [0] * rank, [0] * rank
-    for i, a in enumerate(axes):
-        begins[a], ends[a] = pads[i], pads[i + len(axes)]
-    return begins, ends
-
-
 def _pad_by_concat(ctx, x, shape, begins, ends, value, top):
     """Constant padding of any axis: a Concat of DummyData blobs holding `value` and `x`."""
     padded = [a for a in range(len(shape)) if begins[a] or ends[a]]
@@ -100,7 +91,7 @@ def _pad_by_concat(ctx, x, shape, begins, ends, value, top):
 def pad(node, ctx, mode="constant"):
     shape = ctx.need_shape(node.inputs[0])
     rank = len(shape)
-    begins, ends = _pads(node, ctx, rank)
+    begins, ends = pad_amounts(ctx, node, rank)
     value = float(np.asarray(ctx.need_const(node, 2, "the padding value")).reshape(-1)[0]) if node.input(2) else 0.0
     x = ctx.blob(node.inputs[0])
     if min(begins + ends) < 0:  # negative pads crop

@@ -5,6 +5,7 @@ refused."""
 import numpy as np
 
 from runners.common.codegen import lit
+from runners.common.specs import pad_amounts
 
 from ..emit import EMIT
 from ._along import along_axis, picking
@@ -153,13 +154,7 @@ def pad(node, ctx, mode="constant"):
     x = node.inputs[0]
     shape = ctx.need_shape(x)
     rank = len(shape)
-    pads = [int(p) for p in ctx.need_const(node, 1, "the pads")]
-    axes = list(range(rank))
-    if node.input(3):
-        axes = [int(a) % rank for a in ctx.need_const(node, 3, "the axes")]
-    begins, ends = [0] * rank, [0] * rank
-    for i, a in enumerate(axes):
-        begins[a], ends[a] = pads[i], pads[i + len(axes)]
+    begins, ends = pad_amounts(ctx, node, rank)
     value = ctx.need_const(node, 2, "the padding value") if node.input(2) else None
     if min(begins + ends) < 0:
         raise ctx.fail("negative pads (cropping) in a Pad")
