@@ -346,7 +346,6 @@ def pad_amounts(ctx, node, rank):
     return begins, ends
 
 
-
 # nearest modes that, by integer factors, repeat every pixel (what an "upsample" layer does)
 REPEAT_NEAREST = frozenset(
     [

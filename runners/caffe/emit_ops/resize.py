@@ -1,8 +1,9 @@
 """Resize (sizes and grid from runners/common/specs.py) -> brocolli-caffe's Upsample (nearest, one
 integer factor for H and W), a depthwise Deconvolution of ones (nearest, integer factors per axis:
 each output cell gets exactly one input cell), BilinearInterpolate (linear with half_pixel or
-align_corners, the grid of the output size); any other nearest, linear or cubic resizing as ONNX's
-sampling matrix of each axis applied by an InnerProduct over that axis (moved last by Permute)."""
+align_corners, the grid of the output size); any other nearest, linear or cubic resizing (antialias
+too) as ONNX's sampling matrix of each axis (ResizeSpec.axis_weights) applied by an InnerProduct over
+that axis (moved last by Permute)."""
 
 import numpy as np
 
@@ -61,15 +62,14 @@ def _bilinear_fits(spec):
 
 def _by_matrices(node, ctx, spec, x):
     """Each resized axis moved last, mapped by an InnerProduct holding its sampling matrix, moved back."""
+    if spec.ctm == "tf_crop_and_resize":
+        raise ctx.fail("%s; its region of interest has no Caffe form" % spec.describe())
     last = spec.rank - 1
     axes = spec.resized_axes()
     if not axes:
         ctx.alias[node.outputs[0]] = x
     for n, axis in enumerate(axes):
-        weights = spec.axis_weights(axis)
-        if weights is None:
-            raise ctx.fail("%s%s; Caffe gets resizing as one matrix per axis"
-                           % (spec.describe(), " with antialias" if spec.antialias else ""))  # fmt: skip
+        weights = spec.axis_weights(axis).T  # InnerProduct holds (num_output, K)
         order = list(range(spec.rank))
         order[axis], order[last] = last, axis
         if axis != last:
