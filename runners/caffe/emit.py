@@ -123,7 +123,7 @@ def _input_layer(ctx, inputs):
         shape = ctx.shape(i.name)
         if shape is not None and 0 in shape:
             raise RunnerError(
-                "unsupported-shape",
+                "unsupported-attribute",
                 "input '%s' is empty (shape %s); Caffe blobs are not empty" % (i.name, shape),
                 framework="caffe",
                 hint="give the input a non-empty shape (--inputShape), or convert to another target",

@@ -74,7 +74,7 @@ def _run(request, job_dir, net_path, weights_path, phase):
         if "MMBROKER-BAD-WEIGHTS" in stderr:
             text = stderr.split("MMBROKER-BAD-WEIGHTS", 1)[1].strip().splitlines()[0]
             raise RunnerError(
-                "blob-shape-mismatch",
+                "weights-mismatch",
                 text,
                 file=weights_path,
                 hint="the .caffemodel was trained for another .prototxt; give the matching pair",

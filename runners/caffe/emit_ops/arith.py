@@ -88,7 +88,7 @@ def div(node, ctx):
     dtype = ctx.dtype(node.outputs[0])
     if dtype is not None and np.dtype(dtype).kind in "iu":
         raise ctx.fail("an integer division (%s); Caffe computes in floating point and would not truncate"
-                       % np.dtype(dtype).name, reference="unsupported-dtype")  # fmt: skip
+                       % np.dtype(dtype).name, reference="unsupported-attribute")  # fmt: skip
     x, c, first = _binary(node, ctx)
     if c is not None and not first and _with_const(node, ctx, x, (1.0 / c).astype(np.float32), "scale", "Scale"):
         return

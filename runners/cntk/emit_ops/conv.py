@@ -106,8 +106,16 @@ def _pool(node, ctx, kind, spec, src=None):
     out = spec.out_spatial()
     if spec.ceil_mode and out == _floor_sizes(spec):
         spec.ceil_mode = False  # ceil mode changes nothing here
-    if spec.ceil_mode and kind == "MAX_POOLING":
-        spec = PoolSpec(spec.with_ceil_as_padding())  # the windows past the end read -inf padding
+    correction = None
+    if spec.ceil_mode and spec.padded:
+        # CNTK's ceilOutDim over padding divides the windows past the padded edge otherwise: the
+        # windows in floor mode over extra end padding (-inf for max, zeros for average), an
+        # average rescaled where ONNX's divisor stops at the padded edge
+        if kind == "AVG_POOLING":
+            if not spec.count_include_pad:
+                raise ctx.fail("average pooling that leaves out its padding (the broker rewrites this form)")
+            correction = _divisor_correction(spec, out)
+        spec = PoolSpec(spec.with_ceil_as_padding(), count_include_pad=1 if kind == "AVG_POOLING" else 0)
     plan, explicit = _plan(ctx, node, spec)
     include = kind == "AVG_POOLING" and spec.count_include_pad
     src = src or ctx.x(node.inputs[0])
@@ -129,7 +137,23 @@ def _pool(node, ctx, kind, spec, src=None):
     )
     if spec.ceil_mode:
         expr = _drop_window_in_pad(ctx, node, expr, spec, out)
+    if correction is not None:
+        factor = ctx.weight(node.outputs[0] + "_divisor_correction", correction.reshape((1,) + correction.shape))
+        expr = ctx.call("element_times", ctx.temp(expr, "window_sums"), factor)
     return expr
+
+
+def _divisor_correction(spec, out):
+    """kernel size / ONNX's divisor per output position (the window clipped to the padded input,
+    count_include_pad=1), or None where every divisor is the kernel size."""
+    counts = None
+    for i in range(spec.n):
+        starts = np.arange(out[i]) * spec.strides[i] - spec.begins[i]
+        stops = np.minimum(starts + spec.kernel[i], spec.in_spatial[i] + spec.ends[i])
+        axis = (stops - starts).astype(np.float64)
+        counts = axis if counts is None else np.multiply.outer(counts, axis)
+    factor = float(np.prod(spec.kernel)) / counts
+    return None if np.all(factor == 1.0) else factor.astype(np.float32)
 
 
 def _floor_sizes(spec):
