@@ -54,23 +54,16 @@ TARGETS = {
 # (model, target) -> why the target's emitter cannot express it yet (emitters are being reworked):
 # the conversion must be refused cleanly, naming the node
 GAPS = {
-    ("yolov3-tiny", "caffe"): "Caffe pooling pads both sides equally; yolov3-tiny's size-2 stride-1 max pool pads "
-    "only right and bottom",
     ("yolov4-tiny", "coreml"): "the ML Program emitter has no Slice (yolov4-tiny's route groups)",
     ("ops_activations", "coreml"): "the ML Program emitter has no Softplus (Mish is legalized to Softplus, Tanh, Mul)",
     ("ops_yolov2", "coreml"): "reorg's SpaceToDepth, legalized to Reshape/Transpose, needs rank 6; ML Programs "
     "hold rank 5",
     ("t7_cnn", "coreml"): "the ML Program emitter has no Sqrt (Normalize)",
-    ("t7_cnn", "caffe"): "the Caffe emitter has no ReduceSum (Normalize's sum over the features)",
     ("t7_resnet", "coreml"): "the ML Program emitter has no Pow (SpatialLPPooling)",
-    ("t7_resnet", "cntk"): "the CNTK emitter has no Pow (SpatialLPPooling)",
 }
 # (model, target) -> why the converted model computes other numbers today (an emitter bug, found with
 # `mmbroker compare --layers`); xfail(strict): when it passes, the entry must go
-WRONG = {
-    ("t7_cnn", "cntk"): "the CNTK emitter's average pooling with ceil_mode=1 and count_include_pad=1 divides the "
-    "windows past the padded edge differently (first divergent IR value l16_Pooling)",
-}
+WRONG: dict[tuple[str, str], str] = {}
 REFUSALS = {"unsupported-op", "unsupported-attribute", "unsupported-shape", "emit-failed"}
 
 CI_PAIRS = [("yolov3-tiny", t) for t in TARGETS]
