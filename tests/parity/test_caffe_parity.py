@@ -24,7 +24,7 @@ DEPLOY = [
     "finetune_flickr_style",
 ]
 SMALL = ["tiny_squeezenet", "tiny_vgg", "tiny_resnet"]
-OPS = ["ops_pool", "ops_norm", "ops_misc", "legacy_v1"]
+OPS = ["ops_pool", "ops_norm", "ops_misc", "ops_brocolli", "legacy_v1"]
 TARGET_FILE = {
     "pytorch": "{name}.pth",
     "onnx": "{name}.onnx",

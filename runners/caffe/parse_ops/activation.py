@@ -1,5 +1,5 @@
 """Element-wise layers: ReLU (leaky with negative_slope), ReLU6, Sigmoid, TanH, AbsVal, BNLL, ELU,
-Threshold, Power, Exp, Log, PReLU; Softmax over `axis`."""
+Threshold, Power, Exp, Log, PReLU, brocolli-caffe's HardSigmoid and HardSwish; Softmax over `axis`."""
 
 import math
 
@@ -18,7 +18,8 @@ def _unary(op, **attrs):
     return convert
 
 
-for _type, _op in (("Sigmoid", "Sigmoid"), ("TanH", "Tanh"), ("AbsVal", "Abs"), ("BNLL", "Softplus")):
+for _type, _op in (("Sigmoid", "Sigmoid"), ("TanH", "Tanh"), ("AbsVal", "Abs"), ("BNLL", "Softplus"),
+                   ("HardSwish", "HardSwish")):  # fmt: skip
     PARSE.register(_type)(_unary(_op))
 
 
@@ -43,6 +44,14 @@ def relu6(layer, ctx):
     else:
         low = ctx.const("min", 0.0)
     ctx.node("Clip", [x, low, ctx.const("max", float(p.threshold))], [ctx.top(0)])
+    _same_shape(ctx)
+
+
+@PARSE.register("HardSigmoid")
+def hard_sigmoid(layer, ctx):
+    """brocolli-caffe's max(0, min(1, alpha * x + beta))"""
+    p = layer.hardsigmoid_param
+    ctx.node("HardSigmoid", [ctx.bottom(0)], [ctx.top(0)], alpha=float(p.alpha), beta=float(p.beta))
     _same_shape(ctx)
 
 

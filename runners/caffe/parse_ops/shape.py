@@ -1,5 +1,6 @@
-"""Layers that move values around: Flatten, Reshape (0 copies, -1 infers), Crop (FCN), Permute;
-Dropout is the identity at inference; Silence consumes blobs."""
+"""Layers that move values around: Flatten, Reshape (0 copies, -1 infers), Crop (FCN), Permute, Tile,
+brocolli-caffe's Pad; constants as tops (Parameter, DummyData); Dropout is the identity at inference;
+Silence consumes blobs."""
 
 import numpy as np
 
@@ -86,3 +87,52 @@ def dropout(layer, ctx):
 @PARSE.register("Silence")
 def silence(layer, ctx):
     """Consumes its bottoms; writes nothing."""
+
+
+@PARSE.register("Pad")
+def pad(layer, ctx):
+    """brocolli-caffe's padding of H and W of a 4-D blob: constant, replicated or reflected."""
+    p = layer.pad_param
+    shape = ctx.shape(0)
+    pads = [int(p.pad_u), int(p.pad_l), int(p.pad_d), int(p.pad_r)]
+    if len(shape) != 4 or min(pads) < 0:
+        raise ctx.fail("unsupported-attribute", "a Pad of a %d-D blob or with negative pads %s" % (len(shape), pads))
+    mode = {p.CONSTANT: "constant", p.REPLICATE: "edge", p.REFLECT: "reflect"}[p.pad_type]
+    inputs = [ctx.bottom(0), ctx.const("pads", [0, 0, pads[0], pads[1], 0, 0, pads[2], pads[3]], "int64")]
+    if mode == "constant":
+        inputs.append(ctx.const("value", float(p.pad_value)))
+    ctx.node("Pad", inputs, [ctx.top(0)], mode=mode)
+    ctx.set_shape(0, shape[:2] + [shape[2] + pads[0] + pads[2], shape[3] + pads[1] + pads[3]])
+
+
+@PARSE.register("Tile")
+def tile(layer, ctx):
+    p = layer.tile_param
+    shape = ctx.shape(0)
+    axis = _axis(p.axis, len(shape))
+    repeats = [1] * len(shape)
+    repeats[axis] = int(p.tiles)
+    ctx.node("Tile", [ctx.bottom(0), ctx.const("repeats", repeats, "int64")], [ctx.top(0)])
+    ctx.set_shape(0, [d * r for d, r in zip(shape, repeats)])
+
+
+def _constant_top(ctx, value):
+    ctx.node("Identity", [ctx.const("value", value)], [ctx.top(0)])
+    ctx.set_shape(0, list(np.shape(value)))
+
+
+@PARSE.register("Parameter")
+def parameter(layer, ctx):
+    """A blob of the .caffemodel as the layer's top."""
+    _constant_top(ctx, ctx.blob(0, [int(d) for d in layer.parameter_param.shape.dim], "parameter"))
+
+
+@PARSE.register("DummyData")
+def dummy_data(layer, ctx):
+    """Tops filled with a constant (the filler brocolli-caffe writes for a constant blob)."""
+    p = layer.dummy_data_param
+    if len(layer.top) != 1 or len(p.data_filler) > 1 or (p.data_filler and p.data_filler[0].type != "constant"):
+        raise ctx.fail("unsupported-attribute", "DummyData other than one top filled with a constant")
+    shape = [int(d) for d in p.shape[0].dim] if len(p.shape) else [p.num[0], p.channels[0], p.height[0], p.width[0]]
+    value = p.data_filler[0].value if len(p.data_filler) else 0.0
+    _constant_top(ctx, np.full(shape, value, np.float32))
