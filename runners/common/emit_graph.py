@@ -6,7 +6,7 @@ import re
 import numpy as np
 
 from . import ir
-from .errors import InternalBug, RunnerError
+from .errors import RunnerError
 from .registry import onnx_attributes
 
 
@@ -106,87 +106,6 @@ def class_name(name):
     return "Model" + cls if cls[0].isdigit() else cls
 
 
-NO_FOLD = {"Dropout", "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial",
-           "Bernoulli"}  # fmt: skip
-FOLD_LIMIT = 1 << 22  # elements: folding bigger tensors would only bloat the weights
-
-
-def fold(node, ctx, no_fold=NO_FOLD, limit=FOLD_LIMIT):
-    """Evaluate a node whose inputs are all constants (and Shape of a fully static shape) into
-    `ctx.consts`, with onnx's reference implementation; True when folded. `ctx` has `shape(value)`,
-    `const(value)` and the dict `consts`."""
-    if node.op_type in no_fold:
-        return False
-    if node.op_type == "Shape":
-        s = ctx.shape(node.inputs[0])
-        if s is None or any(d is None or d <= 0 for d in s):
-            return False
-        a = attributes(node)
-        ctx.consts[node.outputs[0]] = np.array(s, dtype=np.int64)[a.get("start", 0) : a.get("end", len(s))]
-        return True
-    present = [i for i in node.inputs if i]
-    if node.op_type != "Constant" and (not present or any(ctx.const(i) is None for i in present)):
-        return False
-    if sum(ctx.const(i).size for i in present) > limit:
-        return False
-    from onnx.reference import ReferenceEvaluator
-
-    try:
-        outs = ReferenceEvaluator(node.proto).run(None, {i: ctx.const(i) for i in present})
-    except Exception:
-        return False
-    for name, value in zip(node.outputs, outs):
-        if name:
-            ctx.consts[name] = np.asarray(value)
-    return True
-
-
-def convert_nodes(registry, nodes, ctx, opset, skip=None, fold_constants=False):
-    """Check that `registry` converts every node (one UnsupportedOps naming every node it lacks),
-    then call `fn(node, ctx, **attributes)` for each, with the node, op and opset named in any error.
-    `ctx.node` is the node being converted. With `fold_constants`, nodes whose inputs are all
-    constants are first folded into `ctx.consts` (see `fold`); `skip(node)`, asked just before a
-    node is converted, can pass over nodes an earlier converter absorbed."""
-    if fold_constants:
-        remaining = []
-        for n in nodes:
-            ctx.node = n
-            if not fold(n, ctx):
-                remaining.append(n)
-        nodes = remaining
-    registry.check([(n.name, n.op_type) for n in nodes], opset)
-    for n in nodes:
-        if skip is not None and skip(n):
-            continue
-        ctx.node = n
-        fn = registry.lookup(n.op_type, opset)
-        try:
-            fn(n, ctx, **attributes(n))
-        except RunnerError as err:
-            if not err.node:
-                err.node, err.op, err.opset = n.name, n.op_type, opset
-            raise
-        except TypeError as exc:
-            if "unexpected keyword" not in str(exc):
-                raise InternalBug(exc, node=n.name, op=n.op_type, opset=opset)
-            raise RunnerError("unsupported-attribute", "cannot emit: %s" % exc, node=n.name, op=n.op_type, opset=opset)
-        except Exception as exc:  # a bug in the converter: name the node it was converting
-            raise InternalBug(exc, node=n.name, op=n.op_type, opset=opset)
-    ctx.node = None
-
-
-def graph_nodes(model, weights, consts):
-    """Fill `consts` with the graph's initializers from `weights` (a clear error for a missing
-    one) and return the graph's nodes as IRNodes in topological order."""
-    g = model.graph
-    for init in g.initializer:
-        if init.name not in weights:
-            raise RunnerError("weights-mismatch", "the IR weights have no tensor '%s'" % init.name)
-        consts[init.name] = np.asarray(weights[init.name])
-    inputs = [i.name for i in ir.graph_inputs(model)]
-    return topological([IRNode(n, i) for i, n in enumerate(g.node)], inputs + list(consts))
-
-
 def write_emitted(out_dir, stem, source, weights):
     """Check that `source` compiles, then write `<stem>.npz` and `<stem>.py` atomically; returns
     (py path, npz path)."""
@@ -204,8 +123,3 @@ def write_emitted(out_dir, stem, source, weights):
             f.write(source)
 
     return atomic_write(os.path.join(out_dir, stem + ".py"), write_py), npz_path
-
-
-def ordered_nodes(model, weights, ctx):
-    """(graph inputs, IRNodes in an order where every input is ready), the weights in `ctx.consts`."""
-    return ir.graph_inputs(model), graph_nodes(model, weights, ctx.consts)

@@ -1,5 +1,6 @@
-"""Shared emitter helpers in runners/common: constants folded and ordered nodes, converters
-called with decoded attributes and errors naming the node, registries that load their package."""
+"""The shared emit skeleton in runners/common: converters called with decoded attributes, every
+missing op and unhandled attribute refused at once, refusals naming the node, a converter's bug an
+internal bug, registries that load their package, explicit pads."""
 
 from __future__ import annotations
 
@@ -8,77 +9,92 @@ import pytest
 from helpers import onnx_model
 from onnx import helper
 
-from runners.common.emit_graph import convert_nodes, ordered_nodes
+from runners.common.emit import EmitContext, emit_nodes
 from runners.common.errors import RunnerError, UnsupportedOps
 from runners.common.ir import split
 from runners.common.registry import Registry
 
 
-class Ctx:
-    def __init__(self):
-        self.consts: dict[str, np.ndarray] = {}
-        self.node = None
-        self.calls: list[tuple[str, dict]] = []
-
-    def shape(self, value):
-        return None
-
-    def const(self, value):
-        return self.consts.get(value)
-
-
 def model_and_weights():
     nodes = [
-        helper.make_node("Add", ["a", "b"], ["c"], name="fold_me"),
         helper.make_node("Relu", ["x"], ["r"], name="relu"),
         helper.make_node("LeakyRelu", ["r"], ["y"], name="leaky", alpha=0.2),
         helper.make_node("Mul", ["y", "c"], ["z"], name="scale"),
     ]
-    model = onnx_model(nodes, [("x", [1, 2])], ["z"], [("a", [1.0, 2.0]), ("b", [3.0, 4.0])])
+    model = onnx_model(nodes, [("x", [1, 2])], ["z"], [("c", [4.0, 6.0])])
     return split(model)
 
 
-def test_constants_fold_and_converters_get_attributes():
+class Ctx(EmitContext):
+    framework = "test"
+
+    def __init__(self, graph, weights):
+        EmitContext.__init__(self, graph, weights)
+        self.calls: list[tuple[str, dict]] = []
+
+
+def test_converters_get_attributes_and_constants():
     graph, weights = model_and_weights()
-    reg = Registry("x", "emit")
-    ctx = Ctx()
+    reg = Registry("test", "emit")
+    ctx = Ctx(graph, weights)
 
     @reg.register("Relu", "LeakyRelu", "Mul")
-    def record(node, ctx, **attrs):
-        ctx.calls.append((node.name, attrs))
+    def record(node, ctx, alpha=0.01):
+        ctx.calls.append((node.name, {"alpha": alpha} if node.op_type == "LeakyRelu" else {}))
 
-    inputs, nodes = ordered_nodes(graph, weights, ctx)
-    assert [i.name for i in inputs] == ["x"]
-    convert_nodes(reg, nodes, ctx, 18, fold_constants=True)
-    assert np.allclose(ctx.consts["c"], [4.0, 6.0])
+    assert [i.name for i in ctx.inputs] == ["x"] and np.allclose(ctx.const("c"), [4.0, 6.0])
+    emit_nodes(reg, ctx)
     assert ctx.calls == [("relu", {}), ("leaky", {"alpha": pytest.approx(0.2)}), ("scale", {})]
     assert ctx.node is None
 
 
-def test_every_missing_op_is_named_and_errors_name_the_node():
+def test_every_missing_op_is_named_at_once():
     graph, weights = model_and_weights()
     with pytest.raises(UnsupportedOps) as info:
-        ctx = Ctx()
-        convert_nodes(Registry("x", "emit"), ordered_nodes(graph, weights, ctx)[1], ctx, 18, fold_constants=True)
+        emit_nodes(Registry("test", "emit"), Ctx(graph, weights))
     assert info.value.nodes == ["relu (Relu)", "leaky (LeakyRelu)", "scale (Mul)"]
 
-    reg = Registry("x", "emit")
+
+def test_an_attribute_no_converter_takes_is_refused_not_ignored():
+    graph, weights = model_and_weights()
+    reg = Registry("test", "emit")
+    reg.register("Relu", "Mul")(lambda node, ctx: None)
+    reg.register("LeakyRelu")(lambda node, ctx: None)  # takes no alpha
+    with pytest.raises(RunnerError) as err:
+        emit_nodes(reg, Ctx(graph, weights))
+    assert err.value.reference == "unsupported-attribute" and err.value.node == "leaky"
+    assert "alpha" in err.value.message
+
+
+def test_refusals_are_collected_and_a_converter_bug_is_an_internal_bug():
+    graph, weights = model_and_weights()
+    reg = Registry("test", "emit")
 
     @reg.register("Relu", "LeakyRelu", "Mul")
-    def refuse(node, ctx, **attrs):
-        raise RunnerError("unsupported-attribute", "no")
+    def refuse(node, ctx, alpha=0.01):
+        raise ctx.fail("no %s here" % node.op_type)
 
-    ctx = Ctx()
     with pytest.raises(RunnerError) as err:
-        convert_nodes(reg, ordered_nodes(graph, weights, ctx)[1], ctx, 18, fold_constants=True)
+        emit_nodes(reg, Ctx(graph, weights))
+    # the nodes reading a refused value are passed over: one refusal, for the first node
     assert (err.value.node, err.value.op, err.value.opset) == ("relu", "Relu", 18)
+
+    reg = Registry("test", "emit")
+
+    @reg.register("Relu", "LeakyRelu", "Mul")
+    def broken(node, ctx, alpha=0.01):
+        return {}["missing"]
+
+    with pytest.raises(RunnerError) as err:
+        emit_nodes(reg, Ctx(graph, weights))
+    assert err.value.reference == "internal-bug" and err.value.node == "relu" and "KeyError" in err.value.message
 
 
 def test_missing_weights_are_named():
     graph, weights = model_and_weights()
-    del weights["b"]
-    with pytest.raises(RunnerError, match="no tensor 'b'"):
-        ordered_nodes(graph, weights, Ctx())
+    del weights["c"]
+    with pytest.raises(RunnerError, match="no tensor 'c'"):
+        Ctx(graph, weights)
 
 
 def test_registry_loads_its_package_once():
