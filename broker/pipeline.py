@@ -27,7 +27,7 @@ from runners.common import ir as common_ir
 from runners.common import tensors
 from runners.common.rpc import pb
 
-from . import parity, tempdirs
+from . import parity, tempdirs, warm
 from .error_refs import default_hint
 from .errors import BrokerError
 from .frameworks import READS_FOLDERS
@@ -70,6 +70,7 @@ class Session:
     workspace: Path | None = None
     keep_workspace: bool = False
     env_options: EnvOptions = field(default_factory=EnvOptions)
+    keep_warm: bool | None = None  # reuse and keep warm runners (broker/warm.py); default MMBROKER_KEEP_WARM
     timings: dict[str, float] = field(default_factory=dict)
     _runners: dict[str, RunnerProcess] = field(default_factory=dict)
     _describe: dict[str, Future[Any]] = field(default_factory=dict)
@@ -78,6 +79,8 @@ class Session:
     _own_workspace: bool = False
 
     def __enter__(self) -> Session:
+        if self.keep_warm is None:
+            self.keep_warm = warm.enabled()
         if self.workspace is None:
             self.workspace = tempdirs.make("work")  # removed even if the broker is killed
             self._own_workspace = True
@@ -114,9 +117,9 @@ class Session:
 
     def close(self) -> None:
         runners = list(self._runners.values())
-        if runners:  # each runner takes a moment to exit: stop them side by side
+        if runners:  # each runner takes a moment to exit: stop them side by side; warm ones go back to the pool
             with ThreadPoolExecutor(len(runners)) as pool:
-                list(pool.map(lambda r: r.stop(), runners))
+                list(pool.map(lambda r: r.release() if isinstance(r, warm.WarmRunner) else r.stop(), runners))
         self._runners.clear()
         if self._own_workspace and not self.keep_workspace and self.workspace is not None:
             tempdirs.remove(self.workspace)
@@ -154,9 +157,23 @@ class Session:
                 console=self.console,
             )
         with self.phase("runner start"), self._status(f"starting the {framework} runner"):
-            proc = RunnerProcess(framework, handle.python, env=handle.env_vars).start()
+            proc = self._warm_runner(framework, handle) or RunnerProcess(framework, handle.python,
+                                                                         env=handle.env_vars).start()  # fmt: skip
         self._runners[framework] = proc
         return proc
+
+    def _warm_runner(self, framework: str, handle: Any) -> RunnerProcess | None:
+        """A warm runner of this environment from the pool, or a new one that will stay warm; None
+        when runners are not kept warm."""
+        if not self.keep_warm:
+            return None
+        old = self._runners.pop(framework, None)
+        if isinstance(old, warm.WarmRunner):
+            old.failed = True
+            old.release()  # it died under this session: retired
+        env_dir = getattr(handle, "path", None)
+        args = (framework, handle.python, getattr(handle, "key", ""), env_dir)
+        return warm.acquire(*args) or warm.start(*args, env=handle.env_vars)
 
     def prepare(self, *frameworks: str) -> None:
         """Set up and start these runners now (building a missing environment, with progress),
