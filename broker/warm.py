@@ -117,6 +117,12 @@ def _code_stamp(framework: str) -> str:
     return h.hexdigest()
 
 
+# environment variables that change what a runner does (threads, devices, framework flags, test
+# hooks): a runner started under other values is another runner
+_RUNNER_VARS = ("MMBROKER_TEST", "OMP_", "MKL_", "OPENBLAS_", "CUDA_", "TF_", "KERAS_", "TORCH", "PYTORCH_", "MXNET_",
+                "LD_LIBRARY_PATH", "PYTHONHASHSEED")  # fmt: skip
+
+
 def match_key(framework: str, python: str | Path, env_key: str = "", env_dir: Path | None = None) -> str:
     """What a warm runner must have been started with to serve this command."""
     from .envs.marker import MARKER
@@ -128,8 +134,9 @@ def match_key(framework: str, python: str | Path, env_key: str = "", env_dir: Pa
             marker = f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
         except OSError:
             marker = "missing"
+    variables = sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith(_RUNNER_VARS))
     parts = [framework, str(python), env_key, str(env_dir or ""), marker, _code_stamp(framework),
-             str(rpc.PROTOCOL_VERSION)]  # fmt: skip
+             str(rpc.PROTOCOL_VERSION), *variables]  # fmt: skip
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
 

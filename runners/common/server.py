@@ -57,6 +57,8 @@ class Servicer(object):
     def _run(self, method, request, context):
         try:
             if os.environ.get("MMBROKER_TEST_HANG", "").lower() == getattr(method, "__name__", ""):
+                sys.stderr.write("MMBROKER_TEST_HANG: %s sleeps for an hour\n" % method.__name__)
+                sys.stderr.flush()
                 time.sleep(3600)
             return method(request)
         except InternalBug as err:  # raised where the node being converted is known
