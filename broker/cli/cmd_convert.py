@@ -63,6 +63,7 @@ def _session(
         workspace=workspace,
         keep_workspace=workspace is not None,
         keep_warm=False if cold or STATE["cold"] else None,
+        ir_cache=False if cold or STATE["cold"] else None,
         env_options=EnvOptions(python=python, find_links=tuple(find_links or ()), no_index=no_index),
     )
 

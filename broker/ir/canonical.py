@@ -36,6 +36,7 @@ import onnx
 from runners.common import ir as common_ir
 
 from ..errors import BrokerError
+from . import weights
 from .passes import eliminate_transposes
 
 CANONICAL_KEY = "mmbroker.canonical"  # metadata: what canonicalization changed (JSON)
@@ -151,7 +152,8 @@ def _convert_opset(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
     if current == common_ir.IR_OPSET:
         return common_ir.set_ir_version(model)
     try:
-        return common_ir.set_ir_version(version_converter.convert_version(model, common_ir.IR_OPSET))
+        converted = version_converter.convert_version(weights.without_data(model), common_ir.IR_OPSET)
+        return common_ir.set_ir_version(weights.restore(converted, weights.stubs(model)))
     except Exception as exc:
         raise BrokerError(
             f"cannot convert from opset {current} to the IR opset {common_ir.IR_OPSET}: "
