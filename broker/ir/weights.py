@@ -217,6 +217,9 @@ class LazyArrays(Mapping[str, np.ndarray]):
         self._read[name] = value
         self._inits.setdefault(name, onnx.TensorProto(name=name))
 
+    def __contains__(self, name: object) -> bool:  # without reading it
+        return name in self._inits or name in self._read
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._inits)
 
@@ -286,19 +289,31 @@ def graph_only(model: onnx.ModelProto) -> onnx.ModelProto:
 
 
 def handed_on(model: onnx.ModelProto) -> NpzIndex | None:
-    """The .npz that holds exactly this model's weights, unchanged, under their names; or None."""
+    """The .npz that holds exactly this model's weights, unchanged, under their names; or None.
+    The large ones are its stubs; the small ones, read into the graph, must equal its arrays."""
     sources = {}
-    names = set()
+    small = []
     for init in model.graph.initializer:
         src = stub_source(init)
-        if src is None or src[1].name != init.name:
+        if src is None:
+            small.append(init)
+        elif src[1].name != init.name:
             return None
-        sources[src[0].path] = src[0]
-        names.add(init.name)
+        else:
+            sources[src[0].path] = src[0]
     if len(sources) != 1:
         return None
     [index] = sources.values()
-    return index if names == set(index.members) else None
+    if {i.name for i in model.graph.initializer} != set(index.members):
+        return None
+    for init in small:
+        m = index.members[init.name]
+        if m.nbytes > SMALL_BYTES or init.data_location == onnx.TensorProto.EXTERNAL:
+            return None
+        mine, theirs = numpy_helper.to_array(init), index.read(init.name)
+        if mine.dtype != theirs.dtype or mine.shape != theirs.shape or mine.tobytes() != theirs.tobytes():
+            return None
+    return index
 
 
 def write_weights(model: onnx.ModelProto, path: str | Path) -> str:

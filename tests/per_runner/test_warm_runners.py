@@ -183,3 +183,17 @@ def test_a_broker_killed_mid_call_takes_its_warm_runner_along(onnx_env, pool, mo
         if proc.poll() is None:
             proc.kill()
     assert wait_for(lambda: not running(pid), 2.0), "the warm runner outlived the broker killed during its call"
+
+
+def test_a_second_parse_of_the_same_model_comes_from_the_cache(onnx_env, model, tmp_path, monkeypatch):
+    from broker.pipeline import Session
+
+    monkeypatch.setenv("MMBROKER_IR_CACHE_DIR", str(tmp_path / "ircache"))
+    made = []
+    for i in range(2):
+        with Session(keep_warm=False, ir_cache=True, workspace=tmp_path / f"ws{i}") as s:
+            ir = s.toir("onnx", [str(model)])
+            made.append((ir.graph.read_bytes(), ir.weights.read_bytes(), "parse" in s.timings, dict(s._runners)))
+    assert made[0][2] and made[0][3], "the first conversion parses"
+    assert not made[1][2] and not made[1][3], "the second neither parses nor starts the runner"
+    assert made[0][:2] == made[1][:2]

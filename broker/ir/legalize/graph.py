@@ -49,6 +49,10 @@ class GraphEditor:
     def const(self, name: str) -> np.ndarray | None:
         return self.consts.get(name) if name else None
 
+    def is_const(self, name: str) -> bool:
+        """Whether `name` is an initializer (without reading its value)."""
+        return bool(name) and name in self.consts
+
     def shape(self, name: str) -> list[int | None] | None:
         return self.shapes.get(name)
 
