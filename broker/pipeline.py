@@ -33,7 +33,7 @@ from .error_refs import default_hint
 from .errors import BrokerError
 from .frameworks import READS_FOLDERS
 from .inputs import ImagePreprocess, PreparedInputs, open_input, prepare_inputs
-from .ir import IRFiles, load_ir, save_ir
+from .ir import IRFiles, load_ir, preload, save_ir
 from .ir import weights as ir_weights
 from .ir.canonical import canonicalize, free_inputs, is_canonical, specialize
 from .ir.legalize import Capabilities, legalize
@@ -77,6 +77,8 @@ class Session:
     timings: dict[str, float] = field(default_factory=dict)
     _runners: dict[str, RunnerProcess] = field(default_factory=dict)
     _envs: dict[str, Any] = field(default_factory=dict)
+    _starting: dict[str, threading.Lock] = field(default_factory=dict)  # one start of a framework's runner at a time
+    _guard: threading.Lock = field(default_factory=threading.Lock)
     _describe: dict[str, Future[Any]] = field(default_factory=dict)
     _given_source: str = ""  # the first source parsed, to name in errors about the workspace
     _sources: dict[Path, str] = field(default_factory=dict)  # IR graph -> the source file it was parsed from
@@ -149,15 +151,21 @@ class Session:
         return self.console.status(text, spinner="dots")
 
     # -- runners ---------------------------------------------------------------------------
-    def runner(self, framework: str) -> RunnerProcess:
-        if framework in self._runners and self._runners[framework].alive():
-            return self._runners[framework]
-        handle = self.env(framework)
-        with self.phase("runner start"), self._status(f"starting the {framework} runner"):
-            proc = self._warm_runner(framework, handle) or RunnerProcess(framework, handle.python,
-                                                                         env=handle.env_vars).start()  # fmt: skip
-        self._runners[framework] = proc
-        return proc
+    def runner(self, framework: str, quiet: bool = False) -> RunnerProcess:
+        """The framework's runner, started (or taken from the warm pool) on first use; `quiet`
+        shows no status line (a start in the background)."""
+        with self._guard:
+            lock = self._starting.setdefault(framework, threading.Lock())
+        with lock:
+            if framework in self._runners and self._runners[framework].alive():
+                return self._runners[framework]
+            handle = self.env(framework)
+            status = _NullStatus() if quiet else self._status(f"starting the {framework} runner")
+            with self.phase("runner start"), status:
+                proc = self._warm_runner(framework, handle) or RunnerProcess(framework, handle.python,
+                                                                             env=handle.env_vars).start()  # fmt: skip
+            self._runners[framework] = proc
+            return proc
 
     def env(self, framework: str) -> Any:
         """The framework's environment (built first if needed), checked once per session."""
@@ -188,23 +196,22 @@ class Session:
         return warm.acquire(*args) or warm.start(*args, env=handle.env_vars)
 
     def prepare(self, *frameworks: str) -> None:
-        """Set up and start these runners now (building a missing environment, with progress),
-        and let each load its framework in the background while the session works on something
-        else: a conversion prepares its target while the source is parsed."""
+        """Set up these runners' environments now (building a missing one, with progress), and
+        start each runner and let it load its framework in the background while the session works
+        on something else: a conversion prepares its target while the source is parsed."""
         for fw in frameworks:
-            self.runner(fw)
+            self.env(fw)
             if fw not in self._describe:
                 future: Future[Any] = Future()
                 self._describe[fw] = future
-                runner = self._runners[fw]
 
-                def ask(runner: RunnerProcess = runner, future: Future[Any] = future) -> None:
+                def ask(fw: str = fw, future: Future[Any] = future) -> None:
                     try:
-                        future.set_result(runner.describe())
+                        future.set_result(self.runner(fw, quiet=True).describe())
                     except BaseException as exc:  # handed to whoever asks for the answer
                         future.set_exception(exc)
 
-                threading.Thread(target=ask, name=f"describe-{fw}", daemon=True).start()
+                threading.Thread(target=ask, name=f"prepare-{fw}", daemon=True).start()
 
     # -- steps -----------------------------------------------------------------------------
     def toir(
@@ -238,8 +245,9 @@ class Session:
                 self._sources[files.graph.resolve()] = sources[0]
                 self.prepare(*prepare)
                 return files
-        runner = self.runner(framework)
         self.prepare(*(fw for fw in prepare if fw != framework))
+        runner = self.runner(framework)
+        preload.start()  # the passes' libraries load while the runner parses
         parse_dir = self.ws / "parse"
         parse_dir.mkdir(exist_ok=True)
         req = pb.ParseRequest(

@@ -36,7 +36,7 @@ import onnx
 from runners.common import ir as common_ir
 
 from ..errors import BrokerError
-from . import weights
+from . import preload, weights
 from .passes import eliminate_transposes
 
 CANONICAL_KEY = "mmbroker.canonical"  # metadata: what canonicalization changed (JSON)
@@ -86,6 +86,7 @@ class CanonicalReport:
 
 def _rules() -> Any:
     """The rewrite rules that only simplify (no fusion, no parameter removed)."""
+    preload.wait()
     from onnxscript.rewriter import RewriteRuleSet
     from onnxscript.rewriter.rules.common import (
         _basic_rules,
@@ -111,6 +112,7 @@ def _rules() -> Any:
 
 
 def _optimize(model: onnx.ModelProto) -> onnx.ModelProto:
+    preload.wait()
     import onnx_ir as ir
     import onnx_ir.passes.common as common
     from onnxscript.optimizer._constant_folding import FoldConstantsPass
@@ -146,6 +148,7 @@ def _optimize(model: onnx.ModelProto) -> onnx.ModelProto:
 
 
 def _convert_opset(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
+    preload.wait()
     from onnx import version_converter
 
     current = common_ir.opset_of(model)

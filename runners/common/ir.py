@@ -18,8 +18,10 @@ def set_ir_version(model):
     return model
 
 
-def split(model):
-    """Return (graph-only ModelProto, {initializer name: ndarray}). `model` is not modified."""
+def split(model, held=None):
+    """Return (graph-only ModelProto, {initializer name: ndarray}). `model` is not modified.
+    `held` ({name: TensorProto}) gives the data of initializers the model holds without it
+    (onnx_models.hold_large_weights)."""
     import onnx
     from onnx import numpy_helper
 
@@ -27,8 +29,9 @@ def split(model):
     graph_only.CopyFrom(model)
     weights = {}
     for init in graph_only.graph.initializer:
+        source = held.get(init.name) if held else None
         try:
-            weights[init.name] = numpy_helper.to_array(init)
+            weights[init.name] = numpy_helper.to_array(source if source is not None else init)
         except Exception as exc:
             raise BadTensor("initializer '%s' cannot be read: %s: %s" % (init.name, type(exc).__name__, exc))
         dims, dtype, name = list(init.dims), init.data_type, init.name

@@ -154,6 +154,44 @@ def expose_all_values(model):
     return added
 
 
+HELD_BYTES = 1 << 16  # initializers larger than this are held out of the graph while it is checked
+
+
+def hold_large_weights(model):
+    """Take the data of the large initializers out of `model` (in place: names, types and dims
+    stay) and return it as {name: TensorProto}. The checker, the version converter and shape
+    inference then work on the graph instead of serializing every weight, several times over
+    (about three quarters of parsing a ResNet-50)."""
+    import onnx
+
+    held = {}
+    for init in model.graph.initializer:
+        if init.ByteSize() <= HELD_BYTES or init.data_location == onnx.TensorProto.EXTERNAL:
+            continue
+        kept = onnx.TensorProto()
+        kept.CopyFrom(init)
+        held[init.name] = kept
+        name, data_type, dims = init.name, init.data_type, list(init.dims)
+        init.Clear()
+        init.name, init.data_type = name, data_type
+        init.dims.extend(dims)
+    return held
+
+
+def for_checker(model, held):
+    """A copy the ONNX checker takes: the held initializers as empty tensors (it checks data
+    against dims; the data itself is checked when it is turned into arrays)."""
+    import onnx
+
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    for init in copy.graph.initializer:
+        if init.name in held:
+            del init.dims[:]
+            init.dims.append(0)
+    return copy
+
+
 def with_inferred_outputs(model):
     """The model with shapes inferred where it leaves them out (the checker wants output shapes)."""
     import onnx
@@ -226,11 +264,12 @@ def to_ir(model, request, path, name=None, strict_shapes=False):
     each other (a weight of the wrong size, a float64 bias on a float32 layer) are refused here."""
     import onnx
 
+    held = hold_large_weights(model)
     try:
         problem = ir.opset_problem(model)
         if problem:
             raise ValueError(problem)
-        onnx.checker.check_model(with_inferred_outputs(model))
+        onnx.checker.check_model(for_checker(with_inferred_outputs(model), held))
     except Exception as exc:
         raise RunnerError(
             "invalid-model",
@@ -254,7 +293,7 @@ def to_ir(model, request, path, name=None, strict_shapes=False):
     if request.outputs:
         model = cut_outputs(model, list(request.outputs), path)
     try:
-        graph, weights = ir.split(model)
+        graph, weights = ir.split(model, held)
     except ir.BadTensor as exc:
         raise RunnerError("invalid-model", str(exc), file=path, hint="repair or re-export the model")
     name = name or os.path.splitext(os.path.basename(path.rstrip("/")))[0]
