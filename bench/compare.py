@@ -73,6 +73,19 @@ class Case:
     commands: list[Command]
     reference: str
     extra_ratios: list[tuple[str, str]] = field(default_factory=list)
+    frameworks: list[str] = field(default_factory=list)  # runner environments whose import is the baseline
+    baseline_mb: float = 0.0
+
+
+def import_baseline(frameworks: list[str], work: Path) -> float:
+    """The largest peak memory (MB) of a process that only imports one of these frameworks: what
+    a runner holds before it reads a model."""
+    modules = {"mxnet": "mxnet", "pytorch": "torch", "tensorflow": "tensorflow", "onnx": "onnxruntime"}
+    peak = 0.0
+    for fw in frameworks:
+        argv = [env_python(fw), "-c", f"import {modules[fw]}"]
+        peak = max(peak, measure(Command(f"import {fw}", lambda rnd, argv=argv: [Step(argv)]), 0, work)[1] / MB)
+    return peak
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -179,7 +192,7 @@ def resnet50_case(work: Path, pool: Path) -> Case:
     commands.append(Command("peer chain: mxnet.onnx + onnx2torch", chain))
     weights = os.path.getsize(sources[1]) / MB
     return Case("resnet50", "MXNet -> PyTorch, ResNet-50 v1 (224x224)", weights, commands, "MMdnn 0.3.1 mmconvert",
-                [("mmbroker with the check, warm", "mmbroker with the check, cold")])  # fmt: skip
+                [("mmbroker with the check, warm", "mmbroker with the check, cold")], ["mxnet", "pytorch"])  # fmt: skip
 
 
 def inception_case(work: Path, pool: Path) -> Case:
@@ -216,7 +229,8 @@ def inception_case(work: Path, pool: Path) -> Case:
     commands.append(Command("peer chain: tf2onnx + onnx2torch", chain))
     reference = commands[0].label
     return Case("inceptionv3", "Keras -> PyTorch, InceptionV3 (299x299)", os.path.getsize(model) / MB, commands,
-                reference, [("mmbroker with the check, warm", "mmbroker with the check, cold")])  # fmt: skip
+                reference, [("mmbroker with the check, warm", "mmbroker with the check, cold")],
+                ["tensorflow", "pytorch"])  # fmt: skip
 
 
 def vgg19_case(work: Path, pool: Path) -> Case:
@@ -229,7 +243,7 @@ def vgg19_case(work: Path, pool: Path) -> Case:
         cmd.label = f"mmbroker -df {dst} with the check, cold"
         commands.append(cmd)
     return Case("vgg19", "ONNX -> ONNX and ONNX -> PyTorch, VGG-19 (575 MB)", os.path.getsize(model) / MB, commands,
-                "onnxruntime load and run")  # fmt: skip
+                "onnxruntime load and run", frameworks=["onnx", "pytorch"])  # fmt: skip
 
 
 CASES = {"resnet50": resnet50_case, "inceptionv3": inception_case, "vgg19": vgg19_case}
@@ -238,6 +252,9 @@ CASES = {"resnet50": resnet50_case, "inceptionv3": inception_case, "vgg19": vgg1
 # -- running and printing ----------------------------------------------------------------------
 def run_case(case: Case, rounds: int, warmup: int, work: Path) -> dict[str, list[tuple[float, int]]]:
     results: dict[str, list[tuple[float, int]]] = {c.label: [] for c in case.commands}
+    for cmd in case.commands:
+        if cmd.pool is not None:  # a warm command follows one that left its runners and IR behind
+            measure(cmd, -1, work)
     for rnd in range(warmup + rounds):
         for cmd in case.commands:
             wall, peak = measure(cmd, rnd, work)
@@ -256,15 +273,16 @@ def ratio(results: dict[str, list[tuple[float, int]]], a: str, b: str) -> str:
 
 
 def table(case: Case, results: dict[str, list[tuple[float, int]]], rounds: int) -> str:
-    lines = [f"**{case.title}**, weights {case.weights_mb:.0f} MB, {rounds} rounds", "",
-             f"| command | wall s, median (min-max) | / {case.reference} | peak MB, largest process | peak / weights |",
-             "|---|---|---|---|---|"]  # fmt: skip
+    lines = [f"**{case.title}**, weights {case.weights_mb:.0f} MB, framework import {case.baseline_mb:.0f} MB, "
+             f"{rounds} rounds", "",
+             f"| command | wall s, median (min-max) | / {case.reference} | peak MB, largest process | "
+             "(peak - import) / weights |", "|---|---|---|---|---|"]  # fmt: skip
     for label, runs in results.items():
         walls = [w for w, _ in runs]
         peak = max(p for _, p in runs) / MB
         lines.append(f"| {label} | {statistics.median(walls):.1f} ({min(walls):.1f}-{max(walls):.1f}) | "
                      f"{ratio(results, label, case.reference) if label != case.reference else '1'} | {peak:.0f} | "
-                     f"{peak / case.weights_mb:.1f} |")  # fmt: skip
+                     f"{(peak - case.baseline_mb) / case.weights_mb:.1f} |")  # fmt: skip
     for a, b in case.extra_ratios:
         lines.append(f"\n{a} / {b}: {ratio(results, a, b)} (median of the per-round ratios, range)")
     return "\n".join(lines)
@@ -285,6 +303,7 @@ def main() -> None:
             for name in args.cases.split(","):
                 print(f"{name}: making the model and the environments", file=sys.stderr, flush=True)
                 case = CASES[name](work, pool)
+                case.baseline_mb = import_baseline(case.frameworks, work)
                 out.append(table(case, run_case(case, args.rounds, args.warmup, work), args.rounds))
                 print(out[-1] + "\n", flush=True)
         finally:
