@@ -8,7 +8,7 @@ to this user like the warm runners' pool) holds the canonical IR files `toir` wr
 - the framework, the parse options (--inputShape, --dstNode, --trust-model, --class, ...) and the
   IR opset;
 - the parser's version: the same match key a warm runner must have (environment and its build,
-  runner code, protocol: broker/warm.py), and the broker's IR code (broker/ir) with the versions
+  runner code, protocol: broker/warm.py), and the broker's IR code (broker/ir, broker/pipeline.py) with the versions
   of onnx, onnx-ir and onnxscript, which canonicalize what the parser returns.
 
 An entry is written to a temporary folder and renamed into place, and read by hard-linking its
@@ -117,8 +117,8 @@ def _ir_code_stamp() -> str:
     import onnxscript
 
     h = hashlib.sha256(f"{onnx.__version__}|{onnx_ir.__version__}|{onnxscript.__version__}".encode())
-    base = Path(__file__).resolve().parent / "ir"
-    for f in sorted(base.rglob("*.py")):
+    base = Path(__file__).resolve().parent
+    for f in [base / "pipeline.py", *sorted((base / "ir").rglob("*.py"))]:
         st = f.stat()
         h.update(f"{f.relative_to(base)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
     return h.hexdigest()

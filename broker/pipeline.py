@@ -248,6 +248,7 @@ class Session:
         self.prepare(*(fw for fw in prepare if fw != framework))
         runner = self.runner(framework)
         preload.start()  # the passes' libraries load while the runner parses
+        digests = _file_digests(sources)
         parse_dir = self.ws / "parse"
         parse_dir.mkdir(exist_ok=True)
         req = pb.ParseRequest(
@@ -265,7 +266,7 @@ class Session:
             model = ir_weights.attach(resp.graph, ir_weights.index_npz(resp.weights.path))
         with self.phase("ir passes"):
             model = validate(common_ir.set_ir_version(model), where=sources[0], made_by=f"the {framework} parser")
-            _stamp_source(model, framework, sources, runner)
+            _stamp_source(model, framework, sources, runner, digests.result())
             model, _ = canonicalize(model, where=sources[0])
             model = validate(model, where=sources[0], made_by="canonicalization")
         with self.phase("file transfer"):
@@ -412,12 +413,18 @@ class Session:
             cand_out, _, cand_engine = self.infer(candidate[0], candidate[1], inputs)
         else:  # two runners, two processes: both models run at once
             self.runner(reference[0])
-            with ThreadPoolExecutor(1) as pool:
-                ref_future = pool.submit(run_reference)
+            ref_future: Future[Any] = Future()
+
+            def reference_thread() -> None:
                 try:
-                    cand_out, _, cand_engine = self.infer(candidate[0], candidate[1], inputs)
-                finally:
-                    ref_out, _, ref_engine = ref_future.result()
+                    ref_future.set_result(run_reference())
+                except BaseException as exc:  # handed to the main thread
+                    ref_future.set_exception(exc)
+
+            # a daemon thread: an interrupted broker does not wait for it (its runner is stopped)
+            threading.Thread(target=reference_thread, name="infer reference", daemon=True).start()
+            cand_out, _, cand_engine = self.infer(candidate[0], candidate[1], inputs)
+            ref_out, _, ref_engine = ref_future.result()
         return parity.compare_outputs(
             cand_out,
             ref_out,
@@ -548,9 +555,33 @@ def input_dim_names(ir_files: IRFiles) -> dict[str, list[str]]:
     }
 
 
-def _stamp_source(model: onnx.ModelProto, framework: str, sources: list[str], runner: RunnerProcess) -> None:
+def _file_digests(sources: list[str]) -> Future[dict[str, str]]:
+    """The sha256 of each source file, computed in a thread while the runner parses (hashlib
+    releases the GIL: the broker's other core does it)."""
     import hashlib
 
+    future: Future[dict[str, str]] = Future()
+
+    def run() -> None:
+        found = {}
+        try:
+            for s in sources:
+                if os.path.isfile(s):
+                    h = hashlib.sha256()
+                    with open(s, "rb") as f:
+                        for block in iter(lambda: f.read(1 << 22), b""):
+                            h.update(block)
+                    found[s] = h.hexdigest()
+        except OSError:
+            pass
+        future.set_result(found)
+
+    threading.Thread(target=run, name="source digests", daemon=True).start()
+    return future
+
+
+def _stamp_source(model: onnx.ModelProto, framework: str, sources: list[str], runner: RunnerProcess,
+                  digests: dict[str, str]) -> None:  # fmt: skip
     props = {p.key: p.value for p in model.metadata_props}
     props["mmbroker.source_framework"] = framework
     try:
@@ -559,13 +590,8 @@ def _stamp_source(model: onnx.ModelProto, framework: str, sources: list[str], ru
     except BrokerError:
         pass
     for i, s in enumerate(sources):
-        if not os.path.isfile(s):
-            continue
-        h = hashlib.sha256()
-        with open(s, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        props[f"mmbroker.source_file.{i}"] = f"{os.path.basename(s)} sha256:{h.hexdigest()}"
+        if s in digests:
+            props[f"mmbroker.source_file.{i}"] = f"{os.path.basename(s)} sha256:{digests[s]}"
     del model.metadata_props[:]
     for k, v in props.items():
         model.metadata_props.add(key=k, value=v)

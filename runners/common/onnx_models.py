@@ -7,7 +7,7 @@ from . import ir
 from .errors import RunnerError
 from .loading import check_inputs, corrupt, named_inputs, require_file
 from .rpc import pb
-from .tensors import atomic_write, file_ref, load_npz, save_npz, to_proto
+from .tensors import atomic_write, load_npz, save_npz, to_proto
 
 TWO_GB = 2**31 - 1
 
@@ -298,7 +298,9 @@ def to_ir(model, request, path, name=None, strict_shapes=False):
         raise RunnerError("invalid-model", str(exc), file=path, hint="repair or re-export the model")
     name = name or os.path.splitext(os.path.basename(path.rstrip("/")))[0]
     wpath = save_npz(os.path.join(request.workspace, name + ".npz"), weights)
-    return pb.ParseResponse(graph=graph.SerializeToString(), weights=file_ref(wpath, "weights"))
+    # written into the broker's own workspace: no digest (reading the weights again costs more than the write)
+    ref = pb.FileRef(path=os.path.abspath(wpath), role="weights", size=os.path.getsize(wpath))
+    return pb.ParseResponse(graph=graph.SerializeToString(), weights=ref)
 
 
 def check_shapes_agree(model, path):

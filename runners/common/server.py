@@ -218,8 +218,39 @@ def describe_response(framework, versions, reads, writes, emit_ops, lacks=(), fo
     )
 
 
+# The module each framework's runner spends its first seconds importing; `serve` starts importing it
+# at once, in a thread, so that the import runs while the server starts, the broker reads the
+# handshake and sends the first request (the request's own import then waits for it to finish).
+PRELOAD = {
+    "mxnet": "mxnet",
+    "pytorch": "torch",
+    "tensorflow": "tensorflow",
+    "onnx": "onnxruntime",
+    "coreml": "coremltools",
+    "cntk": "cntk",
+}
+
+
+def _preload(module):
+    import importlib
+
+    def run():
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001  (the request that needs it reports the failure)
+            pass
+
+    t = threading.Thread(target=run, name="preload")
+    t.daemon = True
+    t.start()
+
+
 def serve(make_runner, argv=None):
     """Entry point of `python -m runners.<fw>`. `make_runner` builds the RunnerBase instance."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    package = (getattr(spec, "name", "") or "").split(".")  # runners.<fw>.__main__
+    if len(package) > 1 and package[0] == "runners" and package[1] in PRELOAD:
+        _preload(PRELOAD[package[1]])
     parser = argparse.ArgumentParser(description="mmbroker runner")
     parser.add_argument("--socket-dir", required=True)
     parser.add_argument("--workers", type=int, default=4)
