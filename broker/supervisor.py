@@ -252,15 +252,19 @@ class RunnerProcess:
                     continue
         if proc is not None:
             WATCHDOG.forget_group(proc.pid)
-        if proc is not None and proc.stdout is not None:
-            proc.stdout.close()
+        self._disconnect()
+        self._cleanup_dir()
+
+    def _disconnect(self) -> None:
+        """Close this broker's ends (stdout pipe, channel) and forget the runner as live here."""
+        if self.proc is not None and self.proc.stdout is not None:
+            self.proc.stdout.close()
         if self.channel is not None:
             self.channel.close()
             self.channel = None
         self.stub = None
         with _live_lock:
             _live.discard(self)
-        self._cleanup_dir()
 
     def _cleanup_dir(self) -> None:
         tempdirs.remove(self.rundir)

@@ -285,14 +285,7 @@ class WarmRunner(RunnerProcess):
         if not keep:
             self.stop()
             return
-        if self.proc is not None and self.proc.stdout is not None:
-            self.proc.stdout.close()
-        if self.channel is not None:
-            self.channel.close()
-            self.channel = None
-        self.stub = None
-        with _live_lock:
-            _live.discard(self)
+        self._disconnect()
         if self.lease is not None:
             self.lease.close()
             self.lease = None

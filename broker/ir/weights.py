@@ -151,11 +151,7 @@ def attach(graph: bytes | onnx.ModelProto, index: NpzIndex) -> onnx.ModelProto:
     """The model of IR graph bytes (initializers without data) with its weights from `index`:
     small ones read, large ones as stubs. Raises KeyError (an initializer without weights) and
     common_ir.WeightsMismatch as common_ir.join does."""
-    model = onnx.ModelProto()
-    if isinstance(graph, (bytes, bytearray)):
-        model.ParseFromString(bytes(graph))
-    else:
-        model.CopyFrom(graph)
+    model = common_ir.model_of(graph)
     for init in model.graph.initializer:
         if init.name not in index.members:
             raise KeyError(init.name)
@@ -169,10 +165,7 @@ def attach(graph: bytes | onnx.ModelProto, index: NpzIndex) -> onnx.ModelProto:
 
 
 def _make_stub(init: onnx.TensorProto, path: str, m: Member) -> None:
-    name, dtype, dims = init.name, init.data_type, list(init.dims)
-    init.Clear()
-    init.name, init.data_type = name, dtype
-    init.dims.extend(dims)
+    common_ir.clear_data(init)
     init.data_location = onnx.TensorProto.EXTERNAL
     for key, value in (("location", path), ("offset", str(m.offset)), ("length", str(m.nbytes))):
         init.external_data.add(key=key, value=value)
@@ -239,11 +232,7 @@ def _copy(model: onnx.ModelProto, change: Any) -> onnx.ModelProto:
     return out
 
 
-def _drop_data(init: onnx.TensorProto) -> None:
-    name, dtype, dims = init.name, init.data_type, list(init.dims)
-    init.Clear()
-    init.name, init.data_type = name, dtype
-    init.dims.extend(dims)
+_drop_data = common_ir.clear_data
 
 
 def _empty(init: onnx.TensorProto) -> None:

@@ -34,11 +34,28 @@ def split(model, held=None):
             weights[init.name] = numpy_helper.to_array(source if source is not None else init)
         except Exception as exc:
             raise BadTensor("initializer '%s' cannot be read: %s: %s" % (init.name, type(exc).__name__, exc))
-        dims, dtype, name = list(init.dims), init.data_type, init.name
-        init.Clear()
-        init.name, init.data_type = name, dtype
-        init.dims.extend(dims)
+        clear_data(init)
     return graph_only, weights
+
+
+def clear_data(init):
+    """Keep only an initializer's name, type and dims (in place)."""
+    dims, dtype, name = list(init.dims), init.data_type, init.name
+    init.Clear()
+    init.name, init.data_type = name, dtype
+    init.dims.extend(dims)
+
+
+def model_of(graph):
+    """A new ModelProto from graph bytes, or a copy of a ModelProto."""
+    import onnx
+
+    model = onnx.ModelProto()
+    if isinstance(graph, (bytes, bytearray)):
+        model.ParseFromString(bytes(graph))
+    else:
+        model.CopyFrom(graph)
+    return model
 
 
 class BadTensor(ValueError):
@@ -47,14 +64,9 @@ class BadTensor(ValueError):
 
 def join(graph, weights):
     """A full ModelProto from graph bytes (or a ModelProto) and the weights mapping."""
-    import onnx
     from onnx import numpy_helper
 
-    model = onnx.ModelProto()
-    if isinstance(graph, (bytes, bytearray)):
-        model.ParseFromString(bytes(graph))
-    else:
-        model.CopyFrom(graph)
+    model = model_of(graph)
     for init in model.graph.initializer:
         if init.name not in weights:
             raise KeyError(init.name)

@@ -171,10 +171,7 @@ def hold_large_weights(model):
         kept = onnx.TensorProto()
         kept.CopyFrom(init)
         held[init.name] = kept
-        name, data_type, dims = init.name, init.data_type, list(init.dims)
-        init.Clear()
-        init.name, init.data_type = name, data_type
-        init.dims.extend(dims)
+        ir.clear_data(init)
     return held
 
 

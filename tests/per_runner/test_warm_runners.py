@@ -47,18 +47,13 @@ def pool():
 def model(tmp_path_factory):
     import numpy as np
     import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from helpers import onnx_model
+    from onnx import helper
 
-    w = numpy_helper.from_array(np.random.RandomState(0).rand(4, 4).astype("float32"), "w")
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "w"], ["y"])],
-        "tiny",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
-        [w],
-    )
+    weight = np.random.RandomState(0).rand(4, 4)
     path = tmp_path_factory.mktemp("model") / "tiny.onnx"
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), str(path))
+    onnx.save(onnx_model([helper.make_node("MatMul", ["x", "w"], ["y"])], [("x", [1, 4])], [("y", [1, 4])],
+                         [("w", weight)]), str(path))  # fmt: skip
     return path
 
 
