@@ -112,11 +112,9 @@ def sources_digest(sources: list[str], folder: Path) -> str:
 
 
 def _ir_code_stamp() -> str:
-    import onnx
-    import onnx_ir
-    import onnxscript
+    from importlib.metadata import version  # not importing them: onnx-ir alone takes half a second
 
-    h = hashlib.sha256(f"{onnx.__version__}|{onnx_ir.__version__}|{onnxscript.__version__}".encode())
+    h = hashlib.sha256("|".join(version(p) for p in ("onnx", "onnx-ir", "onnxscript")).encode())
     base = Path(__file__).resolve().parent
     for f in [base / "pipeline.py", *sorted((base / "ir").rglob("*.py"))]:
         st = f.stat()

@@ -21,21 +21,38 @@ def set_ir_version(model):
 def split(model, held=None):
     """Return (graph-only ModelProto, {initializer name: ndarray}). `model` is not modified.
     `held` ({name: TensorProto}) gives the data of initializers the model holds without it
-    (onnx_models.hold_large_weights)."""
-    import onnx
-    from onnx import numpy_helper
+    (onnx_models.slim_model)."""
+    graph_only, items = split_lazy(model, held)
+    return graph_only, dict((name, read()) for name, read in items)
 
-    graph_only = onnx.ModelProto()
-    graph_only.CopyFrom(model)
-    weights = {}
+
+def split_lazy(model, held=None):
+    """(graph-only ModelProto, [(name, read)]): read() makes that initializer's array when called,
+    so that a writer can make, write and let go of one array at a time."""
+    import onnx
+
+    graph_only = model_of(model)
+    items = []
     for init in graph_only.graph.initializer:
         source = held.get(init.name) if held else None
-        try:
-            weights[init.name] = numpy_helper.to_array(source if source is not None else init)
-        except Exception as exc:
-            raise BadTensor("initializer '%s' cannot be read: %s: %s" % (init.name, type(exc).__name__, exc))
+        if source is None:
+            source = onnx.TensorProto()
+            source.CopyFrom(init)
+        items.append((init.name, _reader(source)))
         clear_data(init)
-    return graph_only, weights
+    return graph_only, items
+
+
+def _reader(tensor):
+    def read():
+        from onnx import numpy_helper
+
+        try:
+            return numpy_helper.to_array(tensor)
+        except Exception as exc:
+            raise BadTensor("initializer '%s' cannot be read: %s: %s" % (tensor.name, type(exc).__name__, exc))
+
+    return read
 
 
 def clear_data(init):

@@ -55,6 +55,7 @@ class Servicer(object):
             self.watch.end(call)
 
     def _run(self, method, request, context):
+        _preloaded.wait()
         try:
             if os.environ.get("MMBROKER_TEST_HANG", "").lower() == getattr(method, "__name__", ""):
                 sys.stderr.write("MMBROKER_TEST_HANG: %s sleeps for an hour\n" % method.__name__)
@@ -231,6 +232,10 @@ PRELOAD = {
 }
 
 
+_preloaded = threading.Event()  # requests wait for it: two threads importing one package at once can
+_preloaded.set()  # see it half-initialized (ModuleNotFoundError for tensorflow.compat)
+
+
 def _preload(module):
     import importlib
 
@@ -239,7 +244,10 @@ def _preload(module):
             importlib.import_module(module)
         except Exception:  # noqa: BLE001  (the request that needs it reports the failure)
             pass
+        finally:
+            _preloaded.set()
 
+    _preloaded.clear()
     t = threading.Thread(target=run, name="preload")
     t.daemon = True
     t.start()
