@@ -65,7 +65,7 @@ def main() -> None:
         work = Path(tmp)
         src = make_model(work / "resnet50.pt2")
         runs = []
-        with Session(workspace=work / "ws") as s:
+        with Session(workspace=work / "ws", keep_warm=False, ir_cache=False) as s:  # cold: nothing reused
             runs.append(("cold", round_trip(s, src, work / "cold")))
             for i in range(args.repeat):
                 runs.append((f"warm {i + 1}", round_trip(s, src, work / f"warm{i}")))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -27,12 +28,13 @@ from runners.common import ir as common_ir
 from runners.common import tensors
 from runners.common.rpc import pb
 
-from . import parity, tempdirs
+from . import ircache, parity, tempdirs, warm
 from .error_refs import default_hint
 from .errors import BrokerError
 from .frameworks import READS_FOLDERS
 from .inputs import ImagePreprocess, PreparedInputs, open_input, prepare_inputs
-from .ir import IRFiles, load_ir, save_ir
+from .ir import IRFiles, load_ir, preload, save_ir
+from .ir import weights as ir_weights
 from .ir.canonical import canonicalize, free_inputs, is_canonical, specialize
 from .ir.legalize import Capabilities, legalize
 from .ir.validate import validate
@@ -70,14 +72,23 @@ class Session:
     workspace: Path | None = None
     keep_workspace: bool = False
     env_options: EnvOptions = field(default_factory=EnvOptions)
+    keep_warm: bool | None = None  # reuse and keep warm runners (broker/warm.py); default MMBROKER_KEEP_WARM
+    ir_cache: bool | None = None  # reuse parsed IR (broker/ircache.py); default MMBROKER_IR_CACHE
     timings: dict[str, float] = field(default_factory=dict)
     _runners: dict[str, RunnerProcess] = field(default_factory=dict)
+    _envs: dict[str, Any] = field(default_factory=dict)
+    _starting: dict[str, threading.Lock] = field(default_factory=dict)  # one start of a framework's runner at a time
+    _guard: threading.Lock = field(default_factory=threading.Lock)
     _describe: dict[str, Future[Any]] = field(default_factory=dict)
     _given_source: str = ""  # the first source parsed, to name in errors about the workspace
     _sources: dict[Path, str] = field(default_factory=dict)  # IR graph -> the source file it was parsed from
     _own_workspace: bool = False
 
     def __enter__(self) -> Session:
+        if self.keep_warm is None:
+            self.keep_warm = warm.enabled()
+        if self.ir_cache is None:
+            self.ir_cache = ircache.enabled()
         if self.workspace is None:
             self.workspace = tempdirs.make("work")  # removed even if the broker is killed
             self._own_workspace = True
@@ -114,9 +125,9 @@ class Session:
 
     def close(self) -> None:
         runners = list(self._runners.values())
-        if runners:  # each runner takes a moment to exit: stop them side by side
+        if runners:  # each runner takes a moment to exit: stop them side by side; warm ones go back to the pool
             with ThreadPoolExecutor(len(runners)) as pool:
-                list(pool.map(lambda r: r.stop(), runners))
+                list(pool.map(lambda r: r.release() if isinstance(r, warm.WarmRunner) else r.stop(), runners))
         self._runners.clear()
         if self._own_workspace and not self.keep_workspace and self.workspace is not None:
             tempdirs.remove(self.workspace)
@@ -140,42 +151,67 @@ class Session:
         return self.console.status(text, spinner="dots")
 
     # -- runners ---------------------------------------------------------------------------
-    def runner(self, framework: str) -> RunnerProcess:
-        if framework in self._runners and self._runners[framework].alive():
-            return self._runners[framework]
-        from .envs import ensure_env
+    def runner(self, framework: str, quiet: bool = False) -> RunnerProcess:
+        """The framework's runner, started (or taken from the warm pool) on first use; `quiet`
+        shows no status line (a start in the background)."""
+        with self._guard:
+            lock = self._starting.setdefault(framework, threading.Lock())
+        with lock:
+            if framework in self._runners and self._runners[framework].alive():
+                return self._runners[framework]
+            handle = self.env(framework)
+            status = _NullStatus() if quiet else self._status(f"starting the {framework} runner")
+            with self.phase("runner start"), status:
+                proc = self._warm_runner(framework, handle) or RunnerProcess(framework, handle.python,
+                                                                             env=handle.env_vars).start()  # fmt: skip
+            self._runners[framework] = proc
+            return proc
 
-        with self.phase("env check"):
-            handle = ensure_env(
-                framework,
-                python=self.env_options.python,
-                find_links=self.env_options.find_links,
-                no_index=self.env_options.no_index,
-                console=self.console,
-            )
-        with self.phase("runner start"), self._status(f"starting the {framework} runner"):
-            proc = RunnerProcess(framework, handle.python, env=handle.env_vars).start()
-        self._runners[framework] = proc
-        return proc
+    def env(self, framework: str) -> Any:
+        """The framework's environment (built first if needed), checked once per session."""
+        if framework not in self._envs:
+            from .envs import ensure_env
+
+            with self.phase("env check"):
+                self._envs[framework] = ensure_env(
+                    framework,
+                    python=self.env_options.python,
+                    find_links=self.env_options.find_links,
+                    no_index=self.env_options.no_index,
+                    console=self.console,
+                )
+        return self._envs[framework]
+
+    def _warm_runner(self, framework: str, handle: Any) -> RunnerProcess | None:
+        """A warm runner of this environment from the pool, or a new one that will stay warm; None
+        when runners are not kept warm."""
+        if not self.keep_warm:
+            return None
+        old = self._runners.pop(framework, None)
+        if isinstance(old, warm.WarmRunner):
+            old.failed = True
+            old.release()  # it died under this session: retired
+        env_dir = getattr(handle, "path", None)
+        args = (framework, handle.python, getattr(handle, "key", ""), env_dir)
+        return warm.acquire(*args) or warm.start(*args, env=handle.env_vars)
 
     def prepare(self, *frameworks: str) -> None:
-        """Set up and start these runners now (building a missing environment, with progress),
-        and let each load its framework in the background while the session works on something
-        else: a conversion prepares its target while the source is parsed."""
+        """Set up these runners' environments now (building a missing one, with progress), and
+        start each runner and let it load its framework in the background while the session works
+        on something else: a conversion prepares its target while the source is parsed."""
         for fw in frameworks:
-            self.runner(fw)
+            self.env(fw)
             if fw not in self._describe:
                 future: Future[Any] = Future()
                 self._describe[fw] = future
-                runner = self._runners[fw]
 
-                def ask(runner: RunnerProcess = runner, future: Future[Any] = future) -> None:
+                def ask(fw: str = fw, future: Future[Any] = future) -> None:
                     try:
-                        future.set_result(runner.describe())
+                        future.set_result(self.runner(fw, quiet=True).describe())
                     except BaseException as exc:  # handed to whoever asks for the answer
                         future.set_exception(exc)
 
-                threading.Thread(target=ask, name=f"describe-{fw}", daemon=True).start()
+                threading.Thread(target=ask, name=f"prepare-{fw}", daemon=True).start()
 
     # -- steps -----------------------------------------------------------------------------
     def toir(
@@ -191,11 +227,28 @@ class Session:
         prepare: tuple[str, ...] = (),
     ) -> IRFiles:
         """Parse into the IR; `prepare` names runners (a conversion's target) to start and warm up
-        while the source is parsed."""
+        while the source is parsed. The IR of a model parsed before with the same parser and
+        options is taken from the cache (broker/ircache.py) instead; the source's runner is then
+        started only when `prepare` names it."""
         check_sources(framework, sources)
         self._given_source = self._given_source or sources[0]
-        runner = self.runner(framework)
+        target = stem or self.ws / "ir" / Path(sources[0]).stem
+        request = {"inputs": [(i.name, list(i.shape)) for i in inputs or []], "outputs": list(outputs or []),
+                   "trust_model": trust_model, "options": dict(sorted((options or {}).items()))}  # fmt: skip
+        cache = ircache.root() if self.ir_cache else None
+        entry = ""
+        if cache is not None:
+            with self.phase("ir cache"):
+                entry = ircache.key(framework, sources, self.env(framework), request, cache)
+                files = ircache.fetch(cache, entry, target)
+            if files is not None:
+                self._sources[files.graph.resolve()] = sources[0]
+                self.prepare(*prepare)
+                return files
         self.prepare(*(fw for fw in prepare if fw != framework))
+        runner = self.runner(framework)
+        preload.start()  # the passes' libraries load while the runner parses
+        digests = _file_digests(sources)
         parse_dir = self.ws / "parse"
         parse_dir.mkdir(exist_ok=True)
         req = pb.ParseRequest(
@@ -209,15 +262,18 @@ class Session:
         )
         with self.phase("parse"), self._status(f"parsing {Path(sources[0]).name} with {framework}"):
             resp = runner.call("Parse", req)
-        with self.phase("file transfer"):
-            model = common_ir.join(resp.graph, tensors.load_npz(resp.weights.path))
+        with self.phase("file transfer"):  # the weights stay in the parser's file (broker/ir/weights.py)
+            model = ir_weights.attach(resp.graph, ir_weights.index_npz(resp.weights.path))
         with self.phase("ir passes"):
             model = validate(common_ir.set_ir_version(model), where=sources[0], made_by=f"the {framework} parser")
-            _stamp_source(model, framework, sources, runner)
+            _stamp_source(model, framework, sources, runner, digests.result())
             model, _ = canonicalize(model, where=sources[0])
             model = validate(model, where=sources[0], made_by="canonicalization")
         with self.phase("file transfer"):
-            files = save_ir(model, stem or self.ws / "ir" / Path(sources[0]).stem)
+            files = save_ir(model, target)
+        if cache is not None:
+            with self.phase("ir cache"):
+                ircache.store(cache, entry, files)
         self._sources[files.graph.resolve()] = sources[0]
         return files
 
@@ -239,7 +295,7 @@ class Session:
         fmt = (options or {}).get("format", "")
         where = self._sources.get(ir_files.graph.resolve(), str(ir_files.graph))
         with self.phase("ir passes"):
-            model = load_ir(ir_files.graph, ir_files.weights)
+            model = load_ir(ir_files.graph, ir_files.weights, lazy=True)
             changed = False
             if ir_files.graph.resolve() not in self._sources or not is_canonical(model):  # not made by toir here
                 model = validate(common_ir.set_ir_version(model), where=where)
@@ -318,8 +374,8 @@ class Session:
         source-format options the model was parsed with (--class, --caffePhase)."""
         check_sources(framework, model)
         runner = self.runner(framework)
-        infer_dir = self.ws / "infer"
-        infer_dir.mkdir(exist_ok=True)
+        (self.ws / "infer").mkdir(exist_ok=True)
+        infer_dir = Path(tempfile.mkdtemp(prefix=f"{framework}-", dir=self.ws / "infer"))  # calls may run at once
         req = pb.InferRequest(
             model=[str(Path(m).resolve()) for m in model],
             inputs=[tensors.to_proto(n, a, str(infer_dir)) for n, a in inputs.items()],
@@ -348,15 +404,27 @@ class Session:
         reference_options: dict[str, str] | None = None,
         allow_nan: bool = False,
     ) -> parity.ParityReport:
-        ref_out, _, ref_engine = self.infer(
-            reference[0],
-            reference[1],
-            inputs,
-            trust_model=trust_model,
-            outputs=reference_outputs,
-            options=reference_options,
-        )
-        cand_out, _, cand_engine = self.infer(candidate[0], candidate[1], inputs)
+        def run_reference() -> tuple[list[tuple[str, np.ndarray]], dict[str, np.ndarray], str]:
+            return self.infer(reference[0], reference[1], inputs, trust_model=trust_model, outputs=reference_outputs,
+                              options=reference_options)  # fmt: skip
+
+        if reference[0] == candidate[0]:  # one runner: one call at a time
+            ref_out, _, ref_engine = run_reference()
+            cand_out, _, cand_engine = self.infer(candidate[0], candidate[1], inputs)
+        else:  # two runners, two processes: both models run at once
+            self.runner(reference[0])
+            ref_future: Future[Any] = Future()
+
+            def reference_thread() -> None:
+                try:
+                    ref_future.set_result(run_reference())
+                except BaseException as exc:  # handed to the main thread
+                    ref_future.set_exception(exc)
+
+            # a daemon thread: an interrupted broker does not wait for it (its runner is stopped)
+            threading.Thread(target=reference_thread, name="infer reference", daemon=True).start()
+            cand_out, _, cand_engine = self.infer(candidate[0], candidate[1], inputs)
+            ref_out, _, ref_engine = ref_future.result()
         return parity.compare_outputs(
             cand_out,
             ref_out,
@@ -487,9 +555,33 @@ def input_dim_names(ir_files: IRFiles) -> dict[str, list[str]]:
     }
 
 
-def _stamp_source(model: onnx.ModelProto, framework: str, sources: list[str], runner: RunnerProcess) -> None:
+def _file_digests(sources: list[str]) -> Future[dict[str, str]]:
+    """The sha256 of each source file, computed in a thread while the runner parses (hashlib
+    releases the GIL: the broker's other core does it)."""
     import hashlib
 
+    future: Future[dict[str, str]] = Future()
+
+    def run() -> None:
+        found = {}
+        try:
+            for s in sources:
+                if os.path.isfile(s):
+                    h = hashlib.sha256()
+                    with open(s, "rb") as f:
+                        for block in iter(lambda: f.read(1 << 22), b""):
+                            h.update(block)
+                    found[s] = h.hexdigest()
+        except OSError:
+            pass
+        future.set_result(found)
+
+    threading.Thread(target=run, name="source digests", daemon=True).start()
+    return future
+
+
+def _stamp_source(model: onnx.ModelProto, framework: str, sources: list[str], runner: RunnerProcess,
+                  digests: dict[str, str]) -> None:  # fmt: skip
     props = {p.key: p.value for p in model.metadata_props}
     props["mmbroker.source_framework"] = framework
     try:
@@ -498,13 +590,8 @@ def _stamp_source(model: onnx.ModelProto, framework: str, sources: list[str], ru
     except BrokerError:
         pass
     for i, s in enumerate(sources):
-        if not os.path.isfile(s):
-            continue
-        h = hashlib.sha256()
-        with open(s, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        props[f"mmbroker.source_file.{i}"] = f"{os.path.basename(s)} sha256:{h.hexdigest()}"
+        if s in digests:
+            props[f"mmbroker.source_file.{i}"] = f"{os.path.basename(s)} sha256:{digests[s]}"
     del model.metadata_props[:]
     for k, v in props.items():
         model.metadata_props.add(key=k, value=v)
@@ -574,7 +661,7 @@ def convert(s: Session, req: ConvertRequest) -> ConvertResult:
         not_verified = (f"{', '.join('--' + k for k in preprocessing)} change what the model computes; compare it "
                         "with the source on preprocessed input (mmbroker compare --input)")  # fmt: skip
     ir = s.toir(req.src, req.sources, inputs=req.input_shapes, outputs=req.dst_nodes, trust_model=req.trust_model,
-                options=req.parse_options, prepare=(req.dst,))  # fmt: skip
+                options=req.parse_options, prepare=(req.dst, req.src) if verify else (req.dst,))  # fmt: skip
     result = ConvertResult(ir, not_verified=not_verified)
     if verify or given is not None:
         hints = [i.hint() for i in req.input_shapes]

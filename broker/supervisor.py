@@ -115,7 +115,7 @@ class RunnerProcess:
         with _live_lock:
             _live.add(self)  # from here on, stop_all() and the watchdog cover whatever start() made
         try:
-            self.rundir = tempdirs.make(self.framework, parent=self._short_parent())  # mode 0700
+            self.rundir = self._make_rundir()
             code = self.rundir / "code"
             code.mkdir()
             (code / "runners").symlink_to(paths.runners_dir(), target_is_directory=True)
@@ -133,6 +133,13 @@ class RunnerProcess:
         self.start_seconds = self.started_at - t0
         return self
 
+    def _make_rundir(self) -> Path:
+        return tempdirs.make(self.framework, parent=self._short_parent())  # mode 0700
+
+    def _runner_args(self) -> list[str]:
+        """How the runner ends: with this broker (a warm runner says otherwise)."""
+        return ["--parent-pid", str(os.getpid())]
+
     def _short_parent(self) -> Path | None:
         """Where the runner's folder goes: the temp folder, or /tmp when a socket path in it would be
         too long (108 bytes on Linux; the runner names it `<fw>-<pid>.sock`)."""
@@ -149,7 +156,7 @@ class RunnerProcess:
         with open(self.log_path, "w") as log:
             try:
                 self.proc = subprocess.Popen(
-                    [*argv, "--parent-pid", str(os.getpid())],
+                    [*argv, *self._runner_args()],
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.PIPE,
                     stderr=log,
@@ -245,15 +252,19 @@ class RunnerProcess:
                     continue
         if proc is not None:
             WATCHDOG.forget_group(proc.pid)
-        if proc is not None and proc.stdout is not None:
-            proc.stdout.close()
+        self._disconnect()
+        self._cleanup_dir()
+
+    def _disconnect(self) -> None:
+        """Close this broker's ends (stdout pipe, channel) and forget the runner as live here."""
+        if self.proc is not None and self.proc.stdout is not None:
+            self.proc.stdout.close()
         if self.channel is not None:
             self.channel.close()
             self.channel = None
         self.stub = None
         with _live_lock:
             _live.discard(self)
-        self._cleanup_dir()
 
     def _cleanup_dir(self) -> None:
         tempdirs.remove(self.rundir)
@@ -302,9 +313,12 @@ class RunnerProcess:
             )
         deadline = timeout or self.call_timeout
         try:
-            return getattr(self.stub, method)(request, timeout=deadline)
+            return getattr(self.stub, method)(request, timeout=deadline, **self._call_options())
         except grpc.RpcError as err:
             raise self._translate(method, err, deadline) from None
+
+    def _call_options(self) -> dict[str, Any]:
+        return {}
 
     def _translate(self, method: str, err: grpc.RpcError, deadline: float) -> Exception:
         detail = None

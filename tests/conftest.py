@@ -13,6 +13,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+# Runners end with the test's broker unless a test asks for warm ones (tests/per_runner/test_warm_runners.py):
+# the tests of what a broker leaves behind count every process it started.
+os.environ.setdefault("MMBROKER_KEEP_WARM", "0")
+os.environ.setdefault("MMBROKER_IR_CACHE", "0")  # every test parses: no IR from an earlier run
+
 RESULTS_FILE = Path(os.environ.get("MMBROKER_PARITY_RESULTS", ROOT / "build" / "parity-results.json"))
 
 

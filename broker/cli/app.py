@@ -26,7 +26,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-STATE = {"debug": False, "json": False}
+STATE = {"debug": False, "json": False, "cold": False}
 
 
 def err_console() -> Console:
@@ -40,8 +40,13 @@ def out_console() -> Console:
 @app.callback()
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and runner logs on errors.")] = False,
+    cold: Annotated[
+        bool,
+        typer.Option("--cold", help="Start new runners and keep none warm afterwards (also MMBROKER_KEEP_WARM=0)."),
+    ] = False,
 ) -> None:
     STATE["debug"] = debug
+    STATE["cold"] = cold
 
 
 def render_error(err: BrokerError) -> None:

@@ -23,7 +23,7 @@ from ..pipeline import convert as run_convert
 from ..report import check_report_path, write_report
 from ..shapes import ShapeHint, Spec
 from ..step_files import TARGETS, code_weights, resolve_ir, save_from_code, write_code
-from .app import app, err_console, out_console
+from .app import STATE, app, err_console, out_console
 from .options import (
     AllowNanOpt,
     AtolOpt,
@@ -56,11 +56,14 @@ def _session(
     find_links: list[str] | None = None,
     no_index: bool = False,
     workspace: Path | None = None,
+    cold: bool = False,
 ) -> Session:
     return Session(
         console=err_console(),
         workspace=workspace,
         keep_workspace=workspace is not None,
+        keep_warm=False if cold or STATE["cold"] else None,
+        ir_cache=False if cold or STATE["cold"] else None,
         env_options=EnvOptions(python=python, find_links=tuple(find_links or ()), no_index=no_index),
     )
 
@@ -173,6 +176,9 @@ def convert(
     python: PythonOpt = None,
     find_links: FindLinksOpt = None,
     no_index: NoIndexOpt = False,
+    cold: Annotated[
+        bool, typer.Option("--cold", help="Start new runners and keep none warm afterwards (MMBROKER_KEEP_WARM=0).")
+    ] = False,
 ) -> None:
     src_fw, dst_fw = runner_name(src), runner_name(dst)
     given: dict[str, Any] = {
@@ -217,7 +223,7 @@ def convert(
         keep_failed=keep_failed,
     )
     con = err_console()
-    with _session(json_out, python, find_links, no_index, workspace) as s:
+    with _session(json_out, python, find_links, no_index, workspace, cold) as s:
         done = run_convert(s, req)
     if done.written:
         con.print(f"wrote {', '.join(f'{w} ({_size(w)})' for w in done.written)}", highlight=False)

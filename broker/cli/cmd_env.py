@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -172,6 +173,15 @@ def remove(
     con = err_console()
     for p in envs.remove_env(target, all_envs=all_envs):
         con.print(f"removed {escape(str(p))}", highlight=False)
+        _stop_warm(p)
+
+
+def _stop_warm(env_dir: Path) -> None:
+    """The warm runners of a removed environment go with it (busy ones when their command ends)."""
+    from .. import warm
+
+    for info in warm.stop_runners(env_dir=env_dir):
+        err_console().print(f"{info.framework} runner {info.pid} of it: {info.state}", markup=False)
 
 
 @env_app.command("prune")
@@ -182,6 +192,7 @@ def prune() -> None:
     removed = envs.prune_envs()
     for p in removed:
         con.print(f"removed {escape(str(p))}", highlight=False)
+        _stop_warm(p)
     if not removed:
         con.print("nothing to prune")
 

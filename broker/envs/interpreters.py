@@ -16,6 +16,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import BrokerError
 
@@ -87,8 +88,91 @@ def version_matches(version: str, spec: str) -> bool:
     return True
 
 
+_PROBES = "interpreters.json"  # under $MMBROKER_HOME: what each interpreter said, by its file's identity
+
+
+def _probe_file() -> Path:
+    from .. import paths
+
+    return paths.home() / _PROBES
+
+
+def _remembered(path: str, stamp: list[int]) -> Interpreter | None:
+    try:
+        entry = json.loads(_probe_file().read_text()).get(path)
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(entry, dict) or entry.get("stamp") != stamp:
+        return None
+    try:
+        info = entry["info"]
+        return Interpreter(Path(info["path"]), info["version"], info["implementation"], info["platform"])
+    except (KeyError, TypeError):
+        return None
+
+
+def _remember(path: str, stamp: list[int], found: Interpreter) -> None:
+    target = _probe_file()
+    try:
+        known = json.loads(target.read_text())
+        if not isinstance(known, dict):
+            known = {}
+    except (OSError, ValueError):
+        known = {}
+    info = {"path": str(found.path), "version": found.version, "implementation": found.implementation,
+            "platform": found.platform}  # fmt: skip
+    known[path] = {"stamp": stamp, "info": info}
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f"{_PROBES}.{os.getpid()}.part")
+        tmp.write_text(json.dumps(known))
+        os.replace(tmp, target)
+    except OSError:
+        pass
+
+
 @functools.cache
 def _probe_cached(path: str, mtime: float) -> Interpreter | None:
+    """What the interpreter at `path` is. Asked once per interpreter file: running one costs a
+    process start (0.1-1 s), on every command; the answer is kept in $MMBROKER_HOME keyed by the
+    file's device, inode, size and mtime of the interpreter it resolves to."""
+    try:
+        st = os.stat(path)
+        stamp: list[Any] = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, *_shim_context(path)]
+    except OSError:
+        return None
+    found = _remembered(path, stamp)
+    if found is not None:
+        return found
+    found = _run_probe(path)
+    if found is not None:
+        _remember(path, stamp, found)
+    return found
+
+
+def _shim_context(path: str) -> list[str]:
+    """What a pyenv shim's choice depends on (PYENV_VERSION, the nearest .python-version, the
+    global version file); nothing for an interpreter binary."""
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    if not head.startswith(b"#!") or b"pyenv" not in head:
+        return []
+    found = ""
+    for folder in [Path.cwd(), *Path.cwd().parents]:
+        try:
+            found = (folder / ".python-version").read_text()
+            break
+        except OSError:
+            continue
+    root = pyenv_root()
+    try:
+        default = (root / "version").read_text() if root is not None else ""
+    except OSError:
+        default = ""
+    return [os.environ.get("PYENV_VERSION", ""), found, default]
+
+
+def _run_probe(path: str) -> Interpreter | None:
     try:
         res = subprocess.run(
             [path, "-c", PROBE],
@@ -123,7 +207,12 @@ def probe(path: str | Path) -> Interpreter | None:
 
 
 def pyenv_root() -> Path | None:
+    env = os.environ.get("PYENV_ROOT")
+    if env and Path(env).is_dir():  # what `pyenv root` prints, without running its shell script
+        return Path(env)
     exe = shutil.which("pyenv")
+    if exe and Path(exe).resolve().is_relative_to((Path.home() / ".pyenv").resolve()) and not env:
+        return Path.home() / ".pyenv"
     if exe:
         try:
             out = subprocess.run([exe, "root"], capture_output=True, text=True, timeout=10)

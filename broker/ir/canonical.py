@@ -36,6 +36,7 @@ import onnx
 from runners.common import ir as common_ir
 
 from ..errors import BrokerError
+from . import preload, weights
 from .passes import eliminate_transposes
 
 CANONICAL_KEY = "mmbroker.canonical"  # metadata: what canonicalization changed (JSON)
@@ -85,6 +86,7 @@ class CanonicalReport:
 
 def _rules() -> Any:
     """The rewrite rules that only simplify (no fusion, no parameter removed)."""
+    preload.wait()
     from onnxscript.rewriter import RewriteRuleSet
     from onnxscript.rewriter.rules.common import (
         _basic_rules,
@@ -110,6 +112,7 @@ def _rules() -> Any:
 
 
 def _optimize(model: onnx.ModelProto) -> onnx.ModelProto:
+    preload.wait()
     import onnx_ir as ir
     import onnx_ir.passes.common as common
     from onnxscript.optimizer._constant_folding import FoldConstantsPass
@@ -145,13 +148,15 @@ def _optimize(model: onnx.ModelProto) -> onnx.ModelProto:
 
 
 def _convert_opset(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
+    preload.wait()
     from onnx import version_converter
 
     current = common_ir.opset_of(model)
     if current == common_ir.IR_OPSET:
         return common_ir.set_ir_version(model)
     try:
-        return common_ir.set_ir_version(version_converter.convert_version(model, common_ir.IR_OPSET))
+        converted = version_converter.convert_version(weights.without_data(model), common_ir.IR_OPSET)
+        return common_ir.set_ir_version(weights.restore(converted, weights.stubs(model)))
     except Exception as exc:
         raise BrokerError(
             f"cannot convert from opset {current} to the IR opset {common_ir.IR_OPSET}: "

@@ -10,9 +10,10 @@ import numpy as np
 import onnx
 
 from runners.common import ir as common_ir
-from runners.common.tensors import atomic_write, load_npz, save_npz
+from runners.common.tensors import atomic_write, load_npz
 
 from ..errors import BrokerError
+from . import weights as ir_weights
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,10 @@ def check_text(model: onnx.ModelProto, path: Path) -> None:
         )
 
 
-def load_ir(path: Path | str, weights: Path | str | None = None) -> onnx.ModelProto:
-    """A full ONNX model from IR files (`x.pb` + `x.npz`), or from an `.onnx` file."""
+def load_ir(path: Path | str, weights: Path | str | None = None, *, lazy: bool = False) -> onnx.ModelProto:
+    """A full ONNX model from IR files (`x.pb` + `x.npz`), or from an `.onnx` file. With `lazy`,
+    the large weights of IR files stay in their .npz as stubs (broker/ir/weights.py), read only
+    by a pass that needs them."""
     path = Path(path)
     if path.suffix == ".onnx":
         if not path.exists():
@@ -99,6 +102,7 @@ def load_ir(path: Path | str, weights: Path | str | None = None) -> onnx.ModelPr
     model = read_graph(files.graph)
     wpath = Path(weights) if weights else files.weights
     arrays: dict[str, np.ndarray] = {}
+    index = None
     if model.graph.initializer:
         if wpath.is_dir():
             raise BrokerError("the IR weights are a folder", reference="not-a-file", file=str(wpath))
@@ -110,10 +114,15 @@ def load_ir(path: Path | str, weights: Path | str | None = None) -> onnx.ModelPr
                 hint="the .npz written beside the graph is needed",
             )
         try:
-            arrays = load_npz(str(wpath))
+            if lazy:
+                index = ir_weights.index_npz(wpath)
+            else:
+                arrays = load_npz(str(wpath))
         except Exception as exc:
             raise BrokerError(f"cannot read IR weights ({exc})", reference="corrupt-model", file=str(wpath)) from exc
     try:
+        if index is not None:
+            return ir_weights.attach(model, index)
         return common_ir.join(model, arrays)
     except KeyError as exc:
         raise BrokerError(
@@ -129,15 +138,18 @@ def load_ir(path: Path | str, weights: Path | str | None = None) -> onnx.ModelPr
             file=str(wpath),
             hint="graph and weights come from different conversions",
         ) from exc
+    except ValueError as exc:  # an array whose bytes are cut short
+        raise BrokerError(f"cannot read IR weights ({exc})", reference="corrupt-model", file=str(wpath)) from exc
 
 
 def save_ir(model: onnx.ModelProto, stem: Path | str) -> IRFiles:
-    """Write graph, weights and summary, each atomically."""
+    """Write graph, weights and summary, each atomically. Weights that are stubs of one unchanged
+    .npz are handed on as that file (broker/ir/weights.py)."""
     from .summary import summarize
 
     files = IRFiles.for_stem(Path(stem))
-    graph, weights = common_ir.split(model)
-    save_npz(str(files.weights), weights)
+    ir_weights.write_weights(model, files.weights)
+    graph = ir_weights.graph_only(model)
     atomic_write(str(files.graph), lambda tmp: Path(tmp).write_bytes(graph.SerializeToString()))
     text = json.dumps(summarize(model), indent=2)
     atomic_write(str(files.summary), lambda tmp: Path(tmp).write_text(text + "\n"))
@@ -146,5 +158,4 @@ def save_ir(model: onnx.ModelProto, stem: Path | str) -> IRFiles:
 
 def write_graph_bytes(graph: bytes, weights_path: Path, stem: Path) -> IRFiles:
     """Place a runner's Parse result (graph bytes + weights file) as IR files under `stem`."""
-    model = common_ir.join(graph, load_npz(str(weights_path)))
-    return save_ir(model, stem)
+    return save_ir(ir_weights.attach(graph, ir_weights.index_npz(weights_path)), stem)

@@ -12,6 +12,8 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from .weights import array_of
+
 REDUCTIONS = {
     "ReduceMean", "ReduceMax", "ReduceMin", "ReduceSum", "ReduceProd", "ReduceL1", "ReduceL2",
     "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare",
@@ -50,7 +52,7 @@ def _attr_int(node: onnx.NodeProto, name: str, default: int) -> int:
 def _const_value(graph: onnx.GraphProto, name: str) -> np.ndarray | None:
     for init in graph.initializer:
         if init.name == name:
-            return numpy_helper.to_array(init)
+            return array_of(init)
     for n in graph.node:
         if n.op_type == "Constant" and n.output[0] == name:
             for a in n.attribute:

@@ -8,6 +8,7 @@ from onnx import version_converter
 from runners.common import ir as common_ir
 
 from ..errors import BrokerError
+from . import weights
 
 
 def check(model: onnx.ModelProto, where: str = "", made_by: str = "") -> None:
@@ -18,7 +19,7 @@ def check(model: onnx.ModelProto, where: str = "", made_by: str = "") -> None:
         problem = common_ir.opset_problem(model)
         if problem:
             raise ValueError(problem)
-        onnx.checker.check_model(model)
+        onnx.checker.check_model(weights.for_checker(model))
     except Exception as exc:
         reason = first_line(exc)
         if made_by:
@@ -40,7 +41,7 @@ def validate(model: onnx.ModelProto, where: str = "", made_by: str = "") -> onnx
     """Run the ONNX checker and shape inference; return the model with inferred shapes."""
     check(model, where, made_by)
     try:
-        return onnx.shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
+        return weights.infer_shapes(model, strict_mode=False, data_prop=True)
     except Exception as exc:
         raise BrokerError(
             f"shape inference failed: {first_line(exc)}",

@@ -18,24 +18,61 @@ def set_ir_version(model):
     return model
 
 
-def split(model):
-    """Return (graph-only ModelProto, {initializer name: ndarray}). `model` is not modified."""
-    import onnx
-    from onnx import numpy_helper
+def split(model, held=None):
+    """Return (graph-only ModelProto, {initializer name: ndarray}). `model` is not modified.
+    `held` ({name: TensorProto}) gives the data of initializers the model holds without it
+    (onnx_models.slim_model)."""
+    graph_only, items = split_lazy(model, held)
+    return graph_only, dict((name, read()) for name, read in items)
 
-    graph_only = onnx.ModelProto()
-    graph_only.CopyFrom(model)
-    weights = {}
+
+def split_lazy(model, held=None):
+    """(graph-only ModelProto, [(name, read)]): read() makes that initializer's array when called,
+    so that a writer can make, write and let go of one array at a time."""
+    import onnx
+
+    graph_only = model_of(model)
+    items = []
     for init in graph_only.graph.initializer:
+        source = held.get(init.name) if held else None
+        if source is None:
+            source = onnx.TensorProto()
+            source.CopyFrom(init)
+        items.append((init.name, _reader(source)))
+        clear_data(init)
+    return graph_only, items
+
+
+def _reader(tensor):
+    def read():
+        from onnx import numpy_helper
+
         try:
-            weights[init.name] = numpy_helper.to_array(init)
+            return numpy_helper.to_array(tensor)
         except Exception as exc:
-            raise BadTensor("initializer '%s' cannot be read: %s: %s" % (init.name, type(exc).__name__, exc))
-        dims, dtype, name = list(init.dims), init.data_type, init.name
-        init.Clear()
-        init.name, init.data_type = name, dtype
-        init.dims.extend(dims)
-    return graph_only, weights
+            raise BadTensor("initializer '%s' cannot be read: %s: %s" % (tensor.name, type(exc).__name__, exc))
+
+    return read
+
+
+def clear_data(init):
+    """Keep only an initializer's name, type and dims (in place)."""
+    dims, dtype, name = list(init.dims), init.data_type, init.name
+    init.Clear()
+    init.name, init.data_type = name, dtype
+    init.dims.extend(dims)
+
+
+def model_of(graph):
+    """A new ModelProto from graph bytes, or a copy of a ModelProto."""
+    import onnx
+
+    model = onnx.ModelProto()
+    if isinstance(graph, (bytes, bytearray)):
+        model.ParseFromString(bytes(graph))
+    else:
+        model.CopyFrom(graph)
+    return model
 
 
 class BadTensor(ValueError):
@@ -44,14 +81,9 @@ class BadTensor(ValueError):
 
 def join(graph, weights):
     """A full ModelProto from graph bytes (or a ModelProto) and the weights mapping."""
-    import onnx
     from onnx import numpy_helper
 
-    model = onnx.ModelProto()
-    if isinstance(graph, (bytes, bytearray)):
-        model.ParseFromString(bytes(graph))
-    else:
-        model.CopyFrom(graph)
+    model = model_of(graph)
     for init in model.graph.initializer:
         if init.name not in weights:
             raise KeyError(init.name)

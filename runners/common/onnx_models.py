@@ -7,7 +7,7 @@ from . import ir
 from .errors import RunnerError
 from .loading import check_inputs, corrupt, named_inputs, require_file
 from .rpc import pb
-from .tensors import atomic_write, file_ref, load_npz, save_npz, to_proto
+from .tensors import atomic_write, load_npz, save_npz_items, to_proto
 
 TWO_GB = 2**31 - 1
 
@@ -154,6 +154,59 @@ def expose_all_values(model):
     return added
 
 
+HELD_BYTES = 1 << 16  # initializers larger than this are held out of the graph while it is checked
+
+
+def slim_model(model):
+    """(a copy of `model` whose large initializers have names, types and dims but no data, {name:
+    the original initializer}). The checker, the version converter and shape inference then work on
+    the graph instead of serializing every weight, several times over (three quarters of parsing a
+    ResNet-50), and the weights are not copied: they are read from `model`, which is not changed."""
+    import onnx
+
+    slim = onnx.ModelProto()
+    _copy_fields(model, slim, "graph")
+    _copy_fields(model.graph, slim.graph, "initializer")
+    held = {}
+    for init in model.graph.initializer:
+        kept = slim.graph.initializer.add()
+        if init.ByteSize() <= HELD_BYTES or init.data_location == onnx.TensorProto.EXTERNAL:
+            kept.CopyFrom(init)
+            continue
+        kept.name, kept.data_type = init.name, init.data_type
+        kept.dims.extend(init.dims)
+        held[init.name] = init
+    return slim, held
+
+
+def _copy_fields(src, dst, skip):
+    """Copy every field of message `src` into `dst` but the one named `skip`."""
+    for field, value in src.ListFields():
+        if field.name == skip:
+            continue
+        repeated = field.is_repeated if hasattr(field, "is_repeated") else field.label == field.LABEL_REPEATED
+        if repeated:
+            getattr(dst, field.name).extend(value)
+        elif field.type == field.TYPE_MESSAGE:
+            getattr(dst, field.name).CopyFrom(value)
+        else:
+            setattr(dst, field.name, value)
+
+
+def for_checker(model, held):
+    """A copy the ONNX checker takes: the held initializers as empty tensors (it checks data
+    against dims; the data itself is checked when it is turned into arrays)."""
+    import onnx
+
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    for init in copy.graph.initializer:
+        if init.name in held:
+            del init.dims[:]
+            init.dims.append(0)
+    return copy
+
+
 def with_inferred_outputs(model):
     """The model with shapes inferred where it leaves them out (the checker wants output shapes)."""
     import onnx
@@ -226,11 +279,12 @@ def to_ir(model, request, path, name=None, strict_shapes=False):
     each other (a weight of the wrong size, a float64 bias on a float32 layer) are refused here."""
     import onnx
 
+    model, held = slim_model(model)
     try:
         problem = ir.opset_problem(model)
         if problem:
             raise ValueError(problem)
-        onnx.checker.check_model(with_inferred_outputs(model))
+        onnx.checker.check_model(for_checker(with_inferred_outputs(model), held))
     except Exception as exc:
         raise RunnerError(
             "invalid-model",
@@ -253,13 +307,15 @@ def to_ir(model, request, path, name=None, strict_shapes=False):
         )
     if request.outputs:
         model = cut_outputs(model, list(request.outputs), path)
+    name = name or os.path.splitext(os.path.basename(path.rstrip("/")))[0]
     try:
-        graph, weights = ir.split(model)
+        graph, weights = ir.split_lazy(model, held)
+        wpath = save_npz_items(os.path.join(request.workspace, name + ".npz"), weights)
     except ir.BadTensor as exc:
         raise RunnerError("invalid-model", str(exc), file=path, hint="repair or re-export the model")
-    name = name or os.path.splitext(os.path.basename(path.rstrip("/")))[0]
-    wpath = save_npz(os.path.join(request.workspace, name + ".npz"), weights)
-    return pb.ParseResponse(graph=graph.SerializeToString(), weights=file_ref(wpath, "weights"))
+    # written into the broker's own workspace: no digest (reading the weights again costs more than the write)
+    ref = pb.FileRef(path=os.path.abspath(wpath), role="weights", size=os.path.getsize(wpath))
+    return pb.ParseResponse(graph=graph.SerializeToString(), weights=ref)
 
 
 def check_shapes_agree(model, path):

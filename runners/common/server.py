@@ -31,14 +31,35 @@ from .rpc import pb
 class Servicer(object):
     """Adapts a framework runner object (describe/parse/emit/save/infer methods) to gRPC."""
 
-    def __init__(self, runner, grpc, stop_event):
+    def __init__(self, runner, grpc, stop_event, watch=None):
         self.runner = runner
         self.grpc = grpc
         self.stop_event = stop_event
+        self.watch = watch  # a warm runner's CallWatch: the broker of each call is watched
 
     def _call(self, method, request, context):
+        if self.watch is None:
+            return self._run(method, request, context)
+        client = 0
+        for key, value in context.invocation_metadata() or ():
+            if key == lifetime.CLIENT_PID_KEY and value.isdigit():
+                client = int(value)
+        call = self.watch.begin(client)
+        try:
+            return self._run(method, request, context)
+        finally:
+            # nothing a request left in the runner's $TMPDIR is seen by the next one
+            if not self.watch.busy_except(call):
+                lifetime.clear_folder(os.environ.get("TMPDIR"))
+                self.runner._inbox = None
+            self.watch.end(call)
+
+    def _run(self, method, request, context):
+        _preloaded.wait()
         try:
             if os.environ.get("MMBROKER_TEST_HANG", "").lower() == getattr(method, "__name__", ""):
+                sys.stderr.write("MMBROKER_TEST_HANG: %s sleeps for an hour\n" % method.__name__)
+                sys.stderr.flush()
                 time.sleep(3600)
             return method(request)
         except InternalBug as err:  # raised where the node being converted is known
@@ -198,12 +219,52 @@ def describe_response(framework, versions, reads, writes, emit_ops, lacks=(), fo
     )
 
 
+# The module each framework's runner spends its first seconds importing; `serve` starts importing it
+# at once, in a thread, so that the import runs while the server starts, the broker reads the
+# handshake and sends the first request (the request's own import then waits for it to finish).
+PRELOAD = {
+    "mxnet": "mxnet",
+    "pytorch": "torch",
+    "tensorflow": "tensorflow",
+    "onnx": "onnxruntime",
+    "coreml": "coremltools",
+    "cntk": "cntk",
+}
+
+
+_preloaded = threading.Event()  # requests wait for it: two threads importing one package at once can
+_preloaded.set()  # see it half-initialized (ModuleNotFoundError for tensorflow.compat)
+
+
+def _preload(module):
+    import importlib
+
+    def run():
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001  (the request that needs it reports the failure)
+            pass
+        finally:
+            _preloaded.set()
+
+    _preloaded.clear()
+    t = threading.Thread(target=run, name="preload")
+    t.daemon = True
+    t.start()
+
+
 def serve(make_runner, argv=None):
     """Entry point of `python -m runners.<fw>`. `make_runner` builds the RunnerBase instance."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    package = (getattr(spec, "name", "") or "").split(".")  # runners.<fw>.__main__
+    if len(package) > 1 and package[0] == "runners" and package[1] in PRELOAD:
+        _preload(PRELOAD[package[1]])
     parser = argparse.ArgumentParser(description="mmbroker runner")
     parser.add_argument("--socket-dir", required=True)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--parent-pid", type=int, default=0, help="exit when this process is gone (default: parent)")
+    parser.add_argument("--warm", action="store_true", help="outlive the parent; serve brokers holding the lease")
+    parser.add_argument("--idle-timeout", type=float, default=300.0, help="a warm runner leaves after this idle time")
     args = parser.parse_args(argv)
     socket_dir = os.path.abspath(args.socket_dir)
     runner = None
@@ -213,7 +274,11 @@ def serve(make_runner, argv=None):
         # the broker's private directory for this runner, removed only when the broker is gone
         return [inbox, socket_dir if os.path.basename(socket_dir).startswith("mmbroker-") else None]
 
-    lifetime.ParentWatch(args.parent_pid or os.getppid(), own_dirs).start()
+    watch = None
+    if args.warm:  # tied to the broker of each call instead of to the parent (lifetime.py)
+        watch = lifetime.CallWatch(own_dirs, os.path.join(socket_dir, "record.json"))
+    else:
+        lifetime.ParentWatch(args.parent_pid or os.getppid(), own_dirs).start()
 
     import grpc
 
@@ -222,7 +287,7 @@ def serve(make_runner, argv=None):
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=args.workers), options=rpc.GRPC_OPTIONS)
     server.add_generic_rpc_handlers(
         (
-            rpc.generic_handler(grpc, rpc.SERVICE, rpc.METHODS, Servicer(runner, grpc, stop_event)),
+            rpc.generic_handler(grpc, rpc.SERVICE, rpc.METHODS, Servicer(runner, grpc, stop_event, watch)),
             rpc.generic_handler(grpc, rpc.HEALTH_SERVICE, rpc.HEALTH_METHODS, Health()),
         )
     )
@@ -240,7 +305,27 @@ def serve(make_runner, argv=None):
 
     sys.stdout.write(rpc.handshake_line(sock) + "\n")
     sys.stdout.flush()
+    if watch is not None:
+        _serve_warm(stop_event, watch, socket_dir, args.idle_timeout)
+        server.stop(grace=0.5).wait(2)
+        lifetime.exit_now(own_dirs(), 0)  # its folder (socket, record, lease) goes with it
     while not stop_event.wait(0.2):
         pass
     server.stop(grace=0.5).wait(2)
     lifetime.exit_now([runner._inbox], 0, take_children=False)
+
+
+def _serve_warm(stop_event, watch, socket_dir, idle_timeout):
+    """Serve until idle, retired or stopped; the broker's stdout pipe is gone by then, so the
+    standard streams are pointed at the log (stderr) and /dev/null."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+    except OSError:
+        pass
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the terminal of the command that started it may close
+    lease = os.path.join(socket_dir, "lease")
+    held = lifetime.idle_wait(stop_event, watch, lease, socket_dir, idle_timeout)
+    sys.stderr.write("warm runner leaving (%s)\n" % ("stopped" if stop_event.is_set() else "idle or retired"))
+    return held

@@ -70,6 +70,20 @@ def save_npz(path, arrays):
     return atomic_write(path, write)
 
 
+def save_npz_items(path, items):
+    """save_npz for (name, read) pairs: each array is made by read(), written and let go in turn,
+    so that writing holds one array at a time (np.savez writes members the same way)."""
+    import zipfile
+
+    def write(tmp):
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+            for name, read in items:
+                with zf.open(name + ".npy", "w", force_zip64=True) as f:
+                    np.lib.format.write_array(f, np.asanyarray(read()), allow_pickle=False)
+
+    return atomic_write(path, write)
+
+
 def load_npz(path):
     with np.load(path, allow_pickle=False) as data:
         return {k: data[k] for k in data.files}

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import onnx
 
+from ..weights import infer_shapes
 from .registry import REWRITES, Chain, Rewrite
 
 __all__ = ["Capabilities", "Chain", "legalize", "Rewrite", "REWRITES", "Applied"]
@@ -112,5 +113,5 @@ def legalize(model: onnx.ModelProto, caps: Capabilities, max_rounds: int = 8) ->
         del out.graph.node[:]
         out.graph.node.extend(kept)
         ed.forget_shapes(replaced)
-        out = onnx.shape_inference.infer_shapes(out, data_prop=True)
+        out = infer_shapes(out, data_prop=True)
     return out, applied

@@ -17,7 +17,7 @@ def _is_general(node: onnx.NodeProto, ed: GraphEditor) -> bool:
         attr(node, "transA", 0)
         or attr(node, "alpha", 1.0) != 1.0
         or attr(node, "beta", 1.0) != 1.0
-        or ed.const(node.input[1]) is None
+        or not ed.is_const(node.input[1])
     )
 
 

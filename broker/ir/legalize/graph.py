@@ -9,12 +9,14 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from ..weights import LazyArrays
+
 
 class GraphEditor:
     def __init__(self, model: onnx.ModelProto) -> None:
         self.model = model
         self.graph = model.graph
-        self.consts: dict[str, np.ndarray] = {i.name: numpy_helper.to_array(i) for i in self.graph.initializer}
+        self.consts = LazyArrays(self.graph)  # weights are read only where a rewrite looks at them
         self.shapes: dict[str, list[int | None]] = {}
         self.dtypes: dict[str, int] = {}
         g = self.graph
@@ -46,6 +48,10 @@ class GraphEditor:
 
     def const(self, name: str) -> np.ndarray | None:
         return self.consts.get(name) if name else None
+
+    def is_const(self, name: str) -> bool:
+        """Whether `name` is an initializer (without reading its value)."""
+        return bool(name) and name in self.consts
 
     def shape(self, name: str) -> list[int | None] | None:
         return self.shapes.get(name)

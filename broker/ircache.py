@@ -1,0 +1,213 @@
+"""Parsed IR reused: converting the same model again, or to a second target, skips the parse.
+
+Parsing is most of a warm conversion (MXNet ResNet-50: the mxnet.onnx export), and its result
+depends only on what goes in. An entry of the cache (`$MMBROKER_HOME/ircache/<key>/`, private
+to this user like the warm runners' pool) holds the canonical IR files `toir` wrote, keyed by:
+- the source files' sha256 (each file's digest is remembered by path, inode, size and mtime, as
+  git's index and ccache do, so an unchanged file is not read again);
+- the framework, the parse options (--inputShape, --dstNode, --trust-model, --class, ...) and the
+  IR opset;
+- the parser's version: the same match key a warm runner must have (environment and its build,
+  runner code, protocol: broker/warm.py), and the broker's IR code (broker/ir, broker/pipeline.py) with the versions
+  of onnx, onnx-ir and onnxscript, which canonicalize what the parser returns.
+
+An entry is written to a temporary folder and renamed into place, and read by hard-linking its
+files into the command's workspace (copied where links cannot be made), so an entry removed by
+another command meanwhile breaks nothing. The cache keeps at most MMBROKER_IR_CACHE_MB (default
+2048) MB, the least recently used entries going first. `MMBROKER_IR_CACHE=0` (or `--cold`) parses
+every time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import stat
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from runners.common import ir as common_ir
+
+from . import paths, warm
+from .ir import IRFiles
+
+DIGESTS = "digests.json"
+_lock = threading.Lock()
+
+
+def enabled() -> bool:
+    return os.environ.get("MMBROKER_IR_CACHE", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def limit_bytes() -> int:
+    try:
+        return int(float(os.environ.get("MMBROKER_IR_CACHE_MB", "2048")) * 1024 * 1024)
+    except ValueError:
+        return 2048 * 1024 * 1024
+
+
+def root(create: bool = True) -> Path | None:
+    """The cache folder, private to this user, or None when it cannot be."""
+    folder = Path(os.environ.get("MMBROKER_IR_CACHE_DIR") or paths.home() / "ircache")
+    try:
+        if create:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        st = folder.lstat()
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+            return None
+        if st.st_mode & 0o077:
+            os.chmod(folder, 0o700)
+    except OSError:
+        return None
+    return folder
+
+
+def _files_of(path: Path) -> list[Path]:
+    if path.is_dir():  # a SavedModel, an .mlpackage
+        return sorted(p for p in path.rglob("*") if p.is_file())
+    if not path.exists() and Path(str(path) + ".index").exists():  # a TF checkpoint prefix
+        return sorted(path.parent.glob(path.name + ".*"))
+    return [path]
+
+
+def file_digest(path: Path, memo: dict[str, Any]) -> str:
+    st = path.stat()
+    stamp = [st.st_ino, st.st_size, st.st_mtime_ns]
+    key = str(path.resolve())
+    known = memo.get(key)
+    if known and known[0] == stamp:
+        return str(known[1])
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    memo[key] = [stamp, h.hexdigest()]
+    return h.hexdigest()
+
+
+def sources_digest(sources: list[str], folder: Path) -> str:
+    memo_path = folder / DIGESTS
+    with _lock:
+        try:
+            memo = json.loads(memo_path.read_text())
+        except (OSError, ValueError):
+            memo = {}
+        h = hashlib.sha256()
+        for s in sources:
+            for f in _files_of(Path(s)):
+                h.update(f"{os.path.relpath(f, s) if Path(s).is_dir() else ''}|{file_digest(f, memo)}\n".encode())
+            h.update(b"\0")
+        memo = {k: v for k, v in memo.items() if os.path.exists(k)}
+        tmp = memo_path.with_name(f"{DIGESTS}.{os.getpid()}.part")
+        try:
+            tmp.write_text(json.dumps(memo))
+            os.replace(tmp, memo_path)
+        except OSError:
+            pass
+    return h.hexdigest()
+
+
+def _ir_code_stamp() -> str:
+    from importlib.metadata import version  # not importing them: onnx-ir alone takes half a second
+
+    h = hashlib.sha256("|".join(version(p) for p in ("onnx", "onnx-ir", "onnxscript")).encode())
+    base = Path(__file__).resolve().parent
+    for f in [base / "pipeline.py", *sorted((base / "ir").rglob("*.py"))]:
+        st = f.stat()
+        h.update(f"{f.relative_to(base)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def key(framework: str, sources: list[str], handle: Any, request: dict[str, Any], folder: Path) -> str:
+    parts = {
+        "framework": framework,
+        "parser": warm.match_key(framework, handle.python, getattr(handle, "key", ""), getattr(handle, "path", None)),
+        "ir": _ir_code_stamp(),
+        "opset": common_ir.IR_OPSET,
+        "sources": sources_digest(sources, folder),
+        "request": request,
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:40]
+
+
+def _place(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.part")
+    try:
+        os.link(src, tmp)
+    except OSError:
+        shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+
+
+def fetch(folder: Path, entry_key: str, stem: Path) -> IRFiles | None:
+    """The cached IR placed at `stem`, or None when there is none."""
+    entry = folder / entry_key
+    cached = IRFiles.for_stem(entry / "ir")
+    target = IRFiles.for_stem(stem)
+    try:
+        for src, dst in (
+            (cached.weights, target.weights),
+            (cached.summary, target.summary),
+            (cached.graph, target.graph),
+        ):
+            _place(src, dst)
+        os.utime(entry)  # recently used
+    except OSError:
+        return None
+    return target
+
+
+def store(folder: Path, entry_key: str, files: IRFiles) -> None:
+    """Keep `files` under `entry_key` (a no-op when it is already there or cannot be written)."""
+    entry = folder / entry_key
+    if entry.exists():
+        return
+    tmp = folder / f".tmp-{entry_key}-{os.getpid()}-{os.urandom(3).hex()}"
+    try:
+        tmp.mkdir(mode=0o700)
+        cached = IRFiles.for_stem(tmp / "ir")
+        for src, dst in ((files.graph, cached.graph), (files.weights, cached.weights), (files.summary, cached.summary)):
+            _place(src, dst)
+        os.rename(tmp, entry)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
+    evict(folder)
+
+
+def _size(entry: Path) -> int:
+    total = 0
+    for f in entry.iterdir():
+        try:
+            total += f.stat().st_size
+        except OSError:
+            pass
+    return total
+
+
+def evict(folder: Path, limit: int | None = None) -> None:
+    """Remove the least recently used entries until the cache holds at most `limit` bytes, and
+    temporary folders a killed command left more than an hour ago."""
+    limit = limit_bytes() if limit is None else limit
+    entries = []
+    for e in folder.iterdir():
+        try:
+            mtime = e.stat().st_mtime
+        except OSError:
+            continue
+        if e.name.startswith(".tmp-"):
+            if time.time() - mtime > 3600:
+                shutil.rmtree(e, ignore_errors=True)
+        elif e.is_dir():
+            entries.append((mtime, _size(e), e))
+    total = sum(size for _, size, _ in entries)
+    for _, size, e in sorted(entries):
+        if total <= limit:
+            break
+        shutil.rmtree(e, ignore_errors=True)
+        total -= size
