@@ -27,7 +27,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -67,8 +66,13 @@ def stop_all(procs: Iterable[RunnerProcess] | None = None, grace: float = 3.0) -
     if len(procs) == 1:
         procs[0].stop(grace)
     elif procs:
-        with ThreadPoolExecutor(len(procs)) as pool:
-            list(pool.map(lambda p: p.stop(grace), procs))
+        # plain threads: an executor refuses new work once the interpreter has begun to exit, which
+        # is when the atexit call below runs
+        threads = [threading.Thread(target=p.stop, args=(grace,), daemon=True) for p in procs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
 
 
 atexit.register(stop_all)

@@ -305,6 +305,7 @@ def to_ir(model, request, path, name=None, strict_shapes=False):
             file=path,
             hint="give the input shapes with --inputShape",
         )
+    check_gemm_bias(model, path)
     if request.outputs:
         model = cut_outputs(model, list(request.outputs), path)
     name = name or os.path.splitext(os.path.basename(path.rstrip("/")))[0]
@@ -316,6 +317,40 @@ def to_ir(model, request, path, name=None, strict_shapes=False):
     # written into the broker's own workspace: no digest (reading the weights again costs more than the write)
     ref = pb.FileRef(path=os.path.abspath(wpath), role="weights", size=os.path.getsize(wpath))
     return pb.ParseResponse(graph=graph.SerializeToString(), weights=ref)
+
+
+def _static_dims(value_info):
+    t = value_info.type.tensor_type
+    if not t.HasField("shape"):
+        return None
+    return [d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim]
+
+
+def check_gemm_bias(model, path):
+    """ONNX's shape inference does not look at Gemm's C, which must broadcast one way to the (M, N)
+    product; a bias of the wrong length would otherwise reach an emitter as a numpy error."""
+    shapes = {i.name: list(i.dims) for i in model.graph.initializer}
+    for vi in list(model.graph.input) + list(model.graph.value_info) + list(model.graph.output):
+        dims = _static_dims(vi)
+        if dims is not None:
+            shapes.setdefault(vi.name, dims)
+    for node in model.graph.node:
+        if node.op_type != "Gemm" or len(node.input) < 3 or not node.input[2] or not node.output:
+            continue
+        c, out = shapes.get(node.input[2]), shapes.get(node.output[0])
+        if c is None or out is None or len(c) > 2:
+            continue
+        fits = all(cd in (1, None) or od in (None, cd) for cd, od in zip(reversed(c), reversed(out)))
+        if not fits:
+            raise RunnerError(
+                "weights-mismatch",
+                "the bias '%s' has shape %s, which does not broadcast to the product's shape %s"
+                % (node.input[2], c, out),
+                file=path,
+                node=node.name or node.output[0],
+                op="Gemm",
+                hint="repair or re-export the model (a weight of the wrong size)",
+            )
 
 
 def check_shapes_agree(model, path):
