@@ -12,6 +12,7 @@ The context turns IR value names into Python variable names, constants into lite
 registered buffers, and collects the `__init__` lines, the `forward` lines and the state_dict.
 """
 
+import inspect
 import keyword
 import re
 
@@ -139,6 +140,7 @@ class EmitContext(BaseEmitContext):
         self._used = set()
         self._attrs = set()
         self._materialized = {}  # const value name -> expression
+        self.functions = []  # sources of the module-level functions the forward calls (see `function`)
 
     def new_var(self, ir_name, prefer=None):
         base = identifier(ir_name)
@@ -203,7 +205,32 @@ class EmitContext(BaseEmitContext):
         self._attrs.add(attr)
         return attr
 
+    def ints(self, name):
+        """The integers of a constant IR value as a list, or None for a computed value."""
+        c = self.const(name) if name else None
+        return None if c is None else [int(v) for v in np.asarray(c).reshape(-1)]
+
+    def int_list(self, name):
+        """A Python expression for the integers of an IR value: a literal list for a constant, the
+        values read at run time (`<var>.tolist()`) for a computed one (eager code can take them)."""
+        values = self.ints(name)
+        return lit(values) if values is not None else "%s.tolist()" % self.x(name)
+
+    def int_scalar(self, name):
+        """A Python expression for the one integer an IR value holds (a literal, or `int(<var>)`)."""
+        values = self.ints(name)
+        return str(values[0]) if values is not None else "int(%s)" % self.x(name)
+
     # ---- code ---------------------------------------------------------------------------
+    def function(self, fn):
+        """The name of a module-level function of the generated file, from a plain-torch function of
+        runners/pytorch/functions.py whose source is copied in once (for ONNX ops that no single
+        torch call expresses)."""
+        source = inspect.getsource(fn)
+        if source not in self.functions:
+            self.functions.append(source)
+        return fn.__name__
+
     def module(self, node, ctor, params=None, hint=None):
         """Add `self.<attr> = <ctor>` to __init__ with `params` ({'weight': arr}) in the
         state_dict; returns `self.<attr>`. The attribute is named after the layer's weight
