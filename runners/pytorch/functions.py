@@ -59,3 +59,55 @@ def reshape(x, shape, allowzero=0):
     if not allowzero:
         shape = [x.shape[i] if d == 0 else d for i, d in enumerate(shape)]
     return x.reshape(shape)
+
+
+def gather_nd(data, indices, batch_dims=0):
+    """ONNX GatherND: the last dim of `indices` indexes the leading dims of `data` that follow its
+    `batch_dims` batch dims."""
+    batch = indices.shape[:batch_dims]
+    data = data.reshape((-1,) + tuple(data.shape[batch_dims:]))
+    indices = indices.reshape((-1,) + tuple(indices.shape[batch_dims:]))
+    rows = torch.arange(data.shape[0]).reshape((-1,) + (1,) * (indices.dim() - 2))
+    out = data[(rows,) + tuple(indices.unbind(-1))]
+    return out.reshape(tuple(batch) + tuple(out.shape[1:]))
+
+
+def scatter_nd(data, indices, updates, reduction="none"):
+    """ONNX ScatterND: `updates` written (or combined by `reduction`) at the positions the last dim
+    of `indices` gives in the leading dims of `data`."""
+    k = indices.shape[-1]
+    lead = data.shape[:k]
+    flat_index = torch.zeros(indices.shape[:-1], dtype=torch.long)
+    for j in range(k):
+        flat_index = flat_index * lead[j] + indices[..., j] % lead[j]
+    out = data.reshape((-1,) + tuple(data.shape[k:])).clone()
+    rows = updates.reshape((-1,) + tuple(data.shape[k:]))
+    if reduction == "none":
+        out[flat_index.reshape(-1)] = rows
+    elif reduction == "add":
+        out.index_add_(0, flat_index.reshape(-1), rows)
+    else:
+        out.index_reduce_(0, flat_index.reshape(-1), rows, {"mul": "prod", "max": "amax", "min": "amin"}[reduction])
+    return out.reshape(data.shape)
+
+
+def one_hot(indices, depth, values, axis=-1):
+    """ONNX OneHot: `values[1]` where the index (negative ones count from `depth`) meets the
+    position along the new axis, `values[0]` elsewhere (an index out of range is all off)."""
+    depth = int(depth)
+    indices = indices.to(torch.int64)
+    indices = torch.where(indices < 0, indices + depth, indices)
+    hot = indices.unsqueeze(-1) == torch.arange(depth)
+    return torch.where(hot, values[1], values[0]).movedim(-1, axis)
+
+
+def reverse_sequence(x, lengths, batch_axis=1, time_axis=0):
+    """ONNX ReverseSequence: the first `lengths[b]` steps of each batch entry reversed, the rest kept."""
+    t = torch.arange(x.shape[time_axis]).unsqueeze(1)
+    n = lengths.to(torch.int64).unsqueeze(0)
+    source = torch.where(t < n, n - 1 - t, t)  # [time, batch]: the step each output step reads
+    if batch_axis < time_axis:
+        source = source.t()
+    shape = [1] * x.dim()
+    shape[time_axis], shape[batch_axis] = x.shape[time_axis], x.shape[batch_axis]
+    return torch.gather(x, time_axis, source.reshape(shape).expand(x.shape))

@@ -91,3 +91,12 @@ def lrn(node, ctx, size=None, alpha=0.0001, beta=0.75, bias=1.0):
 def lp_normalization(node, ctx, axis=-1, p=2):
     """F.normalize divides by max(norm, 1e-12): a zero vector stays zero, as ONNX defines."""
     ctx.assign(node, "F.normalize(%s, p=%s, dim=%d)" % (ctx.x(node.inputs[0]), lit(float(p)), axis))
+
+
+@EMIT.register("MeanVarianceNormalization")
+def mean_variance_normalization(node, ctx, axes=(0, 2, 3)):
+    """(x - mean) / (std + 1e-9), the epsilon of ONNX's function body."""
+    x = ctx.x(node.inputs[0])
+    dims = lit(tuple(int(a) for a in axes))
+    ctx.assign(node, "(%s - torch.mean(%s, dim=%s, keepdim=True)) / (torch.std(%s, dim=%s, correction=0, keepdim=True) + 1e-9)"
+               % (x, x, dims, x, dims))  # fmt: skip
