@@ -98,5 +98,6 @@ def mean_variance_normalization(node, ctx, axes=(0, 2, 3)):
     """(x - mean) / (std + 1e-9), the epsilon of ONNX's function body."""
     x = ctx.x(node.inputs[0])
     dims = lit(tuple(int(a) for a in axes))
-    ctx.assign(node, "(%s - torch.mean(%s, dim=%s, keepdim=True)) / (torch.std(%s, dim=%s, correction=0, keepdim=True) + 1e-9)"
-               % (x, x, dims, x, dims))  # fmt: skip
+    mean = "torch.mean(%s, dim=%s, keepdim=True)" % (x, dims)
+    std = "torch.std(%s, dim=%s, correction=0, keepdim=True)" % (x, dims)
+    ctx.assign(node, "(%s - %s) / (%s + 1e-9)" % (x, mean, std))
