@@ -142,18 +142,29 @@ class EmitContext(BaseEmitContext):
         self._materialized = {}  # const value name -> expression
         self.functions = []  # sources of the module-level functions the forward calls (see `function`)
 
-    def new_var(self, ir_name, prefer=None):
-        base = identifier(ir_name)
-        if prefer and _GENERIC.match(base):
-            base = identifier(prefer)
+    def _unique(self, base):
         var = base
         n = 1
         while var in self._used:
             n += 1
             var = "%s_%d" % (base, n)
         self._used.add(var)
+        return var
+
+    def new_var(self, ir_name, prefer=None):
+        base = identifier(ir_name)
+        if prefer and _GENERIC.match(base):
+            base = identifier(prefer)
+        var = self._unique(base)
         self._vars[ir_name] = var
         self.ir_values.append((var, ir_name))
+        return var
+
+    def local(self, hint, expr):
+        """`<var> = <expr>` in forward for a value that is no IR value (a step of one node's
+        computation); returns the variable's name."""
+        var = self._unique(identifier(hint))
+        self.forward_lines.append("%s = %s" % (var, expr))
         return var
 
     def x(self, name):

@@ -63,32 +63,39 @@ def conv_transpose(
     """nn.ConvTransposeNd with the spec's pads: symmetric ones as `padding`, others cropped from
     the full output; output_padding as torch's (rows added at the end before the crop)."""
     spec = ConvTransposeSpec.of(ctx, node, auto_pad, dilations, group, kernel_shape, output_padding, output_shape,
-                                pads, strides)  # fmt: skip
+                                pads, strides, const_weights=False)  # fmt: skip
     n = spec.n
     if n not in (1, 2, 3):
         raise ctx.fail("%d-D transposed convolution has no torch layer" % n)
     if any(p >= max(s, d) for p, s, d in zip(spec.out_pad, spec.strides, spec.dilations)):
         raise ctx.fail("output_padding %s is not smaller than the stride or dilation (torch refuses it)" % spec.out_pad)
-    params = {"weight": spec.weight}
-    if spec.bias is not None:
-        params["bias"] = spec.bias
     symmetric = spec.symmetric
-    ctor = "nn.ConvTranspose%dd(%d, %d, %s)" % (
-        n,
-        spec.in_channels,
-        spec.out_channels,
-        kwargs(
-            kernel_size=compact(spec.kernel),
-            stride=compact(spec.strides) if any(s != 1 for s in spec.strides) else None,
-            padding=compact(spec.begins) if symmetric and any(spec.begins) else None,
-            output_padding=compact(spec.out_pad) if any(spec.out_pad) else None,
-            groups=str(spec.group) if spec.group != 1 else None,
-            bias="False" if spec.bias is None else None,
-            dilation=compact(spec.dilations) if any(d != 1 for d in spec.dilations) else None,
-        ),
+    opts = dict(
+        stride=compact(spec.strides) if any(s != 1 for s in spec.strides) else None,
+        padding=compact(spec.begins) if symmetric and any(spec.begins) else None,
+        output_padding=compact(spec.out_pad) if any(spec.out_pad) else None,
+        groups=str(spec.group) if spec.group != 1 else None,
+        bias=None,
+        dilation=compact(spec.dilations) if any(d != 1 for d in spec.dilations) else None,
     )
-    mod = ctx.module(node, ctor, params, hint=ctx.weight_hint(node.input(1)))
-    expr = "%s(%s)" % (mod, ctx.x(node.input(0)))
+    b_name = node.input(2)
+    if spec.weight is not None and (b_name is None or spec.bias is not None):
+        params = {"weight": spec.weight}
+        if spec.bias is not None:
+            params["bias"] = spec.bias
+        ctor = "nn.ConvTranspose%dd(%d, %d, %s)" % (
+            n,
+            spec.in_channels,
+            spec.out_channels,
+            kwargs(kernel_size=compact(spec.kernel), **dict(opts, bias="False" if spec.bias is None else None)),
+        )
+        mod = ctx.module(node, ctor, params, hint=ctx.weight_hint(node.input(1)))
+        expr = "%s(%s)" % (mod, ctx.x(node.input(0)))
+    else:  # weights computed at run time
+        mod = None
+        args = [ctx.x(node.input(0)), ctx.x(node.input(1)), ctx.x(b_name) if b_name else "None"]
+        extra = kwargs(**opts)
+        expr = "F.conv_transpose%dd(%s%s)" % (n, ", ".join(args), ", " + extra if extra else "")
     if not symmetric:
         crop = ", ".join("%d:%s" % (bg, -e if e else "") for bg, e in zip(spec.begins, spec.ends))
         expr = "%s[:, :, %s]" % (expr, crop)
