@@ -13,7 +13,7 @@ from runners.common.tensors import atomic_write
 from .codegen import EMIT, EmitContext, identifier, lit
 
 # Forms this emitter lacks: the broker rewrites them into ops it has (broker/ir/legalize).
-LACKS = ("AveragePool.exclude_pad_asymmetric", "LRN.even_size")
+LACKS = ("AveragePool.exclude_pad_wide", "LRN.even_size")
 
 
 def registry():

@@ -1,5 +1,7 @@
 """MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool."""
 
+import numpy as np
+
 from runners.common.specs import PoolSpec
 
 from ..codegen import EMIT, compact, lit
@@ -21,12 +23,13 @@ def _needs_explicit_pad(spec):
 @EMIT.register("MaxPool")
 def max_pool(node, ctx, auto_pad="NOTSET", ceil_mode=0, dilations=None, kernel_shape=None, pads=None,
              storage_order=0, strides=None):  # fmt: skip
-    if len(node.outputs) > 1 and node.outputs[1]:
-        raise ctx.fail("MaxPool indices output is not supported")
     spec = _spec(node, ctx, kernel_shape=kernel_shape, strides=strides, dilations=dilations, pads=pads,
                  auto_pad=auto_pad, ceil_mode=ceil_mode)  # fmt: skip
     src, begins, ceil = ctx.x(node.inputs[0]), spec.begins, spec.ceil_mode
+    indices = len(node.outputs) > 1 and node.outputs[1]
     if _needs_explicit_pad(spec):
+        if indices:
+            raise ctx.fail("MaxPool indices with padding torch cannot hold (asymmetric or over half the kernel)")
         # padded explicitly, torch would take windows starting in the end padding for ceil mode's:
         # the ceil windows become end padding instead
         win = spec.with_ceil_as_padding() if spec.ceil_mode else spec
@@ -40,10 +43,32 @@ def max_pool(node, ctx, auto_pad="NOTSET", ceil_mode=0, dilations=None, kernel_s
             padding=compact(begins) if any(begins) else None,
             dilation=compact(spec.dilations) if any(d != 1 for d in spec.dilations) else None,
             ceil_mode="True" if ceil else None,
+            return_indices="True" if indices else None,
         ),
     )
     mod = ctx.module(node, ctor)
+    if indices:
+        _max_pool_indices(node, ctx, mod, src, storage_order)
+        return
     ctx.assign(node, "%s(%s)" % (mod, src), outputs=node.outputs[:1])
+
+
+def _max_pool_indices(node, ctx, mod, src, storage_order):
+    """ONNX's indices count over the whole input (batch and channel planes included), row-major or,
+    with storage_order=1, column-major within a plane; torch's count within one plane, row-major."""
+    shape = ctx.need_shape(node.inputs[0])
+    n, c, spatial = shape[0], shape[1], shape[2:]
+    pooled = ctx.local("%s_with_indices" % ctx.x(node.inputs[0]), "%s(%s)" % (mod, src))
+    ctx.assign(node, "%s[0]" % pooled, outputs=node.outputs[:1])
+    where = "%s[1]" % pooled
+    if storage_order:
+        if len(spatial) != 2:
+            raise ctx.fail("column-major MaxPool indices of a %d-D pooling" % len(spatial))
+        h, w = spatial
+        where = "%s // %d + %s %% %d * %d" % (where, w, where, w, h)
+    plane = int(np.prod(spatial))
+    offsets = "torch.arange(%d).reshape(%s) * %d" % (n * c, lit((n, c) + (1,) * len(spatial)), plane)
+    ctx.assign(node, "%s + %s" % (where, offsets), outputs=node.outputs[1:2])
 
 
 @EMIT.register("AveragePool")
@@ -99,16 +124,26 @@ def global_max_pool(node, ctx):
 @EMIT.register("LpPool")
 def lp_pool(node, ctx, auto_pad="NOTSET", ceil_mode=0, dilations=None, kernel_shape=None, p=2, pads=None,
             strides=None):  # fmt: skip
-    """nn.LPPoolNd sums x**p over each window (zero padding adds nothing)."""
+    """nn.LPPoolNd sums x**p over each window (zero padding adds nothing); ONNX sums |x|**p, the
+    same for an even p. A dilated window is summed by a depthwise convolution with ones."""
     spec = PoolSpec.of_pool(ctx, node, kernel_shape=kernel_shape, strides=strides, dilations=dilations, pads=pads,
                             auto_pad=auto_pad, ceil_mode=ceil_mode, p=p)  # fmt: skip
-    if spec.n not in (1, 2, 3) or any(d != 1 for d in spec.dilations):
-        raise ctx.fail("%d-D or dilated Lp pooling has no torch layer" % spec.n)
-    if p % 2:
-        raise ctx.fail("LpPool with odd p=%d: torch's LPPool raises x to the power p without its sign" % p)
+    if spec.n not in (1, 2, 3):
+        raise ctx.fail("%d-D Lp pooling has no torch layer" % spec.n)
     src = ctx.x(node.inputs[0])
+    if p % 2:
+        src = "torch.abs(%s)" % src
     if spec.padded:
         src = "F.pad(%s, %s)" % (src, lit(torch_pad_list(spec.begins, spec.ends)))
+    if any(d != 1 for d in spec.dilations):
+        if spec.ceil_mode:
+            raise ctx.fail("dilated Lp pooling with ceil_mode")
+        channels = ctx.need_shape(node.inputs[0])[1]
+        ones = "torch.ones(%s, dtype=%s.dtype)" % (lit((channels, 1) + tuple(spec.kernel)), ctx.x(node.inputs[0]))
+        opts = kwargs(stride=compact(spec.strides), dilation=compact(spec.dilations), groups=str(channels))
+        summed = "F.conv%dd(%s ** %d, %s, %s)" % (spec.n, src, p, ones, opts)
+        ctx.assign(node, "%s ** %s" % (summed, lit(1.0 / p)))
+        return
     ctor = "nn.LPPool%dd(%s)" % (
         spec.n,
         kwargs(
