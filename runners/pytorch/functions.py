@@ -111,3 +111,91 @@ def reverse_sequence(x, lengths, batch_axis=1, time_axis=0):
     shape = [1] * x.dim()
     shape[time_axis], shape[batch_axis] = x.shape[time_axis], x.shape[batch_axis]
     return torch.gather(x, time_axis, source.reshape(shape).expand(x.shape))
+
+
+def resize_weights(n_in, n_out, scale, mode, coordinate_transformation_mode, nearest_mode, cubic_coeff_a,
+                   exclude_outside, antialias, roi=(0.0, 1.0)):  # fmt: skip
+    """The (n_out, n_in) matrix of ONNX's resize along one axis (ONNX's reference coefficients),
+    and the output positions that tf_crop_and_resize takes from outside the input (or None)."""
+    a = cubic_coeff_a
+    width = scale * n_in  # ONNX's output width: the scale's, not the rounded size
+    y = torch.arange(n_out, dtype=torch.float64)
+    outside = None
+    ctm = coordinate_transformation_mode
+    if ctm == "align_corners":
+        x = torch.zeros_like(y) if width == 1 else y * (n_in - 1) / (width - 1)
+    elif ctm == "asymmetric":
+        x = y / scale
+    elif ctm == "tf_crop_and_resize":
+        span = (roi[1] - roi[0]) * (n_in - 1)
+        x = torch.full_like(y, span / 2) if width == 1 else y * span / (width - 1)
+        x = x + roi[0] * (n_in - 1)
+        outside = (x < 0) | (x > n_in - 1)
+    elif ctm == "pytorch_half_pixel":
+        x = torch.full_like(y, -0.5) if width == 1 else (y + 0.5) / scale - 0.5
+    elif ctm == "half_pixel":
+        x = (y + 0.5) / scale - 0.5
+    else:  # half_pixel_symmetric
+        x = n_in / 2 * (1 - n_out / width) + (y + 0.5) / scale - 0.5
+    ratio = torch.where(x == torch.floor(x), torch.ones_like(x), x - torch.floor(x))  # from the cell left of x
+    r = ratio.unsqueeze(1)
+    if mode == "nearest":
+        up = {"round_prefer_floor": r > 0.5, "round_prefer_ceil": r >= 0.5, "floor": r > 1, "ceil": r > 0}
+        up = up[nearest_mode] | (r == 1)
+        coeffs = torch.cat([(~up).double(), up.double()], 1)
+    elif not antialias and mode == "linear":
+        coeffs = torch.cat([1 - r, r], 1)
+    elif not antialias:
+        q = 1 - r
+        coeffs = torch.cat([((a * (r + 1) - 5 * a) * (r + 1) + 8 * a) * (r + 1) - 4 * a,
+                            ((a + 2) * r - (a + 3)) * r * r + 1,
+                            ((a + 2) * q - (a + 3)) * q * q + 1,
+                            ((a * (q + 1) - 5 * a) * (q + 1) + 8 * a) * (q + 1) - 4 * a], 1)  # fmt: skip
+    else:  # antialiasing widens the filter when downsampling
+        s = min(scale, 1.0)
+        start = int(torch.floor(torch.tensor(-(1 if mode == "linear" else 2) / s)).item()) + 1
+        d = torch.abs((torch.arange(start, 2 - start, dtype=torch.float64) - r) * s)
+        if mode == "linear":
+            coeffs = torch.clamp(1 - d, 0, 1)
+        else:
+            coeffs = torch.where(d <= 1, (a + 2) * d**3 - (a + 3) * d**2 + 1,
+                                 torch.where(d < 2, a * d**3 - 5 * a * d**2 + 8 * a * d - 4 * a, 0.0))  # fmt: skip
+        coeffs = coeffs / coeffs.sum(1, keepdim=True)
+    n = coeffs.shape[1]
+    cells = torch.ceil(x).long().unsqueeze(1) - n // 2 + torch.arange(n)  # the cell left of x, then n - 1 more
+    if exclude_outside:
+        coeffs = torch.where((cells < 0) | (cells >= n_in), 0.0, coeffs)
+        coeffs = coeffs / coeffs.sum(1, keepdim=True)
+    weights = torch.zeros(n_out, n_in, dtype=torch.float64)
+    return weights.scatter_add_(1, cells.clamp(0, n_in - 1), coeffs), outside
+
+
+def resize(x, roi=None, scales=None, sizes=None, axes=None, mode="nearest",
+           coordinate_transformation_mode="half_pixel", nearest_mode="round_prefer_floor", cubic_coeff_a=-0.75,
+           exclude_outside=0, extrapolation_value=0.0, antialias=0, keep_aspect_ratio_policy="stretch"):  # fmt: skip
+    """ONNX Resize with its scales, sizes or roi read at run time, or in a mode torch's
+    interpolation lacks: each resized axis is a matrix applied in turn (the resize is separable)."""
+    rank = x.dim()
+    axes = list(range(rank)) if axes is None else [a % rank for a in axes]
+    if sizes:
+        scales = [sizes[i] / x.shape[a] for i, a in enumerate(axes)]
+        if keep_aspect_ratio_policy != "stretch":
+            scale = (min if keep_aspect_ratio_policy == "not_larger" else max)(scales)
+            scales = [scale] * len(axes)
+            sizes = [int(scale * x.shape[a] + 0.5) for a in axes]
+    else:
+        sizes = [int(s * x.shape[a]) for s, a in zip(scales, axes)]
+    roi = roi or [0.0] * len(axes) + [1.0] * len(axes)
+    out = x.double()
+    for i, a in enumerate(axes):
+        span = (roi[i], roi[i + len(axes)])
+        if scales[i] == 1 and sizes[i] == x.shape[a] and span == (0.0, 1.0):
+            continue
+        weights, outside = resize_weights(x.shape[a], sizes[i], scales[i], mode, coordinate_transformation_mode,
+                                          nearest_mode, cubic_coeff_a, exclude_outside, antialias, span)  # fmt: skip
+        out = torch.movedim(torch.tensordot(out, weights, dims=([a], [1])), -1, a)
+        if outside is not None:
+            shape = [1] * rank
+            shape[a] = -1
+            out = torch.where(outside.reshape(shape), extrapolation_value, out)
+    return out.to(x.dtype)
