@@ -199,3 +199,64 @@ def resize(x, roi=None, scales=None, sizes=None, axes=None, mode="nearest",
             shape[a] = -1
             out = torch.where(outside.reshape(shape), extrapolation_value, out)
     return out.to(x.dtype)
+
+
+def recurrent(kind, x, w, r, b=None, sequence_lens=None, initial_h=None, initial_c=None, p=None, direction="forward",
+              layout=0, activations=None, clip=None, input_forget=0, linear_before_reset=0):  # fmt: skip
+    """ONNX RNN, GRU or LSTM computed step by step, for the forms nn.RNN/nn.GRU/nn.LSTM lack (or
+    weights computed at run time). Returns Y, Y_h and, for an LSTM, Y_c in ONNX's layout."""
+    acts = {"Sigmoid": torch.sigmoid, "Tanh": torch.tanh, "Relu": torch.relu, "Softsign": F.softsign,
+            "Softplus": F.softplus}  # fmt: skip
+    if layout:
+        x = x.transpose(0, 1)
+        initial_h = None if initial_h is None else initial_h.transpose(0, 1)
+        initial_c = None if initial_c is None else initial_c.transpose(0, 1)
+    steps, batch = x.shape[0], x.shape[1]
+    dirs, hidden = w.shape[0], r.shape[-1]
+    per_dir = {"RNN": ["Tanh"], "GRU": ["Sigmoid", "Tanh"], "LSTM": ["Sigmoid", "Tanh", "Tanh"]}[kind]
+    activations = activations or per_dir * dirs
+    lens = torch.full((batch,), steps) if sequence_lens is None else sequence_lens.long()
+    rows = torch.arange(batch)
+    ys, hs, cs = [], [], []
+    for d in range(dirs):
+        f, g, h_act = [acts[a] for a in (activations[d * len(per_dir) : (d + 1) * len(per_dir)] + ["Tanh"] * 2)[:3]]
+        wb, rb = (torch.zeros(2, w.shape[1], dtype=x.dtype) if b is None else b[d].reshape(2, -1)).unbind(0)
+        h = torch.zeros(batch, hidden, dtype=x.dtype) if initial_h is None else initial_h[d]
+        c = torch.zeros(batch, hidden, dtype=x.dtype) if initial_c is None else initial_c[d]
+        pi, po, pf = (torch.zeros(3, hidden, dtype=x.dtype) if p is None else p[d].reshape(3, -1)).unbind(0)
+        y = torch.zeros(steps, batch, hidden, dtype=x.dtype)
+        backward = direction == "reverse" or d == 1
+        for t in range(steps):
+            index = (lens - 1 - t).clamp(min=0) if backward else torch.full((batch,), t)
+            valid = (t < lens).unsqueeze(1)
+            xt = x[index, rows]
+            gates = xt @ w[d].t() + wb
+            if kind == "GRU":  # gates z, r, h
+                zr = gates[:, : 2 * hidden] + h @ r[d][: 2 * hidden].t() + rb[: 2 * hidden]
+                zr = zr if clip is None else zr.clamp(-clip, clip)
+                z, reset = f(zr).chunk(2, 1)
+                rh, rbh = r[d][2 * hidden :], rb[2 * hidden :]
+                hh = (reset * h) @ rh.t() + rbh if not linear_before_reset else reset * (h @ rh.t() + rbh)
+                pre = gates[:, 2 * hidden :] + hh
+                new_h = (1 - z) * g(pre if clip is None else pre.clamp(-clip, clip)) + z * h
+            else:
+                gates = gates + h @ r[d].t() + rb
+                gates = gates if clip is None else gates.clamp(-clip, clip)
+                if kind == "RNN":
+                    new_h = f(gates)
+                else:
+                    gi, go, gf, gc = gates.chunk(4, 1)  # ONNX's gate order: i, o, f, c
+                    i = f(gi + pi * c)
+                    forget = 1 - i if input_forget else f(gf + pf * c)
+                    new_c = forget * c + i * g(gc)
+                    new_h = f(go + po * new_c) * h_act(new_c)
+                    c = torch.where(valid, new_c, c)
+            h = torch.where(valid, new_h, h)
+            y[index, rows] = torch.where(valid, new_h, y[index, rows])
+        ys.append(y)
+        hs.append(h)
+        cs.append(c)
+    y, y_h, y_c = torch.stack(ys, 1), torch.stack(hs), torch.stack(cs)
+    if layout:
+        y, y_h, y_c = y.permute(2, 0, 1, 3), y_h.transpose(0, 1), y_c.transpose(0, 1)
+    return (y, y_h, y_c) if kind == "LSTM" else (y, y_h)
