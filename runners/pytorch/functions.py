@@ -260,3 +260,12 @@ def recurrent(kind, x, w, r, b=None, sequence_lens=None, initial_h=None, initial
     if layout:
         y, y_h, y_c = y.permute(2, 0, 1, 3), y_h.transpose(0, 1), y_c.transpose(0, 1)
     return (y, y_h, y_c) if kind == "LSTM" else (y, y_h)
+
+
+def dynamic_quantize_linear(x):
+    """ONNX DynamicQuantizeLinear: uint8 values, their scale and zero point from x's range (with 0)."""
+    high, low = torch.clamp(x.max(), min=0), torch.clamp(x.min(), max=0)
+    scale = torch.where(high == low, 1.0, high - low) / 255
+    zero_point = torch.round(torch.clamp(-low / scale, 0, 255))
+    y = torch.clamp(torch.round(x / scale) + zero_point, 0, 255)
+    return y.to(torch.uint8), scale.to(x.dtype), zero_point.to(torch.uint8)

@@ -6,9 +6,12 @@ from ..codegen import EMIT, compact, lit
 from ._spatial import kwargs, torch_pad_list
 
 
-@EMIT.register("Conv")
-def conv(node, ctx, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=None, pads=None, strides=None):
-    x, w_name, b_name = node.input(0), node.input(1), node.input(2)
+def conv_window(node, ctx, src, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=None, pads=None,
+                strides=None):  # fmt: skip
+    """(the source expression, padded explicitly where torch's symmetric padding cannot hold the
+    pads; the window's keyword arguments; the number of spatial dims; the window spec; the weight's
+    shape) of a Conv, ConvInteger or QLinearConv node."""
+    w_name = node.input(3 if node.op_type == "QLinearConv" else 1)
     wshape = ctx.shape(w_name)
     if wshape is None:
         raise ctx.fail("the weight shape is unknown")
@@ -16,19 +19,32 @@ def conv(node, ctx, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=Non
     if n not in (1, 2, 3):
         raise ctx.fail("%d-D convolution has no torch layer" % n)
     win = WindowSpec.of(ctx, node, kernel_shape or wshape[2:], strides, dilations, pads, auto_pad)
-    src = ctx.x(x)
     begins = win.begins
     if not win.symmetric:
         src = "F.pad(%s, %s)" % (src, lit(torch_pad_list(win.begins, win.ends)))
         begins = [0] * n
-    w = ctx.const(w_name)
-    b = ctx.const(b_name) if b_name else None
     opts = dict(
         stride=compact(win.strides) if any(s != 1 for s in win.strides) else None,
         padding=compact(begins) if any(begins) else None,
         dilation=compact(win.dilations) if any(d != 1 for d in win.dilations) else None,
         groups=str(group) if group != 1 else None,
     )
+    return src, opts, n, win, wshape
+
+
+def functional_conv(n, src, weight, bias, opts):
+    """`F.convNd(src, weight, bias, <window options>)`."""
+    extra = kwargs(**opts)
+    return "F.conv%dd(%s, %s, %s%s)" % (n, src, weight, bias, ", " + extra if extra else "")
+
+
+@EMIT.register("Conv")
+def conv(node, ctx, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=None, pads=None, strides=None):
+    x, w_name, b_name = node.input(0), node.input(1), node.input(2)
+    src, opts, n, win, wshape = conv_window(node, ctx, ctx.x(x), auto_pad, dilations, group, kernel_shape, pads,
+                                            strides)  # fmt: skip
+    w = ctx.const(w_name)
+    b = ctx.const(b_name) if b_name else None
     if w is not None and (b_name is None or b is not None):
         params = {"weight": w}
         if b is not None:
@@ -42,9 +58,7 @@ def conv(node, ctx, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=Non
         mod = ctx.module(node, ctor, params, hint=ctx.weight_hint(w_name))
         ctx.assign(node, "%s(%s)" % (mod, src), prefer=mod)
     else:
-        args = [src, ctx.x(w_name), ctx.x(b_name) if b_name else "None"]
-        extra = kwargs(**opts)
-        ctx.assign(node, "F.conv%dd(%s%s)" % (n, ", ".join(args), ", " + extra if extra else ""))
+        ctx.assign(node, functional_conv(n, src, ctx.x(w_name), ctx.x(b_name) if b_name else "None", opts))
 
 
 @EMIT.register("ConvTranspose")
