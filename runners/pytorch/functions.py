@@ -269,3 +269,83 @@ def dynamic_quantize_linear(x):
     zero_point = torch.round(torch.clamp(-low / scale, 0, 255))
     y = torch.clamp(torch.round(x / scale) + zero_point, 0, 255)
     return y.to(torch.uint8), scale.to(x.dtype), zero_point.to(torch.uint8)
+
+
+def dft(x, dft_length=None, axis=1, inverse=0, onesided=0):
+    """ONNX DFT: x holds a real signal (last dim 1) or a complex one (last dim 2, real and imaginary
+    parts); the result is complex (last dim 2) or, for an inverse one-sided transform, real."""
+    axis = axis % x.dim()
+    signal = x[..., 0] if x.shape[-1] == 1 else torch.view_as_complex(x.contiguous())
+    if inverse and onesided:
+        return torch.fft.irfft(signal, n=dft_length or 2 * (x.shape[axis] - 1), dim=axis).unsqueeze(-1)
+    n = dft_length or x.shape[axis]
+    out = torch.fft.ifft(signal, n=n, dim=axis) if inverse else torch.fft.fft(signal, n=n, dim=axis)
+    if onesided:
+        out = out.narrow(axis, 0, n // 2 + 1)
+    return torch.view_as_real(out)
+
+
+def unique(x, axis=None, sorted=1):
+    """ONNX Unique: the unique values (or slices along `axis`), sorted or in order of first
+    occurrence, with the index of each one's first occurrence, the inverse indices and the counts."""
+    values, inverse, counts = torch.unique(x, sorted=True, return_inverse=True, return_counts=True, dim=axis)
+    positions = torch.arange(inverse.numel())
+    first = torch.full((counts.numel(),), inverse.numel()).scatter_reduce(0, inverse.flatten(), positions, "amin")
+    if not sorted:
+        order = torch.argsort(first)
+        rank = torch.argsort(order)
+        values = values[order] if axis is None else values.index_select(axis, order)
+        first, counts, inverse = first[order], counts[order], rank[inverse]
+    return values, first, inverse.flatten(), counts
+
+
+def center_crop_pad(x, shape, axes=None):
+    """ONNX CenterCropPad: each axis cropped or zero-padded to its size around its centre."""
+    axes = range(x.dim()) if axes is None else [a % x.dim() for a in axes]
+    for a, size in zip(axes, shape):
+        n = x.shape[a]
+        if size < n:
+            x = x.narrow(a, (n - size) // 2, size)
+        elif size > n:
+            before = list(x.shape)
+            before[a] = (size - n) // 2
+            after = list(x.shape)
+            after[a] = size - n - before[a]
+            x = torch.cat([x.new_zeros(before), x, x.new_zeros(after)], a)
+    return x
+
+
+def non_max_suppression(boxes, scores, max_output_boxes_per_class=None, iou_threshold=None, score_threshold=None,
+                        center_point_box=0):  # fmt: skip
+    """ONNX NonMaxSuppression: per batch and class, boxes by descending score (the lower index first
+    among equal scores), each kept unless its IoU with a kept one exceeds the threshold. Returns
+    (batch, class, box) rows."""
+    limit = 0 if max_output_boxes_per_class is None else max(int(max_output_boxes_per_class), 0)
+    iou_limit = 0.0 if iou_threshold is None else float(iou_threshold)
+    if center_point_box:  # (x centre, y centre, width, height)
+        low, high = boxes[..., :2] - boxes[..., 2:] / 2, boxes[..., :2] + boxes[..., 2:] / 2
+    else:  # two corners (y, x), in either order
+        low, high = torch.minimum(boxes[..., :2], boxes[..., 2:]), torch.maximum(boxes[..., :2], boxes[..., 2:])
+    area = (high - low).prod(-1)
+    selected = []
+    for b in range(scores.shape[0]):
+        for c in range(scores.shape[1]):
+            s = scores[b, c]
+            order = torch.sort(s, descending=True, stable=True)[1]
+            if score_threshold is not None:
+                order = order[s[order] > float(score_threshold)]
+            kept = []
+            for i in order.tolist():
+                if len(kept) >= limit:
+                    break
+                if kept:
+                    k = torch.tensor(kept)
+                    inter = (torch.minimum(high[b, i], high[b, k]) - torch.maximum(low[b, i], low[b, k])).clamp(min=0)
+                    inter = inter.prod(-1)
+                    union = area[b, i] + area[b, k] - inter
+                    iou = torch.where((inter > 0) & (area[b, k] > 0) & (area[b, i] > 0), inter / union, 0.0)
+                    if bool((iou > iou_limit).any()):
+                        continue
+                kept.append(i)
+            selected += [[b, c, i] for i in kept]
+    return torch.tensor(selected, dtype=torch.int64).reshape(-1, 3)

@@ -1,4 +1,4 @@
-"""Conv, ConvTranspose."""
+"""Conv, ConvTranspose, Col2Im."""
 
 from runners.common.specs import ConvTransposeSpec, WindowSpec
 
@@ -114,3 +114,26 @@ def conv_transpose(
         crop = ", ".join("%d:%s" % (bg, -e if e else "") for bg, e in zip(spec.begins, spec.ends))
         expr = "%s[:, :, %s]" % (expr, crop)
     ctx.assign(node, expr, prefer=mod)
+
+
+@EMIT.register("Col2Im")
+def col2im(node, ctx, dilations=None, pads=None, strides=None):
+    """F.fold: columns of blocks summed back into an image (2-D images, symmetric pads)."""
+    dims = ctx.need_shape(node.input(1))[0]
+    if dims != 2:
+        raise ctx.fail("Col2Im of a %d-D image (torch's fold is 2-D)" % dims)
+    pads = list(pads or [0] * 4)
+    if pads[:2] != pads[2:]:
+        raise ctx.fail("Col2Im with asymmetric pads %s" % pads)
+    opts = kwargs(
+        dilation=compact(dilations) if dilations and any(d != 1 for d in dilations) else None,
+        padding=compact(pads[:2]) if any(pads) else None,
+        stride=compact(strides) if strides and any(s != 1 for s in strides) else None,
+    )
+    args = (
+        ctx.x(node.inputs[0]),
+        ctx.int_list(node.input(1)),
+        ctx.int_list(node.input(2)),
+        ", " + opts if opts else "",
+    )
+    ctx.assign(node, "F.fold(%s, %s, %s%s)" % args)

@@ -1,5 +1,5 @@
 """Indexing ops: GatherElements, GatherND, ScatterElements, ScatterND, OneHot, TopK, Compress,
-NonZero, Trilu."""
+NonZero, Trilu, Unique, NonMaxSuppression, OptionalGetElement."""
 
 import numpy as np
 
@@ -98,3 +98,27 @@ def non_zero(node, ctx):
 def trilu(node, ctx, upper=1):
     k = ", %s" % ctx.int_scalar(node.input(1)) if node.input(1) else ""
     ctx.assign(node, "torch.%s(%s%s)" % ("triu" if upper else "tril", ctx.x(node.inputs[0]), k))
+
+
+@EMIT.register("Unique")
+def unique(node, ctx, axis=None, sorted=1):
+    args = [ctx.x(node.inputs[0])] + (["axis=%d" % axis] if axis is not None else []) + ([] if sorted else ["sorted=0"])
+    outputs = (list(node.outputs) + [""] * 4)[:4]
+    ctx.assign(node, "%s(%s)" % (ctx.function(functions.unique), ", ".join(args)), outputs=outputs)
+
+
+@EMIT.register("NonMaxSuppression")
+def non_max_suppression(node, ctx, center_point_box=0):
+    args = [ctx.x(node.input(0)), ctx.x(node.input(1))]
+    for i, key in ((2, "max_output_boxes_per_class"), (3, "iou_threshold"), (4, "score_threshold")):
+        if node.input(i):
+            args.append("%s=%s" % (key, ctx.x(node.input(i))))
+    if center_point_box:
+        args.append("center_point_box=1")
+    ctx.assign(node, "%s(%s)" % (ctx.function(functions.non_max_suppression), ", ".join(args)))
+
+
+@EMIT.register("OptionalGetElement")
+def optional_get_element(node, ctx):
+    """The IR carries tensors only: the element of an optional tensor is the tensor."""
+    ctx.assign(node, ctx.x(node.inputs[0]))

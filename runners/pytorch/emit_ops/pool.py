@@ -1,4 +1,4 @@
-"""MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool."""
+"""MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, LpPool, GlobalLpPool, MaxUnpool."""
 
 import numpy as np
 
@@ -161,3 +161,30 @@ def global_lp_pool(node, ctx, p=2):
     x = node.inputs[0]
     dims = lit(tuple(range(2, ctx.need_rank(x))))
     ctx.assign(node, "torch.linalg.vector_norm(%s, %s, dim=%s, keepdim=True)" % (ctx.x(x), lit(float(p)), dims))
+
+
+@EMIT.register("MaxUnpool")
+def max_unpool(node, ctx, kernel_shape=None, pads=None, strides=None):
+    """F.max_unpoolNd into the size the pooling parameters give (F.max_unpoolNd takes indices within
+    one (batch, channel) plane, ONNX's count over the whole tensor: the plane's size is taken off),
+    then zeros after the end up to output_shape, where ONNX's reference puts them."""
+    x, indices, shape = node.input(0), node.input(1), node.input(2)
+    n = len(kernel_shape)
+    if n not in (1, 2, 3):
+        raise ctx.fail("%d-D max unpooling has no torch function" % n)
+    strides = list(strides or [1] * n)
+    pads = list(pads or [0] * 2 * n)
+    if pads[:n] != pads[n:]:
+        raise ctx.fail("MaxUnpool with asymmetric pads %s" % pads)
+    spatial = [(i - 1) * s + k - 2 * p for i, s, k, p in zip(ctx.need_shape(x)[2:], strides, kernel_shape, pads)]
+    opts = kwargs(stride=compact(strides), padding=compact(pads[:n]) if any(pads) else None)
+    args = (n, ctx.x(x), ctx.x(indices), int(np.prod(spatial)), compact(kernel_shape), opts)
+    expr = "F.max_unpool%dd(%s, %s %% %d, %s, %s)" % args
+    if shape:
+        target = ctx.ints(shape)
+        if target is None:
+            pad = "[e for d, n in zip(%s.tolist()[:1:-1], %s) for e in (0, d - n)]" % (ctx.x(shape), lit(spatial[::-1]))
+        else:
+            pad = lit([e for d, m in zip(target[:1:-1], spatial[::-1]) for e in (0, d - m)])
+        expr = "F.pad(%s, %s)" % (expr, pad)
+    ctx.assign(node, expr)

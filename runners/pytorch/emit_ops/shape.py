@@ -255,3 +255,9 @@ def pad(node, ctx, mode="constant"):
     elif value is not None and value.reshape(()).item() != 0:
         args.append("value=%s" % lit(value.reshape(()).item(), value.dtype))
     ctx.assign(node, "F.pad(%s)" % ", ".join(args))
+
+
+@EMIT.register("CenterCropPad")
+def center_crop_pad(node, ctx, axes=None):
+    args = [ctx.x(node.inputs[0]), ctx.int_list(node.input(1))] + (["axes=%s" % lit(list(axes))] if axes else [])
+    ctx.assign(node, "%s(%s)" % (ctx.function(functions.center_crop_pad), ", ".join(args)))
