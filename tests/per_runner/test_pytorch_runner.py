@@ -101,8 +101,19 @@ def test_bad_input_names_shapes(torch_runner, tmp_path):
 
 def test_unsupported_ops_reported_at_once(torch_runner, tmp_path):
     extra = [
-        helper.make_node("TfIdfVectorizer", ["x"], ["tfidf"], name="tfidf_a", mode="TF", min_gram_length=1,
-                         max_gram_length=1, max_skip_count=0, ngram_counts=[0], ngram_indexes=[0], pool_int64s=[1]),
+        helper.make_node(
+            "TfIdfVectorizer",
+            ["x"],
+            ["tfidf"],
+            name="tfidf_a",
+            mode="TF",
+            min_gram_length=1,
+            max_gram_length=1,
+            max_skip_count=0,
+            ngram_counts=[0],
+            ngram_indexes=[0],
+            pool_int64s=[1],
+        ),
         helper.make_node("MelWeightMatrix", ["x"] * 5, ["mel"], name="mel_b"),
     ]
     _, graph, weights = small_graph(tmp_path, extra)

@@ -26,7 +26,9 @@ def _torch_mode(spec, n):
         return None
     if spec.ctm == "half_pixel" or (spec.ctm == "pytorch_half_pixel" and all(o > 1 for o in spec.out_shape[2:])):
         align = False
-    elif spec.ctm == "align_corners" and all(s * i == o for s, i, o in zip(spec.scales, spec.in_shape, spec.out_shape)):
+    elif spec.ctm == "align_corners" and all(
+        abs(s * i - o) <= 1e-9 * o for s, i, o in zip(spec.scales, spec.in_shape, spec.out_shape)
+    ):
         align = True  # ONNX maps corners by the scale's output width, torch by the size: equal when whole
     else:
         return None
