@@ -237,7 +237,7 @@ class EmitContext(BaseEmitContext):
         """The name of a module-level function of the generated file, from a plain-torch function of
         runners/pytorch/functions.py whose source is copied in once (for ONNX ops that no single
         torch call expresses)."""
-        source = inspect.getsource(fn)
+        source = re.sub(r"  # fmt: skip$", "", inspect.getsource(fn), flags=re.M)  # the formatter's marks
         if source not in self.functions:
             self.functions.append(source)
         return fn.__name__
