@@ -349,3 +349,47 @@ def non_max_suppression(boxes, scores, max_output_boxes_per_class=None, iou_thre
                 kept.append(i)
             selected += [[b, c, i] for i in kept]
     return torch.tensor(selected, dtype=torch.int64).reshape(-1, 3)
+
+
+def roi_align(x, rois, batch_indices, mode="avg", output_height=1, output_width=1, sampling_ratio=0,
+              spatial_scale=1.0, half_pixel=True):  # fmt: skip
+    """ONNX RoiAlign: each region's bins sampled on a regular grid by bilinear interpolation, the
+    samples of a bin averaged or (mode "max") the largest weighted corner taken, as ONNX's reference
+    computes them. Computed in double precision."""
+
+    def samples(start, size, bins, grid, limit):
+        """Per sample along one axis: (low cell, high cell, low weight, high weight)."""
+        t = start + torch.arange(bins, dtype=torch.float64)[:, None] * size / bins
+        t = (t + (torch.arange(grid, dtype=torch.float64)[None, :] + 0.5) * size / bins / grid).flatten()
+        outside = (t < -1.0) | (t > limit)
+        t = t.clamp(min=0)
+        low = t.floor().long()
+        edge = low >= limit - 1
+        low = torch.where(edge, limit - 1, low)
+        high = torch.where(edge, low, low + 1)
+        frac = torch.where(edge, 0.0, t - low)
+        keep = (~outside).double()
+        return low * ~outside, high * ~outside, (1 - frac) * keep, frac * keep
+
+    out = []
+    data = x.double()
+    for box, b in zip(rois.double() * spatial_scale - (0.5 if half_pixel else 0.0), batch_indices.tolist()):
+        x0, y0, x1, y1 = box.tolist()
+        width, height = (x1 - x0, y1 - y0) if half_pixel else (max(x1 - x0, 1.0), max(y1 - y0, 1.0))
+        grid_h = sampling_ratio or int(-(-height // output_height))
+        grid_w = sampling_ratio or int(-(-width // output_width))
+        ylo, yhi, wylo, wyhi = samples(y0, height, output_height, grid_h, x.shape[2])
+        xlo, xhi, wxlo, wxhi = samples(x0, width, output_width, grid_w, x.shape[3])
+        f = data[b]
+        corners = torch.stack([
+            wylo[:, None] * wxlo[None, :] * f[:, ylo][:, :, xlo],
+            wylo[:, None] * wxhi[None, :] * f[:, ylo][:, :, xhi],
+            wyhi[:, None] * wxlo[None, :] * f[:, yhi][:, :, xlo],
+            wyhi[:, None] * wxhi[None, :] * f[:, yhi][:, :, xhi],
+        ])  # fmt: skip
+        bins = (x.shape[1], output_height, grid_h, output_width, grid_w)
+        if mode == "max":
+            out.append(corners.amax(0).reshape(bins).amax((2, 4)))
+        else:
+            out.append(corners.sum(0).reshape(bins).sum((2, 4)) / max(grid_h * grid_w, 1))
+    return torch.stack(out).to(x.dtype)

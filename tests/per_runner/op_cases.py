@@ -389,6 +389,12 @@ CASES = [
         [[1, 1, 2, 2], _i64([[[[5, 7], [13, 15]]]])],
         {"kernel_shape": [2, 2], "strides": [2, 2]},
     ),  # fmt: skip
+    _case(
+        "roi_align",
+        "RoiAlign",
+        [[1, 2, 8, 8], _f32([[0.5, 1.0, 6.0, 5.5], [2.0, 0.0, 7.5, 7.0]]), _i64([0, 0])],
+        {"output_height": 3, "output_width": 2, "sampling_ratio": 2, "spatial_scale": 0.9},
+    ),  # fmt: skip
     _case("col2im", "Col2Im", [[1, 4, 9], _i64([4, 4]), _i64([2, 2])]),
     # recurrent
     _case(

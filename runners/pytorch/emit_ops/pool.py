@@ -1,9 +1,10 @@
-"""MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, LpPool, GlobalLpPool, MaxUnpool."""
+"""MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, LpPool, GlobalLpPool, MaxUnpool, RoiAlign."""
 
 import numpy as np
 
 from runners.common.specs import PoolSpec
 
+from .. import functions
 from ..codegen import EMIT, compact, lit
 from ._spatial import kwargs, torch_pad_list
 
@@ -188,3 +189,17 @@ def max_unpool(node, ctx, kernel_shape=None, pads=None, strides=None):
             pad = lit([e for d, m in zip(target[:1:-1], spatial[::-1]) for e in (0, d - m)])
         expr = "F.pad(%s, %s)" % (expr, pad)
     ctx.assign(node, expr)
+
+
+@EMIT.register("RoiAlign")
+def roi_align(node, ctx, coordinate_transformation_mode="half_pixel", mode="avg", output_height=1, output_width=1,
+              sampling_ratio=0, spatial_scale=1.0):  # fmt: skip
+    if mode not in ("avg", "max") or coordinate_transformation_mode not in ("half_pixel", "output_half_pixel"):
+        raise ctx.fail("RoiAlign mode %s with %s coordinates" % (mode, coordinate_transformation_mode))
+    args = [ctx.x(node.input(i)) for i in range(3)]
+    args += ["mode=%r" % mode] if mode != "avg" else []
+    args += ["output_height=%d" % output_height, "output_width=%d" % output_width]
+    args += ["sampling_ratio=%d" % sampling_ratio] if sampling_ratio else []
+    args += ["spatial_scale=%r" % float(spatial_scale)] if spatial_scale != 1.0 else []
+    args += ["half_pixel=False"] if coordinate_transformation_mode == "output_half_pixel" else []
+    ctx.assign(node, "%s(%s)" % (ctx.function(functions.roi_align), ", ".join(args)))
