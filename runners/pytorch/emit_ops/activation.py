@@ -1,5 +1,5 @@
 """Activations: Relu, LeakyRelu, PRelu, Sigmoid, Tanh, Clip, HardSigmoid, HardSwish, Elu, Selu,
-Celu, Softplus, Softsign, Mish, Gelu, Erf, Softmax, LogSoftmax."""
+Celu, Softplus, Softsign, Mish, Gelu, Erf, Softmax, LogSoftmax, ThresholdedRelu, Hardmax, Shrink."""
 
 import numpy as np
 

@@ -1,4 +1,5 @@
-"""BatchNormalization, InstanceNormalization, LayerNormalization, LRN."""
+"""BatchNormalization, InstanceNormalization, LayerNormalization, LRN, LpNormalization,
+MeanVarianceNormalization."""
 
 import numpy as np
 

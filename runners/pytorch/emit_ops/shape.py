@@ -1,5 +1,5 @@
 """Tensor shape and layout ops: Concat, Flatten, Reshape, Transpose, Squeeze, Unsqueeze, Identity,
-Slice, Split, Gather, Shape, Expand, Tile, Pad, Constant."""
+Slice, Split, Gather, Shape, Expand, Tile, Pad, CenterCropPad, Constant."""
 
 import numpy as np
 
