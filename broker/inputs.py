@@ -228,14 +228,16 @@ class PreparedInputs:
 
 def prepare_inputs(specs: list[Spec], given: InputFile | None, seed: int, image: ImagePreprocess | None = None,
                    hints: Sequence[ShapeHint] = (), dim_names: dict[str, list[str]] | None = None,
-                   model: str = "the model") -> PreparedInputs:  # fmt: skip
+                   model: str = "the model",
+                   ranges: dict[str, tuple[int, int]] | None = None) -> PreparedInputs:  # fmt: skip
     """The user's --input checked against the model, or seeded random inputs with every free
-    dimension given a value (`shapes.resolve`) and their size checked before they are made."""
+    dimension given a value (`shapes.resolve`) and their size checked before they are made, integer
+    inputs inside their `ranges`."""
     if given is not None:
         return PreparedInputs(load_inputs(given, specs, seed, image, model), str(given.path))
     resolved, chosen = resolve(specs, hints, dim_names)
     check_size(resolved, model=model)
-    return PreparedInputs(parity.seeded_inputs(resolved, seed), f"seeded random, seed {seed}", chosen)
+    return PreparedInputs(parity.seeded_inputs(resolved, seed, ranges), f"seeded random, seed {seed}", chosen)
 
 
 def describe_inputs(inputs: dict[str, np.ndarray], source: str,

@@ -180,9 +180,12 @@ def error_histogram(a: np.ndarray, b: np.ndarray) -> list[tuple[float, int]]:
     return out
 
 
-def seeded_inputs(specs: Sequence[tuple[str, Sequence[int | None], str]], seed: int = 0) -> dict[str, np.ndarray]:
+def seeded_inputs(specs: Sequence[tuple[str, Sequence[int | None], str]], seed: int = 0,
+                  ranges: dict[str, tuple[int, int]] | None = None) -> dict[str, np.ndarray]:  # fmt: skip
     """Random inputs for (name, shape, dtype) specs; a free dimension (None) takes the value
-    `shapes.resolve` gives it, and inputs too large to make are refused before allocation."""
+    `shapes.resolve` gives it, and inputs too large to make are refused before allocation. An
+    integer input takes values in [0, 10), or in its [low, high) of `ranges` (token ids inside the
+    embedding table they index: `ir.ranges.integer_input_ranges`)."""
     from .shapes import check_size, resolve
 
     resolved, _ = resolve(specs)  # specs without free dimensions come back as they are
@@ -194,7 +197,8 @@ def seeded_inputs(specs: Sequence[tuple[str, Sequence[int | None], str]], seed: 
         if dt.kind == "f":
             out[name] = rng.standard_normal(dims).astype(dt)
         elif dt.kind in "iu":
-            out[name] = rng.integers(0, 10, size=dims).astype(dt)
+            low, high = (ranges or {}).get(name, (0, 10))
+            out[name] = rng.integers(low, high, size=dims).astype(dt)
         elif dt.kind == "b":
             out[name] = rng.integers(0, 2, size=dims).astype(bool)
         else:

@@ -544,6 +544,14 @@ def input_specs(ir_files: IRFiles) -> list[tuple[str, list[int | None], str]]:
     return specs
 
 
+def input_ranges(ir_files: IRFiles) -> dict[str, tuple[int, int]]:
+    """[low, high) of the integer inputs that index a table (token ids: the embedding's size)."""
+    from .ir.io import read_graph
+    from .ir.ranges import integer_input_ranges
+
+    return integer_input_ranges(read_graph(ir_files.graph))
+
+
 def input_dim_names(ir_files: IRFiles) -> dict[str, list[str]]:
     """The names the model gives its inputs' dimensions (ONNX dim_param), "" where it has none."""
     from .ir.io import read_graph
@@ -666,7 +674,7 @@ def convert(s: Session, req: ConvertRequest) -> ConvertResult:
     if verify or given is not None:
         hints = [i.hint() for i in req.input_shapes]
         result.inputs = prepare_inputs(input_specs(ir), given, req.seed, req.image, hints, input_dim_names(ir),
-                                       model=Path(req.sources[0]).name)  # fmt: skip
+                                       model=Path(req.sources[0]).name, ranges=input_ranges(ir))  # fmt: skip
     emit_dir = s.ws / "code"  # copied to --code-dir once the check has passed
     fixed = {n: list(a.shape) for n, a in result.inputs.arrays.items()} if result.inputs is not None else None
     if fixed is None:  # not checked: a target that must fix free dimensions takes the documented sizes

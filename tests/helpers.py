@@ -130,10 +130,10 @@ def check_pair(session, parity_recorder, src, source, dst, written, ir, model, m
     passed and that every reference output varies (std above min_std), so the comparison proves
     something."""
     from broker.parity import seeded_inputs
-    from broker.pipeline import input_specs
+    from broker.pipeline import input_ranges, input_specs
 
     if inputs is None:
-        inputs = seeded_inputs(input_specs(ir), seed=0)
+        inputs = seeded_inputs(input_specs(ir), seed=0, ranges=input_ranges(ir))
     report = session.verify((src, source), (dst, written), inputs)
     parity_recorder.add(src, dst, model, report)
     flat = [o.reference_name for o in report.outputs if o.reference_std <= min_std]

@@ -12,6 +12,7 @@ The context turns IR value names into Python variable names, constants into lite
 registered buffers, and collects the `__init__` lines, the `forward` lines and the state_dict.
 """
 
+import inspect
 import keyword
 import re
 
@@ -139,19 +140,31 @@ class EmitContext(BaseEmitContext):
         self._used = set()
         self._attrs = set()
         self._materialized = {}  # const value name -> expression
+        self.functions = []  # sources of the module-level functions the forward calls (see `function`)
 
-    def new_var(self, ir_name, prefer=None):
-        base = identifier(ir_name)
-        if prefer and _GENERIC.match(base):
-            base = identifier(prefer)
+    def _unique(self, base):
         var = base
         n = 1
         while var in self._used:
             n += 1
             var = "%s_%d" % (base, n)
         self._used.add(var)
+        return var
+
+    def new_var(self, ir_name, prefer=None):
+        base = identifier(ir_name)
+        if prefer and _GENERIC.match(base):
+            base = identifier(prefer)
+        var = self._unique(base)
         self._vars[ir_name] = var
         self.ir_values.append((var, ir_name))
+        return var
+
+    def local(self, hint, expr):
+        """`<var> = <expr>` in forward for a value that is no IR value (a step of one node's
+        computation); returns the variable's name."""
+        var = self._unique(identifier(hint))
+        self.forward_lines.append("%s = %s" % (var, expr))
         return var
 
     def x(self, name):
@@ -203,7 +216,32 @@ class EmitContext(BaseEmitContext):
         self._attrs.add(attr)
         return attr
 
+    def ints(self, name):
+        """The integers of a constant IR value as a list, or None for a computed value."""
+        c = self.const(name) if name else None
+        return None if c is None else [int(v) for v in np.asarray(c).reshape(-1)]
+
+    def int_list(self, name):
+        """A Python expression for the integers of an IR value: a literal list for a constant, the
+        values read at run time (`<var>.tolist()`) for a computed one (eager code can take them)."""
+        values = self.ints(name)
+        return lit(values) if values is not None else "%s.tolist()" % self.x(name)
+
+    def int_scalar(self, name):
+        """A Python expression for the one integer an IR value holds (a literal, or `int(<var>)`)."""
+        values = self.ints(name)
+        return str(values[0]) if values is not None else "int(%s)" % self.x(name)
+
     # ---- code ---------------------------------------------------------------------------
+    def function(self, fn):
+        """The name of a module-level function of the generated file, from a plain-torch function of
+        runners/pytorch/functions.py whose source is copied in once (for ONNX ops that no single
+        torch call expresses)."""
+        source = re.sub(r"  # fmt: skip$", "", inspect.getsource(fn), flags=re.M)  # the formatter's marks
+        if source not in self.functions:
+            self.functions.append(source)
+        return fn.__name__
+
     def module(self, node, ctor, params=None, hint=None):
         """Add `self.<attr> = <ctor>` to __init__ with `params` ({'weight': arr}) in the
         state_dict; returns `self.<attr>`. The attribute is named after the layer's weight

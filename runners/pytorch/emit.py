@@ -13,7 +13,7 @@ from runners.common.tensors import atomic_write
 from .codegen import EMIT, EmitContext, identifier, lit
 
 # Forms this emitter lacks: the broker rewrites them into ops it has (broker/ir/legalize).
-LACKS = ("AveragePool.exclude_pad_asymmetric", "LRN.even_size")
+LACKS = ("AveragePool.exclude_pad_wide", "LRN.even_size")
 
 
 def registry():
@@ -56,7 +56,7 @@ OUTPUTS = {outputs}
 IR_VALUES = {{
 {ir_values}
 }}
-
+{functions}
 
 class {cls}(nn.Module):
     def __init__(self):
@@ -98,6 +98,7 @@ def render(model, ctx, args, returns, cls, stem):
         inputs=repr(inputs),
         outputs=repr([o.name for o in model.graph.output]),
         ir_values=ir_values,
+        functions="".join("\n\n" + f.rstrip() + "\n" for f in ctx.functions),
         init="\n".join(ind + line for line in ctx.init_lines) or ind + "pass",
         args=", ".join(args),
         forward="\n".join(ind + line for line in ctx.forward_lines) or ind + "pass",

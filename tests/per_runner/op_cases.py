@@ -297,4 +297,186 @@ CASES = [
         [[1, 2, 4, 5], None, _f32([1.0, 1.0, 2.0, 2.0])],
         {"mode": "nearest", "coordinate_transformation_mode": "half_pixel", "nearest_mode": "round_prefer_ceil"},
     ),
+    _case(
+        "resize_cubic_exclude_outside",
+        "Resize",
+        [[1, 2, 4, 5], None, _f32([1.0, 1.0, 0.6, 1.5])],
+        {"mode": "cubic", "cubic_coeff_a": -0.5, "exclude_outside": 1},
+    ),
+    _case(
+        "resize_crop_and_resize",
+        "Resize",
+        [[1, 2, 6, 6], _f32([0.0, 0.0, 0.2, 0.3, 1.0, 1.0, 0.8, 1.2]), None, _i64([1, 2, 4, 4])],
+        {"mode": "linear", "coordinate_transformation_mode": "tf_crop_and_resize", "extrapolation_value": 2.0},
+    ),
+    # element-wise beyond the classic vocabulary
+    _case("mod_fmod", "Mod", [[2, 5], [2, 5]], {"fmod": 1}),
+    _case("mod_int", "Mod", [{"shape": [2, 3], "dtype": "int32"}, {"value": [3, -2, 5], "dtype": "int32"}]),
+    _case(
+        "bit_shift",
+        "BitShift",
+        [{"shape": [6], "dtype": "uint8"}, {"value": [1, 2, 3, 0, 1, 2], "dtype": "uint8"}],
+        {"direction": "LEFT"},
+    ),  # fmt: skip
+    _case("round", "Round", [[2, 5]]),
+    _case("is_nan", "IsNaN", [[2, 5]]),
+    _case("is_inf", "IsInf", [[2, 5]], {"detect_negative": 0}),
+    _case("xor", "Xor", [{"shape": [2, 5], "dtype": "bool"}, {"shape": [2, 5], "dtype": "bool"}]),
+    _case("bitwise_and", "BitwiseAnd", [{"shape": [2, 5], "dtype": "int32"}, {"shape": [5], "dtype": "int32"}]),
+    _case("bitwise_or", "BitwiseOr", [{"shape": [2, 5], "dtype": "int32"}, {"shape": [2, 5], "dtype": "int32"}]),
+    _case("bitwise_xor", "BitwiseXor", [{"shape": [2, 5], "dtype": "int16"}, {"shape": [2, 5], "dtype": "int16"}]),
+    _case("bitwise_not", "BitwiseNot", [{"shape": [2, 5], "dtype": "int32"}]),
+    _case("tan", "Tan", [[2, 5]]),
+    _case("asin", "Asin", [[2, 5]]),
+    _case("acos", "Acos", [[2, 5]]),
+    _case("atan", "Atan", [[2, 5]]),
+    _case("sinh", "Sinh", [[2, 5]]),
+    _case("cosh", "Cosh", [[2, 5]]),
+    _case("asinh", "Asinh", [[2, 5]]),
+    _case("acosh", "Acosh", [[2, 5]], positive=True),
+    _case("atanh", "Atanh", [[2, 5]]),
+    _case("shrink", "Shrink", [[2, 5]], {"lambd": 0.5, "bias": 0.2}),
+    _case("hardmax", "Hardmax", [[3, 4]], {"axis": 0}),
+    # indexing
+    _case("gather_elements", "GatherElements", [[3, 4], _i64([[0, 2, 1, 3], [3, 0, -1, 1]])], {"axis": 1}),
+    _case("gather_nd", "GatherND", [[2, 3, 4], _i64([[0, 1], [1, 2]])]),
+    _case(
+        "scatter_elements",
+        "ScatterElements",
+        [[3, 4], _i64([[0, 2, 1, 0], [2, 2, 0, 1]]), [2, 4]],
+        {"axis": 0, "reduction": "add"},
+    ),  # fmt: skip
+    _case("scatter_nd_max", "ScatterND", [[4, 3], _i64([[1], [3], [1]]), [3, 3]], {"reduction": "max"}),
+    _case("one_hot", "OneHot", [_i64([0, 3, -1, 5]), {"value": 5, "dtype": "int64"}, [2]], {"axis": 0}),
+    _case("top_k", "TopK", [[3, 5], _i64([2])], {"axis": 1}, outputs=2),
+    _case("compress", "Compress", [[3, 4], {"value": [True, False, True], "dtype": "bool"}], {"axis": 0}),
+    _case("non_zero", "NonZero", [{"shape": [3, 4], "dtype": "bool"}]),
+    _case("trilu", "Trilu", [[4, 5], {"value": 1, "dtype": "int64"}], {"upper": 0}),
+    _case("unique", "Unique", [{"shape": [8], "dtype": "int64"}], {"sorted": 0}, outputs=4),
+    _case("non_max_suppression", "NonMaxSuppression", [[1, 5, 4], [1, 2, 5], _i64([2]), _f32([0.3])]),
+    _case("optional_get_element", "OptionalGetElement", [[2, 3]]),
+    _case("center_crop_pad", "CenterCropPad", [[5, 6, 3], _i64([4, 8])], {"axes": [0, 1]}),
+    # generators and sequences
+    _case("range", "Range", [[], _f32(5.0), _f32(0.75)]),
+    _case("eye_like", "EyeLike", [[3, 4]], {"k": 1}),
+    _case("cum_sum", "CumSum", [[2, 5], {"value": 1, "dtype": "int64"}], {"exclusive": 1, "reverse": 1}),
+    _case("reverse_sequence", "ReverseSequence", [[4, 3, 2], _i64([4, 1, 3])], {"batch_axis": 1, "time_axis": 0}),
+    # losses
+    _case(
+        "nll_loss",
+        "NegativeLogLikelihoodLoss",
+        [[3, 5, 2], _i64([[1, 0], [4, 2], [0, 3]]), {"init": [5]}],
+        {"ignore_index": 3},
+    ),  # fmt: skip
+    _case(
+        "softmax_cross_entropy", "SoftmaxCrossEntropyLoss", [[3, 5], _i64([1, 0, 4])], {"reduction": "sum"}, outputs=2
+    ),  # fmt: skip
+    # linear algebra, normalisation
+    _case("einsum", "Einsum", [[2, 3, 4], [2, 4, 5]], {"equation": "bij,bjk->bik"}),
+    _case("det", "Det", [[2, 3, 3]]),
+    _case("mean_variance_normalization", "MeanVarianceNormalization", [[2, 3, 4, 4]], {"axes": [0, 2, 3]}),
+    _case(
+        "layer_norm_stats",
+        "LayerNormalization",
+        [[2, 3, 4], {"init": [3, 4]}, {"init": [3, 4]}],
+        {"axis": 1},
+        outputs=3,
+    ),  # fmt: skip
+    _case("max_pool_indices", "MaxPool", [[1, 2, 6, 6]], {"kernel_shape": [2, 2], "strides": [2, 2]}, outputs=2),
+    _case(
+        "max_unpool",
+        "MaxUnpool",
+        [[1, 1, 2, 2], _i64([[[[5, 7], [13, 15]]]])],
+        {"kernel_shape": [2, 2], "strides": [2, 2]},
+    ),  # fmt: skip
+    _case(
+        "roi_align",
+        "RoiAlign",
+        [[1, 2, 8, 8], _f32([[0.5, 1.0, 6.0, 5.5], [2.0, 0.0, 7.5, 7.0]]), _i64([0, 0])],
+        {"output_height": 3, "output_width": 2, "sampling_ratio": 2, "spatial_scale": 0.9},
+    ),  # fmt: skip
+    _case("col2im", "Col2Im", [[1, 4, 9], _i64([4, 4]), _i64([2, 2])]),
+    # recurrent
+    _case(
+        "rnn",
+        "RNN",
+        [[3, 2, 4], {"init": [1, 5, 4]}, {"init": [1, 5, 5]}, {"init": [1, 10]}],
+        {"hidden_size": 5},
+        outputs=2,
+    ),  # fmt: skip
+    _case(
+        "gru",
+        "GRU",
+        [[3, 2, 4], {"init": [1, 15, 4]}, {"init": [1, 15, 5]}, {"init": [1, 30]}],
+        {"hidden_size": 5, "linear_before_reset": 1},
+        outputs=2,
+    ),  # fmt: skip
+    _case(
+        "gru_reset_first",
+        "GRU",
+        [[3, 2, 4], {"init": [1, 15, 4]}, {"init": [1, 15, 5]}, {"init": [1, 30]}],
+        {"hidden_size": 5},
+        outputs=2,
+    ),  # fmt: skip
+    _case(
+        "lstm_bidirectional",
+        "LSTM",
+        [[3, 2, 4], {"init": [2, 20, 4]}, {"init": [2, 20, 5]}, {"init": [2, 40]}],
+        {"hidden_size": 5, "direction": "bidirectional"},
+        outputs=3,
+    ),  # fmt: skip
+    # signal processing
+    _case("dft", "DFT", [[2, 8, 1]], {"axis": 1, "onesided": 1}),
+    _case("stft", "STFT", [[1, 64, 1], {"value": 8, "dtype": "int64"}, {"init": [16]}]),
+    # quantization
+    _case("quantize_linear", "QuantizeLinear", [[2, 5], _f32(0.05), {"value": 128, "dtype": "uint8"}]),
+    _case(
+        "dequantize_linear",
+        "DequantizeLinear",
+        [{"shape": [2, 5], "dtype": "uint8"}, _f32(0.05), {"value": 128, "dtype": "uint8"}],
+    ),  # fmt: skip
+    _case("dynamic_quantize_linear", "DynamicQuantizeLinear", [[2, 5]], outputs=3),
+    _case(
+        "matmul_integer",
+        "MatMulInteger",
+        [
+            {"shape": [2, 3], "dtype": "uint8"},
+            {"value": [[1, 4], [2, 5], [3, 6]], "dtype": "uint8"},
+            {"value": 1, "dtype": "uint8"},
+        ],
+    ),  # fmt: skip
+    _case(
+        "conv_integer",
+        "ConvInteger",
+        [{"shape": [1, 1, 4, 4], "dtype": "uint8"}, {"value": [[[[1, 2], [3, 4]]]], "dtype": "uint8"}],
+        {"pads": [1, 1, 1, 1]},
+    ),  # fmt: skip
+    _case(
+        "qlinear_matmul",
+        "QLinearMatMul",
+        [
+            {"shape": [2, 3], "dtype": "uint8"},
+            _f32(0.02),
+            {"value": 100, "dtype": "uint8"},
+            {"value": [[1, 4], [2, 5], [3, 6]], "dtype": "uint8"},
+            _f32(0.1),
+            {"value": 2, "dtype": "uint8"},
+            _f32(0.05),
+            {"value": 120, "dtype": "uint8"},
+        ],
+    ),  # fmt: skip
+    _case(
+        "qlinear_conv",
+        "QLinearConv",
+        [
+            {"shape": [1, 1, 4, 4], "dtype": "uint8"},
+            _f32(0.02),
+            {"value": 100, "dtype": "uint8"},
+            {"value": [[[[1, 2], [3, 4]]]], "dtype": "uint8"},
+            _f32(0.1),
+            {"value": 2, "dtype": "uint8"},
+            _f32(0.05),
+            {"value": 120, "dtype": "uint8"},
+        ],
+    ),  # fmt: skip
 ]

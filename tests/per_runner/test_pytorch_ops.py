@@ -51,17 +51,37 @@ def test_outputs_are_reported_as_intermediates(torch_runner, tmp_path):
     assert {o.name for o in model.graph.output} <= {t.name for t in resp.intermediates}
 
 
-def test_generated_code_imports_only_torch(torch_runner, tmp_path):
-    case = next(c for c in CASES if c["name"] == "conv_pads_asym")
+def _generated(torch_runner, name, tmp_path):
+    """(syntax tree, text, imported top-level modules) of the code generated for op case `name`."""
+    case = next(c for c in CASES if c["name"] == name)
     _, _, files = emit_case(torch_runner, case, tmp_path)
-    code = next(f.path for f in files if f.role == "code")
-    tree = ast.parse(open(code).read())
+    text = open(next(f.path for f in files if f.role == "code")).read()
+    tree = ast.parse(text)
     imported = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             imported.update(a.name.split(".")[0] for a in node.names)
         elif isinstance(node, ast.ImportFrom):
             imported.add(node.module.split(".")[0])
+    return tree, text, imported
+
+
+def test_generated_code_imports_only_torch(torch_runner, tmp_path):
+    _, text, imported = _generated(torch_runner, "conv_pads_asym", tmp_path)
     assert imported == {"torch"}
-    text = open(code).read()
     assert "IR_VALUES = {" in text and "class ConvPadsAsym(nn.Module)" in text and "F.pad(" in text
+
+
+@pytest.mark.parametrize(
+    "name,functions",
+    [("resize_crop_and_resize", {"resize", "resize_weights"}), ("gru_reset_first", {"recurrent"}), ("gru", set())],
+)
+def test_ops_without_a_torch_call_are_functions_of_the_file(torch_runner, tmp_path, name, functions):
+    """An op no torch call computes is a plain-torch function written once into the generated file
+    (which still imports only torch); one torch has a layer for uses the layer."""
+    tree, text, imported = _generated(torch_runner, name, tmp_path)
+    assert imported == {"torch"}
+    assert {f.name for f in tree.body if isinstance(f, ast.FunctionDef)} == functions
+    assert "# fmt:" not in text
+    if not functions:
+        assert "nn.GRU(4, 5)" in text

@@ -101,8 +101,20 @@ def test_bad_input_names_shapes(torch_runner, tmp_path):
 
 def test_unsupported_ops_reported_at_once(torch_runner, tmp_path):
     extra = [
-        helper.make_node("NonZero", ["x"], ["nz"], name="nonzero_a"),
-        helper.make_node("Einsum", ["x", "x"], ["ein"], name="einsum_b", equation="ij,jk->ik"),
+        helper.make_node(
+            "TfIdfVectorizer",
+            ["x"],
+            ["tfidf"],
+            name="tfidf_a",
+            mode="TF",
+            min_gram_length=1,
+            max_gram_length=1,
+            max_skip_count=0,
+            ngram_counts=[0],
+            ngram_indexes=[0],
+            pool_int64s=[1],
+        ),
+        helper.make_node("MelWeightMatrix", ["x"] * 5, ["mel"], name="mel_b"),
     ]
     _, graph, weights = small_graph(tmp_path, extra)
     with pytest.raises(RunnerFailed) as err:
@@ -110,7 +122,7 @@ def test_unsupported_ops_reported_at_once(torch_runner, tmp_path):
             "Emit", pb.EmitRequest(graph=graph, weights=weights, out_dir=str(tmp_path / "code"), name="bad")
         )
     assert err.value.reference == "unsupported-op"
-    assert sorted(err.value.nodes) == ["einsum_b (Einsum)", "nonzero_a (NonZero)"]
+    assert sorted(err.value.nodes) == ["mel_b (MelWeightMatrix)", "tfidf_a (TfIdfVectorizer)"]
 
 
 class _Evil:

@@ -50,3 +50,38 @@ def test_reports_render(tmp_path):
     assert "<svg" in html and "FAIL" in html and "n2" in html and "<polyline" in html
     md = write_report(tmp_path / "r.md", report, inputs, layers).read_text()
     assert "First divergent IR value: `b` from node `n2` (Relu" in md
+
+
+def test_token_ids_stay_inside_the_embedding_they_index():
+    from onnx import TensorProto, helper
+
+    from broker.ir.ranges import integer_input_ranges
+    from broker.parity import seeded_inputs
+
+    graph = helper.make_graph(
+        [
+            helper.make_node("Cast", ["ids"], ["ids64"], to=TensorProto.INT64),
+            helper.make_node("Gather", ["words", "ids64"], ["embedded"]),
+            helper.make_node("Gather", ["types", "type_ids"], ["typed"]),
+            helper.make_node("Gather", ["words", "ids"], ["again"]),  # read twice: the smaller table wins
+            helper.make_node("Cast", ["mask"], ["maskf"], to=TensorProto.FLOAT),
+        ],
+        "bert_inputs",
+        [
+            helper.make_tensor_value_info("ids", TensorProto.INT32, [2, 64]),
+            helper.make_tensor_value_info("type_ids", TensorProto.INT64, [2, 64]),
+            helper.make_tensor_value_info("mask", TensorProto.INT64, [2, 64]),
+        ],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in ("embedded", "typed", "again", "maskf")],
+        [
+            helper.make_tensor("words", TensorProto.FLOAT, [5, 4], [0.0] * 20),
+            helper.make_tensor("types", TensorProto.FLOAT, [2, 4], [0.0] * 8),
+        ],  # fmt: skip
+    )
+    ranges = integer_input_ranges(helper.make_model(graph))
+    assert ranges == {"ids": (0, 5), "type_ids": (0, 2)}
+    specs = [("ids", [2, 64], "int32"), ("type_ids", [2, 64], "int64"), ("mask", [2, 64], "int64")]
+    x = seeded_inputs(specs, seed=0, ranges=ranges)
+    assert x["ids"].dtype == np.int32 and x["ids"].min() == 0 and x["ids"].max() == 4
+    assert set(np.unique(x["type_ids"])) == {0, 1}
+    assert x["mask"].max() > 4  # no table: the default range

@@ -91,13 +91,27 @@ def test_symmetric_exclude_pad_stays_for_targets_that_only_lack_the_asymmetric_f
 )
 def test_exclude_pad_unlike_tensorflow_same(attrs, rewritten):
     m = model([h.make_node("AveragePool", ["x"], ["y"], **attrs)], [("x", [1, 2, 7, 7])], None)
-    caps = Capabilities(EVERYTHING, frozenset({"AveragePool.exclude_pad_unlike_same"}))
+    _check_pool_form(m, "AveragePool.exclude_pad_unlike_same", rewritten)
+
+
+def _check_pool_form(m, form, rewritten):
+    """The AveragePool of `m` rewritten (exactly) for a target lacking `form`, or left as it is."""
+    caps = Capabilities(EVERYTHING, frozenset({form}))
     if rewritten:
         _, applied = check(m, caps, ["AveragePool", "Mul"])
-        assert applied.rewrites[0][2] == "avgpool_exclude_pad_unlike_same"
+        assert applied.rewrites[0][2] == "avgpool_" + form.split(".")[1]
     else:
         out, applied = legalize(m, caps)
         assert not applied.rewrites and [n.op_type for n in out.graph.node] == ["AveragePool"]
+
+
+@pytest.mark.parametrize(
+    "pads,rewritten",
+    [([2, 2, 2, 2], True), ([0, 0, 1, 1], True), ([1, 1, 1, 1], False)],  # over half the kernel, asymmetric, held
+)
+def test_exclude_pad_wider_than_a_symmetric_padding_holds(pads, rewritten):
+    m = model([h.make_node("AveragePool", ["x"], ["y"], kernel_shape=[3, 3], pads=pads)], [("x", [1, 2, 6, 6])], None)
+    _check_pool_form(m, "AveragePool.exclude_pad_wide", rewritten)
 
 
 @pytest.mark.parametrize(

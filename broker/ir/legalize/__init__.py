@@ -13,6 +13,7 @@ Forms (the names runners use in `lacks`):
 - `AveragePool.exclude_pad_asymmetric`: the same with begin pads that differ from end pads;
 - `AveragePool.exclude_pad_unlike_same`: the same unless the pads are what TensorFlow's
   padding='same' adds (Keras's 'same' average pooling leaves those out);
+- `AveragePool.exclude_pad_wide`: the same with asymmetric pads or a pad over half the kernel;
 - `Sum.variadic`, `Max.variadic`, `Min.variadic`, `Mean.variadic`: more than two inputs;
 - `Gemm.general`: transA, alpha or beta other than 1, or a B that is not a constant;
 - `LRN.even_size`: LRN over an even number of channels.

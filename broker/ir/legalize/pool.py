@@ -54,14 +54,17 @@ def _counts(spatial, kernel, strides, dilations, begins, out) -> np.ndarray:
     return counts
 
 
-def _exclude_pad(node: onnx.NodeProto, ed: GraphEditor, asymmetric_only: bool) -> list[onnx.NodeProto] | None:
+def _exclude_pad(node: onnx.NodeProto, ed: GraphEditor, only: str = "") -> list[onnx.NodeProto] | None:
+    """`only`: "asymmetric" (begin pads that differ from end pads) or "wide" (those, or a pad over
+    half the kernel, which a pooling layer with symmetric `padding` such as torch's cannot hold)."""
     geo = _geometry(node, ed)
     if geo is None:
         return None
     spatial, kernel, strides, dilations, begins, ends, out = geo
     if not any(begins) and not any(ends):
         return None
-    if asymmetric_only and begins == ends:
+    wide = any(2 * p > k for p, k in zip(begins, kernel))
+    if (only == "asymmetric" and begins == ends) or (only == "wide" and begins == ends and not wide):
         return None
     counts = _counts(spatial, kernel, strides, dilations, begins, out)
     if (counts == 0).any():
@@ -81,12 +84,12 @@ def _exclude_pad(node: onnx.NodeProto, ed: GraphEditor, asymmetric_only: bool) -
 
 @rewrite("AveragePool", form="AveragePool.exclude_pad", produces=("AveragePool", "Mul"))
 def avgpool_exclude_pad(node: onnx.NodeProto, ed: GraphEditor) -> list[onnx.NodeProto] | None:
-    return _exclude_pad(node, ed, asymmetric_only=False)
+    return _exclude_pad(node, ed)
 
 
 @rewrite("AveragePool", form="AveragePool.exclude_pad_asymmetric", produces=("AveragePool", "Mul"))
 def avgpool_exclude_pad_asymmetric(node: onnx.NodeProto, ed: GraphEditor) -> list[onnx.NodeProto] | None:
-    return _exclude_pad(node, ed, asymmetric_only=True)
+    return _exclude_pad(node, ed, only="asymmetric")
 
 
 def _pads_are_tf_same(node: onnx.NodeProto, ed: GraphEditor) -> bool:
@@ -104,4 +107,9 @@ def _pads_are_tf_same(node: onnx.NodeProto, ed: GraphEditor) -> bool:
 
 @rewrite("AveragePool", form="AveragePool.exclude_pad_unlike_same", produces=("AveragePool", "Mul"))
 def avgpool_exclude_pad_unlike_same(node: onnx.NodeProto, ed: GraphEditor) -> list[onnx.NodeProto] | None:
-    return None if _pads_are_tf_same(node, ed) else _exclude_pad(node, ed, asymmetric_only=False)
+    return None if _pads_are_tf_same(node, ed) else _exclude_pad(node, ed)
+
+
+@rewrite("AveragePool", form="AveragePool.exclude_pad_wide", produces=("AveragePool", "Mul"))
+def avgpool_exclude_pad_wide(node: onnx.NodeProto, ed: GraphEditor) -> list[onnx.NodeProto] | None:
+    return _exclude_pad(node, ed, only="wide")

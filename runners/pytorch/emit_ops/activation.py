@@ -1,5 +1,5 @@
 """Activations: Relu, LeakyRelu, PRelu, Sigmoid, Tanh, Clip, HardSigmoid, HardSwish, Elu, Selu,
-Celu, Softplus, Softsign, Mish, Gelu, Erf, Softmax, LogSoftmax."""
+Celu, Softplus, Softsign, Mish, Gelu, Erf, Softmax, LogSoftmax, ThresholdedRelu, Hardmax, Shrink."""
 
 import numpy as np
 
@@ -158,3 +158,26 @@ def log_softmax(node, ctx, axis=-1):
 @EMIT.register("ThresholdedRelu")
 def thresholded_relu(node, ctx, alpha=1.0):
     _layer(node, ctx, "nn.Threshold(%s, 0.0)" % lit(float(alpha)))
+
+
+@EMIT.register("Hardmax")
+def hardmax(node, ctx, axis=-1):
+    """1 at the first largest value along `axis` (torch.argmax picks the first, as ONNX does)."""
+    x = ctx.x(node.inputs[0])
+    ctx.assign(
+        node, "torch.zeros_like(%s).scatter(%d, torch.argmax(%s, dim=%d, keepdim=True), 1.0)" % (x, axis, x, axis)
+    )
+
+
+@EMIT.register("Shrink")
+def shrink(node, ctx, bias=0.0, lambd=0.5):
+    x = ctx.x(node.inputs[0])
+    if bias == 0.0:
+        ctx.assign(node, "F.hardshrink(%s, %s)" % (x, lit(np.float32(lambd))))
+    elif bias == lambd:
+        ctx.assign(node, "F.softshrink(%s, %s)" % (x, lit(np.float32(lambd))))
+    else:
+        b, lo = lit(np.float32(bias)), lit(np.float32(lambd))
+        ctx.assign(
+            node, "torch.where(%s < -%s, %s + %s, torch.where(%s > %s, %s - %s, 0.0))" % (x, lo, x, b, x, lo, x, b)
+        )

@@ -1,6 +1,7 @@
-"""Element-wise arithmetic, comparisons and Cast: Add, Sub, Mul, Div, Pow, Sqrt, Exp, Log, Neg, Abs,
-Reciprocal, Floor, Ceil, Sin, Cos, Max, Min, Sum, Mean, Equal, Less, Greater, LessOrEqual,
-GreaterOrEqual, Not, And, Or, Where, Cast."""
+"""Element-wise arithmetic, comparisons and Cast: Add, Sub, Mul, Div, Mod, Pow, Sqrt, Exp, Log, Neg,
+Abs, Reciprocal, Floor, Ceil, Round, Sign, the trigonometric and hyperbolic functions, IsNaN, IsInf,
+Max, Min, Sum, Mean, Equal, Less, Greater, LessOrEqual, GreaterOrEqual, Not, And, Or, Xor, the
+bitwise ops, BitShift, Where, Cast."""
 
 import numpy as np
 
@@ -36,6 +37,32 @@ def div(node, ctx):
         _binary(node, ctx, "%s / %s")
 
 
+@EMIT.register("Mod")
+def mod(node, ctx, fmod=0):
+    """fmod=1 keeps the dividend's sign (torch.fmod); fmod=0 the divisor's (torch.remainder)."""
+    _binary(node, ctx, "torch.fmod(%s, %s)" if fmod else "torch.remainder(%s, %s)")
+
+
+@EMIT.register("BitShift")
+def bit_shift(node, ctx, direction=None):
+    if direction not in ("LEFT", "RIGHT"):
+        raise ctx.fail("BitShift direction %r" % direction)
+    _binary(node, ctx, "%s << %s" if direction == "LEFT" else "%s >> %s")
+
+
+@EMIT.register("IsInf")
+def is_inf(node, ctx, detect_negative=1, detect_positive=1):
+    x = ctx.x(node.inputs[0])
+    if detect_negative and detect_positive:
+        ctx.assign(node, "torch.isinf(%s)" % x)
+    elif detect_positive:
+        ctx.assign(node, "torch.isposinf(%s)" % x)
+    elif detect_negative:
+        ctx.assign(node, "torch.isneginf(%s)" % x)
+    else:
+        ctx.assign(node, "torch.zeros_like(%s, dtype=torch.bool)" % x)
+
+
 @EMIT.register("Pow")
 def pow_(node, ctx):
     _binary(node, ctx, "torch.pow(%s, %s)")
@@ -50,10 +77,22 @@ _UNARY = {
     "Reciprocal": "torch.reciprocal(%s)",
     "Floor": "torch.floor(%s)",
     "Ceil": "torch.ceil(%s)",
+    "Round": "torch.round(%s)",  # halves to even, as ONNX rounds
     "Sin": "torch.sin(%s)",
     "Cos": "torch.cos(%s)",
+    "Tan": "torch.tan(%s)",
+    "Asin": "torch.asin(%s)",
+    "Acos": "torch.acos(%s)",
+    "Atan": "torch.atan(%s)",
+    "Sinh": "torch.sinh(%s)",
+    "Cosh": "torch.cosh(%s)",
+    "Asinh": "torch.asinh(%s)",
+    "Acosh": "torch.acosh(%s)",
+    "Atanh": "torch.atanh(%s)",
     "Not": "torch.logical_not(%s)",
+    "BitwiseNot": "torch.bitwise_not(%s)",
     "Sign": "torch.sign(%s)",
+    "IsNaN": "torch.isnan(%s)",
 }
 
 
@@ -75,6 +114,10 @@ _COMPARE = {
     "GreaterOrEqual": "torch.ge(%s, %s)",
     "And": "torch.logical_and(%s, %s)",
     "Or": "torch.logical_or(%s, %s)",
+    "Xor": "torch.logical_xor(%s, %s)",
+    "BitwiseAnd": "torch.bitwise_and(%s, %s)",
+    "BitwiseOr": "torch.bitwise_or(%s, %s)",
+    "BitwiseXor": "torch.bitwise_xor(%s, %s)",
 }
 
 

@@ -1,7 +1,10 @@
-"""MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool."""
+"""MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, LpPool, GlobalLpPool, MaxUnpool, RoiAlign."""
+
+import numpy as np
 
 from runners.common.specs import PoolSpec
 
+from .. import functions
 from ..codegen import EMIT, compact, lit
 from ._spatial import kwargs, torch_pad_list
 
@@ -21,12 +24,13 @@ def _needs_explicit_pad(spec):
 @EMIT.register("MaxPool")
 def max_pool(node, ctx, auto_pad="NOTSET", ceil_mode=0, dilations=None, kernel_shape=None, pads=None,
              storage_order=0, strides=None):  # fmt: skip
-    if len(node.outputs) > 1 and node.outputs[1]:
-        raise ctx.fail("MaxPool indices output is not supported")
     spec = _spec(node, ctx, kernel_shape=kernel_shape, strides=strides, dilations=dilations, pads=pads,
                  auto_pad=auto_pad, ceil_mode=ceil_mode)  # fmt: skip
     src, begins, ceil = ctx.x(node.inputs[0]), spec.begins, spec.ceil_mode
+    indices = len(node.outputs) > 1 and node.outputs[1]
     if _needs_explicit_pad(spec):
+        if indices:
+            raise ctx.fail("MaxPool indices with padding torch cannot hold (asymmetric or over half the kernel)")
         # padded explicitly, torch would take windows starting in the end padding for ceil mode's:
         # the ceil windows become end padding instead
         win = spec.with_ceil_as_padding() if spec.ceil_mode else spec
@@ -40,10 +44,32 @@ def max_pool(node, ctx, auto_pad="NOTSET", ceil_mode=0, dilations=None, kernel_s
             padding=compact(begins) if any(begins) else None,
             dilation=compact(spec.dilations) if any(d != 1 for d in spec.dilations) else None,
             ceil_mode="True" if ceil else None,
+            return_indices="True" if indices else None,
         ),
     )
     mod = ctx.module(node, ctor)
+    if indices:
+        _max_pool_indices(node, ctx, mod, src, storage_order)
+        return
     ctx.assign(node, "%s(%s)" % (mod, src), outputs=node.outputs[:1])
+
+
+def _max_pool_indices(node, ctx, mod, src, storage_order):
+    """ONNX's indices count over the whole input (batch and channel planes included), row-major or,
+    with storage_order=1, column-major within a plane; torch's count within one plane, row-major."""
+    shape = ctx.need_shape(node.inputs[0])
+    n, c, spatial = shape[0], shape[1], shape[2:]
+    pooled = ctx.local("%s_with_indices" % ctx.x(node.inputs[0]), "%s(%s)" % (mod, src))
+    ctx.assign(node, "%s[0]" % pooled, outputs=node.outputs[:1])
+    where = "%s[1]" % pooled
+    if storage_order:
+        if len(spatial) != 2:
+            raise ctx.fail("column-major MaxPool indices of a %d-D pooling" % len(spatial))
+        h, w = spatial
+        where = "%s // %d + %s %% %d * %d" % (where, w, where, w, h)
+    plane = int(np.prod(spatial))
+    offsets = "torch.arange(%d).reshape(%s) * %d" % (n * c, lit((n, c) + (1,) * len(spatial)), plane)
+    ctx.assign(node, "%s + %s" % (where, offsets), outputs=node.outputs[1:2])
 
 
 @EMIT.register("AveragePool")
@@ -99,16 +125,26 @@ def global_max_pool(node, ctx):
 @EMIT.register("LpPool")
 def lp_pool(node, ctx, auto_pad="NOTSET", ceil_mode=0, dilations=None, kernel_shape=None, p=2, pads=None,
             strides=None):  # fmt: skip
-    """nn.LPPoolNd sums x**p over each window (zero padding adds nothing)."""
+    """nn.LPPoolNd sums x**p over each window (zero padding adds nothing); ONNX sums |x|**p, the
+    same for an even p. A dilated window is summed by a depthwise convolution with ones."""
     spec = PoolSpec.of_pool(ctx, node, kernel_shape=kernel_shape, strides=strides, dilations=dilations, pads=pads,
                             auto_pad=auto_pad, ceil_mode=ceil_mode, p=p)  # fmt: skip
-    if spec.n not in (1, 2, 3) or any(d != 1 for d in spec.dilations):
-        raise ctx.fail("%d-D or dilated Lp pooling has no torch layer" % spec.n)
-    if p % 2:
-        raise ctx.fail("LpPool with odd p=%d: torch's LPPool raises x to the power p without its sign" % p)
+    if spec.n not in (1, 2, 3):
+        raise ctx.fail("%d-D Lp pooling has no torch layer" % spec.n)
     src = ctx.x(node.inputs[0])
+    if p % 2:
+        src = "torch.abs(%s)" % src
     if spec.padded:
         src = "F.pad(%s, %s)" % (src, lit(torch_pad_list(spec.begins, spec.ends)))
+    if any(d != 1 for d in spec.dilations):
+        if spec.ceil_mode:
+            raise ctx.fail("dilated Lp pooling with ceil_mode")
+        channels = ctx.need_shape(node.inputs[0])[1]
+        ones = "torch.ones(%s, dtype=%s.dtype)" % (lit((channels, 1) + tuple(spec.kernel)), ctx.x(node.inputs[0]))
+        opts = kwargs(stride=compact(spec.strides), dilation=compact(spec.dilations), groups=str(channels))
+        summed = "F.conv%dd(%s ** %d, %s, %s)" % (spec.n, src, p, ones, opts)
+        ctx.assign(node, "%s ** %s" % (summed, lit(1.0 / p)))
+        return
     ctor = "nn.LPPool%dd(%s)" % (
         spec.n,
         kwargs(
@@ -126,3 +162,44 @@ def global_lp_pool(node, ctx, p=2):
     x = node.inputs[0]
     dims = lit(tuple(range(2, ctx.need_rank(x))))
     ctx.assign(node, "torch.linalg.vector_norm(%s, %s, dim=%s, keepdim=True)" % (ctx.x(x), lit(float(p)), dims))
+
+
+@EMIT.register("MaxUnpool")
+def max_unpool(node, ctx, kernel_shape=None, pads=None, strides=None):
+    """F.max_unpoolNd into the size the pooling parameters give (F.max_unpoolNd takes indices within
+    one (batch, channel) plane, ONNX's count over the whole tensor: the plane's size is taken off),
+    then zeros after the end up to output_shape, where ONNX's reference puts them."""
+    x, indices, shape = node.input(0), node.input(1), node.input(2)
+    n = len(kernel_shape)
+    if n not in (1, 2, 3):
+        raise ctx.fail("%d-D max unpooling has no torch function" % n)
+    strides = list(strides or [1] * n)
+    pads = list(pads or [0] * 2 * n)
+    if pads[:n] != pads[n:]:
+        raise ctx.fail("MaxUnpool with asymmetric pads %s" % pads)
+    spatial = [(i - 1) * s + k - 2 * p for i, s, k, p in zip(ctx.need_shape(x)[2:], strides, kernel_shape, pads)]
+    opts = kwargs(stride=compact(strides), padding=compact(pads[:n]) if any(pads) else None)
+    args = (n, ctx.x(x), ctx.x(indices), int(np.prod(spatial)), compact(kernel_shape), opts)
+    expr = "F.max_unpool%dd(%s, %s %% %d, %s, %s)" % args
+    if shape:
+        target = ctx.ints(shape)
+        if target is None:
+            pad = "[e for d, n in zip(%s.tolist()[:1:-1], %s) for e in (0, d - n)]" % (ctx.x(shape), lit(spatial[::-1]))
+        else:
+            pad = lit([e for d, m in zip(target[:1:-1], spatial[::-1]) for e in (0, d - m)])
+        expr = "F.pad(%s, %s)" % (expr, pad)
+    ctx.assign(node, expr)
+
+
+@EMIT.register("RoiAlign")
+def roi_align(node, ctx, coordinate_transformation_mode="half_pixel", mode="avg", output_height=1, output_width=1,
+              sampling_ratio=0, spatial_scale=1.0):  # fmt: skip
+    if mode not in ("avg", "max") or coordinate_transformation_mode not in ("half_pixel", "output_half_pixel"):
+        raise ctx.fail("RoiAlign mode %s with %s coordinates" % (mode, coordinate_transformation_mode))
+    args = [ctx.x(node.input(i)) for i in range(3)]
+    args += ["mode=%r" % mode] if mode != "avg" else []
+    args += ["output_height=%d" % output_height, "output_width=%d" % output_width]
+    args += ["sampling_ratio=%d" % sampling_ratio] if sampling_ratio else []
+    args += ["spatial_scale=%r" % float(spatial_scale)] if spatial_scale != 1.0 else []
+    args += ["half_pixel=False"] if coordinate_transformation_mode == "output_half_pixel" else []
+    ctx.assign(node, "%s(%s)" % (ctx.function(functions.roi_align), ", ".join(args)))

@@ -1,21 +1,29 @@
 """Tensor shape and layout ops: Concat, Flatten, Reshape, Transpose, Squeeze, Unsqueeze, Identity,
-Slice, Split, Gather, Shape, Expand, Tile, Pad, Constant."""
+Slice, Split, Gather, Shape, Expand, Tile, Pad, CenterCropPad, Constant."""
 
 import numpy as np
 
+from .. import functions
 from ..codegen import EMIT, lit
 
 _INT64_MAX = np.iinfo(np.int64).max
 
 
-def _ints(arr):
-    return [int(v) for v in np.asarray(arr).reshape(-1)]
-
-
 @EMIT.register("Constant")
-def constant(node, ctx, **attrs):
-    # Constants are folded before conversion; reaching here means the value is unusable.
-    raise ctx.fail("Constant without a value attribute")
+def constant(node, ctx, value=None, value_float=None, value_floats=None, value_int=None, value_ints=None):
+    """A Constant that canonicalization left in the graph (one the graph returns): a buffer."""
+    from onnx import numpy_helper
+
+    if value is not None:
+        arr = numpy_helper.to_array(value)
+    elif value_float is not None or value_floats is not None:
+        arr = np.array(value_float if value_float is not None else value_floats, dtype=np.float32)
+    elif value_int is not None or value_ints is not None:
+        arr = np.array(value_int if value_int is not None else value_ints, dtype=np.int64)
+    else:
+        raise ctx.fail("Constant without a numeric value")
+    ctx.consts[node.outputs[0]] = arr
+    ctx.assign(node, ctx.buffer(node.outputs[0]))
 
 
 @EMIT.register("Identity")
@@ -45,8 +53,12 @@ def flatten(node, ctx, axis=1):
 @EMIT.register("Reshape")
 def reshape(node, ctx, allowzero=0):
     x = node.inputs[0]
-    shape = _ints(ctx.need_const(node, 1, "the target shape"))
+    shape = ctx.ints(node.input(1))
     xv = ctx.x(x)
+    if shape is None:
+        fn = ctx.function(functions.reshape)
+        ctx.assign(node, "%s(%s, %s%s)" % (fn, xv, ctx.int_list(node.input(1)), ", allowzero=1" if allowzero else ""))
+        return
     dims = []
     for i, d in enumerate(shape):
         if d == 0 and not allowzero:
@@ -71,15 +83,21 @@ def squeeze(node, ctx):
     if node.input(1) is None:
         ctx.assign(node, "torch.squeeze(%s)" % ctx.x(x))
         return
-    axes = _ints(ctx.need_const(node, 1, "axes"))
-    dim = str(axes[0]) if len(axes) == 1 else lit(tuple(axes))
+    axes = ctx.ints(node.input(1))
+    if axes is None:
+        dim = "tuple(%s)" % ctx.int_list(node.input(1))
+    else:
+        dim = str(axes[0]) if len(axes) == 1 else lit(tuple(axes))
     ctx.assign(node, "torch.squeeze(%s, %s)" % (ctx.x(x), dim))
 
 
 @EMIT.register("Unsqueeze")
 def unsqueeze(node, ctx):
     x = node.inputs[0]
-    axes = _ints(ctx.need_const(node, 1, "axes"))
+    axes = ctx.ints(node.input(1))
+    if axes is None:
+        ctx.assign(node, "%s(%s, %s)" % (ctx.function(functions.unsqueeze), ctx.x(x), ctx.int_list(node.input(1))))
+        return
     if any(a < 0 for a in axes):
         out_rank = ctx.need_rank(x) + len(axes)
         axes = [a + out_rank if a < 0 else a for a in axes]
@@ -92,10 +110,16 @@ def unsqueeze(node, ctx):
 @EMIT.register("Slice")
 def slice_(node, ctx):
     x = node.inputs[0]
-    starts = _ints(ctx.need_const(node, 1, "starts"))
-    ends = _ints(ctx.need_const(node, 2, "ends"))
-    axes = _ints(ctx.need_const(node, 3, "axes")) if node.input(3) else list(range(len(starts)))
-    steps = _ints(ctx.need_const(node, 4, "steps")) if node.input(4) else [1] * len(starts)
+    if any(node.input(i) and ctx.const(node.input(i)) is None for i in range(1, 5)):
+        args = [ctx.x(x)] + [ctx.int_list(node.input(i)) if node.input(i) else "None" for i in range(1, 5)]
+        while args[-1] == "None":
+            args.pop()
+        ctx.assign(node, "%s(%s)" % (ctx.function(functions.slice_axes), ", ".join(args)))
+        return
+    starts = ctx.ints(node.input(1))
+    ends = ctx.ints(node.input(2))
+    axes = ctx.ints(node.input(3)) if node.input(3) else list(range(len(starts)))
+    steps = ctx.ints(node.input(4)) if node.input(4) else [1] * len(starts)
     rank = ctx.rank(x)
     if any(a < 0 for a in axes):
         rank = ctx.need_rank(x)
@@ -128,14 +152,16 @@ def slice_(node, ctx):
 def split(node, ctx, axis=0, num_outputs=None):
     x = node.inputs[0]
     if node.input(1):
-        sizes = _ints(ctx.need_const(node, 1, "split sizes"))
+        sizes = ctx.ints(node.input(1))
+        if sizes is None:
+            sizes = ctx.int_list(node.input(1))
     else:
         n = num_outputs or len(node.outputs)
         dim = ctx.need_shape(x)[axis]
         chunk = -(-dim // n)
         sizes = [min(chunk, dim - i * chunk) for i in range(n)]
     outs = list(node.outputs)
-    expr = "torch.split(%s, %s, dim=%d)" % (ctx.x(x), lit(sizes), axis)
+    expr = "torch.split(%s, %s, dim=%d)" % (ctx.x(x), sizes if isinstance(sizes, str) else lit(sizes), axis)
     if len(outs) == 1:
         expr += "[0]"
     ctx.assign(node, expr)
@@ -152,7 +178,7 @@ def gather(node, ctx, axis=0):
     if idx is not None and idx.ndim == 0:
         ctx.assign(node, "%s[%s%d]" % (xv, prefix, int(idx)))
     elif idx is not None and idx.ndim == 1 and idx.size <= 16:
-        ctx.assign(node, "%s[%s%s]" % (xv, prefix, lit(_ints(idx))))
+        ctx.assign(node, "%s[%s%s]" % (xv, prefix, lit(ctx.ints(idx_name))))
     else:
         ctx.assign(node, "%s[%s%s]" % (xv, prefix, ctx.x(idx_name)))
 
@@ -168,18 +194,23 @@ def shape(node, ctx, start=0, end=None):
 @EMIT.register("Expand")
 def expand(node, ctx):
     x = node.inputs[0]
-    target = _ints(ctx.need_const(node, 1, "the target shape"))
+    target = ctx.ints(node.input(1))
     known = ctx.static_shape(x)
-    if known is not None:
+    if known is not None and target is not None:
         target = list(np.broadcast_shapes(tuple(known), tuple(target)))
         ctx.assign(node, "%s.expand(%s)" % (ctx.x(x), ", ".join(str(d) for d in target)))
-    else:
-        ctx.assign(node, "%s * torch.ones(%s, dtype=%s.dtype)" % (ctx.x(x), lit(tuple(target)), ctx.x(x)))
+    else:  # ONNX broadcasts both ways: a 1 in the target shape keeps the input's dim
+        xv = ctx.x(x)
+        shape = ctx.int_list(node.input(1))
+        ctx.assign(node, "torch.broadcast_to(%s, torch.broadcast_shapes(%s.shape, %s))" % (xv, xv, shape))
 
 
 @EMIT.register("Tile")
 def tile(node, ctx):
-    reps = _ints(ctx.need_const(node, 1, "repeats"))
+    reps = ctx.ints(node.input(1))
+    if reps is None:
+        ctx.assign(node, "%s.repeat(%s)" % (ctx.x(node.inputs[0]), ctx.int_list(node.input(1))))
+        return
     ctx.assign(node, "%s.repeat(%s)" % (ctx.x(node.inputs[0]), ", ".join(str(r) for r in reps)))
 
 
@@ -189,13 +220,21 @@ _PAD_MODES = {"constant": "constant", "reflect": "reflect", "edge": "replicate",
 @EMIT.register("Pad")
 def pad(node, ctx, mode="constant"):
     x = node.inputs[0]
-    pads = _ints(ctx.need_const(node, 1, "pads"))
+    if mode not in _PAD_MODES:
+        raise ctx.fail("pad mode %s" % mode)
+    pads = ctx.ints(node.input(1))
     value = ctx.const(node.input(2)) if node.input(2) else None
-    if node.input(2) and value is None:
-        raise ctx.fail("the pad value must be a constant")
+    if pads is None or (node.input(2) and value is None) or (node.input(3) and ctx.const(node.input(3)) is None):
+        args = [ctx.x(x), ctx.int_list(node.input(1)), repr(_PAD_MODES[mode])]
+        if node.input(2):
+            args.append("value=%s.item()" % ctx.x(node.input(2)))
+        if node.input(3):
+            args.append("axes=%s" % ctx.int_list(node.input(3)))
+        ctx.assign(node, "%s(%s)" % (ctx.function(functions.pad), ", ".join(args)))
+        return
     n = len(pads) // 2
     if node.input(3):
-        axes = _ints(ctx.need_const(node, 3, "axes"))
+        axes = ctx.ints(node.input(3))
         rank = ctx.need_rank(x)
         axes = [a + rank if a < 0 else a for a in axes]
     else:
@@ -203,8 +242,6 @@ def pad(node, ctx, mode="constant"):
         rank = n
     begins = dict(zip(axes, pads[:n]))
     ends = dict(zip(axes, pads[n:]))
-    if mode not in _PAD_MODES:
-        raise ctx.fail("pad mode %s" % mode)
     if rank is None:
         rank = ctx.need_rank(x)
     # F.pad lists pairs from the last dimension backwards; stop at the first unpadded leading dim
@@ -218,3 +255,9 @@ def pad(node, ctx, mode="constant"):
     elif value is not None and value.reshape(()).item() != 0:
         args.append("value=%s" % lit(value.reshape(()).item(), value.dtype))
     ctx.assign(node, "F.pad(%s)" % ", ".join(args))
+
+
+@EMIT.register("CenterCropPad")
+def center_crop_pad(node, ctx, axes=None):
+    args = [ctx.x(node.inputs[0]), ctx.int_list(node.input(1))] + (["axes=%s" % lit(list(axes))] if axes else [])
+    ctx.assign(node, "%s(%s)" % (ctx.function(functions.center_crop_pad), ", ".join(args)))
