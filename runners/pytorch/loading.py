@@ -15,7 +15,7 @@ import zipfile
 
 from runners.common.errors import RunnerError
 
-from . import pickle_scan
+from . import pickle_scan, pytree_standins
 
 TRUST_HINT = "nothing was executed; if you trust this file, run again with --trust-model"
 # Stored in .pt2 files saved from generated code: {"inputs": [...], "outputs": [...]} IR names
@@ -115,11 +115,21 @@ def _export_load(f, path, extra):
 
     logger, keep = logging.getLogger("torch.export"), Keep()
     logger.addHandler(keep)
+    start = f.tell()
     try:
-        ep = torch.export.load(f, extra_files=extra)
-        return ep, ep.module()
-    except Exception as exc:
-        raise _pt2_failure(path, logged[-1] if logged else exc)
+        while True:
+            try:
+                ep = torch.export.load(f, extra_files=extra)
+                return ep, ep.module()
+            except Exception as exc:
+                cause = logged[-1] if logged else exc
+                # an output container from a library this environment lacks: register a stand-in
+                # under its name and read the file again
+                name = pytree_standins.missing_type(cause)
+                if not name or not pytree_standins.register(name):
+                    raise _pt2_failure(path, cause)
+                del logged[:]
+                f.seek(start)
     finally:
         logger.removeHandler(keep)
 

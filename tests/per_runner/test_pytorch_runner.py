@@ -159,3 +159,42 @@ def test_unreadable_sources(torch_runner, tmp_path, content, reference):
     with pytest.raises(RunnerFailed) as err:
         torch_runner.call("Parse", pb.ParseRequest(sources=[str(path)], workspace=str(tmp_path)))
     assert err.value.reference == reference and err.value.file == str(path)
+
+
+# A program whose output is a library's own container (as transformers' ModelOutput classes are):
+# the tree spec names `outsidelib.outputs.Pair`, which the runner's environment cannot import.
+EXPORT_WITH_CONTAINER = """
+import sys, torch
+from torch.utils import _pytree as pytree
+
+class Pair(dict):
+    pass
+
+pytree.register_pytree_node(Pair, lambda p: (list(p.values()), list(p.keys())),
+                            lambda values, keys: Pair(zip(keys, values)),
+                            serialized_type_name="outsidelib.outputs.Pair")
+
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(4, 3)
+    def forward(self, x):
+        h = self.fc(x)
+        return Pair(hidden=h, score=torch.tanh(h).sum(-1))
+
+torch.manual_seed(0)
+ep = torch.export.export(Net().eval(), (torch.randn(2, 4),))
+torch.export.save(ep, sys.argv[1])
+"""
+
+
+def test_pt2_output_container_from_another_library(env_or_skip, tmp_path):
+    from helpers import run_cli, run_in_env
+
+    handle = env_or_skip("pytorch")
+    pt2, out = tmp_path / "pair.pt2", tmp_path / "pair.onnx"
+    run_in_env(handle, "-c", EXPORT_WITH_CONTAINER, pt2)
+    r = run_cli("convert", "-sf", "pytorch", "-in", pt2, "-df", "onnx", "-om", out)
+    assert r.exit_code == 0, r.stderr
+    assert "parity: PASS" in r.stdout + r.stderr
+    assert len(onnx.load(str(out)).graph.output) == 2
