@@ -99,6 +99,21 @@ def load_pt2(path, trust=False):
     return loaded
 
 
+def pt2_output_names(ep):
+    """The names of an exported program's outputs: a returned mapping's keys (a dict, or a
+    ModelOutput-like container: `last_hidden_state`, `logits`) when each key holds one tensor,
+    else the names torch gave the output nodes."""
+    spec = getattr(getattr(ep, "call_spec", None), "out_spec", None)
+    keys = getattr(spec, "context", None)
+    children = getattr(spec, "children_specs", None) or []
+    container = getattr(spec, "type", None)
+    mapping = isinstance(container, type) and issubclass(container, dict)
+    if mapping and isinstance(keys, list) and all(isinstance(k, str) for k in keys):
+        if len(keys) == len(children) and all(c.is_leaf() for c in children) and len(set(keys)) == len(keys):
+            return list(keys)
+    return list(ep.graph_signature.user_outputs)
+
+
 def _export_load(f, path, extra):
     """torch.export.load and the program's module. torch logs why the archive failed and raises
     a generic "error when deserializing": the logged exception is the one to explain."""

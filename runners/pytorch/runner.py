@@ -122,6 +122,7 @@ class PyTorchRunner(RunnerBase):
         outputs = list(req.outputs) or None
         with _quiet_stdout():
             if loaded.kind == "pt2":
+                outputs = outputs or self._pt2_named_outputs(loaded)
                 program = self._export(loaded, loaded.exported, None, None, outputs, opset)
             else:
                 args, names = self._example_inputs(req, loaded.path, loaded.module)
@@ -366,14 +367,24 @@ class PyTorchRunner(RunnerBase):
             if len(shape) != a.ndim or any(d >= 0 and d != g for d, g in zip(shape, a.shape)):
                 raise bad("input '%s' has the wrong shape" % name)
 
+    def _pt2_named_outputs(self, loaded):
+        """Names for a .pt2's outputs where they say more than torch's node names (a returned
+        mapping's keys, the IR names this runner recorded), else None: torch.onnx names them."""
+        names = self._output_names(loaded, None)
+        if not names or len(set(names)) != len(names):
+            return None
+        return None if names == list(loaded.exported.graph_signature.user_outputs) else names
+
     def _output_names(self, loaded, count):
         names = None
         if loaded.kind == "pt2":
-            names = list(loaded.exported.graph_signature.user_outputs)
+            names = loading.pt2_output_names(loaded.exported)
             if loaded.names and loaded.names.get("outputs"):
                 names = list(loaded.names["outputs"])
         elif loaded.code is not None and getattr(loaded.code, "OUTPUTS", None):
             names = list(loaded.code.OUTPUTS)
+        if count is None:
+            return names
         if not names or len(names) != count:
             names = ["output_%d" % i for i in range(count)] if count > 1 else ["output"]
         return names
