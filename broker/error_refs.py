@@ -28,6 +28,7 @@ GROUPS = {
     "compare": "Comparing two models",
     "env": "Runner environments",
     "runner": "Runner processes",
+    "remote": "Remote runners (mmbroker runner serve, --runner FRAMEWORK=grpcs://HOST:PORT)",
     "download": "Downloading pretrained models (mmbroker download, mmdownload)",
     "bug": "mmbroker itself",
 }
@@ -202,6 +203,30 @@ _TABLE = [
     ("runner-protocol-mismatch", "runner",
      "A runner speaks another protocol version than the broker.",
      "rebuild its environment: mmbroker env setup <framework> --force"),
+    # -- remote runners ----------------------------------------------------------------------
+    ("remote-unreachable", "remote",
+     "No connection to a remote runner: nothing listens at the address (connection refused), or the host "
+     "cannot be reached.",
+     "start it on that host with mmbroker runner serve FRAMEWORK --listen HOST:PORT, or fix --runner's address"),
+    ("remote-tls-refused", "remote",
+     "The mutual TLS handshake with a remote runner failed; the message says which side refused which "
+     "certificate and why (no client certificate, one from another CA, a server certificate this client's "
+     "--tls-ca did not sign, a plaintext connection to a TLS server).",
+     "give --tls-ca (the CA of the server's certificate) and --tls-cert/--tls-key signed by the CA the server "
+     "was started with (--client-ca)"),
+    ("remote-busy", "remote",
+     "A remote runner is serving as many requests as it accepts at once (its --max-requests).",
+     "run the command again later, or start the runner with a higher --max-requests"),
+    ("remote-request-too-large", "remote",
+     "A request sends more data to a remote runner than it accepts (its --max-request-mb).",
+     "start the runner with a higher --max-request-mb, or convert on the host that holds the model"),
+    ("remote-digest-mismatch", "remote",
+     "A file sent to or received from a remote runner arrived with another sha256 than it left with.",
+     "the network or a proxy changed the data: run the command again"),
+    ("unsafe-path", "remote",
+     "A request to a remote runner names a path outside its workspace (absolute, or climbing out with ..); "
+     "the runner refuses it.",
+     "use mmbroker's --runner option, which sends files by name into the request's workspace"),
     # -- downloads ---------------------------------------------------------------------------
     ("download-failed", "download",
      "A model file could not be fetched: an HTTP error, a host that cannot be reached, a --mirror folder "

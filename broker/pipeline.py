@@ -75,6 +75,7 @@ class Session:
     keep_warm: bool | None = None  # reuse and keep warm runners (broker/warm.py); default MMBROKER_KEEP_WARM
     ir_cache: bool | None = None  # reuse parsed IR (broker/ircache.py); default MMBROKER_IR_CACHE
     timings: dict[str, float] = field(default_factory=dict)
+    remotes: dict[str, Any] = field(default_factory=dict)  # framework -> broker.remote.RemoteSpec: served elsewhere
     _runners: dict[str, RunnerProcess] = field(default_factory=dict)
     _envs: dict[str, Any] = field(default_factory=dict)
     _starting: dict[str, threading.Lock] = field(default_factory=dict)  # one start of a framework's runner at a time
@@ -159,6 +160,12 @@ class Session:
         with lock:
             if framework in self._runners and self._runners[framework].alive():
                 return self._runners[framework]
+            if framework in self.remotes:
+                from .remote import RemoteRunner
+
+                with self.phase("runner start"), self._status(f"connecting to the remote {framework} runner"):
+                    self._runners[framework] = RemoteRunner(self.remotes[framework]).start()
+                return self._runners[framework]
             handle = self.env(framework)
             status = _NullStatus() if quiet else self._status(f"starting the {framework} runner")
             with self.phase("runner start"), status:
@@ -200,7 +207,8 @@ class Session:
         start each runner and let it load its framework in the background while the session works
         on something else: a conversion prepares its target while the source is parsed."""
         for fw in frameworks:
-            self.env(fw)
+            if fw not in self.remotes:
+                self.env(fw)
             if fw not in self._describe:
                 future: Future[Any] = Future()
                 self._describe[fw] = future
@@ -235,7 +243,7 @@ class Session:
         target = stem or self.ws / "ir" / Path(sources[0]).stem
         request = {"inputs": [(i.name, list(i.shape)) for i in inputs or []], "outputs": list(outputs or []),
                    "trust_model": trust_model, "options": dict(sorted((options or {}).items()))}  # fmt: skip
-        cache = ircache.root() if self.ir_cache else None
+        cache = ircache.root() if self.ir_cache and framework not in self.remotes else None
         entry = ""
         if cache is not None:
             with self.phase("ir cache"):

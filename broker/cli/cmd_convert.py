@@ -20,6 +20,7 @@ from ..layers import layerwise
 from ..outputs import StagedOutput, check_folder, check_output
 from ..pipeline import ConvertRequest, EnvOptions, InputShape, Session, input_dim_names, input_specs
 from ..pipeline import convert as run_convert
+from ..remote import RemoteSpec, configured
 from ..report import check_report_path, write_report
 from ..shapes import ShapeHint, Spec
 from ..step_files import TARGETS, code_weights, resolve_ir, save_from_code, write_code
@@ -38,13 +39,18 @@ from .options import (
     JsonOpt,
     MeanOpt,
     NoIndexOpt,
+    PlaintextLoopbackOpt,
     PythonOpt,
+    RemoteRunnerOpt,
     ReportOpt,
     RtolOpt,
     ScaleOpt,
     SeedOpt,
     SizeOpt,
     StdOpt,
+    TlsCaOpt,
+    TlsCertOpt,
+    TlsKeyOpt,
     TrustOpt,
 )
 from .render import print_json, print_layers, print_parity
@@ -57,6 +63,7 @@ def _session(
     no_index: bool = False,
     workspace: Path | None = None,
     cold: bool = False,
+    remotes: dict[str, RemoteSpec] | None = None,
 ) -> Session:
     return Session(
         console=err_console(),
@@ -65,6 +72,7 @@ def _session(
         keep_warm=False if cold or STATE["cold"] else None,
         ir_cache=False if cold or STATE["cold"] else None,
         env_options=EnvOptions(python=python, find_links=tuple(find_links or ()), no_index=no_index),
+        remotes=dict(remotes or {}),
     )
 
 
@@ -176,6 +184,11 @@ def convert(
     python: PythonOpt = None,
     find_links: FindLinksOpt = None,
     no_index: NoIndexOpt = False,
+    remote_runner: RemoteRunnerOpt = None,
+    tls_ca: TlsCaOpt = None,
+    tls_cert: TlsCertOpt = None,
+    tls_key: TlsKeyOpt = None,
+    plaintext_loopback: PlaintextLoopbackOpt = False,
     cold: Annotated[
         bool, typer.Option("--cold", help="Start new runners and keep none warm afterwards (MMBROKER_KEEP_WARM=0).")
     ] = False,
@@ -223,7 +236,15 @@ def convert(
         keep_failed=keep_failed,
     )
     con = err_console()
-    with _session(json_out, python, find_links, no_index, workspace, cold) as s:
+    with _session(
+        json_out,
+        python,
+        find_links,
+        no_index,
+        workspace,
+        cold,
+        remotes=configured(remote_runner, tls_ca, tls_cert, tls_key, plaintext_loopback),
+    ) as s:
         done = run_convert(s, req)
     if done.written:
         con.print(f"wrote {', '.join(f'{w} ({_size(w)})' for w in done.written)}", highlight=False)
@@ -443,6 +464,11 @@ def infer(
     caffe_phase: CaffePhaseOpt = None,
     darknet_start: DarknetStartOpt = None,
     json_out: JsonOpt = False,
+    remote_runner: RemoteRunnerOpt = None,
+    tls_ca: TlsCaOpt = None,
+    tls_cert: TlsCertOpt = None,
+    tls_key: TlsKeyOpt = None,
+    plaintext_loopback: PlaintextLoopbackOpt = False,
 ) -> None:
     fw, files = parse_model_ref(model)
     options = parse_options(class_name, caffe_phase, darknet_start)
@@ -451,7 +477,7 @@ def infer(
     given = open_input(input_file) if input_file else None
     if out:
         check_output(out)
-    with _session(json_out) as s:
+    with _session(json_out, remotes=configured(remote_runner, tls_ca, tls_cert, tls_key, plaintext_loopback)) as s:
         specs, dim_names = _model_inputs(s, fw, files, shapes, trust_model, dst_node, options)
         prepared = prepare_inputs(specs, given, seed, prep, [i.hint() for i in shapes], dim_names, Path(files[0]).name)
         outs, inter, engine = s.infer(
@@ -534,6 +560,11 @@ def compare(
     ] = None,
     darknet_start: DarknetStartOpt = None,
     json_out: JsonOpt = False,
+    remote_runner: RemoteRunnerOpt = None,
+    tls_ca: TlsCaOpt = None,
+    tls_cert: TlsCertOpt = None,
+    tls_key: TlsKeyOpt = None,
+    plaintext_loopback: PlaintextLoopbackOpt = False,
 ) -> None:
     fa, files_a = parse_model_ref(model_a)
     fb, files_b = parse_model_ref(model_b)
@@ -545,7 +576,7 @@ def compare(
     if report_path:
         check_report_path(report_path)
     layer_report = None
-    with _session(json_out) as s:
+    with _session(json_out, remotes=configured(remote_runner, tls_ca, tls_cert, tls_key, plaintext_loopback)) as s:
         specs_a, dim_names = _model_inputs(s, fa, files_a, shapes, trust_model, dst_node, options)
         specs_b = specs_a
         hints = [i.hint() for i in shapes]

@@ -92,3 +92,24 @@ ChannelOrderOpt = Annotated[str, typer.Option("--channel-order", help="Image inp
 ScaleOpt = Annotated[
     str, typer.Option("--input-scale", help="Image inputs: pixel values are multiplied by this first (1/255).")
 ]
+RemoteRunnerOpt = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--runner",
+        help="Use a runner served on another host (mmbroker runner serve): FRAMEWORK=grpcs://HOST:PORT, with "
+        "--tls-ca/--tls-cert/--tls-key; repeat for several. Also read from $MMBROKER_HOME/remote.toml.",
+    ),
+]
+TlsCaOpt = Annotated[
+    Optional[Path], typer.Option("--tls-ca", help="Remote runners: the CA that signed their server certificates.")
+]
+TlsCertOpt = Annotated[
+    Optional[Path], typer.Option("--tls-cert", help="Remote runners: this client's certificate (PEM).")
+]
+TlsKeyOpt = Annotated[Optional[Path], typer.Option("--tls-key", help="Remote runners: this client's private key.")]
+PlaintextLoopbackOpt = Annotated[
+    bool,
+    typer.Option(
+        "--plaintext-loopback", help="Remote runners: allow grpc:// (no TLS) to a loopback address, for tests."
+    ),
+]

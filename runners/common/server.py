@@ -260,12 +260,29 @@ def serve(make_runner, argv=None):
     if len(package) > 1 and package[0] == "runners" and package[1] in PRELOAD:
         _preload(PRELOAD[package[1]])
     parser = argparse.ArgumentParser(description="mmbroker runner")
-    parser.add_argument("--socket-dir", required=True)
+    parser.add_argument("--socket-dir", help="private folder for the unix socket (a local runner)")
+    parser.add_argument("--listen", help="HOST:PORT: serve brokers on other hosts (runners/common/remote.py)")
+    parser.add_argument("--tls-cert", help="remote: the server's certificate chain (PEM)")
+    parser.add_argument("--tls-key", help="remote: the server's private key (PEM)")
+    parser.add_argument("--client-ca", help="remote: the CA that signs the certificates of accepted clients")
+    parser.add_argument("--plaintext-loopback", action="store_true", help="remote: no TLS, loopback only (tests)")
+    parser.add_argument("--max-requests", type=int, default=4, help="remote: requests served at once")
+    parser.add_argument("--max-request-mb", type=int, default=8192, help="remote: bytes uploaded per request")
+    parser.add_argument("--workspace-ttl", type=float, default=900.0, help="remote: an unused workspace goes after")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--parent-pid", type=int, default=0, help="exit when this process is gone (default: parent)")
     parser.add_argument("--warm", action="store_true", help="outlive the parent; serve brokers holding the lease")
     parser.add_argument("--idle-timeout", type=float, default=300.0, help="a warm runner leaves after this idle time")
     args = parser.parse_args(argv)
+    if args.listen:
+        import grpc
+
+        from .remote import serve_remote
+
+        args.framework_name = package[1] if len(package) > 1 else "runner"
+        return serve_remote(args, make_runner, grpc, futures)
+    if not args.socket_dir:
+        parser.error("--socket-dir or --listen is required")
     socket_dir = os.path.abspath(args.socket_dir)
     runner = None
 

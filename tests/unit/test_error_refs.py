@@ -19,7 +19,8 @@ NOT_REFERENCES = {
     "apt-get", "dpkg-query", "utf-8", "export-onnx", "brocolli-caffe", "torch-save", "nearest-exact",
     "mmbroker-mpi", "mmbroker-libs", "mmbroker-error-bin", "protobuf-compiler", "index-url", "extra-index-url",
     "find-links", "only-binary", "no-binary", "ir-map", "unsafe-best-match", "latin-1", "parent-watch",
-    "sha256-prefix", "mmbroker-client-pid", "call-watch", "onnx-ir",
+    "sha256-prefix", "mmbroker-client-pid", "call-watch", "onnx-ir", "mmbroker-workspace",
+    "mmbroker-workspace-end", "mmbroker-protocol", "mmbroker-sha256", "workspace-reaper",
 }  # fmt: skip
 NOT_REFERENCE_PATTERNS = [re.compile(r"^lib[a-z0-9-]+-dev$")]
 
