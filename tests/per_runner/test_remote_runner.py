@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
 import sys
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from processes import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-c", "from broker.cli import main; main()"]
@@ -41,37 +44,51 @@ def certs(tmp_path_factory):
     return out
 
 
-@pytest.fixture(scope="module")
-def server(certs, env_or_skip):
-    """`mmbroker runner serve onnx` on a free port of 127.0.0.1: (process, port)."""
-    env_or_skip("onnx")
-    proc = subprocess.Popen(
-        [
-            *CLI,
-            "runner",
-            "serve",
-            "onnx",
-            "--listen",
-            "127.0.0.1:0",
-            "--tls-cert",
-            str(certs / "server.pem"),
-            "--tls-key",
-            str(certs / "server.key"),
-            "--client-ca",
-            str(certs / "ca.pem"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+@dataclass
+class Served:
+    proc: subprocess.Popen[str]
+    port: int
+    root: Path  # its folder: request workspaces under requests/
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def workspaces(self) -> list[str]:
+        return sorted(os.listdir(self.root / "requests"))
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(timeout=20)
+
+
+def serve(certs: Path, log: Path, *extra: str, env: dict[str, str] | None = None) -> Served:
+    """`mmbroker runner serve onnx` on a free port of 127.0.0.1 (port 0: its handshake line says which)."""
+    with open(log, "w") as err:
+        proc = subprocess.Popen(
+            [*CLI, "runner", "serve", "onnx", "--listen", "127.0.0.1:0", "--tls-cert", str(certs / "server.pem"),
+             "--tls-key", str(certs / "server.key"), "--client-ca", str(certs / "ca.pem"), *extra],
+            stdout=subprocess.PIPE, stderr=err, text=True, start_new_session=True, env={**os.environ, **(env or {})},
+        )  # fmt: skip
     line = proc.stdout.readline() if proc.stdout else ""
     if not line.startswith("MMBROKER|1|tcp|"):
         proc.kill()
-        pytest.fail(f"no handshake from runner serve: {line!r} {proc.stderr.read() if proc.stderr else ''}")
-    yield proc, int(line.strip().rpartition(":")[2])
-    os.killpg(proc.pid, signal.SIGTERM)
-    assert proc.wait(timeout=20) == 0
+        pytest.fail(f"no handshake from runner serve: {line!r} {log.read_text()}")
+    found = re.search(r"serving mutual TLS on \S+ \((.+)\)", log.read_text())
+    assert found, log.read_text()
+    return Served(proc, int(line.strip().rpartition(":")[2]), Path(found.group(1)), log)
+
+
+@pytest.fixture(scope="module")
+def server(certs, env_or_skip, tmp_path_factory):
+    env_or_skip("onnx")
+    served = serve(certs, tmp_path_factory.mktemp("serve") / "serve.log")
+    yield served
+    served.stop()
+    assert served.proc.returncode == 0
+    assert not served.root.exists()  # its folder goes with it
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +143,7 @@ def _convert(model: Path, out: Path, runner: str, *extra: str) -> subprocess.Com
 
 @pytest.mark.runner
 def test_conversion_through_a_remote_onnx_runner(server, certs, model, tmp_path):
-    _, port = server
+    port = server.port
     out = tmp_path / "out" / "m.onnx"
     r = _convert(model, out, f"onnx=grpcs://127.0.0.1:{port}", *_tls(certs))
     assert r.returncode == 0, r.stderr
@@ -138,6 +155,51 @@ def test_conversion_through_a_remote_onnx_runner(server, certs, model, tmp_path)
     assert f"remote onnx runner at 127.0.0.1:{port}" in parity["candidate_engine"]
     assert "onnxruntime" in parity["candidate_engine"]
     assert [p.name for p in out.parent.iterdir()] == ["m.onnx"]  # no part file left beside it
+    assert server.workspaces() == []  # each request's workspace is gone
+
+
+@pytest.mark.runner
+def test_pytorch_to_onnx_with_the_target_runner_remote(server, certs, env_or_skip, tmp_path):
+    env_or_skip("pytorch")
+    out = tmp_path / "tiny_resnet.onnx"
+    r = subprocess.run(
+        [*CLI, "convert", "-sf", "pytorch", "-in", str(ROOT / "examples" / "tiny_resnet.pt2"), "-df", "onnx",
+         "-om", str(out), "--runner", f"onnx=grpcs://127.0.0.1:{server.port}", *_tls(certs), "--json"],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    parity = json.loads(r.stdout)["parity"]
+    assert parity["passed"] is True
+    assert "remote" not in parity["reference_engine"] and "torch" in parity["reference_engine"]
+    assert f"remote onnx runner at 127.0.0.1:{server.port}" in parity["candidate_engine"]
+    assert out.is_file() and server.workspaces() == []
+
+
+@pytest.mark.runner
+def test_infer_through_the_remote_runner_named_in_the_config_file(server, certs, model, tmp_path):
+    """$MMBROKER_HOME/remote.toml instead of options; no local onnx environment is needed."""
+    import numpy as np
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "remote.toml").write_text(
+        f'[runners.onnx]\naddress = "grpcs://127.0.0.1:{server.port}"\ntls_ca = "{certs / "ca.pem"}"\n'
+        f'tls_cert = "{certs / "client.pem"}"\ntls_key = "{certs / "client.key"}"\n'
+    )
+    x = np.random.default_rng(1).standard_normal((2, 8)).astype("float32")
+    np.save(tmp_path / "x.npy", x)
+    r = subprocess.run(
+        [*CLI, "infer", str(model), "--input", str(tmp_path / "x.npy"), "--out", str(tmp_path / "y.npz"), "--json"],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "MMBROKER_HOME": str(home)},
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert f"remote onnx runner at 127.0.0.1:{server.port}" in json.loads(r.stdout)["engine"]
+    import onnx
+
+    m = onnx.load(str(model))
+    w, b = (onnx.numpy_helper.to_array(t) for t in m.graph.initializer)
+    np.testing.assert_allclose(np.load(tmp_path / "y.npz")["y"], x @ w + b, rtol=1e-5, atol=1e-5)
+    assert not (home / "envs").exists()
 
 
 @pytest.mark.runner
@@ -149,7 +211,7 @@ def test_conversion_through_a_remote_onnx_runner(server, certs, model, tmp_path)
     ],
 )
 def test_clients_the_server_does_not_trust_are_refused(server, certs, model, tmp_path, who, words):
-    _, port = server
+    port = server.port
     r = _convert(model, tmp_path / "m.onnx", f"onnx=grpcs://127.0.0.1:{port}", *_tls(certs, who))
     assert r.returncode != 0
     assert "remote-tls-refused" in r.stderr and f"127.0.0.1:{port}" in r.stderr
@@ -160,7 +222,7 @@ def test_clients_the_server_does_not_trust_are_refused(server, certs, model, tmp
 
 @pytest.mark.runner
 def test_a_plaintext_client_is_refused(server, model, tmp_path):
-    _, port = server
+    port = server.port
     r = _convert(model, tmp_path / "m.onnx", f"onnx=grpc://127.0.0.1:{port}", "--plaintext-loopback")
     assert r.returncode != 0
     assert "remote-tls-refused" in r.stderr and "refused a plaintext connection" in r.stderr, r.stderr
@@ -168,7 +230,7 @@ def test_a_plaintext_client_is_refused(server, model, tmp_path):
 
 @pytest.mark.runner
 def test_a_server_certificate_from_another_ca_is_rejected_by_the_client(server, certs, model, tmp_path):
-    _, port = server
+    port = server.port
     r = _convert(
         model,
         tmp_path / "m.onnx",
@@ -224,11 +286,8 @@ def test_a_path_leaving_the_workspace_is_refused(server, certs, name):
     from runners.common.remote import WORKSPACE_END_KEY, WORKSPACE_KEY
     from runners.common.rpc import pb
 
-    proc, port = server
-    stub = _stub(certs, port)
+    stub = _stub(certs, server.port)
     meta = [(WORKSPACE_KEY, secrets.token_hex(16))]
-    root = Path(f"/proc/{proc.pid}/cwd")  # nothing is written beside the server's folders either
-    before = set(os.listdir(root)) if root.exists() else set()
     calls = [
         lambda: stub.Upload(iter([pb.Chunk(name=name, offset=0, data=b"x", last=True)]), timeout=30, metadata=meta),
         lambda: list(stub.Download(pb.FileRef(path=name), timeout=30, metadata=meta)),
@@ -242,7 +301,8 @@ def test_a_path_leaving_the_workspace_is_refused(server, certs, name):
         assert _refusal(info.value) == "unsafe-path"
         assert name in info.value.details()
     list(stub.Download(pb.FileRef(path=""), timeout=30, metadata=[*meta, (WORKSPACE_END_KEY, "1")]))
-    assert not (root / "escape.onnx").exists() and (set(os.listdir(root)) if root.exists() else set()) == before
+    assert not list(server.root.rglob("escape.onnx")) and not (server.root.parent / "escape.onnx").exists()
+    assert server.workspaces() == []
 
 
 @pytest.mark.runner
@@ -251,7 +311,7 @@ def test_requests_without_a_workspace_and_shutdown_are_refused(server, certs):
 
     from runners.common.rpc import pb
 
-    _, port = server
+    port = server.port
     stub = _stub(certs, port)
     with pytest.raises(grpc.RpcError) as info:
         stub.Parse(pb.ParseRequest(sources=["m.onnx"]), timeout=30)
@@ -260,6 +320,75 @@ def test_requests_without_a_workspace_and_shutdown_are_refused(server, certs):
         stub.Shutdown(pb.ShutdownRequest(), timeout=30)
     assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert stub.Describe(pb.DescribeRequest(), timeout=30).framework == "onnx"  # still serving
+
+
+@pytest.mark.runner
+def test_another_protocol_version_is_refused(server, certs):
+    import grpc
+
+    from runners.common.remote import PROTOCOL_KEY, WORKSPACE_KEY
+    from runners.common.rpc import pb
+
+    stub = _stub(certs, server.port)
+    with pytest.raises(grpc.RpcError) as info:
+        stub.Parse(pb.ParseRequest(sources=["m.onnx"]), timeout=30,
+                   metadata=[(WORKSPACE_KEY, secrets.token_hex(16)), (PROTOCOL_KEY, "99")])  # fmt: skip
+    assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert _refusal(info.value) == "runner-protocol-mismatch" and "protocol 1, the broker 99" in info.value.details()
+
+
+@pytest.fixture
+def small_server(certs, env_or_skip, tmp_path):
+    """A runner that serves one request at a time, of at most 1 MB."""
+    env_or_skip("onnx")
+    served = serve(certs, tmp_path / "serve.log", "--max-requests", "1", "--max-request-mb", "1")
+    yield served
+    served.stop()
+
+
+@pytest.mark.runner
+def test_request_size_and_concurrency_are_limited(small_server, certs):
+    import grpc
+
+    from runners.common.remote import WORKSPACE_END_KEY, WORKSPACE_KEY
+    from runners.common.rpc import pb
+
+    stub = _stub(certs, small_server.port)
+    first, second = [(WORKSPACE_KEY, secrets.token_hex(16))], [(WORKSPACE_KEY, secrets.token_hex(16))]
+    chunks = [pb.Chunk(name="big.npz", offset=i << 18, data=b"x" * (1 << 18)) for i in range(5)]
+    with pytest.raises(grpc.RpcError) as info:
+        stub.Upload(iter(chunks), timeout=30, metadata=first)
+    assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert _refusal(info.value) == "remote-request-too-large"
+    assert not list(small_server.root.rglob("big.npz*"))  # the part received is removed
+    with pytest.raises(grpc.RpcError) as info:  # the first request's workspace is still open
+        stub.Upload(iter(chunks[:1]), timeout=30, metadata=second)
+    assert _refusal(info.value) == "remote-busy"
+    list(stub.Download(pb.FileRef(path=""), timeout=30, metadata=[*first, (WORKSPACE_END_KEY, "1")]))
+    assert stub.Upload(iter(chunks[:1]), timeout=30, metadata=second).size == 1 << 18
+    list(stub.Download(pb.FileRef(path=""), timeout=30, metadata=[*second, (WORKSPACE_END_KEY, "1")]))
+    assert small_server.workspaces() == []
+
+
+@pytest.mark.runner
+def test_a_remote_runner_that_dies_mid_call_is_reported(certs, env_or_skip, model, tmp_path):
+    env_or_skip("onnx")
+    served = serve(certs, tmp_path / "serve.log", env={"MMBROKER_TEST_HANG": "parse"})
+    try:
+        convert = subprocess.Popen(
+            [*CLI, "convert", "-sf", "onnx", "-in", str(model), "-df", "onnx", "-om", str(tmp_path / "m.onnx"),
+             "--runner", f"onnx=grpcs://127.0.0.1:{served.port}", *_tls(certs)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert wait_for(lambda: "MMBROKER_TEST_HANG" in served.log.read_text(), 120)
+        os.killpg(served.pid, signal.SIGKILL)
+        _, err = convert.communicate(timeout=120)
+    finally:
+        served.stop()
+        subprocess.run(["rm", "-rf", str(served.root)], check=False)
+    assert convert.returncode != 0
+    assert "runner-crashed" in err and f"127.0.0.1:{served.port} went away during Parse" in err, err
+    assert not (tmp_path / "m.onnx").exists()
 
 
 # -- a large file, up and down, in bounded memory ----------------------------------------------
@@ -294,7 +423,7 @@ def _peak(pid: int) -> int:
 
 
 def _transfer(server, certs, tmp_path, size_mb: int) -> None:
-    proc, port = server
+    proc, port = server.proc, server.port
     files = {}
     for name, mb in (("warm.npz", 8), ("weights.npz", size_mb)):
         block = os.urandom(1 << 20)
