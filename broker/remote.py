@@ -27,7 +27,6 @@ import os
 import secrets
 import socket
 import ssl
-import tempfile
 import time
 import tomllib
 from collections.abc import Iterator
@@ -37,7 +36,7 @@ from typing import Any
 
 import grpc
 
-from runners.common import rpc
+from runners.common import rpc, tensors
 from runners.common.remote import (
     CHUNK,
     DIGEST_KEY,
@@ -419,11 +418,10 @@ class RemoteRunner(RunnerProcess):
 
     def download(self, name: str, local: Path, metadata: list[tuple[str, str]], deadline: float) -> Path:
         """Receive `name` of the step's workspace into `local` (written whole, then renamed)."""
-        local.parent.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
-        fd, tmp = tempfile.mkstemp(prefix=f".{local.name}.", dir=local.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
+
+        def write(tmp: str) -> None:
+            with open(tmp, "wb") as f:
                 stream = self.stub.Download(pb.FileRef(path=name), timeout=deadline, metadata=metadata)
                 try:
                     for chunk in stream:
@@ -434,11 +432,8 @@ class RemoteRunner(RunnerProcess):
                     raise self._translate("Download", err, deadline) from None
             if trailing.get(DIGEST_KEY) != digest.hexdigest():
                 raise _digest_error(self.spec, str(local), "download")
-            os.replace(tmp, local)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+
+        tensors.atomic_write(str(local), write)  # written beside it, renamed into place when complete
         return local
 
 

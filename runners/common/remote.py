@@ -21,6 +21,7 @@ Runs on every interpreter a runner uses (CPython 3.6 for CNTK): no f-strings, no
 
 import hashlib
 import ipaddress
+import itertools
 import os
 import re
 import shutil
@@ -31,7 +32,8 @@ import time
 from . import rpc
 from .errors import RunnerError, abort_with
 from .rpc import pb
-from .server import Servicer
+from .server import Servicer, grpc_server, stop_on_signals
+from .tensors import atomic_write
 
 CHUNK = 1 << 18
 WORKSPACE_KEY = "mmbroker-workspace"
@@ -230,7 +232,9 @@ class RemoteServicer(Servicer):
         token = meta.get(WORKSPACE_KEY, "")
         return token, self.workspaces.enter(token), meta.get(WORKSPACE_END_KEY) == "1"
 
-    def _in_workspace(self, method, request, context):
+    def _call(self, method, request, context):
+        if type(request).DESCRIPTOR.name == "DescribeRequest":  # about the runner, not a request's files
+            return self._run(method, request, context)
         try:
             token, ws, end = self._enter(context)
         except RunnerError as err:
@@ -251,65 +255,44 @@ class RemoteServicer(Servicer):
         finally:
             self.workspaces.leave(token, end)
 
-    def Parse(self, request, context):
-        return self._in_workspace(self.runner.parse, request, context)
-
-    def Emit(self, request, context):
-        return self._in_workspace(self.runner.emit, request, context)
-
-    def Save(self, request, context):
-        return self._in_workspace(self.runner.save, request, context)
-
-    def Infer(self, request, context):
-        return self._in_workspace(self.runner.infer, request, context)
-
     def Shutdown(self, request, context):
         context.abort(self.grpc.StatusCode.PERMISSION_DENIED, "a remote runner is stopped on its own host")
 
     # -- files -------------------------------------------------------------------------------
     def Upload(self, request_iterator, context):
-        token = ""
         try:
             token, ws, end = self._enter(context)
         except RunnerError as err:
             abort_with(context, self.grpc, err)
-        path = tmp = None
-        f = None
-        digest = hashlib.sha256()
-        size = 0
         try:
-            for chunk in request_iterator:
-                if f is None:
-                    path = resolve(ws.path, chunk.name)
-                    parent = os.path.dirname(path)
-                    if not os.path.isdir(parent):
-                        os.makedirs(parent, 0o700)
-                    tmp = path + ".part"
-                    f = open(tmp, "wb")
-                if chunk.offset != size:
-                    raise RemoteError(
-                        "bad-option",
-                        "upload of %s: a chunk at offset %d, expected %d" % (chunk.name, chunk.offset, size),
-                    )
-                self.workspaces.count(ws, len(chunk.data))
-                f.write(chunk.data)
-                digest.update(chunk.data)
-                size += len(chunk.data)
-            if f is None:
+            chunks = iter(request_iterator)
+            first = next(chunks, None)
+            if first is None:
                 raise RemoteError("bad-option", "an upload without any chunk")
-            f.close()
-            f = None
-            os.rename(str(tmp), str(path))
-            tmp = None
-            return pb.FileRef(path=publish(ws.path, path), role="upload", size=size, sha256=digest.hexdigest())
+            path = resolve(ws.path, first.name)
+            parent = os.path.dirname(path)
+            if not os.path.isdir(parent):
+                os.makedirs(parent, 0o700)
+            digest = hashlib.sha256()
+            size = [0]
+
+            def write(tmp):
+                with open(tmp, "wb") as f:
+                    for chunk in itertools.chain([first], chunks):
+                        if chunk.offset != size[0]:
+                            raise RemoteError("bad-option", "upload of %s: a chunk at offset %d, expected %d"
+                                              % (first.name, chunk.offset, size[0]))  # fmt: skip
+                        self.workspaces.count(ws, len(chunk.data))
+                        f.write(chunk.data)
+                        digest.update(chunk.data)
+                        size[0] += len(chunk.data)
+
+            atomic_write(path, write)  # a broken upload leaves no part behind
+            return pb.FileRef(path=publish(ws.path, path), role="upload", size=size[0], sha256=digest.hexdigest())
         except RunnerError as err:
             err.framework = err.framework or self.runner.framework
             abort_with(context, self.grpc, err)
         finally:
-            if f is not None:
-                f.close()
-            if tmp is not None and os.path.exists(tmp):
-                os.remove(tmp)
             self.workspaces.leave(token, end)
 
     def Download(self, request, context):
@@ -401,9 +384,13 @@ def publish_response(response, root):
     return response
 
 
-def serve_remote(args, make_runner, grpc, futures):
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def serve_remote(args, make_runner, grpc):
     """Serve `make_runner()` on args.listen until SIGTERM/SIGINT; returns the exit status."""
-    import signal
     import tempfile
 
     host, port = parse_listen(args.listen)
@@ -423,43 +410,30 @@ def serve_remote(args, make_runner, grpc, futures):
     )
     os.mkdir(workspaces.root, 0o700)
     workspaces.reaper(stop_event)
-    runner = make_runner()
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=2 * args.max_requests + 2),
-        options=TRANSFER_OPTIONS,
-        maximum_concurrent_rpcs=2 * args.max_requests + 2,
-    )
-    from .server import Health
-
-    server.add_generic_rpc_handlers(
-        (
-            rpc.generic_handler(grpc, rpc.SERVICE, rpc.METHODS, RemoteServicer(runner, grpc, stop_event, workspaces)),
-            rpc.generic_handler(grpc, rpc.HEALTH_SERVICE, rpc.HEALTH_METHODS, Health()),
-        )
-    )
+    workers = 2 * args.max_requests + 2
+    servicer = RemoteServicer(make_runner(), grpc, stop_event, workspaces)
+    # no SO_REUSEPORT (gRPC's default): a second server on a port in use fails instead of sharing it
+    options = TRANSFER_OPTIONS + [("grpc.so_reuseport", 0)]
+    server = grpc_server(grpc, servicer, workers, options, maximum_concurrent_rpcs=workers)
     address = bind_address(host, port)
-    if args.plaintext_loopback:
-        bound = server.add_insecure_port(address)
-    else:
-        with open(args.tls_key, "rb") as f:
-            key = f.read()
-        with open(args.tls_cert, "rb") as f:
-            cert = f.read()
-        with open(args.client_ca, "rb") as f:
-            ca = f.read()
-        creds = grpc.ssl_server_credentials([(key, cert)], root_certificates=ca, require_client_auth=True)
-        bound = server.add_secure_port(address, creds)
+    why = "in use, or not an address of this host"
+    try:
+        if args.plaintext_loopback:
+            bound = server.add_insecure_port(address)
+        else:
+            creds = grpc.ssl_server_credentials(
+                [(_read(args.tls_key), _read(args.tls_cert))], root_certificates=_read(args.client_ca),
+                require_client_auth=True,
+            )  # fmt: skip
+            bound = server.add_secure_port(address, creds)
+    except (OSError, RuntimeError, ValueError) as exc:  # grpc raises RuntimeError when it cannot bind
+        why, bound = "%s: %s" % (why, exc), 0
     if not bound:
-        sys.stderr.write("could not listen on %s (in use, or not an address of this host)\n" % address)
+        sys.stderr.write("could not listen on %s (%s)\n" % (address, why))
         shutil.rmtree(root, ignore_errors=True)
         return 3
     server.start()
-
-    def on_signal(signum, frame):
-        stop_event.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop_on_signals(stop_event)
     sys.stderr.write(
         "%s runner serving %s on %s (%s)\n"
         % (

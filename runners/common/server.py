@@ -280,7 +280,7 @@ def serve(make_runner, argv=None):
         from .remote import serve_remote
 
         args.framework_name = package[1] if len(package) > 1 else "runner"
-        return serve_remote(args, make_runner, grpc, futures)
+        return serve_remote(args, make_runner, grpc)
     if not args.socket_dir:
         parser.error("--socket-dir or --listen is required")
     socket_dir = os.path.abspath(args.socket_dir)
@@ -301,25 +301,13 @@ def serve(make_runner, argv=None):
 
     stop_event = threading.Event()
     runner = make_runner()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=args.workers), options=rpc.GRPC_OPTIONS)
-    server.add_generic_rpc_handlers(
-        (
-            rpc.generic_handler(grpc, rpc.SERVICE, rpc.METHODS, Servicer(runner, grpc, stop_event, watch)),
-            rpc.generic_handler(grpc, rpc.HEALTH_SERVICE, rpc.HEALTH_METHODS, Health()),
-        )
-    )
+    server = grpc_server(grpc, Servicer(runner, grpc, stop_event, watch), args.workers, rpc.GRPC_OPTIONS)
     sock = os.path.join(socket_dir, "%s-%d.sock" % (runner.framework, os.getpid()))
     if server.add_insecure_port("unix:" + sock) == 0:
         sys.stderr.write("could not bind unix:%s\n" % sock)
         return 3
     server.start()
-
-    def on_signal(signum, frame):
-        stop_event.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-
+    stop_on_signals(stop_event)
     sys.stdout.write(rpc.handshake_line(sock) + "\n")
     sys.stdout.flush()
     if watch is not None:
@@ -330,6 +318,29 @@ def serve(make_runner, argv=None):
         pass
     server.stop(grace=0.5).wait(2)
     lifetime.exit_now([runner._inbox], 0, take_children=False)
+
+
+def grpc_server(grpc, servicer, workers, options, maximum_concurrent_rpcs=None):
+    """A gRPC server (not started) with the runner service `servicer` and the health service."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers), options=options,
+                         maximum_concurrent_rpcs=maximum_concurrent_rpcs)  # fmt: skip
+    server.add_generic_rpc_handlers(
+        (
+            rpc.generic_handler(grpc, rpc.SERVICE, rpc.METHODS, servicer),
+            rpc.generic_handler(grpc, rpc.HEALTH_SERVICE, rpc.HEALTH_METHODS, Health()),
+        )
+    )
+    return server
+
+
+def stop_on_signals(stop_event):
+    """SIGTERM and SIGINT set `stop_event`: the serving loop then stops the server."""
+
+    def on_signal(signum, frame):
+        stop_event.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
 
 
 def _serve_warm(stop_event, watch, socket_dir, idle_timeout):
