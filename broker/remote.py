@@ -447,6 +447,41 @@ def _digest_error(spec: RemoteSpec, path: str, way: str) -> BrokerError:
     )
 
 
+# An ONNX model with external data is small (its tensors are in other files); one larger than this
+# holds its weights inline and is not read here just to find none.
+COMPANION_SCAN_MAX = 64 << 20
+
+
+def companions(path: Path) -> list[str]:
+    """The files a model reads beside itself and that are not given on the command line: an ONNX
+    model's external data files, as relative names, only those inside its folder (the remote side
+    refuses others, and no other file of this host is sent)."""
+    if path.suffix.lower() != ".onnx" or not path.is_file() or path.stat().st_size > COMPANION_SCAN_MAX:
+        return []
+    import onnx
+
+    from runners.common.ir import all_tensors
+
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception:  # noqa: BLE001  (the runner names what is wrong with the file)
+        return []
+    base = path.parent.resolve()
+    found: list[str] = []
+    for tensor in all_tensors(model.graph):
+        loc = next((e.value for e in tensor.external_data if e.key == "location"), "")
+        full = base / loc
+        if (
+            loc
+            and loc not in found
+            and not full.is_symlink()
+            and full.resolve().is_relative_to(base)
+            and full.is_file()
+        ):
+            found.append(loc)
+    return found
+
+
 class _Step:
     """One call's workspace on the remote side: what was sent there, and where the answers go here."""
 
@@ -461,10 +496,13 @@ class _Step:
         return meta + [(WORKSPACE_END_KEY, "1")] if end else meta
 
     def put(self, local: str, folder: str) -> str:
+        """Upload a file into `folder/<n>/` there, with the files it reads beside itself."""
         path = Path(local)
         if local not in self.sent:
-            name = f"{folder}/{len(self.sent)}/{path.name}"
-            self.sent[local] = self.runner.upload(path, name, self.metadata(), self.deadline)
+            place = f"{folder}/{len(self.sent)}"
+            self.sent[local] = self.runner.upload(path, f"{place}/{path.name}", self.metadata(), self.deadline)
+            for rel in companions(path):
+                self.runner.upload(path.parent / rel, f"{place}/{rel}", self.metadata(), self.deadline)
         return self.sent[local]
 
     def send(self, method: str, request: Any) -> Any:

@@ -159,6 +159,22 @@ def test_conversion_through_a_remote_onnx_runner(server, certs, model, tmp_path)
 
 
 @pytest.mark.runner
+def test_an_onnx_source_with_external_data_takes_its_data_file_along(server, certs, model, tmp_path):
+    import onnx
+
+    src = tmp_path / "src"
+    src.mkdir()
+    m = onnx.load(str(model))
+    onnx.save(m, str(src / "ext.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
+              location="ext.data", size_threshold=0)  # fmt: skip
+    assert (src / "ext.data").stat().st_size == (8 * 4 + 4) * 4  # the weights are in the data file
+    out = tmp_path / "out.onnx"
+    r = _convert(src / "ext.onnx", out, f"onnx=grpcs://127.0.0.1:{server.port}", *_tls(certs))
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["parity"]["passed"] is True
+
+
+@pytest.mark.runner
 def test_pytorch_to_onnx_with_the_target_runner_remote(server, certs, env_or_skip, tmp_path):
     env_or_skip("pytorch")
     out = tmp_path / "tiny_resnet.onnx"

@@ -61,6 +61,24 @@ def test_config_file_and_options(tmp_path, monkeypatch):
     assert info.value.reference == "bad-option" and "address" in str(info.value)
 
 
+def test_only_external_data_inside_the_model_folder_is_sent(tmp_path):
+    import onnx
+    from helpers import onnx_model, with_external_data
+
+    from broker.remote import companions
+
+    m = onnx_model([onnx.helper.make_node("Add", ["x", "w"], ["y"])], [("x", [2])], [("y", [2])], [("w", [1, 2])])
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "w.bin").write_bytes(b"\0" * 8)
+    (tmp_path / "secret.bin").write_bytes(b"\0" * 8)
+    onnx.save(with_external_data(m, "w.bin", length=8), str(tmp_path / "m" / "ok.onnx"))
+    onnx.save(with_external_data(m, "../secret.bin", length=8), str(tmp_path / "m" / "out.onnx"))
+    onnx.save(with_external_data(m, str(tmp_path / "secret.bin"), length=8), str(tmp_path / "m" / "abs.onnx"))
+    assert companions(tmp_path / "m" / "ok.onnx") == ["w.bin"]
+    assert companions(tmp_path / "m" / "out.onnx") == companions(tmp_path / "m" / "abs.onnx") == []
+    assert companions(tmp_path / "m" / "w.bin") == []
+
+
 @pytest.mark.parametrize("name", ["", "/etc/passwd", "../x", "a/../../x", "..", "~root/x", "a\0b"])
 def test_paths_leaving_the_workspace_are_refused(tmp_path, name):
     with pytest.raises(RunnerError) as info:
