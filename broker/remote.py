@@ -51,6 +51,7 @@ from runners.common.rpc import pb
 
 from . import paths
 from .errors import BrokerError, RunnerCrashed
+from .frameworks import runner_name
 from .supervisor import CALL_TIMEOUT, RunnerProcess
 
 CONFIG_NAME = "remote.toml"
@@ -107,7 +108,7 @@ def parse_spec(text: str, ca: Path | None, cert: Path | None, key: Path | None, 
                 file=str(value),
                 hint="give the PEM file of the certificate or key",
             )
-    return RemoteSpec(framework.strip().lower(), host, port, scheme == "grpcs", ca, cert, key)
+    return RemoteSpec(runner_name(framework), host, port, scheme == "grpcs", ca, cert, key)
 
 
 def configured(

@@ -305,6 +305,13 @@ class RemoteServicer(Servicer):
                 return
             try:
                 path = resolve(ws.path, request.path)
+                if os.path.isdir(path):
+                    raise RemoteError(
+                        "not-a-file",
+                        "%s is a folder: a remote runner sends files only, not folders yet" % request.path,
+                        hint="choose an output format that is one file (CoreML: .mlmodel, not .mlpackage)",
+                        file=request.path,
+                    )
                 if not os.path.isfile(path):
                     raise RemoteError(
                         "missing-file",

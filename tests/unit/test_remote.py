@@ -24,6 +24,9 @@ def test_runner_option_forms(tmp_path):
     assert (spec.framework, spec.host, spec.port, spec.tls, spec.ca) == ("onnx", "gpu-host", 7443, True, ca)
     assert parse_spec("onnx=grpcs://[::1]:7443", None, None, None, False).address == "[::1]:7443"
     assert parse_spec("onnx=grpc://127.0.0.1:1", None, None, None, True).tls is False
+    assert parse_spec("keras=grpcs://h:1", None, None, None, False).framework == "tensorflow"  # runner names
+    with pytest.raises(BrokerError):
+        parse_spec("tensorflw=grpcs://h:1", None, None, None, False)
 
 
 @pytest.mark.parametrize(
