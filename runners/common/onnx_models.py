@@ -384,6 +384,17 @@ def ir_model(graph_bytes, weights_path):
             "the IR weights have no tensor %s" % exc if isinstance(exc, KeyError) else str(exc),
             file=weights_path,
         )
+    for tensor in ir.all_tensors(model.graph):
+        # the weights came from the .npz above; a tensor that still names a data file (a Constant
+        # node's value, a sparse initializer) would be read from wherever the runner runs
+        if tensor.data_location == onnx.TensorProto.EXTERNAL:
+            raise RunnerError(
+                "unsafe-model",
+                "tensor '%s' of the IR graph reads its data from a file; IR values live in the weights .npz"
+                % tensor.name,
+                file=weights_path,
+                hint="write the IR with `mmbroker toir`, which keeps every weight in the .npz",
+            )
     try:
         onnx.checker.check_model(model, full_check=False)
     except Exception as exc:

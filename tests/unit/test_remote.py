@@ -130,3 +130,33 @@ def test_workspace_limits(tmp_path):
     with pytest.raises(RunnerError) as info:
         spaces.enter("../../etc")
     assert info.value.reference == "bad-option"
+
+
+def test_emit_graph_naming_a_data_file_is_refused(tmp_path):
+    """An Emit request's graph whose Constant names an external data file (here the server's own
+    file) is refused before anything reads it: IR values come from the weights .npz only."""
+    import numpy as np
+    import onnx
+    from onnx import helper
+
+    from runners.common.onnx_models import ir_model
+
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(np.arange(4, dtype=np.float32).tobytes())
+    value = helper.make_tensor("c", onnx.TensorProto.FLOAT, [4], vals=[])
+    value.data_location = onnx.TensorProto.EXTERNAL
+    for k, v in (("location", str(secret)), ("length", "16")):
+        entry = value.external_data.add()
+        entry.key, entry.value = k, v
+    graph = helper.make_graph(
+        [helper.make_node("Constant", [], ["c"], value=value), helper.make_node("Add", ["x", "c"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [4])],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [4])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    npz = tmp_path / "w.npz"
+    np.savez(npz)
+    with pytest.raises(RunnerError) as err:
+        ir_model(model.SerializeToString(), str(npz))
+    assert err.value.reference == "unsafe-model" and "'c'" in err.value.message
