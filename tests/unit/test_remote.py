@@ -143,7 +143,7 @@ def test_emit_graph_naming_a_data_file_is_refused(tmp_path):
 
     secret = tmp_path / "secret.bin"
     secret.write_bytes(np.arange(4, dtype=np.float32).tobytes())
-    value = helper.make_tensor("c", onnx.TensorProto.FLOAT, [4], vals=[])
+    value = onnx.TensorProto(name="c", data_type=onnx.TensorProto.FLOAT, dims=[4])
     value.data_location = onnx.TensorProto.EXTERNAL
     for k, v in (("location", str(secret)), ("length", "16")):
         entry = value.external_data.add()
