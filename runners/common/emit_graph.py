@@ -25,6 +25,10 @@ class IRNode(object):
     def input(self, i):
         return self.inputs[i] if i < len(self.inputs) and self.inputs[i] else None
 
+    def output(self, i):
+        """Output `i`'s name, or None when the node does not produce it."""
+        return self.outputs[i] if i < len(self.outputs) and self.outputs[i] else None
+
 
 def read_graph(graph_bytes):
     """The IR graph of an Emit request as a ModelProto (a clear error when it does not parse)."""

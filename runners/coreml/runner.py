@@ -42,6 +42,33 @@ def _mlmodels(files):
     return found[0]
 
 
+def _as_input_dtypes(model, feeds, path):
+    """Integer and bool feeds in the dtype of the program's integer inputs (an ML Program takes int32
+    where the source had int64 token ids or bool masks): values outside int32 are refused, not
+    wrapped."""
+    from onnx import helper
+
+    out = dict(feeds)
+    for vi in model.graph.input:
+        a = out.get(vi.name)
+        if a is None or a.dtype.kind not in "iub":
+            continue
+        want = np.dtype(helper.tensor_dtype_to_np_dtype(vi.type.tensor_type.elem_type))
+        if want == a.dtype or want.kind not in "iu":
+            continue
+        info = np.iinfo(want)
+        if a.dtype.kind != "b" and a.size and (a.min() < info.min or a.max() > info.max):
+            raise RunnerError(
+                "bad-input",
+                "input '%s' holds values outside %s (%d..%d), the dtype this ML Program takes"
+                % (vi.name, want.name, a.min(), a.max()),
+                file=path,
+                hint="give values that fit in %s" % want.name,
+            )
+        out[vi.name] = a.astype(want)
+    return out
+
+
 def _by_name_or_order(feeds, names):
     """Inputs named as the IR named them still reach a model whose inputs were renamed
     (--inputNames): when no name matches and the counts agree, they are taken in order."""
@@ -199,7 +226,7 @@ class CoreMLRunner(RunnerBase):
             spec, prog = program_read.load_program(path)
             model = program_read.program_to_onnx(spec, prog, path)
         names = [i.name for i in model.graph.input]
-        feeds = _by_name_or_order(named_inputs(req.inputs, names), names)
+        feeds = _as_input_dtypes(model, _by_name_or_order(named_inputs(req.inputs, names), names), path)
         if sys.platform == "darwin" and not req.intermediates:
             import coremltools as ct
 

@@ -21,8 +21,15 @@ from .common import NAMES_KEY, TO_MIL, Names
 # broker writes them as chains of Add (and a Mul). local_response_norm centres its window (odd
 # sizes); ONNX's even-size window leans forward, written out by the broker.
 LACKS = ("Gemm.general", "LRN.even_size", "Max.variadic", "Min.variadic")
-# IR dtypes an ML Program holds (iOS 15): float32, and int32/bool values inside the program
-FLOAT_INPUTS = (np.dtype(np.float32),)
+# IR input dtypes -> an ML Program input's dtype (Core ML takes float32, float16 and int32 arrays;
+# int64 token ids become int32: values past int32 are refused when the model runs; a bool input is
+# an int32 input of 0s and 1s, cast to bool first thing in the program)
+INPUT_DTYPES = {
+    np.dtype(np.float32): "fp32",
+    np.dtype(np.int32): "int32",
+    np.dtype(np.int64): "int32",
+    np.dtype(np.bool_): "int32",
+}
 MAX_RANK = 5  # Core ML's tensors (coremltools refuses a program with a rank-6 value)
 
 
@@ -116,16 +123,25 @@ def _input_shape(ctx, vi):
             framework="coreml",
             hint="give the value as a constant, or as an array of shape [1]",
         )
-    dtype = ctx.dtype(vi.name)
-    if dtype is not None and np.dtype(dtype) not in FLOAT_INPUTS:
+    return tuple(shape)
+
+
+def _input_dtype(ctx, vi):
+    """The MIL dtype of an input: float32, or int32 for int32/int64 values (token ids)."""
+    from coremltools.converters.mil.mil import types
+
+    dtype = np.dtype(ctx.dtype(vi.name) or np.float32)
+    if dtype not in INPUT_DTYPES:
         raise RunnerError(
             "unsupported-attribute",
-            "the input '%s' is %s; the ML Program writer takes float32 inputs" % (vi.name, np.dtype(dtype).name),
+            "the input '%s' is %s; an ML Program takes float32 and int32 inputs (int64 and bool as int32)"
+            % (vi.name, dtype.name),
             file=ctx.path,
             node=vi.name,
             framework="coreml",
+            hint="cast the input to float32 or an integer type in the source model",
         )
-    return tuple(shape)
+    return types.fp32 if INPUT_DTYPES[dtype] == "fp32" else types.int32
 
 
 def build_program(graph_bytes, weights_path, path=""):
@@ -137,11 +153,16 @@ def build_program(graph_bytes, weights_path, path=""):
     model = read_graph(graph_bytes)
     names = Names()
     ctx = MilContext(model, load_npz(weights_path), names, path)
-    placeholders = {names.mil(vi.name): mb.placeholder(shape=_input_shape(ctx, vi)) for vi in ctx.inputs}
+    placeholders = {
+        names.mil(vi.name): mb.placeholder(shape=_input_shape(ctx, vi), dtype=_input_dtype(ctx, vi))
+        for vi in ctx.inputs
+    }
     prog = Program()
     with Function(placeholders, opset_version=ct.target.iOS15) as fn:
         for vi in ctx.inputs:
             ctx.values[vi.name] = fn.inputs[names.mil(vi.name)]
+            if ctx.dtype(vi.name) is not None and np.dtype(ctx.dtype(vi.name)) == np.bool_:
+                ctx.values[vi.name] = mb.cast(x=ctx.values[vi.name], dtype="bool", name=names.fresh(names.mil(vi.name)))
         emit_nodes(registry(), ctx)
         outputs = []
         for o in model.graph.output:

@@ -33,10 +33,11 @@ class Names(object):
         return name
 
     def fresh(self, base="v"):
-        """A MIL identifier no IR value maps to (for ops between two of an IR node's)."""
+        """A MIL identifier no IR value maps to (for ops between two of an IR node's). Repeats get
+        `_v2`, `_v3`...: a MIL op with several outputs names them `<op name>_0`, `_1`..."""
         name, k = base, 1
         while name in self.to_ir or name in self._fresh:
             k += 1
-            name = "%s_%d" % (base, k)
+            name = "%s_v%d" % (base, k)
         self._fresh.add(name)
         return name

@@ -1,6 +1,10 @@
-"""Element-wise arithmetic and comparison as MIL ops: Add, Sub, Mul, Div, Max, Min (two inputs: the
-broker chains more), Pow, Neg, Reciprocal, Log, Where, Greater, Less, Equal, GreaterOrEqual,
-LessOrEqual."""
+"""Element-wise arithmetic, comparison and logic as MIL ops: Add, Sub, Mul, Div, Max, Min (two
+inputs: the broker chains more), Pow, Neg, Reciprocal, Log, Where, Greater, Less, Equal,
+GreaterOrEqual, LessOrEqual, And, Or, Xor, Not.
+
+MIL computes on float32 and int32 (an IR int64 is held as int32, as are the program's integer
+inputs) and its logic on bool. Integer Div, Pow and Neg are refused: ONNX's integer division
+truncates where MIL's floor_div floors, and MIL has no integer pow."""
 
 import numpy as np
 
@@ -30,20 +34,25 @@ def _operands(node, ctx, names):
     return values
 
 
-def _float_only(node, ctx):
+FLOAT = ("float32",)
+NUMBERS = ("float32", "int32", "int64")  # int64 values are int32 in the program
+LOGICAL = {"And": "logical_and", "Or": "logical_or", "Xor": "logical_xor"}
+
+
+def _dtypes(node, ctx, allowed=FLOAT):
     for n in node.inputs:
         dtype = ctx.dtype(n) if n else None
-        if dtype is not None and np.dtype(dtype).kind != "f":
+        if dtype is not None and np.dtype(dtype).name not in allowed:
             raise ctx.fail(
-                "%s of %s values is not converted to an ML Program (float values only)"
-                % (node.op_type, np.dtype(dtype).name),
+                "%s of %s values is not converted to an ML Program (%s values)"
+                % (node.op_type, np.dtype(dtype).name, ", ".join(allowed)),
             )
 
 
 def _binary(node, ctx):
     from coremltools.converters.mil import Builder as mb
 
-    _float_only(node, ctx)
+    _dtypes(node, ctx, FLOAT if node.op_type in ("Div", "Pow") else NUMBERS)
     names = [n for n in node.inputs if n]
     if len(names) == 1:
         ctx.alias(node, names[0])
@@ -63,7 +72,7 @@ def binary(node, ctx):
 def neg(node, ctx):
     from coremltools.converters.mil import Builder as mb
 
-    _float_only(node, ctx)
+    _dtypes(node, ctx)
     ctx.set(node, mb.mul(x=ctx.var(node.inputs[0]), y=np.float32(-1), name=ctx.out(node)))
 
 
@@ -72,7 +81,7 @@ def reciprocal(node, ctx):
     """1 / x as real_div (MIL's inverse adds an epsilon)."""
     from coremltools.converters.mil import Builder as mb
 
-    _float_only(node, ctx)
+    _dtypes(node, ctx)
     ctx.set(node, mb.real_div(x=np.float32(1), y=ctx.var(node.inputs[0]), name=ctx.out(node)))
 
 
@@ -80,7 +89,7 @@ def reciprocal(node, ctx):
 def log(node, ctx):
     from coremltools.converters.mil import Builder as mb
 
-    _float_only(node, ctx)
+    _dtypes(node, ctx)
     ctx.set(node, mb.log(x=ctx.var(node.inputs[0]), epsilon=np.float32(0), name=ctx.out(node)))
 
 
@@ -92,3 +101,18 @@ def where(node, ctx):
     if isinstance(cond, np.ndarray):
         cond = ctx.var(node.inputs[0])
     ctx.set(node, mb.select(cond=cond, a=a, b=b, name=ctx.out(node)))
+
+
+@TO_MIL.register(*LOGICAL)
+def logical(node, ctx):
+    from coremltools.converters.mil import Builder as mb
+
+    a, b = _operands(node, ctx, node.inputs[:2])
+    ctx.set(node, getattr(mb, LOGICAL[node.op_type])(x=a, y=b, name=ctx.out(node)))
+
+
+@TO_MIL.register("Not")
+def logical_not(node, ctx):
+    from coremltools.converters.mil import Builder as mb
+
+    ctx.set(node, mb.logical_not(x=ctx.var(node.inputs[0]), name=ctx.out(node)))

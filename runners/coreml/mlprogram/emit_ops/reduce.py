@@ -1,5 +1,5 @@
 """Reductions as MIL ops: ReduceMean, ReduceMax, ReduceMin, ReduceSum, ReduceProd, ReduceL1,
-ReduceL2, ReduceLogSum, ReduceLogSumExp, ReduceSumSquare, ArgMax, ArgMin."""
+ReduceL2, ReduceLogSum, ReduceLogSumExp, ReduceSumSquare, ArgMax, ArgMin, and the running sum CumSum."""
 
 import numpy as np
 
@@ -48,3 +48,17 @@ def arg_reduce(node, ctx, axis=0, keepdims=1, select_last_index=0):
     fn = mb.reduce_argmax if node.op_type == "ArgMax" else mb.reduce_argmin
     rank = ctx.need_rank(node.inputs[0])
     ctx.set(node, fn(x=ctx.var(node.inputs[0]), axis=int(axis) % rank, keep_dims=bool(keepdims), name=ctx.out(node)))
+
+
+@TO_MIL.register("CumSum")
+def cumsum(node, ctx, exclusive=0, reverse=0):
+    from coremltools.converters.mil import Builder as mb
+
+    rank = ctx.need_rank(node.inputs[0])
+    axis = int(np.asarray(ctx.need_const(node, 1, "the axis")).reshape(-1)[0]) % rank
+    ctx.set(
+        node,
+        mb.cumsum(
+            x=ctx.var(node.inputs[0]), axis=axis, exclusive=bool(exclusive), reverse=bool(reverse), name=ctx.out(node)
+        ),
+    )

@@ -1,5 +1,5 @@
 """Shape and layout ops as MIL ops: Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Concat, Split,
-Slice, Gather, Tile, Expand, Pad, DepthToSpace (DCR and CRD), SpaceToDepth, Identity, Cast."""
+Slice, Tile, Expand, Pad, DepthToSpace (DCR and CRD), SpaceToDepth, Identity, Cast."""
 
 import numpy as np
 
@@ -101,20 +101,6 @@ def slice_(node, ctx):
     )
 
 
-@TO_MIL.register("Gather")
-def gather(node, ctx, axis=0):
-    from coremltools.converters.mil import Builder as mb
-
-    shape = ctx.need_shape(node.inputs[0])
-    a = int(axis) % len(shape)
-    indices = ctx.const(node.inputs[1])
-    if indices is not None:
-        indices = np.where(indices < 0, indices + shape[a], indices).astype(np.int32)
-    else:
-        indices = ctx.var(node.inputs[1])
-    ctx.set(node, mb.gather(x=ctx.var(node.inputs[0]), indices=indices, axis=a, name=ctx.out(node)))
-
-
 @TO_MIL.register("Tile")
 def tile(node, ctx):
     from coremltools.converters.mil import Builder as mb
@@ -199,7 +185,7 @@ def identity(node, ctx):
     ctx.alias(node, node.inputs[0])
 
 
-CAST = {1: "fp32", 6: "int32", 9: "bool"}
+CAST = {1: "fp32", 10: "fp16", 6: "int32", 7: "int32", 9: "bool"}  # int64 values are int32 in the program
 
 
 @TO_MIL.register("Cast")
@@ -207,5 +193,6 @@ def cast(node, ctx, saturate=1, to=1):
     from coremltools.converters.mil import Builder as mb
 
     if to not in CAST:
-        raise ctx.fail("Cast to ONNX type %d is not converted to an ML Program (float32, int32, bool)" % to)
+        raise ctx.fail("Cast to ONNX type %d is not converted to an ML Program (float32, float16, int32, int64 as "
+                       "int32, bool)" % to)  # fmt: skip
     ctx.set(node, mb.cast(x=ctx.var(node.inputs[0]), dtype=CAST[to], name=ctx.out(node)))

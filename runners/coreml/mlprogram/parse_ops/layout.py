@@ -1,5 +1,5 @@
-"""MIL slice_by_index, split, gather, tile, depth_to_space, pixel_shuffle, space_to_depth, crop -> IR
-nodes."""
+"""MIL slice_by_index, split, gather, gather_along_axis, gather_nd, tile, reverse, stack,
+expand_dims, squeeze, depth_to_space, pixel_shuffle, space_to_depth, crop -> IR nodes."""
 
 import numpy as np
 
@@ -44,11 +44,54 @@ def slice_by_index(op, ctx):
 
 @FROM_MIL.register("split")
 def split(op, ctx):
+    """split_sizes, or num_splits equal parts (ONNX's num_outputs, which also takes a free size)."""
     axis = int(ctx.val(op, "axis"))
-    sizes = [int(v.shape[axis]) for v in op.outputs]
-    out = ctx.out(op)
     outs = [ctx.out(op, i) for i in range(len(op.outputs))]
-    ctx.node("Split", [ctx.input(op, "x"), ctx.const(out + "__sizes", _i64(sizes))], outs, axis=axis)
+    sizes = [v.shape[axis] for v in op.outputs]
+    if ctx.val(op, "split_sizes") is None and not all(isinstance(d, (int, np.integer)) for d in sizes):
+        ctx.node("Split", [ctx.input(op, "x")], outs, axis=axis, num_outputs=len(outs))
+        return
+    sizes = ctx.const(ctx.out(op) + "__sizes", _i64([int(d) for d in sizes]))
+    ctx.node("Split", [ctx.input(op, "x"), sizes], outs, axis=axis)
+
+
+@FROM_MIL.register("reverse")
+def reverse(op, ctx):
+    axes = ctx.val(op, "axes")
+    axes = list(range(len(op.inputs["x"].shape))) if axes is None else [int(a) for a in _i64(axes)]
+    big = np.iinfo(np.int64).max
+    out = ctx.out(op)
+    inputs = [
+        ctx.input(op, "x"),
+        ctx.const(out + "__starts", _i64([-1] * len(axes))),
+        ctx.const(out + "__ends", _i64([-big] * len(axes))),
+        ctx.const(out + "__axes", _i64(axes)),
+        ctx.const(out + "__steps", _i64([-1] * len(axes))),
+    ]
+    ctx.node("Slice", inputs, [out])
+
+
+@FROM_MIL.register("stack")
+def stack(op, ctx):
+    out = ctx.out(op)
+    axis = ctx.const(out + "__axis", _i64([int(ctx.val(op, "axis", 0))]))
+    values = op.inputs["values"]
+    parts = [ctx.node("Unsqueeze", [ctx.input_var(v), axis], ["%s__%d" % (out, i)]) for i, v in enumerate(values)]
+    ctx.node("Concat", parts, [out], axis=int(ctx.val(op, "axis", 0)))
+
+
+@FROM_MIL.register("expand_dims")
+def expand_dims(op, ctx):
+    out = ctx.out(op)
+    ctx.node("Unsqueeze", [ctx.input(op, "x"), ctx.const(out + "__axes", _i64(ctx.val(op, "axes")))], [out])
+
+
+@FROM_MIL.register("squeeze")
+def squeeze(op, ctx):
+    out = ctx.out(op)
+    axes = ctx.val(op, "axes")
+    inputs = [ctx.input(op, "x")] + ([ctx.const(out + "__axes", _i64(axes))] if axes is not None else [])
+    ctx.node("Squeeze", inputs, [out])
 
 
 @FROM_MIL.register("gather")
@@ -57,6 +100,21 @@ def gather(op, ctx):
         raise ctx.fail("gather with batch_dims is not translated")
     axis = int(ctx.val(op, "axis", 0))
     ctx.node("Gather", [ctx.input(op, "x"), ctx.input(op, "indices")], [ctx.out(op)], axis=axis)
+
+
+@FROM_MIL.register("gather_along_axis")
+def gather_along_axis(op, ctx):
+    axis = int(ctx.val(op, "axis", 0))
+    ctx.node("GatherElements", [ctx.input(op, "x"), ctx.input(op, "indices")], [ctx.out(op)], axis=axis)
+
+
+@FROM_MIL.register("gather_nd")
+def gather_nd(op, ctx):
+    if ctx.val(op, "batch_dims", 0):
+        raise ctx.fail("gather_nd with batch_dims is not translated")
+    out = ctx.out(op)
+    indices = ctx.node("Cast", [ctx.input(op, "indices")], [out + "__indices"], to=7)  # ONNX's GatherND: int64
+    ctx.node("GatherND", [ctx.input(op, "x"), indices], [out])
 
 
 @FROM_MIL.register("tile")

@@ -146,6 +146,14 @@ def reduce_arg(op, ctx):
     ctx.node("Cast", [index], [out], to=6)
 
 
+@FROM_MIL.register("cumsum")
+def cumsum(op, ctx):
+    out = ctx.out(op)
+    axis = ctx.const(out + "__axis", np.array(int(ctx.val(op, "axis", 0)), np.int32))
+    exclusive, reverse = (int(bool(ctx.val(op, k, False))) for k in ("exclusive", "reverse"))
+    ctx.node("CumSum", [ctx.input(op, "x"), axis], [out], exclusive=exclusive, reverse=reverse)
+
+
 @FROM_MIL.register("l2_pool")
 def l2_pool(op, ctx):
     _pool(op, ctx, "LpPool", p=2)

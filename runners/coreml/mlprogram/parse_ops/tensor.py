@@ -1,4 +1,4 @@
-"""MIL activations, arithmetic, shape and layout ops -> IR nodes."""
+"""MIL activations, arithmetic, logic, shape and layout ops, shape, fill and range_1d -> IR nodes."""
 
 import numpy as np
 
@@ -27,6 +27,7 @@ UNARY = {
     "sinh": "Sinh",
     "cosh": "Cosh",
     "atanh": "Atanh",
+    "logical_not": "Not",
 }
 BINARY = {
     "add": "Add",
@@ -41,6 +42,9 @@ BINARY = {
     "equal": "Equal",
     "greater_equal": "GreaterOrEqual",
     "less_equal": "LessOrEqual",
+    "logical_and": "And",
+    "logical_or": "Or",
+    "logical_xor": "Xor",
 }
 
 
@@ -144,3 +148,28 @@ def pad(op, ctx):
     if mode == "constant":
         inputs.append(ctx.const(out + "__value", np.array(float(ctx.val(op, "constant_val", 0.0)), np.float32)))
     ctx.node("Pad", inputs, [out], mode=mode)
+
+
+@FROM_MIL.register("shape")
+def shape(op, ctx):
+    """MIL's shape is int32, ONNX's int64: a Cast keeps the program's dtype."""
+    out = ctx.out(op)
+    dims = ctx.node("Shape", [ctx.input(op, "x")], [out + "__int64"])
+    ctx.node("Cast", [dims], [out], to=6)
+
+
+@FROM_MIL.register("fill")
+def fill(op, ctx):
+    from onnx import numpy_helper
+
+    out = ctx.out(op)
+    value = np.asarray(ctx.val(op, "value", 0.0))
+    if value.dtype == np.float64:
+        value = value.astype(np.float32)
+    dims = ctx.node("Cast", [ctx.input(op, "shape")], [out + "__shape"], to=7)
+    ctx.node("ConstantOfShape", [dims], [out], value=numpy_helper.from_array(value.reshape(1), out + "__value"))
+
+
+@FROM_MIL.register("range_1d")
+def range_1d(op, ctx):
+    ctx.node("Range", [ctx.input(op, "start"), ctx.input(op, "end"), ctx.input(op, "step")], [ctx.out(op)])
