@@ -31,6 +31,10 @@ INPUT_DTYPES = {
     np.dtype(np.bool_): "int32",
 }
 MAX_RANK = 5  # Core ML's tensors (coremltools refuses a program with a rank-6 value)
+# A free input dimension (a batch, a sequence length the source leaves free) becomes a flexible
+# size of the ML Program's input in this range (Core ML wants a finite upper bound for an ML
+# Program; the ONNX IR keeps no bounds of its own)
+FREE_SIZES = (1, 1024)
 
 
 def registry():
@@ -103,12 +107,16 @@ def mil_array(value):
     return value
 
 
-def _input_shape(ctx, vi):
-    shape = ctx.static_shape(vi.name)
+def _input_shape(ctx, vi, symbols):
+    """An input's MIL shape: its static sizes, and one MIL symbol per free dimension (the same
+    symbol for dimensions the IR names alike, so MIL knows that two inputs share a batch)."""
+    from coremltools.converters.mil.mil import get_new_symbol
+
+    shape = ctx.shape(vi.name)
     if shape is None:
         raise RunnerError(
             "missing-input-shape",
-            "the input '%s' has shape %s; an ML Program needs static input shapes" % (vi.name, ctx.shape(vi.name)),
+            "the input '%s' has no known rank; an ML Program's inputs have a rank" % vi.name,
             file=ctx.path,
             node=vi.name,
             framework="coreml",
@@ -123,7 +131,22 @@ def _input_shape(ctx, vi):
             framework="coreml",
             hint="give the value as a constant, or as an array of shape [1]",
         )
-    return tuple(shape)
+    dims = vi.type.tensor_type.shape.dim
+    out = []
+    for i, size in enumerate(shape):
+        if size is not None and size > 0:
+            out.append(int(size))
+            continue
+        key = dims[i].dim_param if i < len(dims) and dims[i].dim_param else "%s:%d" % (vi.name, i)
+        out.append(symbols.setdefault(key, get_new_symbol()))
+    return tuple(out)
+
+
+def _flexible(shape):
+    """An input's shape for the model description: each free dimension a range (FREE_SIZES)."""
+    import coremltools as ct
+
+    return ct.Shape([ct.RangeDim(*FREE_SIZES) if not isinstance(d, int) else d for d in shape])
 
 
 def _input_dtype(ctx, vi):
@@ -153,9 +176,10 @@ def build_program(graph_bytes, weights_path, path=""):
     model = read_graph(graph_bytes)
     names = Names()
     ctx = MilContext(model, load_npz(weights_path), names, path)
+    symbols = {}
+    shapes = {vi.name: _input_shape(ctx, vi, symbols) for vi in ctx.inputs}
     placeholders = {
-        names.mil(vi.name): mb.placeholder(shape=_input_shape(ctx, vi), dtype=_input_dtype(ctx, vi))
-        for vi in ctx.inputs
+        names.mil(vi.name): mb.placeholder(shape=shapes[vi.name], dtype=_input_dtype(ctx, vi)) for vi in ctx.inputs
     }
     prog = Program()
     with Function(placeholders, opset_version=ct.target.iOS15) as fn:
@@ -171,6 +195,10 @@ def build_program(graph_bytes, weights_path, path=""):
                 var = mb.identity(x=var, name=names.mil(o.name) if var.name != names.mil(o.name) else names.fresh())
             outputs.append(var)
         fn.set_outputs(outputs)
+    if symbols:
+        fn.set_input_types(
+            tuple(ct.TensorType(name=names.mil(vi.name), shape=_flexible(shapes[vi.name])) for vi in ctx.inputs)
+        )
     prog.add_function("main", fn)
     return prog, names, model
 

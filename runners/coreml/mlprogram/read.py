@@ -93,6 +93,15 @@ class ReadContext(object):
             self._inits.add(name)
         return name
 
+    def int64(self, op, key):
+        """An integer input as ONNX's shape-like inputs take it (int64; MIL's are int32): a constant,
+        or a Cast of the value the program computes."""
+        value = self.val(op, key)
+        name = "%s__%s" % (self.out(op), key)
+        if value is not None:
+            return self.const(name, np.asarray(value, np.int64).reshape(np.shape(value)))
+        return self.node("Cast", [self.input(op, key)], [name], to=7)
+
     def out(self, op, i=0):
         return self.name(op.outputs[i])
 

@@ -12,6 +12,15 @@ from ..common import TO_MIL
 from ._common import named
 
 
+def _sizes(node, ctx, axes):
+    """The sizes of the indexed axes of the data (input 0), which must be known."""
+    shape = ctx.shape(node.inputs[0]) or []
+    sizes = [shape[a] if a < len(shape) else None for a in axes]
+    if any(d is None or d <= 0 for d in sizes):
+        raise ctx.fail("indexing an axis of free size is not converted", reference="missing-input-shape")
+    return np.array(sizes, np.int64)
+
+
 def _indices(node, ctx, sizes, wrap=True):
     """The node's indices (input 1) as int32: a constant made non-negative, a computed value with
     negatives wrapped by `sizes` (the size of the indexed axis, broadcast) when `wrap`."""
@@ -32,9 +41,11 @@ def _indices(node, ctx, sizes, wrap=True):
 def gather(node, ctx, axis=0):
     from coremltools.converters.mil import Builder as mb
 
-    shape = ctx.need_shape(node.inputs[0])
-    a = int(axis) % len(shape)
-    indices = _indices(node, ctx, shape[a], wrap=False)  # MIL's gather takes negative indices as ONNX does
+    a = int(axis) % ctx.need_rank(node.inputs[0])
+    const = ctx.const(node.inputs[1])
+    wrap = const is not None and bool(np.any(const < 0))
+    sizes = _sizes(node, ctx, [a])[0] if wrap else 0
+    indices = _indices(node, ctx, sizes, wrap=False)  # MIL's gather takes negative indices as ONNX does
     ctx.set(node, mb.gather(x=ctx.var(node.inputs[0]), indices=indices, axis=a, name=ctx.out(node)))
 
 
@@ -42,9 +53,8 @@ def gather(node, ctx, axis=0):
 def gather_elements(node, ctx, axis=0):
     from coremltools.converters.mil import Builder as mb
 
-    shape = ctx.need_shape(node.inputs[0])
-    a = int(axis) % len(shape)
-    indices = _indices(node, ctx, shape[a])
+    a = int(axis) % ctx.need_rank(node.inputs[0])
+    indices = _indices(node, ctx, _sizes(node, ctx, [a])[0])
     ctx.set(node, mb.gather_along_axis(x=ctx.var(node.inputs[0]), indices=indices, axis=a, name=ctx.out(node)))
 
 
@@ -54,7 +64,8 @@ def gather_nd(node, ctx, batch_dims=0):
 
     if batch_dims:
         raise ctx.fail("GatherND with batch_dims=%d is not converted (MIL's iOS 15 gather_nd has none)" % batch_dims)
-    shape = ctx.need_shape(node.inputs[0])
-    depth = ctx.need_shape(node.inputs[1])[-1]
-    indices = _indices(node, ctx, np.array(shape[:depth], np.int64))
+    depth = (ctx.shape(node.inputs[1]) or [None])[-1]
+    if depth is None:
+        raise ctx.fail("GatherND with indices of unknown depth", reference="missing-input-shape")
+    indices = _indices(node, ctx, _sizes(node, ctx, range(depth)))
     ctx.set(node, mb.gather_nd(x=ctx.var(node.inputs[0]), indices=indices, name=ctx.out(node)))

@@ -56,7 +56,9 @@ def layer_normalization(node, ctx, axis=-1, epsilon=1e-5, stash_type=1):
         raise ctx.fail("LayerNormalization's mean and inverse deviation outputs have no MIL equivalent")
     rank = ctx.need_rank(node.inputs[0])
     axes = list(range(axis % rank, rank))
-    normalized_shape = ctx.need_shape(node.inputs[0])[axes[0] :]
+    normalized_shape = ctx.shape(node.inputs[0])[axes[0] :]
+    if any(d is None or d <= 0 for d in normalized_shape):
+        raise ctx.fail("LayerNormalization over a free size is not converted", reference="missing-input-shape")
     kw = {}
     scale = ctx.need_const(node, 1, "the scale")
     kw["gamma"] = f32(np.broadcast_to(scale, normalized_shape))

@@ -1,33 +1,96 @@
 """Shape and layout ops as MIL ops: Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Concat, Split,
-Slice, Tile, Expand, Pad, DepthToSpace (DCR and CRD), SpaceToDepth, Identity, Cast."""
+Slice, Tile, Expand, Pad, DepthToSpace (DCR and CRD), SpaceToDepth, Identity, Cast.
+
+A free input size (a batch, a sequence length) leaves sizes unknown here: Reshape, Squeeze,
+Unsqueeze, Slice and Expand then take the shapes the program computes; a form that needs a size
+this writer cannot know is refused with missing-input-shape, and the broker fixes the sizes."""
 
 import numpy as np
 
 from ..common import TO_MIL
 from ._common import named
 
+INT32_MAX = 2**31 - 1
 
-def _static_reshape(node, ctx):
-    from coremltools.converters.mil import Builder as mb
 
-    shape = ctx.need_shape(node.outputs[0])
-    ctx.set(node, mb.reshape(x=ctx.var(node.inputs[0]), shape=np.array(shape, np.int32), name=ctx.out(node)))
+def _known_shape(ctx, name):
+    """A value's shape as MIL's reshape takes it: its sizes with -1 for its one free size; None when
+    the rank is unknown or more than one size is free."""
+    shape = ctx.shape(name)
+    if shape is None or sum(1 for d in shape if d is None or d <= 0) > 1:
+        return None
+    return np.array([-1 if d is None or d <= 0 else d for d in shape], np.int32)
 
 
 @TO_MIL.register("Reshape")
 def reshape(node, ctx, allowzero=0):
-    """Every reshape-like op becomes a reshape to the (static) output shape."""
-    _static_reshape(node, ctx)
+    """To the output shape where at most one size is free; else to the shape input: a constant
+    with ONNX's 0 (copy the input's size) resolved, or the shape computed in the program (taken as
+    it is: its sizes come from tensors', which Core ML never has of size 0)."""
+    from coremltools.converters.mil import Builder as mb
+
+    x = ctx.var(node.inputs[0])
+    target = _known_shape(ctx, node.outputs[0])
+    if target is None and ctx.const(node.inputs[1]) is not None:
+        target = _resolved_shape(node, ctx, allowzero)
+    if target is None:
+        target = ctx.var(node.inputs[1])
+    ctx.set(node, mb.reshape(x=x, shape=target, name=ctx.out(node)))
+
+
+def _resolved_shape(node, ctx, allowzero):
+    shape = [int(d) for d in ctx.const(node.inputs[1]).reshape(-1)]
+    given = ctx.shape(node.inputs[0]) or []
+    same_rank = len(shape) == len(given)
+    out = []
+    for i, d in enumerate(shape):
+        if d == 0 and not allowzero:
+            size = given[i] if i < len(given) else None
+            if size is None and not same_rank:
+                raise ctx.fail("Reshape copies the free size %d of '%s' to another rank" % (i, node.inputs[0]),
+                               reference="missing-input-shape")  # fmt: skip
+            d = 0 if size is None else size  # MIL's reshape copies a 0 when the ranks agree
+        out.append(d)
+    return np.array(out, np.int32)
 
 
 @TO_MIL.register("Flatten")
 def flatten(node, ctx, axis=1):
-    _static_reshape(node, ctx)
+    from coremltools.converters.mil import Builder as mb
+
+    target = _known_shape(ctx, node.outputs[0])
+    if target is None:
+        raise ctx.fail("Flatten of a value with several free sizes is not converted", reference="missing-input-shape")
+    ctx.set(node, mb.reshape(x=ctx.var(node.inputs[0]), shape=target, name=ctx.out(node)))
 
 
-@TO_MIL.register("Squeeze", "Unsqueeze")
+@TO_MIL.register("Squeeze")
 def squeeze(node, ctx):
-    _static_reshape(node, ctx)
+    from coremltools.converters.mil import Builder as mb
+
+    shape = ctx.shape(node.inputs[0])
+    if node.input(1):
+        axes = [int(a) for a in ctx.need_const(node, 1, "the axes").reshape(-1)]
+    elif shape is not None and all(d is not None and d > 0 for d in shape):
+        axes = [i for i, d in enumerate(shape) if d == 1]
+    else:
+        raise ctx.fail("Squeeze without axes of a value with free sizes", reference="missing-input-shape")
+    if not axes:
+        ctx.alias(node, node.inputs[0])
+        return
+    ctx.set(node, mb.squeeze(x=ctx.var(node.inputs[0]), axes=axes, name=ctx.out(node)))
+
+
+@TO_MIL.register("Unsqueeze")
+def unsqueeze(node, ctx):
+    from coremltools.converters.mil import Builder as mb
+
+    axes = [int(a) for a in ctx.need_const(node, 1, "the axes").reshape(-1)]
+    x = ctx.var(node.inputs[0])
+    if x.rank == 0 and axes in ([0], [-1]):  # MIL's expand_dims takes tensors of rank 1 or more
+        ctx.set(node, mb.reshape(x=x, shape=np.array([1], np.int32), name=ctx.out(node)))
+        return
+    ctx.set(node, mb.expand_dims(x=x, axes=axes, name=ctx.out(node)))
 
 
 @TO_MIL.register("Transpose")
@@ -56,7 +119,12 @@ def split(node, ctx, axis=0, num_outputs=None):
 
     rank = ctx.need_rank(node.inputs[0])
     a = int(axis) % rank
-    sizes = [ctx.need_shape(o)[a] for o in node.outputs]
+    if node.input(1):
+        sizes = [int(d) for d in ctx.need_const(node, 1, "the split sizes").reshape(-1)]
+    else:
+        sizes = [(ctx.shape(o) or [None] * rank)[a] for o in node.outputs]
+        if any(d is None or d <= 0 for d in sizes):
+            raise ctx.fail("Split of a free size into %d parts" % len(node.outputs), reference="missing-input-shape")
     outs = mb.split(
         x=ctx.var(node.inputs[0]),
         split_sizes=np.array(sizes, np.int32),
@@ -70,35 +138,77 @@ def split(node, ctx, axis=0, num_outputs=None):
 
 @TO_MIL.register("Slice")
 def slice_(node, ctx):
-    """slice_by_index with every axis's begin/end resolved from ONNX's starts/ends/axes/steps."""
+    """slice_by_index. Where the sliced axes' sizes and the bounds are known, every axis's
+    begin/end is resolved from ONNX's starts/ends/axes/steps here; else (a free size, bounds
+    computed in the program) the bounds are given as they are, with forward steps only: MIL's
+    slice is numpy's, which takes negative and out-of-range bounds as ONNX does."""
     from coremltools.converters.mil import Builder as mb
 
-    shape = ctx.need_shape(node.inputs[0])
-    rank = len(shape)
-    starts = ctx.need_const(node, 1, "the starts").reshape(-1)
-    ends = ctx.need_const(node, 2, "the ends").reshape(-1)
-    axes = ctx.need_const(node, 3, "the axes").reshape(-1) if node.input(3) else np.arange(len(starts))
-    steps = ctx.need_const(node, 4, "the steps").reshape(-1) if node.input(4) else np.ones(len(starts), np.int64)
-    begin, end, stride = [0] * rank, list(shape), [1] * rank
-    end_mask = [False] * rank
-    for s, e, a, st in zip(starts, ends, axes, steps):
-        a = int(a) % rank
-        b, stop, step = slice(int(s), int(e), int(st)).indices(shape[a])
-        if len(range(b, stop, step)) == 0:
-            raise ctx.fail("an empty slice is not converted to an ML Program")
-        begin[a], end[a], stride[a] = b, stop, step
-        end_mask[a] = step < 0 and stop < 0  # through index 0 going backwards
+    shape = ctx.shape(node.inputs[0])
+    rank = ctx.need_rank(node.inputs[0])
+    n = ctx.rank(node.inputs[1]) and ctx.shape(node.inputs[1])[0]
+    axes = ctx.need_const(node, 3, "the axes").reshape(-1) if node.input(3) else np.arange(n or 0)
+    axes = [int(a) % rank for a in axes]
+    steps = ctx.need_const(node, 4, "the steps").reshape(-1) if node.input(4) else np.ones(len(axes), np.int64)
+    starts, ends = ctx.const(node.inputs[1]), ctx.const(node.inputs[2])
+    known = starts is not None and ends is not None and all(shape[a] is not None and shape[a] > 0 for a in axes)
+    begin, end, stride = [0] * rank, [0] * rank, [1] * rank
+    begin_mask, end_mask = [True] * rank, [True] * rank
+    if known:
+        for s, e, a, st in zip(starts.reshape(-1), ends.reshape(-1), axes, steps):
+            b, stop, step = slice(int(s), int(e), int(st)).indices(shape[a])
+            if len(range(b, stop, step)) == 0:
+                raise ctx.fail("an empty slice is not converted to an ML Program")
+            begin[a], end[a], stride[a], begin_mask[a] = b, stop, step, False
+            end_mask[a] = step < 0 and stop < 0  # through index 0 going backwards
+        begin_v, end_v = np.array(begin, np.int32), np.array(end, np.int32)
+    else:
+        if any(int(st) <= 0 for st in steps):
+            raise ctx.fail("a backward Slice of a free size or with computed bounds is not converted",
+                           reference="missing-input-shape")  # fmt: skip
+        for a, st in zip(axes, steps):
+            stride[a], begin_mask[a], end_mask[a] = int(st), False, False
+        begin_v = _bounds(node, ctx, 1, axes, rank, begin_mask)
+        end_v = _bounds(node, ctx, 2, axes, rank, end_mask)
     ctx.set(
         node,
         mb.slice_by_index(
             x=ctx.var(node.inputs[0]),
-            begin=np.array(begin, np.int32),
-            end=np.array([0 if m else e for e, m in zip(end, end_mask)], np.int32),
+            begin=begin_v,
+            end=end_v,
             stride=np.array(stride, np.int32),
+            begin_mask=begin_mask,
             end_mask=end_mask,
             name=ctx.out(node),
         ),
     )
+
+
+def _bounds(node, ctx, i, axes, rank, mask):
+    """Input i (starts or ends, one per sliced axis) as a full-rank int32 vector: the other axes 0
+    (masked), bounds past int32 masked (the whole axis), a computed vector scattered in place."""
+    from coremltools.converters.mil import Builder as mb
+
+    const = ctx.const(node.inputs[i])
+    if const is not None:
+        out = [0] * rank
+        for a, v in zip(axes, const.reshape(-1)):
+            v = int(v)
+            if v >= INT32_MAX or v <= -INT32_MAX:
+                mask[a] = True
+            out[a] = int(np.clip(v, -INT32_MAX, INT32_MAX))
+        return np.array(out, np.int32)
+    var = ctx.var(node.inputs[i])
+    if axes == list(range(rank)):
+        return var
+    pieces = []
+    for a in range(rank):
+        if a in axes:
+            k = axes.index(a)
+            pieces.append(mb.slice_by_index(x=var, begin=[k], end=[k + 1], name=named(ctx, node, False)))
+        else:
+            pieces.append(np.zeros(1, np.int32))
+    return mb.concat(values=pieces, axis=0, name=named(ctx, node, False))
 
 
 @TO_MIL.register("Tile")
@@ -111,20 +221,42 @@ def tile(node, ctx):
 
 @TO_MIL.register("Expand")
 def expand(node, ctx):
-    """Broadcast to the output shape: a reshape to its rank (leading 1s), then tile."""
+    """Broadcast: the input given the output's rank (leading 1s), then tiled. To a known output
+    shape the repeats are constants; to a shape computed in the program (a free batch...) they are
+    max(shape, input's shape) / input's shape, computed there too."""
     from coremltools.converters.mil import Builder as mb
 
-    shape = ctx.need_shape(node.inputs[0])
-    out = ctx.need_shape(node.outputs[0])
-    full = [1] * (len(out) - len(shape)) + shape
-    x = ctx.var(node.inputs[0])
-    if full != shape:
-        x = mb.reshape(x=x, shape=np.array(full, np.int32), name=named(ctx, node, False))
-    reps = [o // i for i, o in zip(full, out)]
-    if reps == [1] * len(out):
-        ctx.set(node, mb.identity(x=x, name=ctx.out(node)))
+    shape = ctx.shape(node.inputs[0])
+    out = ctx.static_shape(node.outputs[0])
+    rank = len(out) if out is not None else (ctx.shape(node.inputs[1]) or [None])[0]
+    if shape is None or rank is None:
+        raise ctx.fail("Expand to a shape of unknown length", reference="missing-input-shape")
+    x = ctx.x(node.inputs[0])
+    lead = rank - len(shape)
+    if isinstance(x, np.ndarray):
+        x = x.reshape([1] * lead + list(x.shape))
+        full = list(x.shape)
+        x = ctx.var(node.inputs[0]) if lead == 0 else mb.const(val=x, name=named(ctx, node, False))
+    else:
+        full = [1] * lead + list(shape)
+        if lead:
+            x = mb.expand_dims(x=x, axes=list(range(lead)), name=named(ctx, node, False))
+    if out is not None:
+        reps = [o // i for i, o in zip(full, out)]
+        if reps == [1] * len(out):
+            ctx.set(node, mb.identity(x=x, name=ctx.out(node)))
+            return
+        ctx.set(node, mb.tile(x=x, reps=np.array(reps, np.int32), name=ctx.out(node)))
         return
-    ctx.set(node, mb.tile(x=x, reps=np.array(reps, np.int32), name=ctx.out(node)))
+    target = ctx.var(node.inputs[1])
+    if all(d == 1 for d in full):
+        reps = target
+    else:
+        have = (np.array(full, np.int32) if all(d is not None for d in full)
+                else mb.shape(x=x, name=named(ctx, node, False)))  # fmt: skip
+        wanted = mb.maximum(x=target, y=have, name=named(ctx, node, False))
+        reps = mb.floor_div(x=wanted, y=have, name=named(ctx, node, False))
+    ctx.set(node, mb.tile(x=x, reps=reps, name=ctx.out(node)))
 
 
 @TO_MIL.register("Pad")

@@ -12,12 +12,9 @@ def _i64(values):
 
 @FROM_MIL.register("slice_by_index")
 def slice_by_index(op, ctx):
-    """begin/end/stride with begin_mask / end_mask (the whole axis that way); squeeze_mask is not
-    translated."""
-    shape = list(op.inputs["x"].shape)
-    rank = len(shape)
-    begin = _i64(ctx.val(op, "begin"))
-    end = _i64(ctx.val(op, "end"))
+    """begin/end/stride with begin_mask / end_mask (the whole axis that way), constant or computed
+    (numpy's slicing, ONNX's too); squeeze_mask is not translated."""
+    rank = len(op.inputs["x"].shape)
     stride = _i64(ctx.val(op, "stride", [1] * rank))
     masks = {
         k: [bool(v) for v in np.asarray(ctx.val(op, k, [False] * rank)).reshape(-1)]
@@ -26,19 +23,27 @@ def slice_by_index(op, ctx):
     if any(masks["squeeze_mask"]):
         raise ctx.fail("slice_by_index with a squeeze_mask is not translated")
     big = np.iinfo(np.int64).max
-    starts, ends = [], []
-    for i in range(rank):
-        forward = stride[i] > 0
-        starts.append((0 if forward else big) if masks["begin_mask"][i] else begin[i])
-        ends.append((big if forward else -big) if masks["end_mask"][i] else end[i])
+    whole = {
+        "begin": [0 if s > 0 else big for s in stride],
+        "end": [big if s > 0 else -big for s in stride],
+    }
     out = ctx.out(op)
-    inputs = [
-        ctx.input(op, "x"),
-        ctx.const(out + "__starts", _i64(starts)),
-        ctx.const(out + "__ends", _i64(ends)),
-        ctx.const(out + "__axes", np.arange(rank, dtype=np.int64)),
-        ctx.const(out + "__steps", stride),
-    ]
+    bounds = []
+    for key in ("begin", "end"):
+        mask = masks[key + "_mask"]
+        value = ctx.val(op, key)
+        if value is not None:
+            value = [w if m else v for v, w, m in zip(_i64(value), whole[key], mask)]
+            bounds.append(ctx.const("%s__%ss" % (out, key), _i64(value)))
+            continue
+        given = ctx.node("Cast", [ctx.input(op, key)], ["%s__%s_int64" % (out, key)], to=7)
+        if any(mask):
+            cond = ctx.const("%s__%s_mask" % (out, key), np.array(mask))
+            given = ctx.node("Where", [cond, ctx.const("%s__%s_whole" % (out, key), _i64(whole[key])), given],
+                             ["%s__%ss" % (out, key)])  # fmt: skip
+        bounds.append(given)
+    inputs = [ctx.input(op, "x")] + bounds
+    inputs += [ctx.const(out + "__axes", np.arange(rank, dtype=np.int64)), ctx.const(out + "__steps", stride)]
     ctx.node("Slice", inputs, [out])
 
 
@@ -120,7 +125,7 @@ def gather_nd(op, ctx):
 @FROM_MIL.register("tile")
 def tile(op, ctx):
     out = ctx.out(op)
-    ctx.node("Tile", [ctx.input(op, "x"), ctx.const(out + "__reps", _i64(ctx.val(op, "reps")))], [out])
+    ctx.node("Tile", [ctx.input(op, "x"), ctx.int64(op, "reps")], [out])
 
 
 @FROM_MIL.register("depth_to_space")

@@ -121,11 +121,8 @@ def concat(op, ctx):
 
 @FROM_MIL.register("reshape")
 def reshape(op, ctx):
-    shape = ctx.val(op, "shape")
-    if shape is None:
-        raise ctx.fail("reshape to a computed shape is not translated")
-    target = ctx.const(ctx.out(op) + "__shape", np.asarray(shape, np.int64).reshape(-1))
-    ctx.node("Reshape", [ctx.input(op, "x"), target], [ctx.out(op)])
+    """MIL's 0 copies the input's size when the ranks agree, ONNX's (allowzero=0) too."""
+    ctx.node("Reshape", [ctx.input(op, "x"), ctx.int64(op, "shape")], [ctx.out(op)])
 
 
 @FROM_MIL.register("transpose")
@@ -166,10 +163,26 @@ def fill(op, ctx):
     value = np.asarray(ctx.val(op, "value", 0.0))
     if value.dtype == np.float64:
         value = value.astype(np.float32)
-    dims = ctx.node("Cast", [ctx.input(op, "shape")], [out + "__shape"], to=7)
+    dims = ctx.int64(op, "shape")
     ctx.node("ConstantOfShape", [dims], [out], value=numpy_helper.from_array(value.reshape(1), out + "__value"))
 
 
 @FROM_MIL.register("range_1d")
 def range_1d(op, ctx):
     ctx.node("Range", [ctx.input(op, "start"), ctx.input(op, "end"), ctx.input(op, "step")], [ctx.out(op)])
+
+
+@FROM_MIL.register("floor_div")
+def floor_div(op, ctx):
+    """Floor division: Floor(x / y) for floats; for integers (x - mod(x, y)) / y, exact where ONNX's
+    integer Div truncates towards zero (Mod with fmod=0 takes the divisor's sign, as floor does)."""
+    from coremltools.converters.mil.mil import types
+
+    out = ctx.out(op)
+    x, y = ctx.input(op, "x"), ctx.input(op, "y")
+    if op.outputs[0].dtype == types.int32:
+        rest = ctx.node("Mod", [x, y], [out + "__mod"], fmod=0)
+        whole = ctx.node("Sub", [x, rest], [out + "__multiple"])
+        ctx.node("Div", [whole, y], [out])
+        return
+    ctx.node("Floor", [ctx.node("Div", [x, y], [out + "__quotient"])], [out])
