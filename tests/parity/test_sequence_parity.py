@@ -30,7 +30,6 @@ TARGETS = {  # target -> (framework, suffix, label)
 # (model, target) -> what is missing today
 SEQUENCE_GAPS: dict[tuple[str, str], str] = {
     **{(m, "tensorflow"): "GatherElements, LSTM/GRU" for m in ("bert", "lstm", "gru")},
-    ("gru", "mlpackage"): "a GRU with linear_before_reset=1 (MIL's gru resets before the recurrent product)",
     **{(m, "cntk"): "Erf, Gather, LayerNormalization, Where, LSTM/GRU" for m in MODELS},
     **{(m, "caffe"): "attention and recurrent layers" for m in MODELS},
 }  # fmt: skip

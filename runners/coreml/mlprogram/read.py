@@ -56,9 +56,31 @@ class ReadContext(object):
         self.initializers = []
         self._inits = set()
         self.op = None
+        self.renamed = {}  # MIL name -> IR name inside a nested block (a loop's body and condition)
 
     def name(self, var):
+        if var.name in self.renamed:
+            return self.renamed[var.name]
         return self.names.get(var.name, var.name)
+
+    def nested(self, renamed):
+        """A context for a nested block: its own nodes (a subgraph's), the same initializers (outer
+        scope values to the subgraph), MIL names renamed as `renamed` says."""
+        child = ReadContext(self.names, self.path)
+        child.initializers, child._inits = self.initializers, self._inits
+        child.renamed = dict(self.renamed, **renamed)
+        return child
+
+    def translate(self, operations):
+        """Each MIL op (constants aside) through its converter, into this context's nodes."""
+        reg = registry()
+        ops = [op for op in operations if op.op_type != "const"]
+        reg.check([(op.name, op.op_type) for op in ops], MIL_OPSET)
+        outer = self.op
+        for op in ops:
+            self.op = op
+            reg.lookup(op.op_type, MIL_OPSET)(op, self)
+        self.op = outer
 
     def val(self, op, key, default=None):
         var = op.inputs.get(key)
@@ -123,7 +145,7 @@ class ReadContext(object):
         )
 
 
-def _value_info(name, var):
+def value_info(name, var):
     """An ONNX value info of a MIL Var: its shape and dtype (fp32, fp16, int32 or bool)."""
     from coremltools.converters.mil.mil import types
     from onnx import TensorProto, helper
@@ -139,22 +161,16 @@ def program_to_onnx(spec, prog, path, input_shapes=None):
 
     names = json.loads(spec.description.metadata.userDefined.get(NAMES_KEY, "{}") or "{}")
     fn = prog.functions.get("main") or next(iter(prog.functions.values()))
-    reg = registry()
-    ops = [op for op in fn.operations if op.op_type != "const"]
-    reg.check([(op.name, op.op_type) for op in ops], MIL_OPSET)
     ctx = ReadContext(names, path)
-    for op in ops:
-        ctx.op = op
-        reg.lookup(op.op_type, MIL_OPSET)(op, ctx)
-    ctx.op = None
-    inputs = [_value_info(ctx.name(v), v) for v in fn.inputs.values()]
+    ctx.translate(fn.operations)
+    inputs = [value_info(ctx.name(v), v) for v in fn.inputs.values()]
     for vi in inputs:
         given = (input_shapes or {}).get(vi.name)
         if given:
             dims = vi.type.tensor_type.shape.dim
             for d, size in zip(dims, given):
                 d.dim_value = int(size)
-    outputs = [_value_info(ctx.name(v), v) for v in fn.outputs]
+    outputs = [value_info(ctx.name(v), v) for v in fn.outputs]
     graph = helper.make_graph(ctx.nodes, "mlprogram", inputs, outputs, ctx.initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", ir.IR_OPSET)])
     model.producer_name = "mmbroker coreml runner (ML Program)"

@@ -55,7 +55,23 @@ def gather_elements(node, ctx, axis=0):
 
     a = int(axis) % ctx.need_rank(node.inputs[0])
     indices = _indices(node, ctx, _sizes(node, ctx, [a])[0])
-    ctx.set(node, mb.gather_along_axis(x=ctx.var(node.inputs[0]), indices=indices, axis=a, name=ctx.out(node)))
+    data = _cropped_to_indices(node, ctx, a)
+    ctx.set(node, mb.gather_along_axis(x=data, indices=indices, axis=a, name=ctx.out(node)))
+
+
+def _cropped_to_indices(node, ctx, axis):
+    """The data, its other axes than `axis` cut to the indices' sizes: ONNX (as torch.gather) lets
+    the indices be smaller there, MIL's gather_along_axis wants them equal."""
+    from coremltools.converters.mil import Builder as mb
+
+    data, given = ctx.shape(node.inputs[0]) or [], ctx.shape(node.inputs[1]) or []
+    ends = [i if a != axis and d is not None and i is not None and 0 < i < d else 0
+            for a, (d, i) in enumerate(zip(data, given))]  # fmt: skip
+    if not any(ends):
+        return ctx.var(node.inputs[0])
+    return mb.slice_by_index(x=ctx.var(node.inputs[0]), begin=np.zeros(len(ends), np.int32),
+                             end=np.array(ends, np.int32), end_mask=[e == 0 for e in ends],
+                             name=named(ctx, node, False))  # fmt: skip
 
 
 @TO_MIL.register("GatherND")

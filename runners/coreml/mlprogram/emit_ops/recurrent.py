@@ -13,7 +13,7 @@ Apple's runtime) and how ONNX's weights map onto them:
   applied to the state before the recurrent product, ONNX's linear_before_reset=0. PyTorch's and
   Keras's reset_after GRU (linear_before_reset=1) has no MIL op with those numbers: iOS 18's
   `reset_after` gru is marked failing against PyTorch in coremltools' own tests, and is not
-  used. One direction per op: a bidirectional GRU is two ops.
+  used; it becomes a while_loop (gru_loop.py). One direction per op: a bidirectional GRU is two.
 - rnn: one bias (Wb + Rb), one direction per op.
 
 A reverse-direction op returns its sequence in the order it ran (last position first); ONNX's Y
@@ -24,6 +24,7 @@ import numpy as np
 
 from ..common import TO_MIL
 from ._common import f32, named
+from .gru_loop import gru_loops
 
 ACTIVATIONS = {"Sigmoid": "sigmoid", "Tanh": "tanh", "Relu": "relu", "HardSigmoid": "hard_sigmoid"}
 DEFAULTS = {"LSTM": ["Sigmoid", "Tanh", "Tanh"], "GRU": ["Sigmoid", "Tanh"], "RNN": ["Tanh"]}
@@ -202,12 +203,11 @@ def lstm(node, ctx, activation_alpha=None, activation_beta=None, activations=Non
 def gru(node, ctx, activation_alpha=None, activation_beta=None, activations=None, clip=None, direction="forward",
         hidden_size=None, layout=0, linear_before_reset=0):  # fmt: skip
     if linear_before_reset:
-        raise ctx.fail(
-            "a GRU with linear_before_reset=1 (PyTorch's GRU, Keras's reset_after) is not converted to an ML "
-            "Program: MIL's gru applies the reset gate before the recurrent product (linear_before_reset=0), and "
-            "iOS 18's reset_after gru does not give PyTorch's numbers in coremltools' own tests",
-            hint="convert to another target framework",
-        )
+        rec = Recurrence(node, ctx, activations, activation_alpha, activation_beta, clip, direction, hidden_size,
+                         layout)  # fmt: skip
+        sequences, states = gru_loops(rec)
+        rec.set_outputs(sequences, [states])
+        return
     _single_direction_ops(node, ctx, "gru", activations, activation_alpha, activation_beta, clip, direction,
                           hidden_size, layout)  # fmt: skip
 
