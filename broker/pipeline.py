@@ -496,8 +496,20 @@ class Session:
                 opset=common_ir.opset_of(model),
                 framework=framework,
                 nodes=names,
-                hint="convert to another target framework, or replace these ops in the source model",
+                hint=self._other_format_hint(framework, fmt, set(ops))
+                or "convert to another target framework, or replace these ops in the source model",
             )
+
+    def _other_format_hint(self, framework: str, fmt: str, ops: set[str]) -> str:
+        """A hint naming another output format of `framework` whose emitter has every op in `ops`
+        (CoreML's ML Program .mlpackage where the NeuralNetwork .mlmodel lacks a layer), or ''."""
+        for entry in self.describe(framework).emit_formats:
+            if entry.format and entry.format != fmt and ops <= set(entry.ops):
+                return (
+                    f"{framework}'s .{entry.format} format has these ops: write that instead "
+                    f"(-om model.{entry.format}); the format asked for has no layer for them"
+                )
+        return ""
 
 
 def _text(value: str) -> str:

@@ -13,12 +13,16 @@ from ._common import named
 
 
 def _sizes(node, ctx, axes):
-    """The sizes of the indexed axes of the data (input 0), which must be known."""
+    """The sizes of the indexed axes of the data (input 0): constants where known, else read from
+    the data's shape in the program (a free batch or sequence length)."""
+    from coremltools.converters.mil import Builder as mb
+
     shape = ctx.shape(node.inputs[0]) or []
     sizes = [shape[a] if a < len(shape) else None for a in axes]
-    if any(d is None or d <= 0 for d in sizes):
-        raise ctx.fail("indexing an axis of free size is not converted", reference="missing-input-shape")
-    return np.array(sizes, np.int64)
+    if all(d is not None and d > 0 for d in sizes):
+        return np.array(sizes, np.int64)
+    dims = mb.shape(x=ctx.var(node.inputs[0]), name=named(ctx, node, False))
+    return mb.gather(x=dims, indices=np.array(list(axes), np.int32), axis=0, name=named(ctx, node, False))
 
 
 def _indices(node, ctx, sizes, wrap=True):
@@ -27,13 +31,17 @@ def _indices(node, ctx, sizes, wrap=True):
     from coremltools.converters.mil import Builder as mb
 
     const = ctx.const(node.inputs[1])
-    if const is not None:
+    if const is not None and not np.any(const < 0):
+        return const.astype(np.int32)
+    if const is not None and isinstance(sizes, np.ndarray):
         return np.where(const < 0, const + sizes, const).astype(np.int32)
     var = ctx.var(node.inputs[1])
     if not wrap:
         return var
     negative = mb.less(x=var, y=np.int32(0), name=named(ctx, node, False))
-    wrapped = mb.add(x=var, y=np.asarray(sizes, np.int32), name=named(ctx, node, False))
+    if isinstance(sizes, np.ndarray):
+        sizes = sizes.astype(np.int32)
+    wrapped = mb.add(x=var, y=sizes, name=named(ctx, node, False))
     return mb.select(cond=negative, a=wrapped, b=var, name=named(ctx, node, False))
 
 
@@ -43,8 +51,8 @@ def gather(node, ctx, axis=0):
 
     a = int(axis) % ctx.need_rank(node.inputs[0])
     const = ctx.const(node.inputs[1])
-    wrap = const is not None and bool(np.any(const < 0))
-    sizes = _sizes(node, ctx, [a])[0] if wrap else 0
+    wrap = const is not None and bool(np.any(const < 0)) and ctx.static_shape(node.inputs[0]) is not None
+    sizes = _sizes(node, ctx, [a]) if wrap else None
     indices = _indices(node, ctx, sizes, wrap=False)  # MIL's gather takes negative indices as ONNX does
     ctx.set(node, mb.gather(x=ctx.var(node.inputs[0]), indices=indices, axis=a, name=ctx.out(node)))
 
@@ -54,7 +62,7 @@ def gather_elements(node, ctx, axis=0):
     from coremltools.converters.mil import Builder as mb
 
     a = int(axis) % ctx.need_rank(node.inputs[0])
-    indices = _indices(node, ctx, _sizes(node, ctx, [a])[0])
+    indices = _indices(node, ctx, _sizes(node, ctx, [a]))
     data = _cropped_to_indices(node, ctx, a)
     ctx.set(node, mb.gather_along_axis(x=data, indices=indices, axis=a, name=ctx.out(node)))
 
