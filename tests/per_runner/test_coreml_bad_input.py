@@ -70,6 +70,29 @@ def test_unsupported_ops_are_all_listed(tmp_path):
     assert "relu1" not in r.stderr
 
 
+def test_mlmodel_refusal_names_the_format_that_has_the_ops(tmp_path):
+    """A transformer block's LayerNormalization and Erf have no layer in the classic .mlmodel: the
+    refusal points to .mlpackage, which then converts with parity."""
+    rng = np.random.default_rng(0)
+    m = onnx_model(
+        [
+            h.make_node("LayerNormalization", ["x", "g", "b"], ["n"], name="ln1", axis=-1),
+            h.make_node("Erf", ["n"], ["y"], name="erf1"),
+        ],
+        [("x", [1, 6, 8])],
+        [("y", [1, 6, 8])],
+        [("g", rng.standard_normal(8).astype(np.float32)), ("b", rng.standard_normal(8).astype(np.float32))],
+    )
+    src = _save(m, tmp_path / "block.onnx")
+    out = tmp_path / "block.mlmodel"
+    r = run_cli("convert", "-sf", "onnx", "-in", src, "-df", "coreml", "-om", out)
+    assert_clean_failure(r, out, "unsupported-op", "ln1", "erf1", "-om model.mlpackage")
+    package = tmp_path / "block.mlpackage"
+    r = run_cli("convert", "-sf", "onnx", "-in", src, "-df", "coreml", "-om", package)
+    assert r.exit_code == 0, r.stderr
+    assert "parity: PASS" in r.stdout + r.stderr
+
+
 def test_attribute_without_coreml_equivalent_names_the_node(tmp_path):
     m = onnx_model(
         [h.make_node("Softmax", ["x"], ["y"], name="softmax_h", axis=2)], [("x", [1, 3, 4, 5])], [("y", [1, 3, 4, 5])]
