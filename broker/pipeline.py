@@ -502,13 +502,11 @@ class Session:
 
     def _other_format_hint(self, framework: str, fmt: str, ops: set[str]) -> str:
         """A hint naming another output format of `framework` whose emitter has every op in `ops`
-        (CoreML's ML Program .mlpackage where the NeuralNetwork .mlmodel lacks a layer), or ''."""
+        (CoreML's ML Program .mlpackage where the NeuralNetwork .mlmodel emitter lacks them), or ''."""
         for entry in self.describe(framework).emit_formats:
             if entry.format and entry.format != fmt and ops <= set(entry.ops):
-                return (
-                    f"{framework}'s .{entry.format} format has these ops: write that instead "
-                    f"(-om model.{entry.format}); the format asked for has no layer for them"
-                )
+                fmt_name = entry.format
+                return f"{framework}'s .{fmt_name} format converts these ops: write that instead (-om model.{fmt_name})"
         return ""
 
 
