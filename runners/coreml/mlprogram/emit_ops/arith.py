@@ -9,6 +9,7 @@ truncates where MIL's floor_div floors, and MIL has no integer pow."""
 import numpy as np
 
 from ..common import TO_MIL
+from ._common import named
 
 BINARY = {
     "Add": "add",
@@ -100,7 +101,35 @@ def where(node, ctx):
     cond, a, b = _operands(node, ctx, node.inputs[:3])
     if isinstance(cond, np.ndarray):
         cond = ctx.var(node.inputs[0])
+    if _cond_widens(ctx, node):
+        a = _widened(ctx, node, a, cond)
     ctx.set(node, mb.select(cond=cond, a=a, b=b, name=ctx.out(node)))
+
+
+def _cond_widens(ctx, node):
+    """Whether the output is larger than a and b broadcast: MIL's select infers its type from a and
+    b alone (coremltools 9), so a value broadcast by the condition only would get a's and b's shape."""
+    a, b, out = (ctx.shape(n) for n in (node.inputs[1], node.inputs[2], node.outputs[0]))
+    if a is None or b is None or out is None:
+        return True
+    rank = max(len(a), len(b))
+    both = [1] * (rank - len(a)) + list(a), [1] * (rank - len(b)) + list(b)
+    widest = [x if y == 1 else y for x, y in zip(*both)]
+    return len(out) != rank or any(w == 1 and o != 1 for w, o in zip(widest, out))
+
+
+def _widened(ctx, node, a, cond):
+    """`a` broadcast to the condition's shape (plus zeros, or False)."""
+    from coremltools.converters.mil import Builder as mb
+    from coremltools.converters.mil.mil import types
+
+    a = a if not isinstance(a, np.ndarray) else mb.const(val=a, name=named(ctx, node, False))
+    shape = mb.shape(x=cond, name=named(ctx, node, False))
+    if a.dtype == types.bool:
+        empty = mb.fill(shape=shape, value=False, name=named(ctx, node, False))
+        return mb.logical_or(x=a, y=empty, name=named(ctx, node, False))
+    zero = np.int32(0) if a.dtype == types.int32 else np.float32(0)
+    return mb.add(x=a, y=mb.fill(shape=shape, value=zero, name=named(ctx, node, False)), name=named(ctx, node, False))
 
 
 @TO_MIL.register(*LOGICAL)
