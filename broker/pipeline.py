@@ -721,3 +721,110 @@ def convert(s: Session, req: ConvertRequest) -> ConvertResult:
     if result.written and req.code_dir is not None:
         result.code = copy_into(code, emit_dir, req.code_dir)
     return result
+
+
+# -- a conversion asked by option names (the CLI's flags, a batch plan's `options`) ----------------
+# `mmbroker convert`'s options by their long names, read by `convert_request`: the CLI and a batch
+# plan give the same names, so both make the same request.
+_PARSE_OPTIONS = ("class", "caffePhase", "darknetStart")  # runner-specific Parse options
+# CoreML's emit options (image inputs, class labels): passed to the target as text
+_EMIT_OPTIONS = ("inputNames", "outputNames", "imageInputNames", "isBGR", "redBias", "greenBias", "blueBias",
+                 "grayBias", "scale", "classInputPath")  # fmt: skip
+_REQUEST_OPTIONS = ("inputShape", "dstNode", "trustModel", "verify", "input", "atol", "rtol", "allowNan", "seed",
+                    "report", "codeDir", "keepFailed", "size", "mean", "std", "channelOrder", "inputScale")  # fmt: skip
+CONVERT_OPTIONS = _REQUEST_OPTIONS + _PARSE_OPTIONS + _EMIT_OPTIONS
+
+
+def image_preprocess(size: str | None, mean: str | None, std: str | None, order: str = "rgb",
+                     scale: str = "1/255") -> ImagePreprocess:  # fmt: skip
+    """--size, --mean, --std, --channel-order, --input-scale read."""
+    dims = ImagePreprocess.floats(size, "--size")
+    return ImagePreprocess(
+        size=(int(dims[0]), int(dims[-1])) if dims else None,
+        order=order,
+        scale=(ImagePreprocess.floats(scale, "--scale") or (1 / 255,))[0],
+        mean=ImagePreprocess.floats(mean, "--mean") or (0.0,),
+        std=ImagePreprocess.floats(std, "--std") or (1.0,),
+    )
+
+
+def _words(value: Any) -> list[str]:
+    """An option given once or several times: a list, or one value."""
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def _text_option(value: Any) -> str:
+    return ("1" if value else "") if isinstance(value, bool) else str(value)
+
+
+def convert_request(src: str, sources: list[str], dst: str, output: Path, options: dict[str, Any],
+                    where: str = "") -> tuple[ConvertRequest, str]:  # fmt: skip
+    """The request `mmbroker convert` makes from its options, named as its long flags without dashes
+    (`inputShape`, `class`, `isBGR`, ...; None or absent: the default). Returns the request and a
+    note to show (the catalogue's image preprocessing, when it applies). `where` names the place the
+    options came from in errors (a batch plan's model)."""
+    unknown = sorted(k for k in options if k not in CONVERT_OPTIONS)
+    if unknown:
+        raise BrokerError(
+            f"unknown convert option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}"
+            + (f" in {where}" if where else ""),
+            reference="bad-option",
+            file=where,
+            hint=f"options are convert's long flags without dashes: {', '.join(CONVERT_OPTIONS)}",
+        )
+    o = {k: v for k, v in options.items() if v is not None}
+    emit_options = {k: _text_option(o[k]) for k in _EMIT_OPTIONS if k in o and _text_option(o[k])}
+    if "classInputPath" in emit_options:
+        emit_options["classInputPath"] = str(Path(emit_options["classInputPath"]).resolve())
+    if output.suffix:
+        emit_options["format"] = output.suffix.lstrip(".").lower()  # e.g. CoreML: .mlmodel or .mlpackage
+    input_file = Path(o["input"]) if "input" in o else None
+    given = image_preprocess(o.get("size"), o.get("mean"), o.get("std"), str(o.get("channelOrder", "rgb")),
+                             str(o.get("inputScale", "1/255")))  # fmt: skip
+    image, note = _catalogue_preprocess(sources, input_file, given)
+    try:
+        req = _request(src, sources, dst, output, o, input_file, image, emit_options)
+    except ValueError as exc:  # a number option that is not a number
+        raise BrokerError(f"cannot read an option{f' in {where}' if where else ''}: {exc}", reference="bad-option",
+                          file=where, hint="atol, rtol and seed are numbers")  # fmt: skip
+    return req, note
+
+
+def _request(src: str, sources: list[str], dst: str, output: Path, o: dict[str, Any], input_file: Path | None,
+             image: ImagePreprocess, emit_options: dict[str, str]) -> ConvertRequest:  # fmt: skip
+    return ConvertRequest(
+        src=src,
+        sources=list(sources),
+        dst=dst,
+        output=output,
+        input_shapes=[InputShape.parse(t) for t in _words(o.get("inputShape"))],
+        dst_nodes=_words(o.get("dstNode")) or None,
+        trust_model=_flag(o.get("trustModel", False)),
+        verify=_flag(o.get("verify", True)),
+        input_file=input_file,
+        image=image,
+        atol=float(o.get("atol", parity.DEFAULT_ATOL)),
+        rtol=float(o.get("rtol", parity.DEFAULT_RTOL)),
+        allow_nan=_flag(o.get("allowNan", False)),
+        seed=int(o.get("seed", 0)),
+        report_path=Path(o["report"]) if "report" in o else None,
+        code_dir=Path(o["codeDir"]) if "codeDir" in o else None,
+        parse_options={k: str(o[k]) for k in _PARSE_OPTIONS if o.get(k)},
+        emit_options=emit_options,
+        keep_failed=_flag(o.get("keepFailed", False)),
+    )
+
+
+def _catalogue_preprocess(sources: list[str], input_file: Path | None,
+                          given: ImagePreprocess) -> tuple[ImagePreprocess, str]:  # fmt: skip
+    from .catalogue.preprocess import image_preprocess_for
+
+    return image_preprocess_for(sources, input_file, given)

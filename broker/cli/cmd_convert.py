@@ -12,13 +12,12 @@ import typer
 from runners.common.tensors import file_ref
 
 from .. import parity
-from ..catalogue.preprocess import image_preprocess_for
 from ..errors import BrokerError
 from ..frameworks import parse_model_ref, runner_name
-from ..inputs import ImagePreprocess, PreparedInputs, open_input, prepare_inputs
+from ..inputs import PreparedInputs, open_input, prepare_inputs
 from ..layers import layerwise
 from ..outputs import StagedOutput, check_folder, check_output
-from ..pipeline import ConvertRequest, EnvOptions, InputShape, Session, input_dim_names, input_specs
+from ..pipeline import EnvOptions, InputShape, Session, convert_request, image_preprocess, input_dim_names, input_specs
 from ..pipeline import convert as run_convert
 from ..remote import RemoteSpec, configured
 from ..report import check_report_path, write_report
@@ -73,18 +72,6 @@ def _session(
         ir_cache=False if cold or STATE["cold"] else None,
         env_options=EnvOptions(python=python, find_links=tuple(find_links or ()), no_index=no_index),
         remotes=dict(remotes or {}),
-    )
-
-
-def image_preprocess(size: str | None, mean: str | None, std: str | None, order: str,
-                     scale: str) -> ImagePreprocess:  # fmt: skip
-    dims = ImagePreprocess.floats(size, "--size")
-    return ImagePreprocess(
-        size=(int(dims[0]), int(dims[-1])) if dims else None,
-        order=order,
-        scale=(ImagePreprocess.floats(scale, "--scale") or (1 / 255,))[0],
-        mean=ImagePreprocess.floats(mean, "--mean") or (0.0,),
-        std=ImagePreprocess.floats(std, "--std") or (1.0,),
     )
 
 
@@ -193,48 +180,42 @@ def convert(
         bool, typer.Option("--cold", help="Start new runners and keep none warm afterwards (MMBROKER_KEEP_WARM=0).")
     ] = False,
 ) -> None:
-    src_fw, dst_fw = runner_name(src), runner_name(dst)
-    given: dict[str, Any] = {
+    options: dict[str, Any] = {
+        "inputShape": input_shape,
+        "dstNode": dst_node,
+        "trustModel": trust_model,
+        "verify": verify,
+        "input": input_file,
+        "atol": atol,
+        "rtol": rtol,
+        "allowNan": allow_nan,
+        "seed": seed,
+        "report": report_path,
+        "codeDir": code_dir,
+        "keepFailed": keep_failed,
+        "size": size,
+        "mean": mean,
+        "std": std,
+        "channelOrder": channel_order,
+        "inputScale": input_scale,
+        "class": class_name,
+        "caffePhase": caffe_phase,
+        "darknetStart": darknet_start,
         "inputNames": input_names,
         "outputNames": output_names,
         "imageInputNames": image_input_names,
-        "isBGR": "1" if is_bgr else None,
+        "isBGR": is_bgr,
         "redBias": red_bias,
         "greenBias": green_bias,
         "blueBias": blue_bias,
         "grayBias": gray_bias,
         "scale": scale,
-        "classInputPath": str(class_input_path.resolve()) if class_input_path else None,
+        "classInputPath": class_input_path,
     }
-    emit_options = {k: str(v) for k, v in given.items() if v is not None}
-    if output.suffix:
-        emit_options["format"] = output.suffix.lstrip(".").lower()  # e.g. CoreML: .mlmodel or .mlpackage
     all_sources = list(sources) + ([weights] if weights else [])
-    image, note = image_preprocess_for(all_sources, input_file,
-                                       image_preprocess(size, mean, std, channel_order, input_scale))  # fmt: skip
+    req, note = convert_request(runner_name(src), all_sources, runner_name(dst), output, options)
     if note:  # the model came from `mmbroker download`: its catalogue entry says how images are prepared
         err_console().print(note, highlight=False)
-    req = ConvertRequest(
-        src=src_fw,
-        sources=all_sources,
-        dst=dst_fw,
-        output=output,
-        input_shapes=[InputShape.parse(t) for t in input_shape or []],
-        dst_nodes=dst_node,
-        trust_model=trust_model,
-        verify=verify,
-        input_file=input_file,
-        image=image,
-        atol=atol,
-        rtol=rtol,
-        allow_nan=allow_nan,
-        seed=seed,
-        report_path=report_path,
-        code_dir=code_dir,
-        parse_options=parse_options(class_name, caffe_phase, darknet_start),
-        emit_options=emit_options,
-        keep_failed=keep_failed,
-    )
     con = err_console()
     with _session(
         json_out,

@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 from .. import parity
 from ..errors import BrokerError
 from ..frameworks import runner_name
-from ..pipeline import ConvertRequest, InputShape, Session
+from ..pipeline import InputShape, Session, convert_request
 from ..pipeline import convert as run_convert
 from ..step_files import TARGETS, code_weights, resolve_ir, save_from_code, save_from_ir, write_code
 from .app import STATE, err_console, main, out_console
@@ -284,29 +284,23 @@ def convert(argv: list[str]) -> None:
     if not sources:
         raise BrokerError("no model given", reference="missing-file", hint="give the model with -in and/or -iw")
     output = Path(args.outputModel)
-    from ..catalogue.preprocess import image_preprocess_for
-
-    image, note = image_preprocess_for(sources, args.input)
+    shapes = input_shapes(args.inputShape, args.inputNodeName)
+    options = {
+        "inputShape": [f"{i.name}:{','.join(map(str, i.shape))}" if i.name else ",".join(map(str, i.shape))
+                       for i in shapes],
+        "dstNode": args.dstNodeName,
+        "trustModel": args.trust_model,
+        "verify": not args.no_verify,
+        "input": args.input,
+        "atol": args.atol,
+        "rtol": args.rtol,
+        "keepFailed": args.keep_failed,
+        **_parse_options(args),
+    }  # fmt: skip
+    req, note = convert_request(runner_name(args.srcFramework), sources, runner_name(args.dstFramework), output,
+                                options)  # fmt: skip
     if note:
         err_console().print(note, highlight=False)
-
-    req = ConvertRequest(
-        src=runner_name(args.srcFramework),
-        sources=sources,
-        dst=runner_name(args.dstFramework),
-        output=output,
-        input_shapes=input_shapes(args.inputShape, args.inputNodeName),
-        dst_nodes=args.dstNodeName,
-        trust_model=args.trust_model,
-        verify=not args.no_verify,
-        input_file=args.input,
-        image=image,
-        atol=args.atol,
-        rtol=args.rtol,
-        parse_options=_parse_options(args),
-        emit_options={"format": output.suffix.lstrip(".").lower()} if output.suffix else {},
-        keep_failed=args.keep_failed,
-    )
     with Session(console=err_console()) as s:
         done = run_convert(s, req)
     from .render import print_parity
