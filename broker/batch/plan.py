@@ -1,0 +1,181 @@
+"""A batch plan: models (source framework, files, convert options) x targets, read from YAML or TOML.
+
+```yaml
+targets: [onnx, pytorch]
+options: {seed: 1}                       # optional, for every model
+models:
+  - name: unet
+    source: pytorch
+    files: [unet.pt2]                    # relative to the plan file
+    options: {inputShape: "1,3,32,32"}   # any convert option, optional
+```
+Each (model, target) is a cell; its digest covers what decides its result (the model files'
+sha256, source, target, options, mmbroker's version), so a finished cell with the same digest is
+not run again."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..errors import BrokerError
+from ..frameworks import runner_name
+from ..pipeline import CONVERT_OPTIONS
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+# the file a target writes, by the runner's first written format
+_OUTPUT = {"mxnet": "{name}-symbol.json", "tensorflow": "{name}.keras", "pytorch": "{name}.pth", "onnx": "{name}.onnx",
+           "caffe": "{name}.prototxt", "coreml": "{name}.mlmodel", "cntk": "{name}.model"}  # fmt: skip
+
+
+@dataclass
+class PlanModel:
+    name: str
+    source: str  # runner name
+    files: list[Path]  # absolute
+    options: dict[str, Any] = field(default_factory=dict)
+    option_files: dict[str, Path] = field(default_factory=dict)  # files named by options: travel with the files
+
+
+@dataclass
+class Cell:
+    model: PlanModel
+    target: str
+    digest: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.model.name}/{self.target}"
+
+    @property
+    def output_name(self) -> str:
+        return _OUTPUT.get(self.target, "{name}." + self.target).format(name=self.model.name)
+
+
+@dataclass
+class Plan:
+    path: Path
+    targets: list[str]
+    models: list[PlanModel]
+
+    def cells(self) -> list[Cell]:
+        """Every (model, target) pair, model by model, each with its digest."""
+        digests = {m.name: [file_digest(f) for f in [*m.files, *m.option_files.values()]] for m in self.models}
+        return [Cell(m, t, cell_digest(m, t, digests[m.name])) for m in self.models for t in self.targets]
+
+
+def _error(plan: Path, message: str, hint: str) -> BrokerError:
+    return BrokerError(message, reference="bad-option", file=str(plan), hint=hint)
+
+
+def read_plan(path: Path) -> Plan:
+    """The plan file read and checked: every model has a unique safe name, a known source, files that
+    exist (relative to the plan's folder), and only convert's options."""
+    if not path.is_file():
+        raise BrokerError("plan file not found", reference="missing-file", file=str(path),
+                          hint="give a .yaml, .yml or .toml plan (README: Batch conversion)")  # fmt: skip
+    data = _load(path)
+    if not isinstance(data, dict):
+        raise _error(path, "the plan is not a mapping with `targets` and `models`", "see README: Batch conversion")
+    targets = data.get("targets")
+    if not isinstance(targets, list) or not targets or not all(isinstance(t, str) for t in targets):
+        raise _error(path, "`targets` must be a non-empty list of framework names", "e.g. targets: [onnx, pytorch]")
+    shared = data.get("options") or {}
+    if not isinstance(shared, dict):
+        raise _error(path, "`options` must be a mapping of convert options", "e.g. options: {seed: 1}")
+    entries = data.get("models")
+    if not isinstance(entries, list) or not entries:
+        raise _error(path, "`models` must be a non-empty list", "each model: name, source, files, options")
+    models, seen = [], set()
+    for i, entry in enumerate(entries):
+        model = _model(path, i, entry, shared)
+        if model.name in seen:
+            raise _error(path, f"two models are named {model.name!r}", "give every model its own name")
+        seen.add(model.name)
+        models.append(model)
+    unique_targets = list(dict.fromkeys(runner_name(t) for t in targets))
+    return Plan(path, unique_targets, models)
+
+
+def _load(path: Path) -> Any:
+    text = path.read_bytes()
+    try:
+        if path.suffix.lower() == ".toml":
+            import tomllib
+
+            return tomllib.loads(text.decode("utf-8"))
+        import yaml  # PyYAML, of the `batch` extra
+
+        return yaml.safe_load(text)
+    except ImportError:
+        raise BrokerError("reading a YAML plan needs PyYAML", reference="missing-dependency", file=str(path),
+                          hint="pip install 'mmbroker[batch]', or write the plan in TOML")  # fmt: skip
+    except Exception as exc:  # tomllib.TOMLDecodeError, yaml.YAMLError, UnicodeDecodeError
+        raise _error(path, f"the plan cannot be read: {exc}", "fix the plan file at the place the message names")
+
+
+def _model(plan: Path, i: int, entry: Any, shared: dict[str, Any]) -> PlanModel:
+    if not isinstance(entry, dict):
+        raise _error(plan, f"model {i + 1} is not a mapping", "each model: name, source, files, options")
+    name = str(entry.get("name", ""))
+    if not _NAME.fullmatch(name):
+        raise _error(plan, f"model {i + 1} has no usable name ({name!r})",
+                     "names are letters, digits, '.', '_' and '-' (they name the output folders)")  # fmt: skip
+    unknown = sorted(set(entry) - {"name", "source", "files", "options"})
+    if unknown:
+        raise _error(plan, f"model {name!r}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}",
+                     "a model has name, source, files and options")  # fmt: skip
+    if not isinstance(entry.get("source"), str):
+        raise _error(plan, f"model {name!r} has no source framework", "e.g. source: pytorch")
+    files = entry.get("files")
+    if isinstance(files, str):
+        files = [files]
+    if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
+        raise _error(plan, f"model {name!r} has no files", "e.g. files: [model.pt2], relative to the plan file")
+    paths = [(plan.parent / f).resolve() for f in files]
+    for p in paths:
+        if not p.is_file():
+            raise BrokerError(f"model {name!r}: file not found", reference="missing-file", file=str(p),
+                              hint=f"the plan's files are relative to its folder ({plan.parent})")  # fmt: skip
+    options = {**shared, **(entry.get("options") or {})}
+    bad = sorted(k for k in options if k not in CONVERT_OPTIONS)
+    if bad:
+        raise _error(plan, f"model {name!r}: unknown convert option{'s' if len(bad) > 1 else ''} {', '.join(bad)}",
+                     f"options are convert's long flags without dashes: {', '.join(CONVERT_OPTIONS)}")  # fmt: skip
+    option_files = {}
+    for k in ("input", "classInputPath"):  # files named in options: relative to the plan, sent with the model
+        if options.get(k) is not None:
+            option_files[k] = (plan.parent / str(options.pop(k))).resolve()
+            if not option_files[k].is_file():
+                raise BrokerError(f"model {name!r}: the {k} file is not found", reference="missing-file",
+                                  file=str(option_files[k]), hint="plan files are relative to its folder")  # fmt: skip
+    for k in ("report", "codeDir"):  # each cell writes its own in the output folder
+        if k in options:
+            raise _error(plan, f"model {name!r}: option {k} is set by batch", f"leave {k} out of the plan")
+    return PlanModel(name, runner_name(entry["source"]), paths, options, option_files)
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def cell_digest(model: PlanModel, target: str, file_digests: list[str]) -> str:
+    """sha256 over what decides a cell's result; the file names matter too (a .py class file's name)."""
+    data = {
+        "files": [[p.name, d] for p, d in zip([*model.files, *model.option_files.values()], file_digests)],
+        "file_options": sorted(model.option_files),
+        "source": model.source,
+        "target": target,
+        "options": {k: model.options[k] for k in sorted(model.options)},
+        "mmbroker": __version__,
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()

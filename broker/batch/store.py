@@ -1,0 +1,128 @@
+"""The output folder of a batch: one folder per cell (its record, parity report and converted files),
+written when the cell finishes, and the matrix rewritten after each cell.
+
+OUT/cells/<model>/<target>/cell.json     the record: status, errors, digest of the inputs, attempts
+OUT/cells/<model>/<target>/report.html   the parity report (cells that were checked)
+OUT/cells/<model>/<target>/model/...     the converted files (cells that passed)
+OUT/matrix.json, matrix.md, matrix.html
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from rich.console import Console
+
+from runners.common.tensors import atomic_write
+
+from .. import __version__
+from . import matrix
+from .plan import Cell, Plan
+
+STATUSES = ("pass", "fail", "refused", "error", "unchecked")
+
+
+def cell_dir(out: Path, cell: Cell) -> Path:
+    return out / "cells" / cell.model.name / cell.target
+
+
+def finished(out: Path, cell: Cell) -> dict[str, Any] | None:
+    """The record of a finished cell with the same inputs (digest), or None: the cell is to run."""
+    path = cell_dir(out, cell) / "cell.json"
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("digest") != cell.digest or record.get("lost"):
+        return None
+    return record if record.get("status") in STATUSES else None
+
+
+def save_cell(out: Path, cell: Cell, record: dict[str, Any]) -> dict[str, Any]:
+    """Write a cell's folder (files, report, then cell.json) beside its old one and swap it in: a
+    killed batch leaves the old cell or the new one, never half of one. The record, as written."""
+    final = cell_dir(out, cell)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    files: dict[str, bytes] = record.pop("files", None) or {}
+    report: bytes | None = record.pop("report_bytes", None)
+    record = {**record, "mmbroker": __version__}
+    staging = Path(tempfile.mkdtemp(prefix=f".{cell.target}.", dir=final.parent))
+    try:
+        for name, data in files.items():
+            dest = (staging / "model" / name).resolve()
+            if not dest.is_relative_to(staging.resolve()):  # a file name from a worker never leaves the cell
+                continue
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(data)
+        if files:
+            record["files"] = [f"model/{n}" for n in files]
+        if report is not None:
+            (staging / "report.html").write_bytes(report)
+            record["report"] = "report.html"
+        (staging / "cell.json").write_text(json.dumps(record, indent=1, sort_keys=True))
+        old = final.with_name(f".{cell.target}.old")
+        if final.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            final.rename(old)
+        staging.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return record
+
+
+def write_matrix(out: Path, plan: Plan, cells: list[Cell], records: dict[str, dict[str, Any]]) -> None:
+    """matrix.json, matrix.md and matrix.html from the records so far (cells not finished: `pending`)."""
+    rows = [matrix.row(c, records.get(c.key)) for c in cells]
+    doc = {"plan": str(plan.path), "mmbroker": __version__, "targets": plan.targets,
+           "models": [m.name for m in plan.models], "cells": rows}  # fmt: skip
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in (("matrix.json", json.dumps(doc, indent=1)), ("matrix.md", matrix.markdown(doc)),
+                       ("matrix.html", matrix.html_page(doc))):  # fmt: skip
+        atomic_write(str(out / name), lambda tmp, text=text: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+@contextmanager
+def progress(console: Console | None, total: int, counts: dict[str, int],
+             records: dict[str, dict[str, Any]]) -> Iterator[Callable[[dict[str, Any]], None]]:  # fmt: skip
+    """A progress bar with counts per status on `console` (none without one); yields `advance(record)`."""
+    for r in records.values():
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+
+    def line() -> str:
+        shown = [f"{s} {counts[s]}" for s in (*STATUSES, "retried", "skipped") if counts.get(s)]
+        return "cells: " + (", ".join(shown) or "starting")
+
+    if console is None:
+
+        def tally(record: dict[str, Any]) -> None:
+            _tally(counts, record)
+
+        yield tally
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=console)  # fmt: skip
+    with bar:
+        task = bar.add_task(line(), total=total, completed=len(records))
+
+        def advance(record: dict[str, Any]) -> None:
+            _tally(counts, record)
+            bar.update(task, advance=1, description=line())
+            if console is not None and record["status"] != "pass":
+                console.print(f"{record['model']} -> {record['target']}: {matrix.summary(record)}", highlight=False)
+
+        yield advance
+
+
+def _tally(counts: dict[str, int], record: dict[str, Any]) -> None:
+    counts[record["status"]] = counts.get(record["status"], 0) + 1
+    if record.get("attempts", 1) > 1:
+        counts["retried"] = counts.get("retried", 0) + 1

@@ -1,0 +1,55 @@
+"""batch: a plan of models x targets converted on Ray, written as a matrix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..outputs import check_folder
+from .app import app, err_console, out_console
+from .options import JsonOpt
+from .render import print_json
+
+
+@app.command(
+    help="Convert every model of a plan (YAML or TOML: models with their source options x targets) to every "
+    "target on Ray, one task per cell, and write the matrix (matrix.json, matrix.md, matrix.html) with each "
+    "cell's parity report. Finished cells are not run again. Example: mmbroker batch plan.yaml -o out/"
+)
+def batch(
+    plan_file: Annotated[Path, typer.Argument(help="The plan: .yaml, .yml or .toml.")],
+    out: Annotated[Path, typer.Option("--output", "-o", help="Output folder (cells, matrix, reports).")],
+    address: Annotated[
+        Optional[str],
+        typer.Option("--address", help="Join this Ray cluster (ray://HOST:10001) instead of starting Ray here."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Run every cell again, finished or not.")] = False,
+    cpus: Annotated[
+        Optional[int], typer.Option("--cpus", min=1, help="CPUs of the local Ray: cells run at once (default 2).")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    from ..batch.plan import read_plan
+    from ..batch.ray_run import BatchOptions, import_ray, run_batch
+
+    plan = read_plan(plan_file)
+    check_folder(out)
+    import_ray()  # says how to install it before any work
+    con = err_console()
+    opts = BatchOptions(address=address, force=force, cpus=cpus, console=None if json_out else con)
+    records = run_batch(plan, out, opts)
+    if opts.counts.get("skipped"):
+        con.print(f"{opts.counts['skipped']} finished cells skipped (--force runs them again)", highlight=False)
+    con.print(f"matrix: {out / 'matrix.html'}  {out / 'matrix.md'}  {out / 'matrix.json'}", highlight=False)
+    if json_out:
+        import json
+
+        print_json(json.loads((out / "matrix.json").read_text())["cells"])
+    else:
+        from ..batch.matrix import summary
+
+        console = out_console()
+        for r in records:
+            console.print(f"{r['model']} -> {r['target']}: {summary(r)}", highlight=False)
