@@ -145,6 +145,11 @@ def _needs(cell: Cell) -> dict[str, float]:
 
 def run_batch(plan: Plan, out: Path, opts: BatchOptions) -> list[dict[str, Any]]:
     """Every cell of the plan finished (run now, or found finished in `out`), in plan order."""
+    with store.locked(out):
+        return _run_batch(plan, out, opts)
+
+
+def _run_batch(plan: Plan, out: Path, opts: BatchOptions) -> list[dict[str, Any]]:
     cells = plan.cells()
     records: dict[str, dict[str, Any]] = {}
     todo: list[Cell] = []

@@ -21,10 +21,31 @@ from rich.console import Console
 from runners.common.tensors import atomic_write
 
 from .. import __version__
+from ..errors import BrokerError
 from . import matrix
 from .plan import Cell, Plan
 
 STATUSES = ("pass", "fail", "refused", "error", "unchecked")
+
+
+@contextmanager
+def locked(out: Path) -> Iterator[None]:
+    """One batch at a time writes an output folder; what a killed one left half-written is removed."""
+    from filelock import FileLock, Timeout
+
+    out.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(out / ".batch.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise BrokerError(f"another mmbroker batch is writing to {out}", reference="output-not-writable",
+                          file=str(out), hint="wait for it to finish, or give another output folder")  # fmt: skip
+    try:
+        for staged in (out / "cells").glob("*/.*"):  # a cell folder being written when a batch was killed
+            shutil.rmtree(staged, ignore_errors=True)
+        yield
+    finally:
+        lock.release()
 
 
 def cell_dir(out: Path, cell: Cell) -> Path:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -39,7 +41,8 @@ def batch(
     import_ray()  # says how to install it before any work
     con = err_console()
     opts = BatchOptions(address=address, force=force, cpus=cpus, console=None if json_out else con)
-    records = run_batch(plan, out, opts)
+    with contextlib.redirect_stdout(sys.stderr):  # what Ray prints (a worker that died) is not data
+        records = run_batch(plan, out, opts)
     if opts.counts.get("skipped"):
         con.print(f"{opts.counts['skipped']} finished cells skipped (--force runs them again)", highlight=False)
     con.print(f"matrix: {out / 'matrix.html'}  {out / 'matrix.md'}  {out / 'matrix.json'}", highlight=False)
