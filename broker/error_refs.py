@@ -185,6 +185,10 @@ _TABLE = [
     ("runner-crashed", "runner",
      "A runner process died during a call: the framework crashed on this input or ran out of memory.",
      "the runner's log tail in the message says where; report it with the model if the model is valid"),
+    ("worker-lost", "runner",
+     "mmbroker batch: the Ray worker or node running a cell was lost at every attempt (killed, out of memory, "
+     "the node left the cluster); the cell has no result and runs again when the batch is resumed.",
+     "run the same mmbroker batch command again; give the workers more memory if they were killed for it"),
     ("runner-timeout", "runner",
      "A runner did not answer a call within its deadline; it was stopped.",
      "raise MMBROKER_CALL_TIMEOUT (seconds) for very large models"),

@@ -23,6 +23,11 @@ REFUSALS = ("unsupported-op", "unsupported-attribute", "unsupported-format")
 CRASHES = ("runner-crashed", "runner-timeout", "runner-exited-early")
 
 
+# A Ray worker runs cell after cell: it keeps its runners (and the environments it checked) for its
+# next cells instead of starting them for each one. A runner exits when its worker does.
+_KEPT: dict[str, dict[str, Any]] = {"runners": {}, "envs": {}}
+
+
 class RunnerCrashed(Exception):
     """A runner died under a cell: raised out of the task so Ray runs the cell again
     (`retry_exceptions`)."""
@@ -90,8 +95,13 @@ def _convert(task: CellTask, files: list[str], options: dict[str, Any], output: 
 
     try:
         req, _ = convert_request(task.source, files, task.target, output, options, where=task.model)
-        with Session(console=None) as s:
-            done = convert(s, req)
+        with Session(console=None, _runners=dict(_KEPT["runners"]), _envs=dict(_KEPT["envs"])) as s:
+            try:
+                done = convert(s, req)
+            finally:
+                _KEPT["runners"] = {fw: r for fw, r in s._runners.items() if r.alive()}
+                _KEPT["envs"] = dict(s._envs)
+                s._runners.clear()  # kept, not stopped
     except BrokerError as err:
         if err.reference in CRASHES:
             raise RunnerCrashed(f"{err.reference}: {err.message}")

@@ -147,6 +147,12 @@ def _model(plan: Path, i: int, entry: Any, shared: dict[str, Any]) -> PlanModel:
     if bad:
         raise _error(plan, f"model {name!r}: unknown convert option{'s' if len(bad) > 1 else ''} {', '.join(bad)}",
                      f"options are convert's long flags without dashes: {', '.join(CONVERT_OPTIONS)}")  # fmt: skip
+    for k, kind in (("atol", float), ("rtol", float), ("seed", int)):  # YAML 1.1 reads 1e-3 as text
+        if options.get(k) is not None:
+            try:
+                options[k] = kind(options[k])
+            except (TypeError, ValueError):
+                raise _error(plan, f"model {name!r}: option {k} is not a number ({options[k]!r})", f"e.g. {k}: 0.001")
     option_files = {}
     for k in ("input", "classInputPath"):  # files named in options: relative to the plan, sent with the model
         if options.get(k) is not None:

@@ -74,14 +74,16 @@ def save_cell(out: Path, cell: Cell, record: dict[str, Any]) -> dict[str, Any]:
     record = {**record, "mmbroker": __version__}
     staging = Path(tempfile.mkdtemp(prefix=f".{cell.target}.", dir=final.parent))
     try:
+        written = []
         for name, data in files.items():
             dest = (staging / "model" / name).resolve()
-            if not dest.is_relative_to(staging.resolve()):  # a file name from a worker never leaves the cell
+            if not dest.is_relative_to((staging / "model").resolve()):  # a name from a worker stays in the cell
                 continue
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(data)
-        if files:
-            record["files"] = [f"model/{n}" for n in files]
+            written.append(f"model/{name}")
+        if written:
+            record["files"] = written
         if report is not None:
             (staging / "report.html").write_bytes(report)
             record["report"] = "report.html"
