@@ -1,10 +1,11 @@
-"""Time a ResNet-50-size PyTorch -> ONNX -> PyTorch conversion by phase, cold and warm.
+"""Time a ResNet-50-size PyTorch -> ONNX -> PyTorch conversion by phase, cold and warm; each leg is the
+conversion `mmbroker convert` runs (broker/pipeline.py `convert`), then the two ends are compared.
 
     python bench/convert_bench.py [--repeat 2]
 
 cold: a new session (environment check, runner start, import cost); warm: the same runners again.
 Phases: env check, runner start, parse, ir passes, file transfer (IR weights to and from .npz),
-emit, save, infer. Prints a table; asserts nothing.
+emit, save, infer. Prints a table.
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from broker.envs import ensure_env  # noqa: E402
-from broker.parity import seeded_inputs  # noqa: E402
-from broker.pipeline import Session, input_specs  # noqa: E402
+from broker.pipeline import Session, convert, convert_request  # noqa: E402
 
 PHASES = ["env check", "runner start", "parse", "ir passes", "file transfer", "emit", "save", "infer"]
 
@@ -45,12 +45,13 @@ def make_model(out: Path) -> Path:
 def round_trip(s: Session, src: Path, work: Path) -> dict[str, float]:
     s.timings.clear()
     t0 = time.perf_counter()
-    ir1 = s.toir("pytorch", [str(src)], stem=work / "ir1" / "resnet50")
-    onnx_files = s.tomodel("onnx", s.tocode("onnx", ir1, work / "code1", name="resnet50"), work / "resnet50.onnx")
-    ir2 = s.toir("onnx", onnx_files, stem=work / "ir2" / "resnet50")
-    pth = s.tomodel("pytorch", s.tocode("pytorch", ir2, work / "code2", name="resnet50"), work / "resnet50.pth")
-    inputs = seeded_inputs(input_specs(ir1), seed=0)
-    report = s.verify(("pytorch", [str(src)]), ("pytorch", pth), inputs)
+    work.mkdir(parents=True, exist_ok=True)
+    there, _ = convert_request("pytorch", [str(src)], "onnx", work / "resnet50.onnx", {})
+    onnx_done = convert(s, there)  # each leg is `mmbroker convert`, its own parity check included
+    back, _ = convert_request("onnx", onnx_done.written, "pytorch", work / "resnet50.pth", {})
+    pth = convert(s, back).written
+    assert onnx_done.inputs is not None and pth, "a leg of the round trip was not written"
+    report = s.verify(("pytorch", [str(src)]), ("pytorch", pth), onnx_done.inputs.arrays)  # end to end
     timings = dict(s.timings)
     timings["total"] = time.perf_counter() - t0
     timings["max abs err"] = max(o.max_abs for o in report.outputs)

@@ -150,3 +150,14 @@ def test_convert_request_reads_options_by_name(tmp_path: Path) -> None:
     with pytest.raises(BrokerError) as err:
         convert_request("onnx", ["m.onnx"], "onnx", tmp_path / "o.onnx", {"atol": "tiny"})
     assert err.value.reference == "bad-option"
+
+
+def test_without_ray_the_error_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from broker.batch.ray_run import import_ray
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    with pytest.raises(BrokerError) as err:
+        import_ray()
+    assert err.value.reference == "missing-dependency" and "mmbroker[batch]" in err.value.hint
