@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+CHUNK = 32 << 20  # bytes per object in the store: a large weights file never sits whole in one process
 # a file in the object store: its name, sha256 and chunks (ObjectRefs to bytes), fetched one at a time
 FileRefs = tuple[str, str, list[Any]]
 # references that mean the refusal of a target to express the model, not a failure to convert it
@@ -63,16 +64,27 @@ def fetch(refs: FileRefs, folder: Path, get: Any) -> Path:
     return path
 
 
-def run(task: CellTask, get: Any, attempt: int) -> dict[str, Any]:
+def chunks(path: Path, put: Any) -> list[Any]:
+    """A file into the object store in CHUNK-sized objects (one chunk in this process's memory at a time)."""
+    refs = []
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(CHUNK), b""):
+            refs.append(put(block))
+            del block
+    return refs
+
+
+def run(task: CellTask, get: Any, put: Any, attempt: int) -> dict[str, Any]:
     """Convert one model to one target in a temporary folder; the record of the outcome, with the
-    converted files (`files`: relative name -> bytes) and the report's bytes (`report_bytes`)."""
-    import tempfile
+    converted files (`files`: relative name -> chunks, put in the object store) and the report's bytes
+    (`report_bytes`). `get` and `put` are Ray's."""
+    from .. import tempdirs
 
     t0 = time.monotonic()
     record: dict[str, Any] = {"model": task.model, "target": task.target, "source": task.source,
                               "digest": task.digest, "attempts": attempt, "host": socket.gethostname()}  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix="mmbroker-cell-") as tmp:
-        work = Path(tmp)
+    work = tempdirs.make("cell")  # removed even when the worker is killed (the watchdog)
+    try:
         (work / "in").mkdir()
         (work / "out").mkdir()
         (work / "opt").mkdir()
@@ -83,8 +95,11 @@ def run(task: CellTask, get: Any, attempt: int) -> dict[str, Any]:
         report = work / "report.html"
         options["report"] = str(report)
         record.update(_convert(task, files, options, work / "out" / task.output_name))
-        record["files"] = _collect(work / "out")
+        out = work / "out"
+        record["files"] = {str(p.relative_to(out)): chunks(p, put) for p in sorted(out.rglob("*")) if p.is_file()}
         record["report_bytes"] = report.read_bytes() if report.is_file() else None
+    finally:
+        tempdirs.remove(work)
     record["seconds"] = round(time.monotonic() - t0, 2)
     return record
 
@@ -134,7 +149,3 @@ def _local(message: str, files: list[str]) -> str:
     for f in files:
         message = message.replace(f, os.path.basename(f))
     return message
-
-
-def _collect(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}

@@ -22,7 +22,6 @@ from . import cell as cell_mod
 from . import store
 from .plan import Cell, Plan, PlanModel, file_digest
 
-CHUNK = 32 << 20  # bytes per object in the store: a large weights file never sits whole in one process
 MAX_RETRIES = 2  # a cell runs at most 3 times
 
 
@@ -100,17 +99,12 @@ def _cell_task(task: cell_mod.CellTask, attempts: Any) -> dict[str, Any]:
     import ray
 
     attempt = ray.get(attempts.begin.remote(f"{task.model}/{task.target}"))
-    return cell_mod.run(task, ray.get, attempt)
+    return cell_mod.run(task, ray.get, ray.put, attempt)
 
 
 def _put_file(ray: Any, path: Path) -> cell_mod.FileRefs:
-    """A file into the object store in chunks (one chunk in this process's memory at a time)."""
-    refs = []
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(CHUNK), b""):
-            refs.append(ray.put(block))
-            del block
-    return (path.name, file_digest(path), refs)
+    """A model file into the object store, in chunks."""
+    return (path.name, file_digest(path), cell_mod.chunks(path, ray.put))
 
 
 def _start(ray: Any, plan_frameworks: set[str], opts: BatchOptions) -> bool:
@@ -118,8 +112,7 @@ def _start(ray: Any, plan_frameworks: set[str], opts: BatchOptions) -> bool:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if ray.is_initialized():
         return False
-    common = {"namespace": "mmbroker", "log_to_driver": False, "logging_level": "ERROR",
-              "runtime_env": {"env_vars": _worker_env()}}  # fmt: skip
+    common: dict[str, Any] = {"namespace": "mmbroker", "log_to_driver": False, "logging_level": "ERROR"}
     if opts.address:
         try:
             ray.init(address=opts.address, **common)
@@ -129,12 +122,14 @@ def _start(ray: Any, plan_frameworks: set[str], opts: BatchOptions) -> bool:
                               "(ray://HOST:10001 for a client, or HOST:6379 on a node of the cluster)")  # fmt: skip
         return True
     cpus = opts.cpus or min(os.cpu_count() or 1, 2)
-    ray.init(num_cpus=cpus, include_dashboard=False, resources=_local_resources(plan_frameworks), **common)
+    ray.init(num_cpus=cpus, include_dashboard=False, resources=_local_resources(plan_frameworks),
+             runtime_env={"env_vars": _worker_env()}, **common)  # fmt: skip
     return True
 
 
 def _worker_env() -> dict[str, str]:
-    """What the workers inherit from the command: where runner environments live (MMBROKER_*)."""
+    """What the workers of a local Ray inherit from the command: where runner environments live and the
+    other MMBROKER_* settings (a cluster's nodes keep their own)."""
     return {k: v for k, v in os.environ.items() if k.startswith("MMBROKER_")}
 
 
@@ -197,7 +192,7 @@ def _run_cells(plan: Plan, out: Path, cells: list[Cell], todo: list[Cell], recor
                 ready, _ = ray.wait(list(pending), num_returns=1)
                 c = pending.pop(ready[0])
                 record = _outcome(ray, ready[0], c, attempts)
-                _finish(out, plan, cells, records, opts, c, record)
+                _finish(out, plan, cells, records, opts, c, record, ray.get)
                 advance(record)
     finally:
         if started:
@@ -240,8 +235,15 @@ def _unplaceable(c: Cell, missing: list[str]) -> dict[str, Any]:
 
 
 def _finish(out: Path, plan: Plan, cells: list[Cell], records: dict[str, dict[str, Any]], opts: BatchOptions,
-            c: Cell, record: dict[str, Any]) -> None:  # fmt: skip
-    records[c.key] = store.save_cell(out, c, record)
+            c: Cell, record: dict[str, Any], get: Any = None) -> None:  # fmt: skip
+    try:
+        records[c.key] = store.save_cell(out, c, record, get)
+    except Exception as exc:  # the converted files were lost with their worker before the head read them
+        if get is None or type(exc).__module__.split(".")[0] != "ray":
+            raise
+        lost = {k: v for k, v in record.items() if k not in ("files", "report_bytes")}
+        records[c.key] = store.save_cell(out, c, {**lost, "status": "error", "reference": "worker-lost", "lost": True,
+                                                  "message": f"the converted files were lost: {exc}"})  # fmt: skip
     store.write_matrix(out, plan, cells, records)
     if opts.on_result is not None:
         opts.on_result(records[c.key])

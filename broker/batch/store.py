@@ -10,6 +10,7 @@ OUT/matrix.json, matrix.md, matrix.html
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from runners.common.tensors import atomic_write
 
 from .. import __version__
 from ..errors import BrokerError
+from ..outputs import _umask
 from . import matrix
 from .plan import Cell, Plan
 
@@ -64,23 +66,27 @@ def finished(out: Path, cell: Cell) -> dict[str, Any] | None:
     return record if record.get("status") in STATUSES else None
 
 
-def save_cell(out: Path, cell: Cell, record: dict[str, Any]) -> dict[str, Any]:
+def save_cell(out: Path, cell: Cell, record: dict[str, Any], get: Any = None) -> dict[str, Any]:
     """Write a cell's folder (files, report, then cell.json) beside its old one and swap it in: a
-    killed batch leaves the old cell or the new one, never half of one. The record, as written."""
+    killed batch leaves the old cell or the new one, never half of one. `files` maps names to chunks,
+    bytes or object refs that `get` (Ray's) reads one at a time. The record, as written."""
     final = cell_dir(out, cell)
     final.parent.mkdir(parents=True, exist_ok=True)
-    files: dict[str, bytes] = record.pop("files", None) or {}
+    files: dict[str, list[Any]] = record.pop("files", None) or {}
     report: bytes | None = record.pop("report_bytes", None)
     record = {**record, "mmbroker": __version__}
     staging = Path(tempfile.mkdtemp(prefix=f".{cell.target}.", dir=final.parent))
     try:
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it 0700; the cell folder is an ordinary one
         written = []
-        for name, data in files.items():
+        for name, data in files.items():  # a list of chunks
             dest = (staging / "model" / name).resolve()
             if not dest.is_relative_to((staging / "model").resolve()):  # a name from a worker stays in the cell
                 continue
             dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_bytes(data)
+            with open(dest, "wb") as f:
+                for chunk in data:
+                    f.write(chunk if get is None else get(chunk))
             written.append(f"model/{name}")
         if written:
             record["files"] = written

@@ -99,11 +99,12 @@ def test_finished_cell_found_only_with_the_same_digest(plan_dir: Path, tmp_path:
     out = tmp_path / "out"
     cell = read_plan(plan_dir / "plan.yaml").cells()[0]
     assert store.finished(out, cell) is None
-    record = {"model": "net", "target": "onnx", "status": "pass", "digest": cell.digest, "max_abs": 0.0,
-              "max_rel": 0.0, "files": {"net.onnx": b"x", "../../escape": b"y"}, "report_bytes": b"<html>"}  # fmt: skip
+    record = {"model": "net", "target": "onnx", "status": "pass", "digest": cell.digest, "max_abs": 0.0, "max_rel": 0.0,
+              "files": {"net.onnx": [b"x", b"z"], "../../escape": [b"y"]}, "report_bytes": b"<html>"}  # fmt: skip
     saved = store.save_cell(out, cell, record)
     assert saved["files"] == ["model/net.onnx"] and saved["report"] == "report.html"
     assert not (out / "cells" / "escape").exists() and not (out / "escape").exists()
+    assert (out / "cells" / "net" / "onnx" / "model" / "net.onnx").read_bytes() == b"xz"
     assert store.finished(out, cell)["status"] == "pass"
     cell.digest = "changed"
     assert store.finished(out, cell) is None
