@@ -167,11 +167,8 @@ def _model(plan: Path, i: int, entry: Any, shared: dict[str, Any]) -> PlanModel:
 
 
 def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def cell_digest(model: PlanModel, target: str, file_digests: list[str]) -> str:
