@@ -118,8 +118,9 @@ def _start(ray: Any, plan_frameworks: set[str], opts: BatchOptions) -> bool:
             ray.init(address=opts.address, **common)
         except Exception as exc:  # ConnectionError, a wrong scheme, a version mismatch of Ray
             raise BrokerError(f"cannot join the Ray cluster at {opts.address}: {exc}", reference="bad-option",
-                              hint="start the cluster with `ray start --head` and give its address "
-                              "(ray://HOST:10001 for a client, or HOST:6379 on a node of the cluster)")  # fmt: skip
+                              hint="give the address of a running cluster (`ray start --head` prints it): "
+                              "ray://HOST:10001 (Ray Client) or HOST:6379; a cluster with token authentication "
+                              "needs its token in RAY_AUTH_TOKEN, as any Ray driver does")  # fmt: skip
         return True
     cpus = opts.cpus or min(os.cpu_count() or 1, 2)
     ray.init(num_cpus=cpus, include_dashboard=False, resources=_local_resources(plan_frameworks),

@@ -171,3 +171,46 @@ def test_worker_killed_mid_cell_is_retried(tmp_path, env_or_skip):
     assert cell["status"] == "pass" and cell["retried"] and cell["attempts"] == 2, cell
     assert "2 attempts" in (out / "matrix.md").read_text()
     assert "retried: 2 attempts" in (out / "matrix.html").read_text()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_joins_a_running_cluster(tmp_path, env_or_skip):
+    """`--address HOST:PORT`: a cluster started apart (`ray start --head`, its own process group, ended
+    by the test). Its GCS address, not Ray Client's ray:// (whose proxy here sometimes fails at the
+    fork of its per-client server: gRPC `Check failed: next_worker->state == KICKED`)."""
+    env_or_skip("pytorch")
+    write_models(tmp_path)
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(yaml.safe_dump({"targets": ["pytorch"], "models": write_models(tmp_path)[:1]}))
+    gcs = _free_port()
+    env = {**_env(), "RAY_AUTH_MODE": "disabled"}  # the test's own cluster on 127.0.0.1 (README: token auth)
+    ray_cli = Path(sys.executable).with_name("ray")
+    head = subprocess.Popen(
+        [str(ray_cli), "start", "--head", "--block", "--num-cpus", "1", "--include-dashboard=false",
+         "--port", str(gcs), "--disable-usage-stats"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True,
+    )  # fmt: skip
+    try:
+        said = []
+        for line in head.stdout:
+            said.append(line)
+            if "Ray runtime started" in line:
+                break
+        else:
+            pytest.fail("ray start --head ended without starting: " + "".join(said[-20:]))
+        r = subprocess.run([*CLI, "batch", str(plan), "-o", str(tmp_path / "out"), "--address",
+                            f"127.0.0.1:{gcs}", "--json"], capture_output=True, text=True, env=env,
+                           timeout=600)  # fmt: skip
+    finally:
+        _stop_group(head)
+    assert r.returncode == 0, r.stderr[-3000:]
+    [cell] = json.loads(r.stdout)
+    assert cell["status"] == "pass" and cell["model"] == "gemm_relu", cell
+    assert (tmp_path / "out" / "cells" / "gemm_relu" / "pytorch" / "model" / "gemm_relu.pth").is_file()
