@@ -162,3 +162,13 @@ def test_without_ray_the_error_says_how_to_install_it(monkeypatch: pytest.Monkey
     with pytest.raises(BrokerError) as err:
         import_ray()
     assert err.value.reference == "missing-dependency" and "mmbroker[batch]" in err.value.hint
+
+
+def test_cntk_cells_ask_for_a_node_with_cpython_36(plan_dir: Path) -> None:
+    from broker.batch.ray_run import _needs, interpreter_resource
+
+    assert interpreter_resource("cntk") == "python-3.6"
+    assert interpreter_resource("onnx") == interpreter_resource("pytorch") == ""
+    (plan_dir / "plan.yaml").write_text(YAML.replace("[onnx, torch]", "[onnx, cntk]"))
+    needs = {c.key: _needs(c) for c in read_plan(plan_dir / "plan.yaml").cells()}
+    assert needs["net/cntk"] == {"python-3.6": 1.0} and needs["net/onnx"] == {}
