@@ -123,7 +123,8 @@ def _start(ray: Any, plan_frameworks: set[str], opts: BatchOptions) -> bool:
                               "needs its token in RAY_AUTH_TOKEN, as any Ray driver does")  # fmt: skip
         return True
     cpus = opts.cpus or min(os.cpu_count() or 1, 2)
-    ray.init(num_cpus=cpus, include_dashboard=False, resources=_local_resources(plan_frameworks),
+    os.environ.pop("RAY_ADDRESS", None)  # "local": a new Ray, not the last one `ray start` left on this machine
+    ray.init(address="local", num_cpus=cpus, include_dashboard=False, resources=_local_resources(plan_frameworks),
              runtime_env={"env_vars": _worker_env()}, **common)  # fmt: skip
     return True
 

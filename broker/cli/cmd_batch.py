@@ -25,7 +25,11 @@ def batch(
     out: Annotated[Path, typer.Option("--output", "-o", help="Output folder (cells, matrix, reports).")],
     address: Annotated[
         Optional[str],
-        typer.Option("--address", help="Join this Ray cluster (ray://HOST:10001) instead of starting Ray here."),
+        typer.Option(
+            "--address",
+            envvar="RAY_ADDRESS",
+            help="Join this Ray cluster (ray://HOST:10001, or HOST:6379) instead of starting Ray here.",
+        ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Run every cell again, finished or not.")] = False,
     cpus: Annotated[

@@ -183,18 +183,20 @@ def _free_port() -> int:
 
 def test_joins_a_running_cluster(tmp_path, env_or_skip):
     """`--address HOST:PORT`: a cluster started apart (`ray start --head`, its own process group, ended
-    by the test). Its GCS address, not Ray Client's ray:// (whose proxy here sometimes fails at the
-    fork of its per-client server: gRPC `Check failed: next_worker->state == KICKED`)."""
+    by the test) whose node declares CPython 3.6 as the README says, so the CNTK cell can run on it.
+    Its GCS address, not Ray Client's ray:// (whose proxy here sometimes fails at the fork of its
+    per-client server: gRPC `Check failed: next_worker->state == KICKED`)."""
     env_or_skip("pytorch")
+    env_or_skip("cntk")
     write_models(tmp_path)
     plan = tmp_path / "plan.yaml"
-    plan.write_text(yaml.safe_dump({"targets": ["pytorch"], "models": write_models(tmp_path)[:1]}))
+    plan.write_text(yaml.safe_dump({"targets": ["pytorch", "cntk"], "models": write_models(tmp_path)[:1]}))
     gcs = _free_port()
     env = {**_env(), "RAY_AUTH_MODE": "disabled"}  # the test's own cluster on 127.0.0.1 (README: token auth)
     ray_cli = Path(sys.executable).with_name("ray")
     head = subprocess.Popen(
         [str(ray_cli), "start", "--head", "--block", "--num-cpus", "1", "--include-dashboard=false",
-         "--port", str(gcs), "--disable-usage-stats"],
+         "--port", str(gcs), "--resources", '{"python-3.6": 1000}', "--disable-usage-stats"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True,
     )  # fmt: skip
     try:
@@ -211,6 +213,7 @@ def test_joins_a_running_cluster(tmp_path, env_or_skip):
     finally:
         _stop_group(head)
     assert r.returncode == 0, r.stderr[-3000:]
-    [cell] = json.loads(r.stdout)
-    assert cell["status"] == "pass" and cell["model"] == "gemm_relu", cell
+    cells = {c["target"]: c for c in json.loads(r.stdout)}
+    assert cells["pytorch"]["status"] == cells["cntk"]["status"] == "pass", cells
     assert (tmp_path / "out" / "cells" / "gemm_relu" / "pytorch" / "model" / "gemm_relu.pth").is_file()
+    assert (tmp_path / "out" / "cells" / "gemm_relu" / "cntk" / "model" / "gemm_relu.model").is_file()
