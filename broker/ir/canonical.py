@@ -133,7 +133,7 @@ def _register_folders() -> None:
         data, indices = (folding._get_numpy_value(v, size_limit=FOLD_INPUT_LIMIT) for v in node.inputs[:2])
         if data is None or indices is None or data.ndim != indices.ndim:
             return None
-        axis = folding._get_int_attribute(node, "axis", 0) % data.ndim
+        axis = int(folding._get_int_attribute(node, "axis", 0) or 0) % data.ndim
         indices = np.where(indices < 0, indices + data.shape[axis], indices)
         return op.Constant(value=ir.tensor(np.take_along_axis(data, indices, axis=axis)))
 
