@@ -113,7 +113,24 @@ def run_tflite(path, feeds):
     for d, a in zip(details, arrays):
         interp.set_tensor(d["index"], a.astype(d["dtype"], copy=False))
     interp.invoke()
-    return [(d["name"], np.array(interp.get_tensor(d["index"]))) for d in interp.get_output_details()]
+    return [(d["name"], np.array(interp.get_tensor(d["index"]))) for d in _tflite_outputs(interp)]
+
+
+def _tflite_outputs(interp):
+    """The output tensors' details in the model's order: get_output_details() lists them in the
+    converter's order (BERT's two outputs come swapped), the signature names them output_0, output_1,
+    ... in the exported model's order."""
+    import re
+
+    signatures = interp.get_signature_list()
+    if len(signatures) != 1:
+        return interp.get_output_details()
+    by_name = interp.get_signature_runner(next(iter(signatures))).get_output_details()
+
+    def number(name):
+        return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
+
+    return [by_name[k] for k in sorted(by_name, key=number)]
 
 
 def infer(req):

@@ -22,6 +22,7 @@ TARGETS = {  # target -> (framework, suffix, label)
     "onnx": ("onnx", ".onnx", ""),
     "pytorch": ("pytorch", ".pth", ""),
     "tensorflow": ("tensorflow", ".keras", ""),
+    "tflite": ("tensorflow", ".tflite", " (.tflite)"),
     "mxnet": ("mxnet", "", ""),
     "mlpackage": ("coreml", ".mlpackage", " (.mlpackage)"),
     "cntk": ("cntk", ".model", ""),
