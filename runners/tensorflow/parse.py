@@ -16,6 +16,7 @@ from runners.common.onnx_models import first_line, to_ir
 from runners.common.rpc import pb
 
 from . import graphs, loading
+from .recurrent import native_recurrences
 
 TF2ONNX_OPSET = ir.IR_OPSET
 
@@ -239,6 +240,7 @@ def parse(req):
     if src.kind in ("keras", "h5", "json"):
         model = cut_keras(loading.load_keras(src, req.trust_model), list(req.outputs), src.path)
         onnx_model = keras_to_onnx(model, list(req.inputs), src.path)
+        native_recurrences(onnx_model, model)
     elif src.kind == "tflite":
         _check_tflite(src.path)
         import tf2onnx
