@@ -35,8 +35,16 @@ def _non_layers(model):
     return [op.name for op in model.operations if not isinstance(op, keras.layers.Layer)]
 
 
-def _export_dir(model, target):
-    model.export(target, format="tf_saved_model", verbose=False)
+def _export_dir(model, target, fixed_batch=False):
+    """A SavedModel; `fixed_batch`: traced at the batch sizes of the model's inputs (Keras's export
+    frees the batch otherwise, which leaves a time-major recurrent layer's steps unknown)."""
+    signature = None
+    if fixed_batch:
+        import tensorflow as tf
+
+        specs = [tf.TensorSpec(i.shape, i.dtype, name=i.name) for i in model.inputs]
+        signature = specs if len(specs) == 1 else [specs]  # one call argument: the list of inputs
+    model.export(target, format="tf_saved_model", verbose=False, input_signature=signature)
 
 
 def _recurrent_layers(model):
@@ -74,6 +82,7 @@ def _unroll_recurrences(model, out):
         )
     for layer, _, _ in layers:
         layer.unroll = True
+    return layers
 
 
 def _with_map(out, code_path):
@@ -124,10 +133,10 @@ def save(req):
         elif fmt == "tflite":
             import tensorflow as tf
 
-            _unroll_recurrences(model, out)
+            layers = _unroll_recurrences(model, out)
             tmp = tempfile.mkdtemp(prefix="mmbroker-tflite-")
             try:
-                _export_dir(model, os.path.join(tmp, "m"))
+                _export_dir(model, os.path.join(tmp, "m"), fixed_batch=any(layers))
                 converter = tf.lite.TFLiteConverter.from_saved_model(os.path.join(tmp, "m"))
                 data = converter.convert()
             except Exception as exc:

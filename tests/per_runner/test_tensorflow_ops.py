@@ -107,3 +107,24 @@ def test_recurrent_forms_keras_lacks_are_refused(session, env_or_skip, tmp_path,
         run_case(session, "tensorflow", case, tmp_path)
     assert err.value.reference == "unsupported-attribute", err.value
     assert words in err.value.message and case["op"] in str(err.value)
+
+
+@pytest.mark.runner
+def test_recurrent_layers_reach_tflite_unrolled(session, env_or_skip, tmp_path, monkeypatch):
+    """Keras 3's recurrent loops do not pass the TFLite converter: the .tflite gets them unrolled
+    and matches onnxruntime; a backward layer with a mask (sequence_lens), which Keras unrolls
+    wrongly, is refused."""
+    import test_ops
+    from test_ops import TARGETS
+
+    from broker.errors import BrokerError
+
+    env_or_skip("tensorflow")
+    monkeypatch.setitem(TARGETS, "tflite", ("tensorflow", ".tflite"))
+    cases = {c["name"]: c for c in CASES}
+    case = cases["gru_bidirectional_reset_after"]
+    outs, expected = test_ops.run_case(session, "tflite", case, tmp_path / "gru")
+    assert_matches(case, outs, expected)
+    with pytest.raises(BrokerError) as err:
+        test_ops.run_case(session, "tflite", cases["lstm_sequence_lens"], tmp_path / "masked")
+    assert err.value.reference == "unsupported-attribute" and "mask" in err.value.message, err.value
