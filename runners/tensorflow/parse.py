@@ -16,7 +16,7 @@ from runners.common.onnx_models import first_line, to_ir
 from runners.common.rpc import pb
 
 from . import graphs, loading
-from .recurrent import native_recurrences
+from .parse_recurrent import native_recurrences
 
 TF2ONNX_OPSET = ir.IR_OPSET
 

@@ -1,7 +1,7 @@
 """Keras sequence models (tests/parity/keras_sequence_models.py: an Embedding + LSTM + Bidirectional
 GRU network and a transformer encoder block with MultiHeadAttention, LayerNormalization and a GELU
 feed-forward, seeded weights) from Keras to ONNX and PyTorch, checked element-wise against Keras.
-The recurrent layers reach the IR as ONNX LSTM and GRU (runners/tensorflow/recurrent.py), which
+The recurrent layers reach the IR as ONNX LSTM and GRU (runners/tensorflow/parse_recurrent.py), which
 the test asserts: the PyTorch code gets nn.LSTM/nn.GRU, not a loop.
 
 KERAS_GAPS lists what a target lacks today (strict expected failures: a pair that starts to pass
