@@ -112,6 +112,34 @@ def _rules() -> Any:
     )
 
 
+_FOLDERS: list[str] = []
+
+
+def _register_folders() -> None:
+    """Constant folders for ops whose evaluator in onnx's reference implementation fails on
+    ordinary graphs (registered once with onnxscript's folder, which tries them first):
+
+    - GatherElements: onnx.reference picks with np.choose, limited to 64 choices, and its fallback
+      reshapes wrongly, so a BERT's token-type ids (a [1, 512] buffer gathered by positions) were
+      left unfolded. numpy's take_along_axis is the op."""
+    if _FOLDERS:
+        return
+    import numpy as np
+    import onnx_ir as ir
+    from onnxscript.optimizer import _constant_folding as folding
+
+    @folding.register("GatherElements")
+    def gather_elements(node: Any, op: Any, state: Any) -> Any:
+        data, indices = (folding._get_numpy_value(v, size_limit=FOLD_INPUT_LIMIT) for v in node.inputs[:2])
+        if data is None or indices is None or data.ndim != indices.ndim:
+            return None
+        axis = int(folding._get_int_attribute(node, "axis", 0) or 0) % data.ndim
+        indices = np.where(indices < 0, indices + data.shape[axis], indices)
+        return op.Constant(value=ir.tensor(np.take_along_axis(data, indices, axis=axis)))
+
+    _FOLDERS.append("GatherElements")
+
+
 def _optimize(model: onnx.ModelProto) -> onnx.ModelProto:
     preload.wait()
     import onnx_ir as ir
@@ -122,6 +150,7 @@ def _optimize(model: onnx.ModelProto) -> onnx.ModelProto:
     # a node the folder cannot evaluate stays in the graph, which is all that matters here; its
     # warning ("Evaluation failed: ...") would read to a user as a failure of the conversion
     logging.getLogger("onnxscript.optimizer._constant_folding").setLevel(logging.ERROR)
+    _register_folders()
     m = ir.serde.deserialize_model(model)
     simplify = ir.passes.PassManager(
         [

@@ -3,6 +3,7 @@ TFLite interpreter, the emitted code + weights by building the model it describe
 as the model takes them (the IR's input layout, which is the source model's)."""
 
 import os
+import re
 
 import numpy as np
 
@@ -108,12 +109,29 @@ def run_tflite(path, feeds):
         raise RunnerError("corrupt-model", "the TFLite interpreter cannot load this file: %s" % exc, file=path)
     details = interp.get_input_details()
     names = [d["name"] for d in details]
-    arrays = _ordered(feeds, names, path)
+    # a SavedModel's signature names its tensors serving_default_<input>:0, in an order of its own
+    plain = [re.sub(r"^serving_default_(.*):0$", r"\1", n) for n in names]
+    arrays = _ordered(feeds, plain if set(plain) == set(feeds) else names, path)
     _check_shapes(arrays, [list(d["shape"]) for d in details], names, path)
     for d, a in zip(details, arrays):
         interp.set_tensor(d["index"], a.astype(d["dtype"], copy=False))
     interp.invoke()
-    return [(d["name"], np.array(interp.get_tensor(d["index"]))) for d in interp.get_output_details()]
+    return [(d["name"], np.array(interp.get_tensor(d["index"]))) for d in _tflite_outputs(interp)]
+
+
+def _tflite_outputs(interp):
+    """The output tensors' details in the model's order: get_output_details() lists them in the
+    converter's order (BERT's two outputs come swapped), the signature names them output_0, output_1,
+    ... in the exported model's order."""
+    signatures = interp.get_signature_list()
+    if len(signatures) != 1:
+        return interp.get_output_details()
+    by_name = interp.get_signature_runner(next(iter(signatures))).get_output_details()
+
+    def number(name):
+        return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
+
+    return [by_name[k] for k in sorted(by_name, key=number)]
 
 
 def infer(req):

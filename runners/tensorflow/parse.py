@@ -16,6 +16,7 @@ from runners.common.onnx_models import first_line, to_ir
 from runners.common.rpc import pb
 
 from . import graphs, loading
+from .parse_recurrent import native_recurrences
 
 TF2ONNX_OPSET = ir.IR_OPSET
 
@@ -152,6 +153,22 @@ def _convert(fn, path, **kw):
     return model
 
 
+def _erfc(ctx, node, name, args):
+    """Erfc(x) as 1 - Erf(x): tf2onnx has no handler for Erfc, which TensorFlow's exact GELU
+    (Keras's 'gelu' activation) computes as 0.5 * x * erfc(-x / sqrt 2)."""
+    import numpy as np
+    from tf2onnx import utils
+
+    dtype = utils.map_onnx_to_numpy_type(ctx.get_dtype(node.input[0]))
+    erf = ctx.make_node("Erf", [node.input[0]], op_name_scope=node.name)
+    one = ctx.make_const(utils.make_name(node.name + "/one"), np.array(1, dtype))
+    node.type = "Sub"
+    ctx.replace_inputs(node, [one.output[0], erf.output[0]])
+
+
+HANDLERS = {"Erfc": (_erfc, [])}  # TensorFlow ops tf2onnx lacks, in its custom_op_handlers form
+
+
 def keras_to_onnx(model, specs, path):
     import tensorflow as tf
     import tf2onnx
@@ -162,7 +179,9 @@ def keras_to_onnx(model, specs, path):
         tf.TensorSpec(s, tf.as_dtype(getattr(d, "name", d) or "float32"), name=n)
         for n, s, d in zip(names, shapes, dtypes)
     )
-    return _convert(tf2onnx.convert.from_keras, path, model=model, input_signature=signature)
+    return _convert(
+        tf2onnx.convert.from_keras, path, model=model, input_signature=signature, custom_op_handlers=dict(HANDLERS)
+    )
 
 
 def graph_to_onnx(fg, path):
@@ -176,6 +195,7 @@ def graph_to_onnx(fg, path):
         output_names=fg.outputs,
         shape_override=fg.shapes,
         tensors_to_rename=fg.rename,
+        custom_op_handlers=dict(HANDLERS),
     )
 
 
@@ -220,6 +240,7 @@ def parse(req):
     if src.kind in ("keras", "h5", "json"):
         model = cut_keras(loading.load_keras(src, req.trust_model), list(req.outputs), src.path)
         onnx_model = keras_to_onnx(model, list(req.inputs), src.path)
+        native_recurrences(onnx_model, model)
     elif src.kind == "tflite":
         _check_tflite(src.path)
         import tf2onnx

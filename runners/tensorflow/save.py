@@ -35,8 +35,54 @@ def _non_layers(model):
     return [op.name for op in model.operations if not isinstance(op, keras.layers.Layer)]
 
 
-def _export_dir(model, target):
-    model.export(target, format="tf_saved_model", verbose=False)
+def _export_dir(model, target, fixed_batch=False):
+    """A SavedModel; `fixed_batch`: traced at the batch sizes of the model's inputs (Keras's export
+    frees the batch otherwise, which leaves a time-major recurrent layer's steps unknown)."""
+    signature = None
+    if fixed_batch:
+        import tensorflow as tf
+
+        specs = [tf.TensorSpec(i.shape, i.dtype, name=i.name) for i in model.inputs]
+        signature = specs if len(specs) == 1 else [specs]  # one call argument: the list of inputs
+    model.export(target, format="tf_saved_model", verbose=False, input_signature=signature)
+
+
+def _recurrent_layers(model):
+    """(layer, runs backwards, reads a mask) for each recurrent layer, Bidirectional's two included."""
+    import keras
+
+    out = []
+    for layer in model.layers:
+        # the call's arguments are on the layer's inbound nodes (no public accessor in Keras 3)
+        masked = any(
+            getattr(getattr(n, "arguments", None), "kwargs", {}).get("mask") is not None
+            for n in getattr(layer, "_inbound_nodes", [])
+        )
+        if isinstance(layer, keras.layers.Bidirectional):
+            out += [(layer.forward_layer, False, masked), (layer.backward_layer, True, masked)]
+        elif isinstance(layer, keras.layers.RNN):
+            out.append((layer, layer.go_backwards, masked))
+    return out
+
+
+def _unroll_recurrences(model, out):
+    """Keras 3's recurrent layers reach TFLite only unrolled: their loop keeps a TensorList whose
+    element shape the converter requires static, and tf_keras's fused-LSTM path is not Keras 3's.
+    The steps are unrolled for the .tflite only (the time length is fixed by then); a backward
+    layer that reads a mask is refused, Keras unrolls it wrongly (its outputs differ from the loop's)."""
+    layers = _recurrent_layers(model)
+    wrong = [layer.name for layer, backwards, masked in layers if backwards and masked]
+    if wrong:
+        raise RunnerError(
+            "unsupported-attribute",
+            "TFLite needs the recurrent layers unrolled, and Keras unrolls a backward layer with a mask "
+            "(ONNX sequence_lens) wrongly: %s" % ", ".join(wrong),
+            file=out,
+            hint="save as .keras or a SavedModel directory, or give every sequence its full length",
+        )
+    for layer, _, _ in layers:
+        layer.unroll = True
+    return layers
 
 
 def _with_map(out, code_path):
@@ -87,9 +133,10 @@ def save(req):
         elif fmt == "tflite":
             import tensorflow as tf
 
+            layers = _unroll_recurrences(model, out)
             tmp = tempfile.mkdtemp(prefix="mmbroker-tflite-")
             try:
-                _export_dir(model, os.path.join(tmp, "m"))
+                _export_dir(model, os.path.join(tmp, "m"), fixed_batch=any(layers))
                 converter = tf.lite.TFLiteConverter.from_saved_model(os.path.join(tmp, "m"))
                 data = converter.convert()
             except Exception as exc:

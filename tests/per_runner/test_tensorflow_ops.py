@@ -1,7 +1,8 @@
 """Forms of ops that the Keras emitter writes in a way of its own (beyond the one-node cases of
 op_cases.py that every target runs): resize grids as interpolation matrices, ceil-mode and dilated
 pooling, grouped and dilated transposed convolutions, LayerNormalization's extra outputs, a PRelu
-slope or Embedding indices computed at run time. Each case goes the way a conversion goes
+slope or Embedding indices computed at run time, recurrent layers (LSTM, GRU, RNN: directions,
+batch-first layout, initial states, sequence lengths). Each case goes the way a conversion goes
 (canonicalized, legalized, emitted, saved as .keras, run by Keras) and must match onnxruntime."""
 
 from __future__ import annotations
@@ -52,6 +53,27 @@ CASES = [
     _case("reduce_log_sum_exp_noop_empty", "ReduceLogSumExp", [X4], {"noop_with_empty_axes": 1}),
     _case("argmin_last_index", "ArgMin", [{"shape": [3, 8], "dtype": "int32"}], {"axis": 1, "select_last_index": 1}),
     _case("instancenorm_3d", "InstanceNormalization", [[2, 3, 4, 5, 6], {"init": [3]}, {"init": [3]}]),
+    # recurrent layers: X, W, R, B, sequence_lens, initial_h (, initial_c, P)
+    _case("lstm_forward", "LSTM", [[5, 2, 4], {"init": [1, 12, 4]}, {"init": [1, 12, 3]}, {"init": [1, 24]}],
+          {"hidden_size": 3}, outputs=3),
+    _case("lstm_reverse_initial_states", "LSTM", [[5, 2, 4], {"init": [1, 12, 4]}, {"init": [1, 12, 3]},
+          {"init": [1, 24]}, None, [1, 2, 3], [1, 2, 3]], {"hidden_size": 3, "direction": "reverse"}, outputs=3),
+    _case("lstm_bidirectional_initial_h", "LSTM", [[5, 2, 4], {"init": [2, 12, 4]}, {"init": [2, 12, 3]},
+          {"init": [2, 24]}, None, [2, 2, 3]], {"hidden_size": 3, "direction": "bidirectional"}, outputs=3),
+    _case("lstm_sequence_lens", "LSTM", [[5, 3, 4], {"init": [2, 12, 4]}, {"init": [2, 12, 3]}, None,
+          {"value": [5, 2, 4], "dtype": "int32"}], {"hidden_size": 3, "direction": "bidirectional"}, outputs=3),
+    _case("gru_bidirectional_reset_after", "GRU", [[5, 2, 4], {"init": [2, 9, 4]}, {"init": [2, 9, 3]},
+          {"init": [2, 18]}, None, [2, 2, 3]], {"hidden_size": 3, "direction": "bidirectional",
+          "linear_before_reset": 1}, outputs=2),
+    _case("gru_reset_before", "GRU", [[5, 2, 4], {"init": [1, 9, 4]}, {"init": [1, 9, 3]}, {"init": [1, 18]}],
+          {"hidden_size": 3}, outputs=2),
+    _case("gru_reverse_sequence_lens", "GRU", [[5, 3, 4], {"init": [1, 9, 4]}, {"init": [1, 9, 3]},
+          {"init": [1, 18]}, {"value": [1, 5, 3], "dtype": "int32"}], {"hidden_size": 3, "direction": "reverse",
+          "linear_before_reset": 1}, outputs=2),
+    _case("rnn_relu_no_bias", "RNN", [[5, 2, 4], {"init": [1, 3, 4]}, {"init": [1, 3, 3]}],
+          {"hidden_size": 3, "activations": ["Relu"]}, outputs=2),
+    _case("rnn_bidirectional_last_state", "RNN", [[5, 2, 4], {"init": [2, 3, 4]}, {"init": [2, 3, 3]},
+          {"init": [2, 6]}], {"hidden_size": 3, "direction": "bidirectional"}, outputs=2),
 ]  # fmt: skip
 
 
@@ -61,3 +83,48 @@ def test_keras_form(session, env_or_skip, tmp_path, case):
     env_or_skip("tensorflow")
     outs, expected = run_case(session, "tensorflow", case, tmp_path)
     assert_matches(case, outs, expected)
+
+
+REFUSED = [
+    (_case("lstm_clip", "LSTM", [[5, 2, 4], {"init": [1, 12, 4]}, {"init": [1, 12, 3]}],
+           {"hidden_size": 3, "clip": 1.0}), "clip"),
+    (_case("lstm_peepholes", "LSTM", [[5, 2, 4], {"init": [1, 12, 4]}, {"init": [1, 12, 3]}, None, None, None, None,
+           {"init": [1, 9]}], {"hidden_size": 3}), "peepholes"),
+    (_case("gru_computed_weights", "GRU", [[5, 2, 4], [1, 9, 4], {"init": [1, 9, 3]}], {"hidden_size": 3}),
+     "must be a constant"),
+]  # fmt: skip
+
+
+@pytest.mark.runner
+@pytest.mark.parametrize("case, words", REFUSED, ids=lambda v: v["name"] if isinstance(v, dict) else "")
+def test_recurrent_forms_keras_lacks_are_refused(session, env_or_skip, tmp_path, case, words):
+    """Keras's recurrent layers have no clip, no peepholes and take weights, not tensors: refused,
+    naming the node and what is missing, never converted into something else."""
+    from broker.errors import BrokerError
+
+    env_or_skip("tensorflow")
+    with pytest.raises(BrokerError) as err:
+        run_case(session, "tensorflow", case, tmp_path)
+    assert err.value.reference == "unsupported-attribute", err.value
+    assert words in err.value.message and case["op"] in str(err.value)
+
+
+@pytest.mark.runner
+def test_recurrent_layers_reach_tflite_unrolled(session, env_or_skip, tmp_path, monkeypatch):
+    """Keras 3's recurrent loops do not pass the TFLite converter: the .tflite gets them unrolled
+    and matches onnxruntime; a backward layer with a mask (sequence_lens), which Keras unrolls
+    wrongly, is refused."""
+    import test_ops
+    from test_ops import TARGETS
+
+    from broker.errors import BrokerError
+
+    env_or_skip("tensorflow")
+    monkeypatch.setitem(TARGETS, "tflite", ("tensorflow", ".tflite"))
+    cases = {c["name"]: c for c in CASES}
+    case = cases["gru_bidirectional_reset_after"]
+    outs, expected = test_ops.run_case(session, "tflite", case, tmp_path / "gru")
+    assert_matches(case, outs, expected)
+    with pytest.raises(BrokerError) as err:
+        test_ops.run_case(session, "tflite", cases["lstm_sequence_lens"], tmp_path / "masked")
+    assert err.value.reference == "unsupported-attribute" and "mask" in err.value.message, err.value

@@ -51,6 +51,17 @@ def clip(node, ctx):
     _expr(node, ctx, expr)
 
 
+@EMIT.register("Gelu")
+def gelu(node, ctx, approximate="none"):
+    """ONNX's Gelu (opset 20; the emitter fuses opset 18's erf and tanh arithmetic into it, see
+    runners/common/fusions.py): the layer for the exact form, keras.ops.gelu for the tanh one (the
+    'gelu' activation takes no option)."""
+    if approximate == "tanh":
+        _expr(node, ctx, "keras.ops.gelu({x}, approximate=True)")
+    else:
+        _keep(node, ctx, "layers.Activation('gelu')")
+
+
 @EMIT.register("LeakyRelu")
 def leaky_relu(node, ctx, alpha=0.01):
     _keep(node, ctx, "layers.LeakyReLU(negative_slope=%s)" % lit(alpha))

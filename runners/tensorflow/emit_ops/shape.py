@@ -9,29 +9,99 @@ from onnx import helper
 
 from ..codegen import EMIT, channels_last, identity, inverse, lit
 
+_CHECKED_SIZE = 1 << 22  # element-order checks run on index arrays up to this size
 
-def _order_compatible(shape, layout):
-    axes = [a for a in layout if shape[a] != 1]
-    return axes == sorted(axes)
+
+def _groups(in_shape, out_shape):
+    """A reshape as consecutive groups of input axes and output axes with equal sizes
+    ([([in axes], [out axes]), ...]). Axes of size 1 on both sides pair up (a batch of 1 stays an
+    axis of its own); one on one side only joins the group before it."""
+    groups, i, j = [], 0, 0
+    n, m = len(in_shape), len(out_shape)
+    while i < n or j < m:
+        ones_in, ones_out = i < n and in_shape[i] == 1, j < m and out_shape[j] == 1
+        if ones_in and ones_out:
+            groups.append(([i], [j]))
+            i, j = i + 1, j + 1
+        elif ones_in or ones_out or i >= n or j >= m:
+            if not groups:
+                groups.append(([], []))
+            if ones_in or j >= m:
+                groups[-1][0].append(i)
+                i += 1
+            else:
+                groups[-1][1].append(j)
+                j += 1
+        else:
+            gi, gj, pa, pb = [i], [j], in_shape[i], out_shape[j]
+            i, j = i + 1, j + 1
+            while pa != pb and i <= n and j <= m:
+                if pa < pb and i < n:
+                    gi.append(i)
+                    pa *= in_shape[i]
+                    i += 1
+                elif pb < pa and j < m:
+                    gj.append(j)
+                    pb *= out_shape[j]
+                    j += 1
+                else:
+                    break
+            groups.append((gi, gj))
+    return groups
+
+
+def _grouped_layout(in_shape, out_shape, layout):
+    """The output layout that keeps the stored input's order of axis groups (a stored [batch, seq,
+    heads, dim] reshaped to [seq, batch, heads * dim] stays batch first), or None."""
+    if np.prod(in_shape) != np.prod(out_shape):
+        return None
+    groups = _groups(in_shape, out_shape)
+    position = {a: k for k, a in enumerate(layout)}
+    ordered = sorted(groups, key=lambda g: min((position[a] for a in g[0]), default=len(layout)))
+    return tuple(a for _, outs in ordered for a in outs)
+
+
+def _same_order(in_shape, layout, out_shape, out_layout):
+    """True when the input stored in `layout` and the output stored in `out_layout` hold their
+    elements in one order (the stored tensor reshapes into the stored output directly)."""
+    if sorted(out_layout) != list(range(len(out_shape))):
+        return False
+    size = int(np.prod(in_shape))
+    if size > _CHECKED_SIZE:  # too large to check: only orders that keep every non-1 axis in place
+        return [a for a in layout if in_shape[a] != 1] == sorted(a for a in layout if in_shape[a] != 1) and [
+            a for a in out_layout if out_shape[a] != 1
+        ] == sorted(a for a in out_layout if out_shape[a] != 1)
+    index = np.arange(size).reshape(in_shape)
+    stored_in = np.transpose(index, layout).reshape(-1)
+    stored_out = np.transpose(index.reshape(out_shape), out_layout).reshape(-1)
+    return bool(np.array_equal(stored_in, stored_out))
 
 
 def _reshape(node, ctx):
+    """The stored tensor reshaped straight into a layout of the output that keeps its element
+    order: its own axis groups' order, channels-last (for an input in the IR order, as a CNN's
+    spatial values are), or the IR order; else the input brought to the IR order first. A reshape
+    that keeps the stored batch axis is layers.Reshape/Flatten."""
     x = node.inputs[0]
     out_shape = ctx.need_shape(node.outputs[0])
     in_shape = ctx.need_shape(x)
     var, layout = ctx.any(x)
-    if not _order_compatible(in_shape, layout):
+    rank = len(out_shape)
+    for attempt in range(2):
+        candidates = [_grouped_layout(in_shape, out_shape, layout), identity(rank)]
+        if rank >= 3 and layout == identity(len(in_shape)):
+            candidates.insert(0, channels_last(rank))
+        chosen = [c for c in candidates if c is not None and _same_order(in_shape, layout, out_shape, c)]
+        if chosen:
+            break
         var, layout = ctx.x(x), identity(len(in_shape))
-    # the stored elements are in IR order: reshape them straight into the output's preferred layout
-    # where that layout keeps the IR's element order (axes of size 1 aside), else into the IR order
-    out_layout = channels_last(len(out_shape)) if len(out_shape) >= 3 else identity(len(out_shape))
-    if not _order_compatible(out_shape, out_layout):
-        out_layout = identity(len(out_shape))
+    out_layout = chosen[0]
     stored = [out_shape[a] for a in out_layout]
-    if stored == [in_shape[a] for a in layout]:
+    stored_in = [in_shape[a] for a in layout]
+    if stored == stored_in:
         ctx.alias(node, var, out_layout)
-    elif out_shape[0] == in_shape[0]:
-        ctor = "layers.Flatten()" if len(out_shape) == 2 else "layers.Reshape(%s)" % lit(tuple(stored[1:]))
+    elif stored[0] == stored_in[0] and len(stored) > 1:
+        ctor = "layers.Flatten()" if len(stored) == 2 else "layers.Reshape(%s)" % lit(tuple(stored[1:]))
         ctx.layer(node, ctor, [var], out_layout)
     else:
         ctx.assign(node, "keras.ops.reshape(%s, %s)" % (var, lit(tuple(stored))), out_layout)
