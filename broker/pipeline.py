@@ -36,27 +36,55 @@ from .inputs import ImagePreprocess, PreparedInputs, open_input, prepare_inputs
 from .ir import IRFiles, load_ir, preload, save_ir
 from .ir import weights as ir_weights
 from .ir.canonical import canonicalize, free_inputs, is_canonical, specialize
+from .ir.free_dims import free_input_dims
 from .ir.legalize import Capabilities, legalize
 from .ir.validate import validate
 from .outputs import StagedOutput, check_folder, check_output, copy_into
-from .shapes import ShapeHint, parse_dims, resolve
+from .shapes import FREE_BATCH, ShapeHint, dim_names, parse_dims, resolve
 from .supervisor import RunnerProcess
 
 
 @dataclass
 class InputShape:
+    """A shape given with --inputShape: None where a dimension is left free (`?`, `-1` or a name, kept
+    in `dim_names`); MMdnn's form without the batch (3,224,224) leaves the batch free."""
+
     name: str
-    shape: list[int]
+    shape: list[int | None]
+    dim_names: list[str] = field(default_factory=list)
 
     @classmethod
     def parse(cls, text: str) -> InputShape:
-        """`1,3,224,224`, `[1,3,224,224]` or `name:1,3,224,224`; every dimension a positive integer."""
+        """`1,3,224,224`, `[1,3,224,224]`, `name:1,3,224,224`, `N,3,224,224` or `?,3,224,224`."""
         name, _, dims = text.rpartition(":") if ":" in text else ("", "", text)
         name = name.strip()
-        return cls(name, parse_dims(dims, f"--inputShape for {name}" if name else "--inputShape"))
+        shape = parse_dims(dims, f"--inputShape for {name}" if name else "--inputShape")
+        names = dim_names(dims)
+        return cls(name, shape, names if any(names) else [])
 
     def hint(self) -> ShapeHint:
         return ShapeHint(self.name, list(self.shape), "--inputShape")
+
+    def concrete(self) -> list[int]:
+        """The shape a parser is given: each free dimension at the value it is first checked at."""
+        if all(d is not None for d in self.shape):
+            return [int(d) for d in self.shape if d is not None]
+        (_, dims, _), *_ = resolve([(self.name, self.shape, "float32")])[0]
+        return dims
+
+    def free_axes(self, rank: int, input_name: str) -> dict[int, str]:
+        """{axis: dimension name} of the dimensions this shape leaves free in an input of `rank`
+        dimensions: the batch when the shape leaves it out, and every `?`/`-1`/named one."""
+        shift = 1 if len(self.shape) == rank - 1 else 0
+        if len(self.shape) + shift != rank:
+            return {}
+        free = {0: FREE_BATCH} if shift else {}
+        for i, d in enumerate(self.shape):
+            if d is None:
+                given = self.dim_names[i] if i < len(self.dim_names) else ""
+                axis = i + shift
+                free[axis] = given or (FREE_BATCH if axis == 0 else f"{input_name}_dim{axis}")
+        return free
 
 
 @dataclass
@@ -241,8 +269,9 @@ class Session:
         check_sources(framework, sources)
         self._given_source = self._given_source or sources[0]
         target = stem or self.ws / "ir" / Path(sources[0]).stem
-        request = {"inputs": [(i.name, list(i.shape)) for i in inputs or []], "outputs": list(outputs or []),
-                   "trust_model": trust_model, "options": dict(sorted((options or {}).items()))}  # fmt: skip
+        request = {"inputs": [(i.name, list(i.shape), i.dim_names) for i in inputs or []],
+                   "outputs": list(outputs or []), "trust_model": trust_model,
+                   "options": dict(sorted((options or {}).items()))}  # fmt: skip
         cache = ircache.root() if self.ir_cache and framework not in self.remotes else None
         entry = ""
         if cache is not None:
@@ -261,7 +290,7 @@ class Session:
         parse_dir.mkdir(exist_ok=True)
         req = pb.ParseRequest(
             sources=[str(Path(s).resolve()) for s in sources],
-            inputs=[pb.InputSpec(name=i.name, shape=i.shape) for i in inputs or []],
+            inputs=[pb.InputSpec(name=i.name, shape=i.concrete()) for i in inputs or []],
             outputs=list(outputs or []),
             opset=common_ir.IR_OPSET,
             workspace=str(parse_dir),
@@ -276,6 +305,7 @@ class Session:
             model = validate(common_ir.set_ir_version(model), where=sources[0], made_by=f"the {framework} parser")
             _stamp_source(model, framework, sources, runner, digests.result())
             model, _ = canonicalize(model, where=sources[0])
+            model = self._free(model, inputs or [], framework, sources[0])
             model = validate(model, where=sources[0], made_by="canonicalization")
         with self.phase("file transfer"):
             files = save_ir(model, target)
@@ -284,6 +314,27 @@ class Session:
                 ircache.store(cache, entry, files)
         self._sources[files.graph.resolve()] = sources[0]
         return files
+
+    def _free(self, model: onnx.ModelProto, shapes: list[InputShape], framework: str, where: str) -> onnx.ModelProto:
+        """The dimensions --inputShape leaves free (the batch of MMdnn's 3,224,224; `?`, `-1`, names)
+        made free in the IR the parser made at their first values (`free_dims.free_input_dims`)."""
+        inputs = common_ir.graph_inputs(model)
+        unnamed = [i for i in shapes if not i.name]
+        free: dict[str, dict[int, str]] = {}
+        for position, vi in enumerate(inputs):
+            given = next((i for i in shapes if i.name == vi.name), None)
+            given = given or (unnamed[position] if position < len(unnamed) else None)
+            if given is not None:
+                axes = given.free_axes(len(vi.type.tensor_type.shape.dim), vi.name)
+                if axes:
+                    free[vi.name] = axes
+        if not free:
+            return model
+        freed, why = free_input_dims(model, free)
+        if why and self.console is not None:
+            self.console.print(f"the {framework} model keeps its input sizes fixed ({why}): the IR is "
+                               "fixed at the sizes given", highlight=False)  # fmt: skip
+        return freed
 
     def tocode(
         self,

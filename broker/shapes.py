@@ -50,7 +50,7 @@ class ShapeHint:
     """A shape known from outside the model: `name` empty means "the input at this position"."""
 
     name: str
-    shape: list[int]
+    shape: list[int | None]  # None: left free (the model's own rules give it a value)
     source: str  # "--inputShape", "the other model", ...
 
 
@@ -70,28 +70,52 @@ class ChosenDim:
         return asdict(self)
 
 
-def parse_dims(text: str, what: str) -> list[int]:
+FREE_BATCH = "N"  # the name a free batch dimension is given in the IR
+FREE_MARKS = ("?", "-1", "none")  # a free dimension with no name
+_DIM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def parse_dims(text: str, what: str) -> list[int | None]:
     """`1,3,224,224` (also `1x3x224x224`, brackets allowed) -> [1, 3, 224, 224]; every dimension a
-    positive integer, else `bad-option` (not a number) or `bad-shape` (zero or negative), naming it."""
+    positive integer or free: `?`, `-1`, `None` or a name (`N,3,224,224`, `batch,seq`) give None
+    (`dim_names` reads the names). Else `bad-option` (not a number) or `bad-shape` (zero or
+    negative), naming it."""
+    return [None if isinstance(d, str) else d for d in _read_dims(text, what)]
+
+
+def dim_names(text: str) -> list[str]:
+    """The names given to free dimensions in a shape `parse_dims` read ("" where none: numbers, `?`)."""
+    return [d if isinstance(d, str) and d.lower() not in FREE_MARKS else "" for d in _read_dims(text, "")]
+
+
+def _split(text: str) -> list[str]:
     body = text.strip().strip("[]()")
-    parts = [p.strip() for p in body.replace("x", ",").split(",")]
+    parts = [p.strip() for p in (body.split(",") if "," in body else body.split("x"))]
     if parts and parts[-1] == "":  # a trailing comma
         parts.pop()
-    dims: list[int] = []
-    for i, p in enumerate(parts):
+    return parts
+
+
+def _read_dims(text: str, what: str) -> list[int | str]:
+    dims: list[int | str] = []
+    for i, p in enumerate(_split(text)):
+        if p.lower() in FREE_MARKS or _DIM_NAME.match(p):
+            dims.append(p)
+            continue
         try:
             d = int(p)
         except ValueError:
             raise BrokerError(
-                f"cannot read dimension {i} of {what} {text!r}: {p!r} is not an integer",
+                f"cannot read dimension {i} of {what} {text!r}: {p!r} is not an integer nor a free dimension",
                 reference="bad-option",
-                hint="write it as 1,3,224,224 or name:1,3,224,224 (batch included)",
+                hint="write it as 1,3,224,224 or name:1,3,224,224 (batch included); a free dimension as ?, -1 "
+                "or a name (N,3,224,224)",
             ) from None
         if d <= 0:
             raise BrokerError(
                 f"dimension {i} of {what} {text!r} is {d}: dimensions must be positive integers",
                 reference="bad-shape",
-                hint="give every dimension as a positive size, e.g. 1,3,224,224",
+                hint="give every dimension as a positive size, e.g. 1,3,224,224, or -1 / ? / a name for a free one",
             )
         dims.append(d)
     if not dims:
@@ -109,7 +133,7 @@ def _hint_for(name: str, position: int, rank: int, hints: Sequence[ShapeHint]) -
     if len(hint.shape) == rank:
         return hint
     if len(hint.shape) == rank - 1:  # MMdnn's form without the batch (3,224,224; TF's 299,299,3)
-        return ShapeHint(hint.name, [DEFAULT_BATCH, *hint.shape], hint.source)
+        return ShapeHint(hint.name, [None, *hint.shape], hint.source)  # the batch left free
     return None
 
 
@@ -167,8 +191,9 @@ def resolve(
                 dims.append(d)
                 continue
             sym = names[axis] if axis < len(names) else ""
-            if hint is not None:
-                value, reason = hint.shape[axis], f"from {hint.source}"
+            given = hint.shape[axis] if hint is not None else None
+            if hint is not None and given is not None:
+                value, reason = given, f"from {hint.source}"
             elif sym and sym in by_symbol:
                 value, reason = by_symbol[sym]
             elif sym and any(p.search(sym) for p, _, _ in _NAMED):

@@ -22,7 +22,8 @@ def test_input_shapes_are_read_strictly():
     for text, dim, value, reference in (
         ("1,3,-16,16", 2, "-16", "bad-shape"),
         ("1,0,16,16", 1, "0", "bad-shape"),
-        ("1,3,abc,16", 2, "abc", "bad-option"),
+        ("1,3,a*b,16", 2, "a*b", "bad-option"),
+        ("1,3,-1.5,16", 2, "-1.5", "bad-option"),
         ("1,3,,16", 2, "''", "bad-option"),
         ("1,3,2.5,16", 2, "2.5", "bad-option"),
     ):
@@ -31,7 +32,7 @@ def test_input_shapes_are_read_strictly():
         assert e.value.reference == reference and f"dimension {dim}" in str(e.value) and value in str(e.value)
 
 
-@pytest.mark.parametrize("shape", ["1,3,-16,16", "0,3,16,16", "1,3,abc,16"])
+@pytest.mark.parametrize("shape", ["1,3,-16,16", "0,3,16,16", "1,3,a*b,16"])
 def test_cli_refuses_non_positive_shapes_before_any_work(tmp_path, shape):
     """The source does not exist: had the broker started on it, the error would be missing-file."""
     r = run_cli("convert", "-sf", "onnx", "-in", tmp_path / "nope.onnx", "-df", "onnx", "-om", tmp_path / "o.onnx",
@@ -41,6 +42,26 @@ def test_cli_refuses_non_positive_shapes_before_any_work(tmp_path, shape):
     assert shape in r.stderr
     r = run_cli("infer", tmp_path / "nope.onnx", "--inputShape", shape)
     assert r.exit_code == 1 and "missing-file" not in r.stderr and shape in r.stderr
+
+
+def test_input_shapes_name_free_dimensions():
+    """`?`, `-1`, `None` or a name leave a dimension free; MMdnn's form without the batch leaves the
+    batch free; the parser is given the first values they are checked at."""
+    for text in ("?,3,8,8", "-1,3,8,8", "None,3,8,8", "N,3,8,8", "[N, 3, 8, 8]"):
+        shape = InputShape.parse(text)
+        assert shape.shape == [None, 3, 8, 8], text
+        assert shape.concrete() == [1, 3, 8, 8] and shape.free_axes(4, "x") == {0: "N"}, text
+    named = InputShape.parse("ids:batch,seq")
+    assert (named.name, named.shape, named.dim_names) == ("ids", [None, None], ["batch", "seq"])
+    assert named.free_axes(2, "ids") == {0: "batch", 1: "seq"} and named.concrete() == [1, 16]
+    mmdnn = InputShape.parse("3,224,224")
+    assert mmdnn.free_axes(4, "data") == {0: "N"}, "MMdnn's form keeps the batch free"
+    assert mmdnn.free_axes(3, "data") == {} and mmdnn.concrete() == [3, 224, 224]
+    assert InputShape.parse("1,3,224,224").free_axes(4, "data") == {}, "a batch given is kept"
+    assert InputShape.parse("1,?,5").free_axes(3, "x") == {1: "x_dim1"}
+    assert parse_dims("2x?x4", "s") == [2, None, 4]
+    (spec,), chosen = resolve([("data", [None, 3, 224, 224], "float32")], [mmdnn.hint()])
+    assert spec[1] == [1, 3, 224, 224] and "batch" in chosen[0].reason
 
 
 def test_free_dimensions_get_documented_defaults_with_reasons():
