@@ -11,7 +11,7 @@ import numpy as np
 
 from . import parity
 from .errors import BrokerError
-from .shapes import ChosenDim, ShapeHint, Spec, check_size, resolve
+from .shapes import ChosenDim, ShapeHint, Spec, check_size, other_value, resolve
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
@@ -238,6 +238,27 @@ def prepare_inputs(specs: list[Spec], given: InputFile | None, seed: int, image:
     resolved, chosen = resolve(specs, hints, dim_names)
     check_size(resolved, model=model)
     return PreparedInputs(parity.seeded_inputs(resolved, seed, ranges), f"seeded random, seed {seed}", chosen)
+
+
+def at_other_sizes(prepared: PreparedInputs, dim_names: dict[str, list[str]] | None, seed: int,
+                   ranges: dict[str, tuple[int, int]] | None = None) -> PreparedInputs | None:  # fmt: skip
+    """The seeded inputs again with every free dimension at a second value (`shapes.other_value`: a
+    batch of 3, a length half as long again), dimensions sharing a name together; None when the
+    inputs have no free dimension."""
+    if not prepared.chosen:
+        return None
+    shapes = {n: list(a.shape) for n, a in prepared.arrays.items()}
+    by_key: dict[str, int] = {}
+    chosen = []
+    for c in prepared.chosen:
+        names = (dim_names or {}).get(c.input, [])
+        key = (names[c.axis] if c.axis < len(names) else "") or f"{c.input}[{c.axis}]"
+        value = by_key.setdefault(key, other_value(c, len(shapes[c.input])))
+        shapes[c.input][c.axis] = value
+        chosen.append(ChosenDim(c.input, c.axis, value, f"second size of the free dimension (first {c.value})"))
+    specs = [(n, shapes[n], a.dtype.name) for n, a in prepared.arrays.items()]
+    check_size(specs)
+    return PreparedInputs(parity.seeded_inputs(specs, seed, ranges), f"seeded random, seed {seed}", chosen)
 
 
 def describe_inputs(inputs: dict[str, np.ndarray], source: str,

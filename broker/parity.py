@@ -47,10 +47,13 @@ class ParityReport:
     seed: int | None = None
     allow_nan: bool = False
     inputs: list[dict[str, Any]] = field(default_factory=list)  # name, shape, dtype, source, chosen dims
+    # the same check with every free input dimension at a second value (batch 3, another length)
+    other_sizes: list[ParityReport] = field(default_factory=list)
+    fixed: str = ""  # why the converted model has fixed sizes where the source's are free
 
     @property
     def passed(self) -> bool:
-        return bool(self.outputs) and all(o.passed for o in self.outputs)
+        return bool(self.outputs) and all(o.passed for o in self.outputs) and all(r.passed for r in self.other_sizes)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +66,8 @@ class ParityReport:
             "reference_engine": self.reference_engine,
             "candidate_engine": self.candidate_engine,
             "outputs": [o.to_dict() for o in self.outputs],
+            "other_sizes": [r.to_dict() for r in self.other_sizes],
+            "fixed": self.fixed,
         }
 
 

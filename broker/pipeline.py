@@ -32,7 +32,7 @@ from . import ircache, parity, tempdirs, warm
 from .error_refs import default_hint
 from .errors import BrokerError
 from .frameworks import READS_FOLDERS
-from .inputs import ImagePreprocess, PreparedInputs, open_input, prepare_inputs
+from .inputs import ImagePreprocess, PreparedInputs, at_other_sizes, open_input, prepare_inputs
 from .ir import IRFiles, load_ir, preload, save_ir
 from .ir import weights as ir_weights
 from .ir.canonical import canonicalize, free_inputs, is_canonical, specialize
@@ -112,6 +112,7 @@ class Session:
     _given_source: str = ""  # the first source parsed, to name in errors about the workspace
     _sources: dict[Path, str] = field(default_factory=dict)  # IR graph -> the source file it was parsed from
     _own_workspace: bool = False
+    fixed_sizes: dict[str, str] = field(default_factory=dict)  # target -> the sizes tocode fixed, said
 
     def __enter__(self) -> Session:
         if self.keep_warm is None:
@@ -385,10 +386,11 @@ class Session:
     def _fixed(self, framework: str, model: onnx.ModelProto, caps: Capabilities, shapes: dict[str, list[int]],
                free: dict[str, list[int | None]], where: str) -> tuple[onnx.ModelProto, Any]:  # fmt: skip
         """`model` with its free input dimensions fixed to `shapes`, legalized for `framework`."""
+        shown = ", ".join(f"{n} {shapes[n]}" for n in free if n in shapes)
+        self.fixed_sizes[framework] = (f"{framework} cannot keep the free input dimensions of this model free: "
+                                       f"fixed at {shown}")  # fmt: skip
         if self.console is not None:
-            shown = ", ".join(f"{n} {shapes[n]}" for n in free if n in shapes)
-            self.console.print(f"{framework} cannot keep the free input dimensions of this model free: fixed at "
-                               f"{shown}", highlight=False)  # fmt: skip
+            self.console.print(self.fixed_sizes[framework], highlight=False)
         return legalize(specialize(model, shapes, where), caps)
 
     def _emit(self, runner: RunnerProcess, framework: str, model: onnx.ModelProto, ir_files: IRFiles, changed: bool,
@@ -711,6 +713,29 @@ class ConvertResult:
     note: str = ""  # what happened to the output when nothing was written
 
 
+def _check_at_sizes(s: Session, req: ConvertRequest, saved: list[str], ir: IRFiles, inputs: PreparedInputs,
+                    given: bool) -> parity.ParityReport:  # fmt: skip
+    """Source and converted model compared on `inputs`, and again with every free input dimension at
+    a second value (batch 3, another sequence length) when the target kept it free."""
+
+    def check(prepared: PreparedInputs) -> parity.ParityReport:
+        report = s.verify((req.src, req.sources), (req.dst, saved), prepared.arrays, atol=req.atol, rtol=req.rtol,
+                          seed=None if given else req.seed, trust_model=req.trust_model,
+                          reference_outputs=req.dst_nodes, reference_options=req.parse_options,
+                          allow_nan=req.allow_nan)  # fmt: skip
+        report.inputs = prepared.describe()
+        return report
+
+    report = check(inputs)
+    other = None if given else at_other_sizes(inputs, input_dim_names(ir), req.seed, input_ranges(ir))
+    if other is None:
+        return report
+    report.fixed = s.fixed_sizes.get(req.dst, "")
+    if not report.fixed:
+        report.other_sizes.append(check(other))
+    return report
+
+
 # CoreML options that change what the model computes: such a conversion cannot be checked
 _PREPROCESSING = ("isBGR", "scale", "redBias", "greenBias", "blueBias", "grayBias")
 
@@ -756,11 +781,7 @@ def convert(s: Session, req: ConvertRequest) -> ConvertResult:
     with stage:
         saved = stage.saved(s.tomodel(req.dst, emitted, stage.path))
         if verify and result.inputs is not None:
-            report = s.verify((req.src, req.sources), (req.dst, saved), result.inputs.arrays, atol=req.atol,
-                              rtol=req.rtol, seed=None if given else req.seed, trust_model=req.trust_model,
-                              reference_outputs=req.dst_nodes, reference_options=req.parse_options,
-                              allow_nan=req.allow_nan)  # fmt: skip
-            report.inputs = result.inputs.describe()
+            report = _check_at_sizes(s, req, saved, ir, result.inputs, given is not None)
             result.report = report
             if req.report_path is not None:
                 write_report(req.report_path, report, report.inputs,

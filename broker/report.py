@@ -73,30 +73,43 @@ def _inputs_rows(inputs: list[dict[str, Any]]) -> list[list[str]]:
              f"{i['mean']:.4g}", f"{i['std']:.4g}"] for i in inputs]  # fmt: skip
 
 
+def _sizes(inputs: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{i['name']} {'x'.join(map(str, i['shape']))}" for i in inputs)
+
+
+def _parity_markdown(parity: ParityReport) -> list[str]:
+    lines = [f"Reference: {parity.reference_engine}. Candidate: {parity.candidate_engine}. "
+             f"Pass when |a-b| <= {parity.atol:g} + {parity.rtol:g}*|ref| element-wise: "
+             f"**{'PASS' if parity.passed else 'FAIL'}**", "",
+             "| output | shape | max abs err | max rel err | mismatched | result |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    for o in parity.outputs:
+        result = f"{'pass' if o.passed else 'FAIL'} {o.note}".strip()
+        lines.append(f"| {o.name} | {'x'.join(map(str, o.shape))} | {_fmt(o.max_abs)} | {_fmt(o.max_rel)} | "
+                     f"{o.mismatched}/{o.total} | {result} |")  # fmt: skip
+    for o in parity.outputs:
+        lines += ["", f"Error histogram of {o.name} (|a-b| up to each edge: count):",
+                  ", ".join(f"{'0' if e == 0 else _fmt(e)}: {c}" for e, c in o.histogram)]  # fmt: skip
+    return lines
+
+
+def _inputs_markdown(heading: str, inputs: list[dict[str, Any]]) -> list[str]:
+    lines = ["", heading, "", "| name | shape | dtype | source | free dimensions given | mean | std |",
+             "|---|---|---|---|---|---|---|"]  # fmt: skip
+    return lines + ["| " + " | ".join(r) + " |" for r in _inputs_rows(inputs)]
+
+
 def render_markdown(parity: ParityReport | None, inputs: list[dict[str, Any]], layers: LayerReport | None,
                     title: str) -> str:  # fmt: skip
     lines = [f"# {title}", ""]
     if parity is not None:
-        lines += [f"Reference: {parity.reference_engine}. Candidate: {parity.candidate_engine}. "
-                  f"Pass when |a-b| <= {parity.atol:g} + {parity.rtol:g}*|ref| element-wise: "
-                  f"**{'PASS' if parity.passed else 'FAIL'}**", "",
-                  "| output | shape | max abs err | max rel err | mismatched | result |",
-                  "|---|---|---|---|---|---|"]  # fmt: skip
-        for o in parity.outputs:
-            result = f"{'pass' if o.passed else 'FAIL'} {o.note}".strip()
-            lines.append(f"| {o.name} | {'x'.join(map(str, o.shape))} | {_fmt(o.max_abs)} | {_fmt(o.max_rel)} | "
-                         f"{o.mismatched}/{o.total} | {result} |")  # fmt: skip
-        for o in parity.outputs:
-            lines += ["", f"Error histogram of {o.name} (|a-b| up to each edge: count):",
-                      ", ".join(f"{'0' if e == 0 else _fmt(e)}: {c}" for e, c in o.histogram)]  # fmt: skip
-    lines += [
-        "",
-        "## Inputs",
-        "",
-        "| name | shape | dtype | source | free dimensions given | mean | std |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    lines += ["| " + " | ".join(r) + " |" for r in _inputs_rows(inputs)]
+        lines += _parity_markdown(parity)
+    lines += _inputs_markdown("## Inputs", inputs)
+    for other in parity.other_sizes if parity is not None else []:
+        lines += ["", f"## Again with the free dimensions at other sizes ({_sizes(other.inputs)})", ""]
+        lines += _parity_markdown(other) + _inputs_markdown("Inputs:", other.inputs)
+    if parity is not None and parity.fixed:
+        lines += ["", f"Checked at one size only: {parity.fixed}."]
     if layers is not None:
         first = layers.first_divergent
         lines += ["", "## Layer-wise", "", f"Reference values: {layers.reference_values}; candidate: "
@@ -114,6 +127,31 @@ def render_markdown(parity: ParityReport | None, inputs: list[dict[str, Any]], l
     return "\n".join(lines) + "\n"
 
 
+def _parity_html(parity: ParityReport) -> list[str]:
+    e = html.escape
+    verdict = '<span class="pass">PASS</span>' if parity.passed else '<span class="fail">FAIL</span>'
+    out = [f"<p>Reference: {e(parity.reference_engine)}. Candidate: {e(parity.candidate_engine)}. "
+           f"Pass when |a−b| ≤ {parity.atol:g} + {parity.rtol:g}·|ref| for every element: {verdict}</p>",
+           "<table><tr><th>output</th><th>shape</th><th>max abs err</th><th>max rel err</th>"
+           "<th>mismatched</th><th>result</th></tr>"]  # fmt: skip
+    for o in parity.outputs:
+        verdict_o = "pass" if o.passed else "FAIL"
+        res = f'<span class="{verdict_o.lower()}">{verdict_o}</span> {e(o.note)}'
+        out.append(f"<tr><td>{e(o.name)}</td><td>{'×'.join(map(str, o.shape))}</td><td>{_fmt(o.max_abs)}</td>"
+                   f"<td>{_fmt(o.max_rel)}</td><td>{o.mismatched}/{o.total}</td><td>{res}</td></tr>")  # fmt: skip
+    out.append("</table>")
+    for o in parity.outputs:
+        out.append(f"<h3>Error histogram: {e(o.name)}</h3>{_histogram_svg(o.histogram)}")
+    return out
+
+
+def _inputs_html(heading: str, inputs: list[dict[str, Any]]) -> list[str]:
+    out = [heading + "<table><tr><th>name</th><th>shape</th><th>dtype</th><th>source</th>"
+           "<th>free dimensions given</th><th>mean</th><th>std</th></tr>"]  # fmt: skip
+    out += ["<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in _inputs_rows(inputs)]
+    return out + ["</table>"]
+
+
 def render_html(parity: ParityReport | None, inputs: list[dict[str, Any]], layers: LayerReport | None,
                 title: str) -> str:  # fmt: skip
     e = html.escape
@@ -122,25 +160,13 @@ def render_html(parity: ParityReport | None, inputs: list[dict[str, Any]], layer
            "td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}.fail{color:#c33;font-weight:bold}"
            ".pass{color:#282}</style></head><body>", f"<h1>{e(title)}</h1>"]  # fmt: skip
     if parity is not None:
-        verdict = '<span class="pass">PASS</span>' if parity.passed else '<span class="fail">FAIL</span>'
-        out.append(
-            f"<p>Reference: {e(parity.reference_engine)}. Candidate: {e(parity.candidate_engine)}. "
-            f"Pass when |a−b| ≤ {parity.atol:g} + {parity.rtol:g}·|ref| for every element: {verdict}</p>"
-        )
-        out.append("<table><tr><th>output</th><th>shape</th><th>max abs err</th><th>max rel err</th>"
-                   "<th>mismatched</th><th>result</th></tr>")  # fmt: skip
-        for o in parity.outputs:
-            verdict_o = "pass" if o.passed else "FAIL"
-            res = f'<span class="{verdict_o.lower()}">{verdict_o}</span> {e(o.note)}'
-            out.append(f"<tr><td>{e(o.name)}</td><td>{'×'.join(map(str, o.shape))}</td><td>{_fmt(o.max_abs)}</td>"
-                       f"<td>{_fmt(o.max_rel)}</td><td>{o.mismatched}/{o.total}</td><td>{res}</td></tr>")  # fmt: skip
-        out.append("</table>")
-        for o in parity.outputs:
-            out.append(f"<h3>Error histogram: {e(o.name)}</h3>{_histogram_svg(o.histogram)}")
-    out.append("<h2>Inputs</h2><table><tr><th>name</th><th>shape</th><th>dtype</th><th>source</th>"
-               "<th>free dimensions given</th><th>mean</th><th>std</th></tr>")  # fmt: skip
-    out += ["<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in _inputs_rows(inputs)]
-    out.append("</table>")
+        out += _parity_html(parity)
+    out += _inputs_html("<h2>Inputs</h2>", inputs)
+    for other in parity.other_sizes if parity is not None else []:
+        out.append(f"<h2>Again with the free dimensions at other sizes ({e(_sizes(other.inputs))})</h2>")
+        out += _parity_html(other) + _inputs_html("<h3>Inputs</h3>", other.inputs)
+    if parity is not None and parity.fixed:
+        out.append(f"<p>Checked at one size only: {e(parity.fixed)}.</p>")
     if layers is not None:
         first = layers.first_divergent
         out.append(f"<h2>Layer-wise</h2><p>Reference values: {e(layers.reference_values)}; candidate: "

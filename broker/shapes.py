@@ -209,6 +209,17 @@ def resolve(
     return resolved, chosen
 
 
+SECOND_BATCH = 3  # free dimensions are checked at two values: the batch at 1 and 3
+
+
+def other_value(chosen: ChosenDim, rank: int) -> int:
+    """The second value a free dimension is checked at: a batch of 3, any other half as large again
+    (a sequence of 16 at 24)."""
+    if chosen.axis == 0 and rank >= 2:
+        return SECOND_BATCH if chosen.value != SECOND_BATCH else 2
+    return chosen.value + max(1, chosen.value // 2)
+
+
 def available_memory() -> int:
     """Bytes of memory available now (Linux MemAvailable), else physical memory, else 8 GiB."""
     try:

@@ -46,6 +46,15 @@ def print_parity(report: ParityReport) -> None:
     con.print(parity_table(report))
     for line in chosen_dims_lines(report.inputs):
         con.print(f"free dimension {line}", highlight=False)
+    for other in report.other_sizes:  # the same check with the free dimensions at their second values
+        sizes = ", ".join(f"{i['name']} {'x'.join(map(str, i['shape']))}" for i in other.inputs)
+        table = parity_table(other)
+        table.title = f"{table.title}, again at {sizes}"
+        con.print(table)
+        for line in chosen_dims_lines(other.inputs):
+            con.print(f"free dimension {line}", highlight=False)
+    if report.fixed:
+        con.print(f"checked at one size only: {report.fixed}", highlight=False)
     if report.passed:
         con.print("[bold green]parity: PASS[/]")
     else:
