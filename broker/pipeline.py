@@ -387,8 +387,8 @@ class Session:
                free: dict[str, list[int | None]], where: str) -> tuple[onnx.ModelProto, Any]:  # fmt: skip
         """`model` with its free input dimensions fixed to `shapes`, legalized for `framework`."""
         shown = ", ".join(f"{n} {shapes[n]}" for n in free if n in shapes)
-        self.fixed_sizes[framework] = (f"{framework} cannot keep the free input dimensions of this model free: "
-                                       f"fixed at {shown}")  # fmt: skip
+        self.fixed_sizes[framework] = (f"{framework} code is made at fixed sizes of the free input dimensions: "
+                                       f"{shown}")  # fmt: skip
         if self.console is not None:
             self.console.print(self.fixed_sizes[framework], highlight=False)
         return legalize(specialize(model, shapes, where), caps)
@@ -730,9 +730,21 @@ def _check_at_sizes(s: Session, req: ConvertRequest, saved: list[str], ir: IRFil
     other = None if given else at_other_sizes(inputs, input_dim_names(ir), req.seed, input_ranges(ir))
     if other is None:
         return report
-    report.fixed = s.fixed_sizes.get(req.dst, "")
-    if not report.fixed:
+    fixed = s.fixed_sizes.get(req.dst, "")
+    if not fixed:
         report.other_sizes.append(check(other))
+        return report
+    # the target's code was made at fixed sizes: some keep the batch free all the same (Keras, CNTK)
+    sizes = ", ".join(f"{n} {'x'.join(map(str, a.shape))}" for n, a in other.arrays.items())
+    try:
+        again = check(other)
+    except BrokerError as err:
+        report.fixed = f"{fixed}; at {sizes} the {req.dst} model refuses to run ({err.reference})"
+        return report
+    if again.passed:
+        report.other_sizes.append(again)
+    else:
+        report.fixed = f"{fixed}; at {sizes} the {req.dst} model runs but does not match"
     return report
 
 

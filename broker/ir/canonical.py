@@ -272,6 +272,9 @@ def specialize(model: onnx.ModelProto, shapes: dict[str, list[int]], where: str 
     fold away. The input is not modified."""
     out = onnx.ModelProto()
     out.CopyFrom(model)
+    free_batch = [n for n, dims in free_inputs(model).items() if n in shapes and len(dims) >= 2 and dims[0] is None]
+    if free_batch:  # an emitter whose code holds only the batch free keeps it free (Keras's batch_size=None)
+        out.metadata_props.add(key=common_ir.FREE_BATCH_KEY, value=json.dumps(free_batch))
     for vi in out.graph.input:
         if vi.name not in shapes:
             continue

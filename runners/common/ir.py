@@ -8,6 +8,9 @@ import numpy as np
 IR_OPSET = 18  # the one opset every graph in the IR uses (ai.onnx domain)
 IR_LAYOUT = "NCHW"
 IR_VERSION = 8  # the ONNX IR version that goes with opset 18
+# metadata of a graph whose free dimensions were fixed for a target: the inputs whose batch was free
+# (JSON list), for emitters whose code can keep the batch free although it needs the other sizes
+FREE_BATCH_KEY = "mmbroker.free_batch"
 
 
 def set_ir_version(model):
@@ -282,3 +285,16 @@ def external_data_problem(model, base_dir):
                 size,
             )
     return None
+
+
+def free_batch_inputs(model):
+    """The inputs whose batch the graph had free before its sizes were fixed for a target."""
+    import json
+
+    for p in model.metadata_props:
+        if p.key == FREE_BATCH_KEY:
+            try:
+                return set(json.loads(p.value))
+            except ValueError:
+                return set()
+    return set()

@@ -27,6 +27,7 @@ def registry():
 def _inputs(ctx):
     """`keras.Input` lines for the graph's inputs (static shapes only); [(name, shape, dtype, var)]."""
     specs = []
+    free_batch = ir.free_batch_inputs(ctx.model)
     for vi in ctx.inputs:
         shape = [d.dim_value if d.HasField("dim_value") else None for d in vi.type.tensor_type.shape.dim]
         if not vi.type.tensor_type.HasField("shape") or any(d is None or d <= 0 for d in shape):
@@ -39,7 +40,9 @@ def _inputs(ctx):
             )
         var = ctx.new_var(vi.name)
         dtype = ctx.dtypes.get(vi.name, np.dtype("float32")).name
-        if shape:
+        if shape and vi.name in free_batch:  # the batch was free before the sizes were fixed: kept free
+            dims = "shape=%s" % lit(tuple(shape[1:]))
+        elif shape:
             dims = "shape=%s, batch_size=%d" % (lit(tuple(shape[1:])), shape[0])
         else:
             dims = "batch_shape=()"  # a scalar: no batch axis
