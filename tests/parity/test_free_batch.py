@@ -1,0 +1,104 @@
+"""MMdnn's `--inputShape 3,H,W` keeps the batch free: a small MXNet CNN (made with real MXNet:
+convolution, BatchNorm, pooling, a Reshape(0, -1) and two FullyConnected heads) is converted to
+every target, and each target that keeps the batch free runs at batch 1 and at batch 3 in its own
+framework's runner against MXNet at the same batch; a target that cannot (Caffe's fixed
+input_shape) says so in the report."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from helpers import run_cli, run_in_env
+
+from broker.pipeline import ConvertRequest, InputShape, convert
+
+MAKE = """
+import sys, mxnet as mx
+mx.random.seed(0)
+d = mx.sym.var("data")
+c = mx.sym.Convolution(d, kernel=(3, 3), num_filter=4, name="conv")
+b = mx.sym.BatchNorm(c, fix_gamma=False, name="bn")
+p = mx.sym.Pooling(mx.sym.Activation(b, act_type="relu", name="relu"), kernel=(2, 2), stride=(2, 2),
+                   pool_type="max", name="pool")
+f = mx.sym.FullyConnected(mx.sym.Reshape(p, shape=(0, -1), name="flat"), num_hidden=5, name="fc")
+out = mx.sym.Group([mx.sym.softmax(f, name="prob"), mx.sym.FullyConnected(p, num_hidden=3, name="fc2")])
+mod = mx.mod.Module(out, data_names=["data"], label_names=None)
+mod.bind(data_shapes=[("data", (1, 3, 16, 16))])
+mod.init_params(mx.init.Xavier())
+args, aux = mod.get_params()
+aux = {k: mx.nd.random.uniform(0.5, 1.5, v.shape) for k, v in aux.items()}  # BatchNorm not the identity
+mod.set_params(args, aux)
+mod.save_checkpoint(sys.argv[1] + "/tiny", 0)
+"""
+
+# targets whose converted model keeps the batch free, and the file each writes
+FREE = {
+    "onnx": "tiny.onnx",
+    "pytorch": "tiny.pth",
+    "mxnet": "tiny-symbol.json",
+    "tensorflow": "tiny.keras",
+    "cntk": "tiny.model",
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_mxnet(env_or_skip, tmp_path_factory):
+    out = tmp_path_factory.mktemp("free_batch")
+    run_in_env(env_or_skip("mxnet"), "-c", MAKE, out)
+    return [str(out / "tiny-symbol.json"), str(out / "tiny-0000.params")]
+
+
+def _convert(session, env_or_skip, source, dst, output):
+    env_or_skip(dst)
+    req = ConvertRequest("mxnet", source, dst, output, input_shapes=[InputShape.parse("3,16,16")])
+    return convert(session, req)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("dst", sorted(FREE))
+def test_batch_left_free_runs_at_1_and_3(session, env_or_skip, parity_recorder, tiny_mxnet, tmp_path, dst):
+    done = _convert(session, env_or_skip, tiny_mxnet, dst, tmp_path / FREE[dst])
+    report = done.report
+    assert report is not None and report.passed, report and report.to_dict()
+    assert done.written, done.note
+    dims = [d.dim_param or d.dim_value for d in _ir_input(done.ir).type.tensor_type.shape.dim]
+    assert dims == ["N", 3, 16, 16], "the IR keeps MMdnn's batch free"
+    assert not report.fixed, report.fixed
+    assert [i["shape"] for i in report.inputs] == [[1, 3, 16, 16]]
+    assert len(report.other_sizes) == 1, "checked again at a second batch"
+    again = report.other_sizes[0]
+    assert [i["shape"] for i in again.inputs] == [[3, 3, 16, 16]]
+    assert [o.shape for o in again.outputs] == [[3, 5], [3, 3]] and again.passed
+    assert all(o.reference_std > 1e-3 for o in again.outputs), "the comparison proves something"
+    parity_recorder.add("mxnet", dst, "free-batch", again)
+
+
+@pytest.mark.parity
+def test_caffe_fixes_the_batch_and_says_so(session, env_or_skip, tiny_mxnet, tmp_path):
+    done = _convert(session, env_or_skip, tiny_mxnet, "caffe", tmp_path / "tiny.prototxt")
+    report = done.report
+    assert report is not None and report.passed and done.written
+    assert report.other_sizes == [] and "caffe code is made at fixed sizes" in report.fixed
+    assert "data 3x3x16x16" in report.fixed
+
+
+@pytest.mark.parity
+def test_cli_report_shows_both_batches(env_or_skip, tiny_mxnet, tmp_path):
+    """`mmbroker convert --json` and the Markdown report carry the check at each batch."""
+    env_or_skip("onnx")
+    md = tmp_path / "r.md"
+    r = run_cli("convert", "-sf", "mxnet", "-in", tiny_mxnet[0], "-iw", tiny_mxnet[1], "--inputShape", "N,3,16,16",
+                "-df", "onnx", "-om", tmp_path / "t.onnx", "--report", md, "--json")  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    parity = json.loads(r.stdout)["parity"]
+    assert parity["passed"] and [i["shape"] for i in parity["inputs"]] == [[1, 3, 16, 16]]
+    assert [i["shape"] for i in parity["other_sizes"][0]["inputs"]] == [[3, 3, 16, 16]]
+    text = md.read_text()
+    assert "| prob | 1x5 |" in text and "| prob | 3x5 |" in text and "data 3x3x16x16" in text
+
+
+def _ir_input(ir):
+    import onnx
+
+    return onnx.load(str(ir.graph), load_external_data=False).graph.input[0]
