@@ -363,7 +363,8 @@ class Session:
                 model, _ = canonicalize(model, where=where)
                 changed = True
             caps = self.capabilities(framework, fmt)
-            free = free_inputs(model) if fixed_shapes else {}
+            free = free_inputs(model)
+            fixed_shapes = fixed_shapes or _default_sizes(model, free)
             legal, applied = legalize(model, caps)
             if free and self._unsupported(caps, legal):  # shape arithmetic left for run time: fix the sizes
                 legal, applied = self._fixed(framework, model, caps, fixed_shapes or {}, free, where)
@@ -561,6 +562,14 @@ class Session:
                 fmt_name = entry.format
                 return f"{framework}'s .{fmt_name} format converts these ops: write that instead (-om model.{fmt_name})"
         return ""
+
+
+def _default_sizes(model: onnx.ModelProto, free: dict[str, list[int | None]]) -> dict[str, list[int]]:
+    """The documented sizes (`shapes.resolve`) of the free input dimensions, for a target that must
+    fix them when the caller named none."""
+    dtypes = {vi.name: vi.type.tensor_type.elem_type for vi in common_ir.graph_inputs(model)}
+    specs = [(n, dims, onnx.helper.tensor_dtype_to_np_dtype(dtypes[n] or 1).name) for n, dims in free.items()]
+    return {n: dims for n, dims, _ in resolve(specs)[0]}
 
 
 def _text(value: str) -> str:

@@ -14,7 +14,8 @@ InputShapeOpt = Annotated[
         "--input-shape",
         help="Input shape, NCHW with batch: 1,3,224,224 or "
         "name:1,3,224,224 (TensorFlow: the model's NHWC, or MMdnn's 299,299,3 without batch). "
-        "Repeat for several inputs. Needed when the model file has no shapes.",
+        "MMdnn's form without the batch keeps the batch free; ?, -1 or a name leaves any dimension "
+        "free (N,3,224,224; ids:batch,seq). Repeat for several inputs. Needed when the model file has no shapes.",
     ),
 ]
 DstNodeOpt = Annotated[

@@ -155,7 +155,7 @@ def resolve_shapes(model, specs, input_names):
             "MXNet files carry no input shape; the model takes input%s %s"
             % ("s" if len(input_names) != 1 else "", ", ".join(input_names)),
             file=model.symbol_path,
-            hint="give it with --inputShape, e.g. --inputShape 3,224,224 (batch 1 is added) or 1,3,224,224"
+            hint="give it with --inputShape, e.g. --inputShape 3,224,224 (batch left free) or 1,3,224,224"
             + ("; one per input, as name:shape" if len(input_names) > 1 else ""),
         )
     given = {}
