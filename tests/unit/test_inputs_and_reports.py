@@ -85,3 +85,30 @@ def test_token_ids_stay_inside_the_embedding_they_index():
     assert x["ids"].dtype == np.int32 and x["ids"].min() == 0 and x["ids"].max() == 4
     assert set(np.unique(x["type_ids"])) == {0, 1}
     assert x["mask"].max() > 4  # no table: the default range
+
+
+def test_free_dimensions_checked_at_a_second_size(tmp_path):
+    """Every free dimension at a second value (batch 3, a length half as long again), dimensions
+    sharing a name together; the reports show both checks; a failure at the second size fails."""
+    from broker.inputs import at_other_sizes, prepare_inputs
+
+    specs = [("ids", [None, None], "int64"), ("mask", [None, None], "int64"), ("x", [2, 4], "float32")]
+    names = {"ids": ["batch", "seq"], "mask": ["batch", "seq"], "x": ["", ""]}
+    first = prepare_inputs(specs, None, 0, dim_names=names, ranges={"ids": (0, 7)})
+    assert {n: a.shape for n, a in first.arrays.items()} == {"ids": (1, 16), "mask": (1, 16), "x": (2, 4)}
+    second = at_other_sizes(first, names, 0, {"ids": (0, 7)})
+    assert second is not None
+    assert {n: a.shape for n, a in second.arrays.items()} == {"ids": (3, 24), "mask": (3, 24), "x": (2, 4)}
+    assert second.arrays["ids"].max() < 7 and all("first" in c.reason for c in second.chosen)
+    assert at_other_sizes(prepare_inputs([("x", [2, 4], "float32")], None, 0), {}, 0) is None
+
+    y1, y3 = np.ones((1, 5), np.float32), np.ones((3, 5), np.float32)
+    report = compare_outputs([("y", y1)], [("y", y1)])
+    report.inputs = first.describe()
+    report.other_sizes.append(compare_outputs([("y", y3 + 1)], [("y", y3)]))
+    report.other_sizes[0].inputs = second.describe()
+    assert not report.passed and report.to_dict()["other_sizes"][0]["passed"] is False
+    md = write_report(tmp_path / "r.md", report, report.inputs).read_text()
+    assert "| y | 1x5 |" in md and "| y | 3x5 |" in md and "ids 3x24, mask 3x24, x 2x4" in md
+    html = write_report(tmp_path / "r.html", report, report.inputs).read_text()
+    assert "3×5" in html and "other sizes" in html
