@@ -16,6 +16,9 @@ input dimensions but leaves the folded reshape constants, which then contradict 
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import onnx
 from onnx import numpy_helper
 
@@ -101,7 +104,9 @@ def _copy_free_dims(
         target = numpy_helper.to_array(init).copy()
         new = target.copy()
         for k, d in enumerate(data.dim[: len(target)]):
-            if d.HasField("dim_param") and d.dim_param in values and target[k] == values[d.dim_param]:
+            if not (d.HasField("dim_param") and d.dim_param in values):
+                continue
+            if target[k] == values[d.dim_param] or (target[k] == -1 and _infers(target, data, k, values[d.dim_param])):
                 new[k] = 0
         if (new != target).any():
             name = _fresh(model, inits, node.input[1] + "_free")
@@ -111,6 +116,17 @@ def _copy_free_dims(
             node.input[1] = name
             changed = True
     return changed
+
+
+def _infers(target: Any, data: onnx.TensorShapeProto, k: int, value: int) -> bool:
+    """Whether the -1 at `target[k]` stands for `value`, data's dimension k at parse time: the other
+    dimensions are static and hold the rest of the elements (Reshape(x, [-1, 64]) of [1, 64])."""
+    dims = [d.dim_value if d.HasField("dim_value") else 0 for d in data.dim]
+    rest = [dims[i] for i in range(len(dims)) if i != k]
+    other = [dims[i] if t == 0 and i < len(dims) else int(t) for i, t in enumerate(target) if i != k]
+    if any(d <= 0 for d in rest + other):
+        return False
+    return math.prod(other) == math.prod(rest)
 
 
 def _fresh(model: onnx.ModelProto, inits: dict[str, onnx.TensorProto], base: str) -> str:

@@ -26,12 +26,12 @@ def run(model: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> list[np.ndarray
 
 
 def parsed_at_batch_1() -> onnx.ModelProto:
-    """What a parser returns for a CNN head traced at batch 1: Conv -> Reshape(x, [1, 128]) -> Gemm,
+    """What a parser returns for a CNN head traced at batch 1: Conv -> Reshape(x, [-1, 128]) -> Gemm,
     and a token model's Reshape(ids_emb, [1, 4, 2, 4]) at sequence length 4."""
     rng = np.random.default_rng(0)
     inits = [
         nh.from_array(rng.standard_normal((8, 3, 3, 3)).astype(np.float32), "W"),
-        nh.from_array(np.array([1, 128], np.int64), "flat"),
+        nh.from_array(np.array([-1, 128], np.int64), "flat"),  # a -1 that stands for the batch
         nh.from_array(rng.standard_normal((128, 5)).astype(np.float32), "fc"),
         nh.from_array(rng.standard_normal((10, 8)).astype(np.float32), "emb"),
         nh.from_array(np.array([1, 4, 2, 4], np.int64), "heads"),
