@@ -1,8 +1,8 @@
 """MMdnn's `--inputShape 3,H,W` keeps the batch free: a small MXNet CNN (made with real MXNet:
 convolution, BatchNorm, pooling, a Reshape(0, -1) and two FullyConnected heads) is converted to
-every target, and each target that keeps the batch free runs at batch 1 and at batch 3 in its own
-framework's runner against MXNet at the same batch; a target that cannot (Caffe's fixed
-input_shape) says so in the report."""
+every target, and each target that keeps the batch free (ONNX, PyTorch, MXNet, Keras, CNTK, CoreML
+.mlpackage) runs at batch 1 and at batch 3 in its own framework's runner against MXNet at the same
+batch; a target that cannot (Caffe's fixed input_shape) says so in the report."""
 
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ FREE = {
     "mxnet": "tiny-symbol.json",
     "tensorflow": "tiny.keras",
     "cntk": "tiny.model",
+    "coreml": "tiny.mlpackage",  # the batch a RangeDim (1 to 1024)
 }
 
 
@@ -51,7 +52,8 @@ def tiny_mxnet(env_or_skip, tmp_path_factory):
 
 def _convert(session, env_or_skip, source, dst, output):
     env_or_skip(dst)
-    req = ConvertRequest("mxnet", source, dst, output, input_shapes=[InputShape.parse("3,16,16")])
+    req = ConvertRequest("mxnet", source, dst, output, input_shapes=[InputShape.parse("3,16,16")],
+                         emit_options={"format": output.suffix.lstrip(".")})  # fmt: skip
     return convert(session, req)
 
 
@@ -64,7 +66,7 @@ def test_batch_left_free_runs_at_1_and_3(session, env_or_skip, parity_recorder, 
     assert done.written, done.note
     dims = [d.dim_param or d.dim_value for d in _ir_input(done.ir).type.tensor_type.shape.dim]
     assert dims == ["N", 3, 16, 16], "the IR keeps MMdnn's batch free"
-    assert not report.fixed, report.fixed
+    assert not report.fixed, report.fixed  # (CoreML's ML Program is made at batch 1 with the batch a RangeDim)
     assert [i["shape"] for i in report.inputs] == [[1, 3, 16, 16]]
     assert len(report.other_sizes) == 1, "checked again at a second batch"
     again = report.other_sizes[0]
