@@ -1,8 +1,11 @@
-"""MMdnn's `--inputShape 3,H,W` keeps the batch free: a small MXNet CNN (made with real MXNet:
+"""Free dimensions kept free and checked at two sizes.
+
+MMdnn's `--inputShape 3,H,W` keeps the batch free: a small MXNet CNN (made with real MXNet:
 convolution, BatchNorm, pooling, a Reshape(0, -1) and two FullyConnected heads) is converted to
 every target, and each target that keeps the batch free (ONNX, PyTorch, MXNet, Keras, CNTK, CoreML
 .mlpackage) runs at batch 1 and at batch 3 in its own framework's runner against MXNet at the same
-batch; a target that cannot (Caffe's fixed input_shape) says so in the report."""
+batch; a target that cannot (Caffe's fixed input_shape) says so in the report. A token model whose
+batch and sequence length are free is checked at two of each."""
 
 from __future__ import annotations
 
@@ -104,3 +107,47 @@ def _ir_input(ir):
     import onnx
 
     return onnx.load(str(ir.graph), load_external_data=False).graph.input[0]
+
+
+def token_model(path):
+    """An ONNX token model whose batch and sequence length are free (dim_param batch, seq): an
+    embedding lookup, a projection, a reshape into heads written with 0s, a softmax over them."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto as T
+    from onnx import helper as h
+    from onnx import numpy_helper as nh
+
+    rng = np.random.default_rng(0)
+    inits = [
+        nh.from_array(rng.standard_normal((11, 8)).astype(np.float32), "emb"),
+        nh.from_array(rng.standard_normal((8, 8)).astype(np.float32), "proj"),
+        nh.from_array(np.array([0, 0, 2, 4], np.int64), "heads"),
+    ]
+    nodes = [
+        h.make_node("Gather", ["emb", "ids"], ["e"], name="embed"),
+        h.make_node("MatMul", ["e", "proj"], ["p"], name="proj"),
+        h.make_node("Reshape", ["p", "heads"], ["r"], name="split_heads"),
+        h.make_node("Softmax", ["r"], ["y"], axis=-1, name="softmax"),
+    ]
+    graph = h.make_graph(nodes, "tokens", [h.make_tensor_value_info("ids", T.INT64, ["batch", "seq"])],
+                         [h.make_tensor_value_info("y", T.FLOAT, ["batch", "seq", 2, 4])], inits)  # fmt: skip
+    onnx.save(h.make_model(graph, opset_imports=[h.make_opsetid("", 18)]), path)
+    return [str(path)]
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("dst,out", [("onnx", "t.onnx"), ("pytorch", "t.pth")])
+def test_sequence_length_checked_at_two_lengths(session, env_or_skip, tmp_path, dst, out):
+    """A model whose batch and sequence length are free is checked at batch 1 / 16 tokens and at
+    batch 3 / 24 tokens, token ids inside the embedding."""
+    env_or_skip("onnx")
+    env_or_skip(dst)
+    source = token_model(tmp_path / "tokens.onnx")
+    done = convert(session, ConvertRequest("onnx", source, dst, tmp_path / out))
+    report = done.report
+    assert report is not None and report.passed and done.written, report and report.to_dict()
+    assert [i["shape"] for i in report.inputs] == [[1, 16]]
+    (again,) = report.other_sizes
+    assert [i["shape"] for i in again.inputs] == [[3, 24]]
+    assert [o.shape for o in again.outputs] == [[3, 24, 2, 4]]
