@@ -36,7 +36,7 @@ from .inputs import ImagePreprocess, PreparedInputs, at_other_sizes, open_input,
 from .ir import IRFiles, load_ir, preload, save_ir
 from .ir import weights as ir_weights
 from .ir.canonical import canonicalize, free_inputs, is_canonical, specialize
-from .ir.free_dims import free_input_dims
+from .ir.free_dims import free_input_dims, parse_sizes
 from .ir.legalize import Capabilities, legalize
 from .ir.validate import validate
 from .outputs import StagedOutput, check_folder, check_output, copy_into
@@ -350,7 +350,8 @@ class Session:
         toir) and legalized for this target first, every node the target cannot express refused
         at once. When the target cannot express what a free input dimension leaves computed at run
         time (shape arithmetic), the free dimensions are fixed to `fixed_shapes` (the sizes the
-        check runs at) and the target is told so."""
+        check runs at; by default the sizes the parser was given for dimensions --inputShape left
+        free) and the target is told so."""
         runner = self.runner(framework)
         fmt = (options or {}).get("format", "")
         where = self._sources.get(ir_files.graph.resolve(), str(ir_files.graph))
@@ -363,8 +364,8 @@ class Session:
                 model, _ = canonicalize(model, where=where)
                 changed = True
             caps = self.capabilities(framework, fmt)
-            free = free_inputs(model)
-            fixed_shapes = fixed_shapes or _default_sizes(model, free)
+            fixed_shapes = fixed_shapes or parse_sizes(model)  # the sizes --inputShape gave the parser
+            free = free_inputs(model) if fixed_shapes else {}
             legal, applied = legalize(model, caps)
             if free and self._unsupported(caps, legal):  # shape arithmetic left for run time: fix the sizes
                 legal, applied = self._fixed(framework, model, caps, fixed_shapes or {}, free, where)
@@ -562,14 +563,6 @@ class Session:
                 fmt_name = entry.format
                 return f"{framework}'s .{fmt_name} format converts these ops: write that instead (-om model.{fmt_name})"
         return ""
-
-
-def _default_sizes(model: onnx.ModelProto, free: dict[str, list[int | None]]) -> dict[str, list[int]]:
-    """The documented sizes (`shapes.resolve`) of the free input dimensions, for a target that must
-    fix them when the caller named none."""
-    dtypes = {vi.name: vi.type.tensor_type.elem_type for vi in common_ir.graph_inputs(model)}
-    specs = [(n, dims, onnx.helper.tensor_dtype_to_np_dtype(dtypes[n] or 1).name) for n, dims in free.items()]
-    return {n: dims for n, dims, _ in resolve(specs)[0]}
 
 
 def _text(value: str) -> str:

@@ -16,6 +16,7 @@ input dimensions but leaves the folded reshape constants, which then contradict 
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -25,6 +26,20 @@ from onnx import numpy_helper
 from .weights import without_data
 
 FreeAxes = dict[str, dict[int, str]]  # input -> {axis: dimension name}
+# metadata: the shapes the parser saw of the inputs whose dimensions were freed (JSON), the sizes a
+# target that cannot keep them free is given
+PARSE_SIZES_KEY = "mmbroker.parse_sizes"
+
+
+def parse_sizes(model: onnx.ModelProto) -> dict[str, list[int]]:
+    """The parse-time shapes `free_input_dims` recorded in `model` (empty when it freed nothing)."""
+    for p in model.metadata_props:
+        if p.key == PARSE_SIZES_KEY:
+            try:
+                return {str(k): [int(d) for d in v] for k, v in json.loads(p.value).items()}
+            except (ValueError, TypeError, AttributeError):
+                return {}
+    return {}
 
 
 def free_input_dims(model: onnx.ModelProto, free: FreeAxes) -> tuple[onnx.ModelProto, str]:
@@ -33,8 +48,11 @@ def free_input_dims(model: onnx.ModelProto, free: FreeAxes) -> tuple[onnx.ModelP
     out = onnx.ModelProto()
     out.CopyFrom(model)
     values: dict[str, int] = {}  # dimension name -> the size the parser saw
+    seen: dict[str, list[int]] = {}
     for vi in out.graph.input:
         dims = vi.type.tensor_type.shape.dim
+        if vi.name in free:
+            seen[vi.name] = [d.dim_value if d.HasField("dim_value") else 0 for d in dims]
         for axis, name in free.get(vi.name, {}).items():
             if axis >= len(dims):
                 continue
@@ -74,6 +92,7 @@ def free_input_dims(model: onnx.ModelProto, free: FreeAxes) -> tuple[onnx.ModelP
             + ", ".join(sorted(names))
             + ": the graph computes with its parse-time size"
         )
+    out.metadata_props.add(key=PARSE_SIZES_KEY, value=json.dumps(seen, sort_keys=True))
     return out, ""
 
 

@@ -14,7 +14,7 @@ from onnx import helper as h
 from onnx import numpy_helper as nh
 
 from broker.ir.canonical import canonicalize
-from broker.ir.free_dims import free_input_dims
+from broker.ir.free_dims import free_input_dims, parse_sizes
 
 pytestmark = pytest.mark.unit
 
@@ -70,6 +70,8 @@ def test_batch_and_sequence_length_freed():
     fixed = parsed_at_batch_1()
     free, why = free_input_dims(fixed, {"x": {0: "N"}, "ids": {0: "N", 1: "seq"}})
     assert why == ""
+    assert parse_sizes(free) == {"x": [1, 3, 4, 4], "ids": [1, 4]}, "what a target that must fix them is given"
+    assert parse_sizes(fixed) == {}
     assert [dims(i) for i in free.graph.input] == [["N", 3, 4, 4], ["N", "seq"]]
     assert [dims(o) for o in free.graph.output] == [["N", 5], ["N", "seq", 2, 4]]
     for a, b in zip(run(fixed, feeds(1, 4)), run(free, feeds(1, 4))):
