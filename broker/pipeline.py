@@ -732,22 +732,32 @@ def _check_at_sizes(s: Session, req: ConvertRequest, saved: list[str], ir: IRFil
     other = None if given else at_other_sizes(inputs, input_dim_names(ir), req.seed, input_ranges(ir))
     if other is None:
         return report
+    # a target whose code was made at fixed sizes may keep the batch free all the same (Keras, CNTK)
     fixed = s.fixed_sizes.get(req.dst, "")
-    if not fixed:
-        report.other_sizes.append(check(other))
-        return report
-    # the target's code was made at fixed sizes: some keep the batch free all the same (Keras, CNTK)
     sizes = ", ".join(f"{n} {'x'.join(map(str, a.shape))}" for n, a in other.arrays.items())
     try:
         again = check(other)
     except BrokerError as err:
+        if _about(err, req.sources):  # a source whose file fixes the sizes (a static ONNX input)
+            report.fixed = f"the {req.src} model takes only the sizes it was checked at: at {sizes} it refuses " \
+                           f"to run ({err.reference})"  # fmt: skip
+            return report
+        if not fixed:
+            raise
         report.fixed = f"{fixed}; at {sizes} the {req.dst} model refuses to run ({err.reference})"
         return report
-    if again.passed:
+    if again.passed or not fixed:
         report.other_sizes.append(again)
     else:
         report.fixed = f"{fixed}; at {sizes} the {req.dst} model runs but does not match"
     return report
+
+
+def _about(err: BrokerError, files: list[str]) -> bool:
+    """Whether `err` is about one of `files`."""
+    if not err.file:
+        return False
+    return Path(err.file).resolve() in {Path(f).resolve() for f in files}
 
 
 # CoreML options that change what the model computes: such a conversion cannot be checked

@@ -152,3 +152,27 @@ def test_sequence_length_checked_at_two_lengths(session, env_or_skip, tmp_path, 
     (again,) = report.other_sizes
     assert [i["shape"] for i in again.inputs] == [[3, 24]]
     assert [o.shape for o in again.outputs] == [[3, 24, 2, 4]]
+
+
+@pytest.mark.parity
+def test_a_source_with_fixed_sizes_is_checked_at_them(session, env_or_skip, tmp_path):
+    """An ONNX file whose input is 1x8 given MMdnn's `--inputShape 8`: onnxruntime refuses batch 3
+    on the source side, so the check stays at batch 1 and the report says why."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto as T
+    from onnx import helper as h
+    from onnx import numpy_helper as nh
+
+    env_or_skip("onnx")
+    w = nh.from_array(np.random.default_rng(0).standard_normal((8, 4)).astype(np.float32), "w")
+    graph = h.make_graph([h.make_node("MatMul", ["x", "w"], ["y"], name="fc")], "g",
+                         [h.make_tensor_value_info("x", T.FLOAT, [1, 8])],
+                         [h.make_tensor_value_info("y", T.FLOAT, [1, 4])], [w])  # fmt: skip
+    onnx.save(h.make_model(graph, opset_imports=[h.make_opsetid("", 18)]), tmp_path / "fixed.onnx")
+    req = ConvertRequest("onnx", [str(tmp_path / "fixed.onnx")], "onnx", tmp_path / "out.onnx",
+                         input_shapes=[InputShape.parse("8")])  # fmt: skip
+    done = convert(session, req)
+    report = done.report
+    assert report is not None and report.passed and done.written
+    assert report.other_sizes == [] and "the onnx model takes only the sizes it was checked at" in report.fixed
