@@ -14,7 +14,7 @@ from runners.common.tensors import file_ref
 from .. import parity
 from ..errors import BrokerError
 from ..frameworks import parse_model_ref, runner_name
-from ..inputs import PreparedInputs, open_input, prepare_inputs
+from ..inputs import PreparedInputs, at_other_sizes, open_input, prepare_inputs
 from ..layers import layerwise
 from ..outputs import StagedOutput, check_folder, check_output
 from ..pipeline import EnvOptions, InputShape, Session, convert_request, image_preprocess, input_dim_names, input_specs
@@ -403,6 +403,10 @@ def _model_inputs(
     return input_specs(ir), input_dim_names(ir)
 
 
+# what a runner answers when a model cannot take the sizes it is given
+_REFUSES_SIZE = {"bad-input", "bad-shape", "invalid-model", "infer-failed"}
+
+
 def _finite_mean(a: np.ndarray) -> float:
     """The mean of an output's finite values (NaN/Inf are counted apart), 0 when it has none."""
     finite = a[np.isfinite(a)] if a.dtype.kind in "fc" else a
@@ -572,19 +576,24 @@ def compare(
             hints = [ShapeHint(a[0], [d for d in b[1] if d is not None], f"the other model ({model_b})")
                      for a, b in zip(specs_a, specs_b) if None not in b[1]]  # fmt: skip
         prepared = prepare_inputs(specs_a, given, seed, prep, hints, dim_names, Path(files_a[0]).name)
-        report = s.verify(
-            (fa, files_a),
-            (fb, files_b),
-            prepared.arrays,
-            atol=atol,
-            rtol=rtol,
-            seed=None if input_file else seed,
-            trust_model=trust_model,
-            reference_outputs=dst_node,
-            reference_options=options,
-            allow_nan=allow_nan,
-        )
-        report.inputs = prepared.describe()
+
+        def check(inputs: PreparedInputs) -> parity.ParityReport:
+            done = s.verify((fa, files_a), (fb, files_b), inputs.arrays, atol=atol, rtol=rtol,
+                            seed=None if input_file else seed, trust_model=trust_model, reference_outputs=dst_node,
+                            reference_options=options, allow_nan=allow_nan)  # fmt: skip
+            done.inputs = inputs.describe()
+            return done
+
+        report = check(prepared)
+        other = None if given is not None else at_other_sizes(prepared, dim_names, seed)
+        if other is not None:  # free dimensions: again at their second values (batch 3, ...)
+            try:
+                report.other_sizes.append(check(other))
+            except BrokerError as err:
+                if err.reference not in _REFUSES_SIZE:
+                    raise
+                sizes = ", ".join(f"{n} {'x'.join(map(str, a.shape))}" for n, a in other.arrays.items())
+                report.fixed = f"at {sizes} {err.file or 'one of the models'} refuses to run ({err.reference})"
         if layers:
             layer_report = layerwise(s, (fa, files_a), (fb, files_b), prepared.arrays, atol=atol, rtol=rtol,
                                      reference_options=options, allow_nan=allow_nan, input_shapes=shapes)  # fmt: skip

@@ -176,3 +176,15 @@ def test_a_source_with_fixed_sizes_is_checked_at_them(session, env_or_skip, tmp_
     report = done.report
     assert report is not None and report.passed and done.written
     assert report.other_sizes == [] and "the onnx model takes only the sizes it was checked at" in report.fixed
+
+
+@pytest.mark.parity
+def test_compare_checks_both_sizes(env_or_skip, tmp_path):
+    """`mmbroker compare` of two models whose batch and sequence length are free runs at both sizes."""
+    env_or_skip("onnx")
+    (a,) = token_model(tmp_path / "a.onnx")
+    r = run_cli("compare", a, a, "--json")
+    assert r.exit_code == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["passed"] and [i["shape"] for i in report["inputs"]] == [[1, 16]]
+    assert [i["shape"] for i in report["other_sizes"][0]["inputs"]] == [[3, 24]] and not report["fixed"]
