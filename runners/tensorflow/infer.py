@@ -112,7 +112,16 @@ def run_tflite(path, feeds):
     # a SavedModel's signature names its tensors serving_default_<input>:0, in an order of its own
     plain = [re.sub(r"^serving_default_(.*):0$", r"\1", n) for n in names]
     arrays = _ordered(feeds, plain if set(plain) == set(feeds) else names, path)
-    _check_shapes(arrays, [list(d["shape"]) for d in details], names, path)
+    # shape_signature holds -1 where the model leaves a dimension free (a Keras model's batch)
+    signatures = [[None if int(s) < 0 else int(s) for s in d.get("shape_signature", d["shape"])] for d in details]
+    _check_shapes(arrays, signatures, names, path)
+    resized = False
+    for d, a in zip(details, arrays):
+        if list(d["shape"]) != list(a.shape):  # another size of a free dimension
+            interp.resize_tensor_input(d["index"], list(a.shape))
+            resized = True
+    if resized:
+        interp.allocate_tensors()
     for d, a in zip(details, arrays):
         interp.set_tensor(d["index"], a.astype(d["dtype"], copy=False))
     interp.invoke()
