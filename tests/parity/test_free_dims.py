@@ -79,7 +79,7 @@ def test_batch_left_free_runs_at_1_and_3(session, env_or_skip, parity_recorder, 
     assert done.written, done.note
     dims = [d.dim_param or d.dim_value for d in _ir_input(done.ir).type.tensor_type.shape.dim]
     assert dims == ["N", 3, 16, 16], "the IR keeps MMdnn's batch free"
-    assert not report.fixed, report.fixed  # (CoreML's ML Program is made at batch 1 with the batch a RangeDim)
+    assert not report.fixed, report.fixed
     assert [i["shape"] for i in report.inputs] == [[1, 3, 16, 16]]
     assert len(report.other_sizes) == 1, "checked again at a second batch"
     again = report.other_sizes[0]
