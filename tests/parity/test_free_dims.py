@@ -33,10 +33,6 @@ args, aux = mod.get_params()
 aux = {k: mx.nd.random.uniform(0.5, 1.5, v.shape) for k, v in aux.items()}  # BatchNorm not the identity
 mod.set_params(args, aux)
 mod.save_checkpoint(sys.argv[1] + "/tiny", 0)
-one = mx.mod.Module(mx.sym.softmax(f, name="prob"), data_names=["data"], label_names=None)  # one output
-one.bind(data_shapes=[("data", (1, 3, 16, 16))])
-one.set_params(args, aux, allow_extra=True)
-one.save_checkpoint(sys.argv[1] + "/tiny1", 0)
 """
 
 # targets whose converted model keeps the batch free, and the file each writes
@@ -48,18 +44,15 @@ FREE = [
     ("cntk", "tiny.model"),
     ("coreml", "tiny.mlpackage"),  # the batch a RangeDim (1 to 1024)
     ("coreml", "tiny.mlmodel"),  # a NeuralNetwork's batch is implicit: its input is C,H,W
-    ("tensorflow", "tiny.tflite"),  # resized to the batch given; one output (see ONE_OUTPUT)
+    ("tensorflow", "tiny.tflite"),  # the interpreter's input resized to the batch given
 ]
-# .tflite of the two-output model pairs its outputs in the wrong order at any batch (a separate
-# defect of the TFLite path): it is checked on the model's first head alone
-ONE_OUTPUT = {"tiny.tflite"}
 
 
 @pytest.fixture(scope="module")
 def tiny_mxnet(env_or_skip, tmp_path_factory):
     out = tmp_path_factory.mktemp("free_batch")
     run_in_env(env_or_skip("mxnet"), "-c", MAKE, out)
-    return {n: [str(out / f"{n}-symbol.json"), str(out / f"{n}-0000.params")] for n in ("tiny", "tiny1")}
+    return [str(out / "tiny-symbol.json"), str(out / "tiny-0000.params")]
 
 
 def _convert(session, env_or_skip, source, dst, output):
@@ -72,8 +65,7 @@ def _convert(session, env_or_skip, source, dst, output):
 @pytest.mark.parity
 @pytest.mark.parametrize("dst,out", FREE, ids=[f for _, f in FREE])
 def test_batch_left_free_runs_at_1_and_3(session, env_or_skip, parity_recorder, tiny_mxnet, tmp_path, dst, out):
-    one = out in ONE_OUTPUT
-    done = _convert(session, env_or_skip, tiny_mxnet["tiny1" if one else "tiny"], dst, tmp_path / out)
+    done = _convert(session, env_or_skip, tiny_mxnet, dst, tmp_path / out)
     report = done.report
     assert report is not None and report.passed, report and report.to_dict()
     assert done.written, done.note
@@ -84,14 +76,14 @@ def test_batch_left_free_runs_at_1_and_3(session, env_or_skip, parity_recorder, 
     assert len(report.other_sizes) == 1, "checked again at a second batch"
     again = report.other_sizes[0]
     assert [i["shape"] for i in again.inputs] == [[3, 3, 16, 16]]
-    assert [o.shape for o in again.outputs] == ([[3, 5]] if one else [[3, 5], [3, 3]]) and again.passed
+    assert [o.shape for o in again.outputs] == [[3, 5], [3, 3]] and again.passed
     assert all(o.reference_std > 1e-3 for o in again.outputs), "the comparison proves something"
     parity_recorder.add("mxnet", dst, "free-batch " + out, again)
 
 
 @pytest.mark.parity
 def test_caffe_fixes_the_batch_and_says_so(session, env_or_skip, tiny_mxnet, tmp_path):
-    done = _convert(session, env_or_skip, tiny_mxnet["tiny"], "caffe", tmp_path / "tiny.prototxt")
+    done = _convert(session, env_or_skip, tiny_mxnet, "caffe", tmp_path / "tiny.prototxt")
     report = done.report
     assert report is not None and report.passed and done.written
     assert report.other_sizes == [] and "caffe code is made at fixed sizes" in report.fixed
@@ -103,7 +95,7 @@ def test_cli_report_shows_both_batches(env_or_skip, tiny_mxnet, tmp_path):
     """`mmbroker convert --json` and the Markdown report carry the check at each batch."""
     env_or_skip("onnx")
     md = tmp_path / "r.md"
-    symbol, params = tiny_mxnet["tiny"]
+    symbol, params = tiny_mxnet
     r = run_cli("convert", "-sf", "mxnet", "-in", symbol, "-iw", params, "--inputShape", "N,3,16,16",
                 "-df", "onnx", "-om", tmp_path / "t.onnx", "--report", md, "--json")  # fmt: skip
     assert r.exit_code == 0, r.stderr
