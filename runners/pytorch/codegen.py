@@ -23,6 +23,7 @@ from runners.common.codegen import lit  # noqa: F401  (re-exported for the ops)
 from runners.common.emit import EmitContext as BaseEmitContext
 from runners.common.emit_graph import IRNode  # noqa: F401  (re-exported for the ops)
 from runners.common.errors import RunnerError
+from runners.common.naming import weight_stem
 from runners.common.registry import Registry
 
 EMIT = Registry("pytorch", "emit", package="runners.pytorch.emit_ops")
@@ -244,9 +245,13 @@ class EmitContext(BaseEmitContext):
 
     def module(self, node, ctor, params=None, hint=None):
         """Add `self.<attr> = <ctor>` to __init__ with `params` ({'weight': arr}) in the
-        state_dict; returns `self.<attr>`. The attribute is named after the layer's weight
-        (conv1.weight -> conv1) or, without weights, after the node's first output."""
-        if hint is None:
+        state_dict; returns `self.<attr>`. The attribute is named after the source module the node
+        was exported from or the node's own name (runners/common/naming.py), else `hint` (the
+        converter's: the layer's weight, conv1.weight -> conv1), else the node's first output."""
+        named = self.layer_hint(node)
+        if named:
+            hint = named
+        elif hint is None:
             hint = node.outputs[0] if node.outputs else node.name
         attr = self.attr_name(hint)
         self.init_lines.append("self.%s = %s" % (attr, ctor))
@@ -256,10 +261,7 @@ class EmitContext(BaseEmitContext):
 
     def weight_hint(self, name):
         """A layer name from a weight initializer name: `layer1.0.conv1.weight` -> `layer1.0.conv1`."""
-        for suffix in (".weight", ".bias", "_weight", ".kernel"):
-            if name.endswith(suffix):
-                return name[: -len(suffix)]
-        return name
+        return weight_stem(name)
 
     def assign(self, node, expr, outputs=None, prefer=None):
         """`<outputs> = <expr>` in forward. `prefer` names the variable (e.g. after its layer)

@@ -12,8 +12,6 @@ order; the context inserts a `layers.Permute` only where a layout has to change.
         ctx.layer(node, "layers.ReLU()", [v], layout=layout)
 """
 
-import re
-
 import numpy as np
 
 from runners.common.codegen import identifier as _identifier
@@ -151,11 +149,13 @@ class KerasContext(EmitContext):
         return _fresh(identifier(hint, "layer"), self._layer_names)
 
     def weight_hint(self, node):
-        """A layer name from the node (or, for converter-made names like Conv__12, its weight):
-        the source layer's name, without the model-name scope TensorFlow puts in front."""
-        name = node.name
-        if re.match(r"^[A-Za-z]+__\d+$", name) and node.input(1):
-            name = node.input(1)
+        """A layer name from the source model (runners/common/naming.py: the module the node was
+        exported from, the node's own name, the name of its weight), without the model-name scope
+        TensorFlow puts in front."""
+        weight = node.input(1) if node.input(1) in self.consts else None
+        name = self.layer_hint(node, weight)
+        if name is None:
+            name = node.name
         if self.prefix and name.startswith(self.prefix):
             name = name[len(self.prefix) :]
         return name.split("/")[0].split(":")[0] or node.op_type.lower()

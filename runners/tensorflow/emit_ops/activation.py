@@ -141,7 +141,18 @@ def hard_sigmoid(node, ctx, alpha=0.2, beta=0.5):
 
 @EMIT.register("HardSwish")
 def hard_swish(node, ctx):
-    _expr(node, ctx, "{x} * keras.ops.clip({x} / 6.0 + 0.5, 0.0, 1.0)")
+    _keep(node, ctx, "layers.Activation('hard_swish')")
+
+
+@EMIT.register("Gelu")
+def gelu(node, ctx, approximate="none"):
+    """Keras's gelu: exact by default, `approximate=True` is the tanh form (ONNX Gelu, opset 20)."""
+    if approximate not in ("none", "tanh"):
+        raise ctx.fail("Gelu approximate=%r is not an ONNX value" % approximate)
+    if approximate == "none":
+        _keep(node, ctx, "layers.Activation('gelu')")
+    else:
+        _expr(node, ctx, "keras.ops.gelu({x}, approximate=True)")
 
 
 @EMIT.register("Softmax")
