@@ -110,6 +110,13 @@ def torch_dtype(dtype):
     return _TORCH_DTYPES[name]
 
 
+def _is_parameter(name, arr):
+    """A floating-point weight the source model trains (named by its module path, `embeddings.cls_token`,
+    as exporters keep parameter names) rather than a constant the exporter computed (`val_12`): it
+    becomes an nn.Parameter, so the generated model retrains it."""
+    return arr.dtype.kind == "f" and "." in name and not name.startswith(".") and arr.ndim > 0
+
+
 def identifier(name, fallback="v"):
     """A Python identifier close to an IR name: `layer1.0/conv:0` -> `layer1_0_conv_0`."""
     return _identifier(name, fallback, _RESERVED)
@@ -198,10 +205,11 @@ class EmitContext(BaseEmitContext):
             return self._materialized[name]
         arr = np.asarray(self.consts[name])
         attr = self.attr_name(name, fallback="const")
-        self.init_lines.append(
-            "self.register_buffer(%r, torch.zeros(%s, dtype=%s))"
-            % (attr, lit(tuple(arr.shape)), torch_dtype(arr.dtype))
-        )
+        zeros = "torch.zeros(%s, dtype=%s)" % (lit(tuple(arr.shape)), torch_dtype(arr.dtype))
+        if _is_parameter(name, arr):
+            self.init_lines.append("self.%s = nn.Parameter(%s)" % (attr, zeros))
+        else:
+            self.init_lines.append("self.register_buffer(%r, %s)" % (attr, zeros))
         self.state_dict[attr] = arr
         expr = "self.%s" % attr
         self._materialized[name] = expr
