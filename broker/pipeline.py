@@ -349,7 +349,7 @@ class Session:
     ) -> tuple[onnx.ModelProto, dict[str, int]]:
         """`model` with the decompositions `framework` has an op for (GELU, LayerNorm, hard-swish) fused
         back into that op, so its code calls the framework's own layer."""
-        fused, made = fuse_for(model, lambda op: op in caps.ops)
+        fused, made = fuse_for(model, lambda op: op in caps.ops and op not in caps.lacks)
         if made and self.console is not None:
             shown = ", ".join(f"{op} x{n}" if n > 1 else op for op, n in sorted(made.items()))
             self.console.print(f"fused for {framework}: {shown}", highlight=False)

@@ -1,15 +1,18 @@
 """Fuse common decompositions back into the op they spell out, for a target that has that op:
 exporters write GELU as five lines of erf (or tanh) arithmetic, LayerNorm as ReduceMean/Sub/Pow/
-Sqrt/Div, hard-swish as Add/Clip/Mul/Div; generated code that a person retrains should call the
-framework's own `nn.GELU`, `nn.LayerNorm`, `nn.Hardswish` (Keras `gelu`, `LayerNormalization`).
+Sqrt/Div, hard-swish as Add/Clip/Mul/Div, attention as MatMul/Mul/Add/Softmax/MatMul; generated
+code that a person retrains should call the framework's own `nn.GELU`, `nn.LayerNorm`,
+`nn.Hardswish`, `F.scaled_dot_product_attention` (Keras `gelu`, `LayerNormalization`,
+`ops.dot_product_attention`).
 
 The patterns are onnxscript's rewriter rules (pinned in pyproject.toml): its LayerNorm and
-hard-swish fusions produce standard ONNX ops and are used as they are; its GELU patterns (in
-`ort_fusions`) produce onnxruntime's `com.microsoft` ops, so the rules below reuse those patterns
-with a standard `Gelu` as the replacement. `Gelu` is an ONNX op since opset 20 and the IR is at
-opset 18: a fused graph goes only to an emitter that declares Gelu (its converter takes the opset-20
-definition), never into a saved IR. Each fusion keeps the metadata of the nodes it replaces, so
-the fused layer keeps its source module's name (runners/common/naming.py).
+hard-swish fusions produce standard ONNX ops and are used as they are; its GELU and attention
+patterns (in `ort_fusions`) produce onnxruntime's own ops, so the rules below reuse those patterns
+with a standard `Gelu` (ONNX opset 20) or `Attention` (opset 23, 4-D Q/K/V, additive mask, `scale`)
+as the replacement. The IR is at opset 18: a fused graph goes only to an emitter that declares the
+op (its converter takes the newer opset's definition), never into a saved IR. Each fusion keeps
+the metadata of the nodes it replaces, so the fused layer keeps its source module's name
+(runners/common/naming.py).
 
 `fuse_for(model, has)` applies a fusion only when `has(op)` says the target expresses the op it
 produces; nothing else in the graph changes.
@@ -54,6 +57,22 @@ def _gelu_rules() -> list[Any]:
     ]
 
 
+def _attention_rules() -> list[Any]:
+    from onnxscript.rewriter.ort_fusions import sdpa
+
+    class AttentionFusion(sdpa.SDPA):
+        """onnxscript's scaled-dot-product attention pattern (scores = Q K^T, scaled, masked,
+        softmax, times V; the key in BHSd or BSHd order), written as the standard ONNX Attention."""
+
+        def rewrite(self, op: Any, query: Any, key: Any, value: Any, mask: Any, key_format: str, **_: Any) -> Any:
+            if key_format == "BSHd":
+                key = op.Transpose(key, perm=[0, 2, 1, 3])
+            args = [query, key, value] + ([mask] if mask is not None else [])
+            return op.Attention(*args, **({} if self._scale is None else {"scale": float(self._scale)}))
+
+    return [AttentionFusion.rule(name="FuseAttention")]
+
+
 def _rules(has: Callable[[str], bool]) -> list[Any]:
     """The fusion rules whose product the target has."""
     from onnxscript.rewriter.rules.common import _fuse_hardswish
@@ -62,6 +81,8 @@ def _rules(has: Callable[[str], bool]) -> list[Any]:
     rules: list[Any] = []
     if has("Gelu"):
         rules += _gelu_rules()
+    if has("Attention"):
+        rules += _attention_rules()
     if has("LayerNormalization"):
         rules += _layer_norm.layer_normalization_rules
     if has("HardSwish") and has("HardSigmoid"):

@@ -30,9 +30,10 @@ NAMESPACE = "namespace"
 _HOOK_SCOPE = re.compile(r"^_empty_nn_module_stack|_hook$")
 
 # node names exporters make up: torch.onnx `node_Conv_12` / `node_add_3`, tf2onnx `Conv__12`,
-# onnx-ir's `n7`, an op name with a counter `Conv_0`; the legacy torch.onnx exporter's scope paths
-# (`/layer1/layer1.0/conv1/Conv`) repeat what the weight names say, in a form that reads worse
-_MADE_UP = re.compile(r"^(node_\w+|[A-Za-z]+__\d+|n\d+|[A-Za-z]+(_\d+)*|\d+|/.*)$")
+# onnx-ir's `n7`, a number; the legacy torch.onnx exporter's scope paths (`/layer1/layer1.0/conv1/Conv`)
+# repeat what the weight names say, in a form that reads worse. Also the node's op with a counter
+# (`Conv_0`, see `made_up`).
+_MADE_UP = re.compile(r"^(node_\w+|[A-Za-z]+__\d+|n\d+|\d+|/.*)$")
 
 # role suffixes of weight names: PyTorch, Keras/TensorFlow, MXNet, Caffe2 (`_w_0`, `_b_0`, `_s`...)
 _WEIGHT_SUFFIX = re.compile(
@@ -73,9 +74,11 @@ def weight_stem(name):
     return stem or str(name)
 
 
-def made_up(name):
+def made_up(name, op_type=""):
     """True for a node name an exporter invented (it says nothing about the source model)."""
-    return not name or bool(_MADE_UP.match(name))
+    if not name or _MADE_UP.match(name):
+        return True
+    return bool(op_type) and re.match(r"^%s(_\d+)*$" % re.escape(op_type), name, re.I) is not None
 
 
 class SourceNames(object):
@@ -109,7 +112,7 @@ class SourceNames(object):
             if path in self._containers and fx:
                 return "%s.%s" % (path, re.sub(r"(_\d+)+$", "", fx))
             return path
-        if not made_up(node.proto.name):
+        if not made_up(node.proto.name, node.op_type):
             return node.proto.name
         if weight:
             return weight_stem(weight)

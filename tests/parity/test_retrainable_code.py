@@ -1,6 +1,6 @@
 """The generated PyTorch and Keras code of the tiny BERT and ViT (tests/parity/transformer_zoo.py) is
 code a person would retrain: its layers are named after the source model's parameter paths (never a
-neighbour's), GELU and LayerNorm are the framework's own layers, and the model trains one step at
+neighbour's), GELU, LayerNorm and attention are the framework's own calls, and the model trains one step at
 batch 3 with the loss going down (run in the framework's runner environment by retrain_step.py).
 """
 
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 from helpers import run_in_env
-from parity.test_sequence_parity import tzoo  # noqa: F401  (the fixture: the models, built once)
 
 from broker.errors import BrokerError
+from parity.test_sequence_parity import tzoo  # noqa: F401  (the fixture: the models, built once)
 
 STEP = Path(__file__).with_name("retrain_step.py")
 BATCH = 3
@@ -61,11 +61,13 @@ def test_retrainable_code(session, env_or_skip, tzoo, tmp_path, request, name, f
         bare = set(PYTORCH_PARAMETER.findall(source))
         assert "nn.GELU()" in source and "torch.erf" not in source
         assert "nn.LayerNorm(" in source
+        assert source.count("F.scaled_dot_product_attention(") == 2 and "torch.softmax" not in source
     else:
         layers = {layer for _, layer in KERAS_LAYER.findall(source)}
         bare = set()
         assert "layers.Activation('gelu'" in source and "keras.ops.erf" not in source
         assert "layers.LayerNormalization(" in source
+        assert source.count("keras.ops.dot_product_attention(") == 2 and "Softmax" not in source
     assert layers, source
     assert layers <= modules, f"layers named after no source module: {sorted(layers - modules)}"
     missing = {m for m in modules if m not in layers and not any(b.startswith(m + "_") for b in bare)}
