@@ -11,7 +11,7 @@ Where a name comes from, first found wins:
 2. the node's own name, unless it is one an exporter made up (`node_Conv_12`, `Conv__3`, `n7`);
 3. the name of the node's weight without its role suffix (`conv1.weight` -> `conv1`; a Caffe2
    export's `gpu_0/conv3_0_w_0` -> `conv3_0`);
-4. None: the emitter falls back to the node's output name.
+4. None: the emitter falls back to the op's snake-case name (`max_pool`, `op_name`).
 
 A weight's name comes after the node's metadata because exporters share equal initializers between
 layers (torch.onnx gives every zero bias the name of the first one, so a key projection's bias is
@@ -72,6 +72,12 @@ def weight_stem(name):
     `gpu_0/conv3_0_w_0` -> `conv3_0`."""
     stem = _WEIGHT_SUFFIX.sub("", _DEVICE_SCOPE.sub("", str(name)))
     return stem or str(name)
+
+
+def op_name(op_type):
+    """The snake-case name of an op (`MaxPool` -> `max_pool`, `LSTM` -> `lstm`): what Keras and
+    PyTorch users call an unnamed layer, for a node nothing in the source names."""
+    return re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", op_type).lower()
 
 
 def made_up(name, op_type=""):

@@ -23,7 +23,7 @@ from runners.common.codegen import lit  # noqa: F401  (re-exported for the ops)
 from runners.common.emit import EmitContext as BaseEmitContext
 from runners.common.emit_graph import IRNode  # noqa: F401  (re-exported for the ops)
 from runners.common.errors import RunnerError
-from runners.common.naming import weight_stem
+from runners.common.naming import op_name, weight_stem
 from runners.common.registry import Registry
 
 EMIT = Registry("pytorch", "emit", package="runners.pytorch.emit_ops")
@@ -255,12 +255,12 @@ class EmitContext(BaseEmitContext):
         """Add `self.<attr> = <ctor>` to __init__ with `params` ({'weight': arr}) in the
         state_dict; returns `self.<attr>`. The attribute is named after the source module the node
         was exported from or the node's own name (runners/common/naming.py), else `hint` (the
-        converter's: the layer's weight, conv1.weight -> conv1), else the node's first output."""
+        converter's: the layer's weight, conv1.weight -> conv1), else the op's name (`max_pool`)."""
         named = self.layer_hint(node)
         if named:
             hint = named
         elif hint is None:
-            hint = node.outputs[0] if node.outputs else node.name
+            hint = op_name(node.op_type)
         attr = self.attr_name(hint)
         self.init_lines.append("self.%s = %s" % (attr, ctor))
         for key, arr in (params or {}).items():

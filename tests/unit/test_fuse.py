@@ -12,9 +12,9 @@ import pytest
 from onnx import TensorProto as T
 from onnx import helper as h
 from onnx import numpy_helper as nh
-from unit.test_legalize import feeds_for, run
 
 from broker.ir.fuse import fuse_for
+from unit.test_legalize import feeds_for, run
 
 pytestmark = pytest.mark.unit
 

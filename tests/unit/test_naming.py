@@ -41,7 +41,8 @@ def test_nodes_outside_any_module_have_no_metadata_name():
 
 def test_namespace_metadata_is_read_when_name_scopes_are_missing():
     n = IRNode(h.make_node("Conv", ["x", "w"], ["y"], name="node_Conv_1"), 0)
-    n.proto.metadata_props.add(key="namespace", value=": Net/features: Sequential/features.0: Conv2d/conv2d: aten.conv2d")
+    namespace = ": Net/features: Sequential/features.0: Conv2d/conv2d: aten.conv2d"
+    n.proto.metadata_props.add(key="namespace", value=namespace)
     assert SourceNames([n]).hint(n, "w") == "features.0"
 
 
