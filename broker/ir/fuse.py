@@ -1,9 +1,9 @@
 """Fuse common decompositions back into the op they spell out, for a target that has that op:
 exporters write GELU as five lines of erf (or tanh) arithmetic, LayerNorm as ReduceMean/Sub/Pow/
-Sqrt/Div, hard-swish as Add/Clip/Mul/Div, attention as MatMul/Mul/Add/Softmax/MatMul; generated
-code that a person retrains should call the framework's own `nn.GELU`, `nn.LayerNorm`,
-`nn.Hardswish`, `F.scaled_dot_product_attention` (Keras `gelu`, `LayerNormalization`,
-`ops.dot_product_attention`).
+Sqrt/Div, hard-swish as Add/Clip/Mul/Div, PReLU as Where or Relu arithmetic, attention as
+MatMul/Mul/Add/Softmax/MatMul; generated code that a person retrains should call the framework's
+own `nn.GELU`, `nn.LayerNorm`, `nn.Hardswish`, `nn.PReLU`, `F.scaled_dot_product_attention` (Keras
+`gelu`, `LayerNormalization`, `PReLU`, `ops.dot_product_attention`).
 
 The patterns are onnxscript's rewriter rules (pinned in pyproject.toml): its LayerNorm and
 hard-swish fusions produce standard ONNX ops and are used as they are; its GELU and attention
@@ -73,6 +73,47 @@ def _attention_rules() -> list[Any]:
     return [AttentionFusion.rule(name="FuseAttention")]
 
 
+def _prelu_rules() -> list[Any]:
+    """PReLU as exporters without the op write it: `Where(x > 0, x, x * slope)` (also `>=`) and
+    `Relu(x) - slope * Relu(-x)`, for a constant slope (ONNX PRelu broadcasts it to x)."""
+    from onnxscript.rewriter import pattern
+
+    def constant_slope(context: Any, x: Any, slope: Any, zero: Any = None, **_: Any) -> Any:
+        result = pattern.MatchResult()
+        if slope.const_value is None:
+            return result.fail("the slope is computed", slope)
+        dims = x.shape.dims if x.shape is not None else None
+        s = tuple(slope.const_value.shape.dims)
+        if (
+            dims is None
+            or len(s) > len(dims)
+            or any(b != 1 and (not isinstance(a, int) or a != b) for a, b in zip(dims[len(dims) - len(s) :], s))
+        ):  # PRelu broadcasts the slope to x, not x to the slope
+            return result.fail("the slope does not broadcast to x", slope)
+        if zero is not None and (zero.const_value is None or float(zero.const_value.numpy().max(initial=0)) != 0.0
+                                 or zero.const_value.numpy().size != 1):  # fmt: skip
+            return result.fail("the comparison is not with 0", zero)
+        return result
+
+    def where_greater(op: Any, x: Any, zero: Any, slope: Any) -> Any:
+        return op.Where(op.Greater(x, zero), x, op.Mul(x, slope))
+
+    def where_greater_equal(op: Any, x: Any, zero: Any, slope: Any) -> Any:
+        return op.Where(op.GreaterOrEqual(x, zero), x, op.Mul(x, slope))
+
+    def relu_difference(op: Any, x: Any, slope: Any) -> Any:
+        return op.Sub(op.Relu(x), op.Mul(slope, op.Relu(op.Neg(x))))
+
+    def prelu(op: Any, x: Any, slope: Any, **_: Any) -> Any:
+        return op.PRelu(x, slope)
+
+    return [
+        pattern.RewriteRule(where_greater, prelu, constant_slope, name="FusePReluWhereGreater"),
+        pattern.RewriteRule(where_greater_equal, prelu, constant_slope, name="FusePReluWhereGreaterOrEqual"),
+        pattern.RewriteRule(relu_difference, prelu, constant_slope, name="FusePReluRelus"),
+    ]
+
+
 def _rules(has: Callable[[str], bool]) -> list[Any]:
     """The fusion rules whose product the target has."""
     from onnxscript.rewriter.rules.common import _fuse_hardswish
@@ -83,6 +124,8 @@ def _rules(has: Callable[[str], bool]) -> list[Any]:
         rules += _gelu_rules()
     if has("Attention"):
         rules += _attention_rules()
+    if has("PRelu"):
+        rules += _prelu_rules()
     if has("LayerNormalization"):
         rules += _layer_norm.layer_normalization_rules
     if has("HardSwish") and has("HardSigmoid"):

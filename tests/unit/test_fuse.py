@@ -160,3 +160,46 @@ def test_nothing_is_fused_for_a_target_without_the_op():
     m = _gelu_erf()
     fused, made = fuse_for(m, lambda op: op != "Gelu")
     assert made == {} and fused is m
+
+
+@pytest.mark.parametrize("form", ["where_greater", "where_greater_equal", "relus"])
+def test_prelu_decompositions_are_fused(form):
+    slope = np.array([0.1, 0.2, 0.3], np.float32).reshape(3, 1, 1)
+    if form == "relus":
+        nodes = [
+            h.make_node("Relu", ["x"], ["pos"]),
+            h.make_node("Neg", ["x"], ["nx"]),
+            h.make_node("Relu", ["nx"], ["rn"]),
+            h.make_node("Mul", ["slope", "rn"], ["neg"]),
+            h.make_node("Sub", ["pos", "neg"], ["y"]),
+        ]
+    else:
+        compare = "Greater" if form == "where_greater" else "GreaterOrEqual"
+        nodes = [
+            h.make_node(compare, ["x", "zero"], ["c"]),
+            h.make_node("Mul", ["x", "slope"], ["xs"]),
+            h.make_node("Where", ["c", "x", "xs"], ["y"]),
+        ]
+    m = model(nodes, [("x", [2, 3, 4, 4])], [2, 3, 4, 4], [("slope", slope), ("zero", 0.0)])
+    fused = check(m, {"PRelu": 1})
+    assert [n.op_type for n in fused.graph.node] == ["PRelu"]
+
+
+def test_a_where_against_another_threshold_is_no_prelu():
+    nodes = [
+        h.make_node("Greater", ["x", "one"], ["c"]),
+        h.make_node("Mul", ["x", "slope"], ["xs"]),
+        h.make_node("Where", ["c", "x", "xs"], ["y"]),
+    ]
+    m = model(nodes, [("x", [2, 3])], [2, 3], [("slope", 0.1), ("one", 1.0)])
+    assert fuse_for(m, lambda op: True)[1] == {}
+
+
+def test_a_slope_wider_than_x_is_no_prelu():
+    nodes = [
+        h.make_node("Greater", ["x", "zero"], ["c"]),
+        h.make_node("Mul", ["x", "slope"], ["xs"]),
+        h.make_node("Where", ["c", "x", "xs"], ["y"]),
+    ]
+    m = model(nodes, [("x", [1, 3])], [2, 3], [("slope", np.full((2, 3), 0.1)), ("zero", 0.0)])
+    assert fuse_for(m, lambda op: True)[1] == {}
