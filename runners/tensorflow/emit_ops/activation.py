@@ -144,17 +144,6 @@ def hard_swish(node, ctx):
     _keep(node, ctx, "layers.Activation('hard_swish')")
 
 
-@EMIT.register("Gelu")
-def gelu(node, ctx, approximate="none"):
-    """Keras's gelu: exact by default, `approximate=True` is the tanh form (ONNX Gelu, opset 20)."""
-    if approximate not in ("none", "tanh"):
-        raise ctx.fail("Gelu approximate=%r is not an ONNX value" % approximate)
-    if approximate == "none":
-        _keep(node, ctx, "layers.Activation('gelu')")
-    else:
-        _expr(node, ctx, "keras.ops.gelu({x}, approximate=True)")
-
-
 @EMIT.register("Softmax")
 def softmax(node, ctx, axis=-1):
     var, layout = ctx.any(node.inputs[0])
