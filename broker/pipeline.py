@@ -37,6 +37,7 @@ from .ir import IRFiles, load_ir, preload, save_ir
 from .ir import weights as ir_weights
 from .ir.canonical import canonicalize, free_inputs, is_canonical, specialize
 from .ir.free_dims import free_input_dims, parse_sizes
+from .ir.fuse import fuse_for
 from .ir.legalize import Capabilities, legalize
 from .ir.validate import validate
 from .outputs import StagedOutput, check_folder, check_output, copy_into
@@ -373,6 +374,8 @@ class Session:
             changed = changed or bool(applied.rewrites)
             if applied.rewrites and self.console is not None:
                 self.console.print(f"legalized for {framework}: {applied.summary()}", highlight=False)
+            legal, fused = self._fuse(framework, legal, caps)
+            changed = changed or bool(fused)
             self._check_ops(framework, legal, where, fmt)
         try:
             return self._emit(runner, framework, legal, ir_files, changed, out_dir, name, options)
@@ -382,6 +385,7 @@ class Session:
         # the emitter refused a form that computes on a free size (an Expand to a run-time shape...)
         with self.phase("ir passes"):
             legal, applied = self._fixed(framework, model, caps, fixed_shapes or {}, free, where)
+            legal, _ = self._fuse(framework, legal, caps)
             self._check_ops(framework, legal, where, fmt)
         return self._emit(runner, framework, legal, ir_files, True, out_dir, name, options)
 
@@ -394,6 +398,17 @@ class Session:
         if self.console is not None:
             self.console.print(self.fixed_sizes[framework], highlight=False)
         return legalize(specialize(model, shapes, where), caps)
+
+    def _fuse(
+        self, framework: str, model: onnx.ModelProto, caps: Capabilities
+    ) -> tuple[onnx.ModelProto, dict[str, int]]:
+        """`model` with the decompositions `framework` has an op for (GELU, LayerNorm, hard-swish) fused
+        back into that op, so its code calls the framework's own layer."""
+        fused, made = fuse_for(model, lambda op: op in caps.ops and op not in caps.lacks)
+        if made and self.console is not None:
+            shown = ", ".join(f"{op} x{n}" if n > 1 else op for op, n in sorted(made.items()))
+            self.console.print(f"fused for {framework}: {shown}", highlight=False)
+        return fused, made
 
     def _emit(self, runner: RunnerProcess, framework: str, model: onnx.ModelProto, ir_files: IRFiles, changed: bool,
               out_dir: Path, name: str, options: dict[str, str] | None) -> list[Any]:  # fmt: skip

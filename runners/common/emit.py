@@ -29,6 +29,7 @@ import numpy as np
 from . import ir
 from .emit_graph import IRNode, attributes, infer_shapes, topological
 from .errors import InternalBug, RunnerError, UnsupportedOps
+from .naming import SourceNames
 
 # References a converter raises when it cannot express a form of its op: collected, not fatal.
 REFUSALS = frozenset(["unsupported-attribute", "unsupported-op", "missing-input-shape"])
@@ -70,6 +71,7 @@ class EmitContext(object):
             for i in n.inputs:
                 if i:
                     self.consumers.setdefault(i, []).append(n)
+        self.names = SourceNames(self.nodes)
 
     # ---- values -------------------------------------------------------------------------
     def const(self, name):
@@ -123,6 +125,12 @@ class EmitContext(object):
                 framework=self.framework,
                 hint="make them constants (initializers) in the source model, or convert to another target",
             )
+
+    def layer_hint(self, node, weight=None):
+        """The source model's name for the layer `node` becomes (runners/common/naming.py): its module
+        path, its own name, or its weight's name (`weight`: an initializer it reads); None when nothing
+        names it."""
+        return self.names.hint(node, weight)
 
     # ---- refusals -----------------------------------------------------------------------
     def fail(self, message, reference="unsupported-attribute", hint=None, node=None):

@@ -515,3 +515,29 @@ class ResizeSpec(object):
     def describe(self):
         extra = " and nearest_mode %s" % self.nearest_mode if self.mode == "nearest" else ""
         return "Resize mode %s with coordinate_transformation_mode %s%s" % (self.mode, self.ctm, extra)
+
+
+class AttentionSpec(object):
+    """ONNX Attention (opset 23) in the form a framework's scaled-dot-product attention call takes:
+    4-D query, key and value ([batch, heads, sequence, head size]), an optional mask (boolean: True
+    takes part; float: added to the scores), `scale` (None for 1/sqrt(head size)), `is_causal`. A
+    past key/value cache, extra outputs, softcap or qk_matmul_output_mode are refused with the same
+    words in every runner. `ctx` gives `rank(name)`, `shape(name)`, `dtype(name)`, `fail(message)`."""
+
+    def __init__(self, ctx, node, call, is_causal=0, qk_matmul_output_mode=0, scale=None, softcap=0.0):
+        if [i for i in node.inputs[4:] if i] or [o for o in node.outputs[1:] if o]:
+            raise ctx.fail("Attention with a past key/value cache or extra outputs has no %s form" % call)
+        if softcap or qk_matmul_output_mode:
+            raise ctx.fail("Attention with softcap or qk_matmul_output_mode has no %s form" % call)
+        self.query, self.key, self.value = node.inputs[:3]
+        if any(ctx.rank(x) != 4 for x in (self.query, self.key, self.value)):
+            raise ctx.fail("Attention takes 4-D query, key and value here ([batch, heads, sequence, head size])")
+        self.mask = node.input(3)
+        if self.mask and is_causal:
+            raise ctx.fail("Attention with both a mask and is_causal has no %s form" % call)
+        self.is_causal = bool(is_causal)
+        self.mask_is_bool = bool(self.mask) and np.dtype(ctx.dtype(self.mask) or np.float32) == np.bool_
+        head = (ctx.shape(self.query) or [None] * 4)[3]
+        if scale is not None and head and math.isclose(scale, 1.0 / math.sqrt(head), rel_tol=1e-6):
+            scale = None  # the default
+        self.scale = None if scale is None else float(scale)

@@ -31,9 +31,13 @@ class OnnxRunner(RunnerBase):
 
     @staticmethod
     def _onnx_ops():
+        """The ONNX ops defined at the IR opset: the IR is written as it is, so an op of a later
+        opset (Gelu, Attention) cannot be in the file (broker/ir/fuse.py fuses into those only for
+        targets that declare them)."""
         import onnx.defs
 
-        return {s.name for s in onnx.defs.get_all_schemas() if s.domain in ("", "ai.onnx")}
+        return {s.name for s in onnx.defs.get_all_schemas_with_history()
+                if s.domain in ("", "ai.onnx") and s.since_version <= ir.IR_OPSET}  # fmt: skip
 
     def parse(self, request):
         if not request.sources:

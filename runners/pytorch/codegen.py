@@ -23,6 +23,7 @@ from runners.common.codegen import lit  # noqa: F401  (re-exported for the ops)
 from runners.common.emit import EmitContext as BaseEmitContext
 from runners.common.emit_graph import IRNode  # noqa: F401  (re-exported for the ops)
 from runners.common.errors import RunnerError
+from runners.common.naming import op_name, weight_stem
 from runners.common.registry import Registry
 
 EMIT = Registry("pytorch", "emit", package="runners.pytorch.emit_ops")
@@ -107,6 +108,13 @@ def torch_dtype(dtype):
     if name not in _TORCH_DTYPES:
         raise KeyError(name)
     return _TORCH_DTYPES[name]
+
+
+def _is_parameter(name, arr):
+    """A floating-point weight the source model trains (named by its module path, `embeddings.cls_token`,
+    as exporters keep parameter names) rather than a constant the exporter computed (`val_12`): it
+    becomes an nn.Parameter, so the generated model retrains it."""
+    return arr.dtype.kind == "f" and "." in name and not name.startswith(".") and arr.ndim > 0
 
 
 def identifier(name, fallback="v"):
@@ -197,10 +205,11 @@ class EmitContext(BaseEmitContext):
             return self._materialized[name]
         arr = np.asarray(self.consts[name])
         attr = self.attr_name(name, fallback="const")
-        self.init_lines.append(
-            "self.register_buffer(%r, torch.zeros(%s, dtype=%s))"
-            % (attr, lit(tuple(arr.shape)), torch_dtype(arr.dtype))
-        )
+        zeros = "torch.zeros(%s, dtype=%s)" % (lit(tuple(arr.shape)), torch_dtype(arr.dtype))
+        if _is_parameter(name, arr):
+            self.init_lines.append("self.%s = nn.Parameter(%s)" % (attr, zeros))
+        else:
+            self.init_lines.append("self.register_buffer(%r, %s)" % (attr, zeros))
         self.state_dict[attr] = arr
         expr = "self.%s" % attr
         self._materialized[name] = expr
@@ -244,10 +253,14 @@ class EmitContext(BaseEmitContext):
 
     def module(self, node, ctor, params=None, hint=None):
         """Add `self.<attr> = <ctor>` to __init__ with `params` ({'weight': arr}) in the
-        state_dict; returns `self.<attr>`. The attribute is named after the layer's weight
-        (conv1.weight -> conv1) or, without weights, after the node's first output."""
-        if hint is None:
-            hint = node.outputs[0] if node.outputs else node.name
+        state_dict; returns `self.<attr>`. The attribute is named after the source module the node
+        was exported from or the node's own name (runners/common/naming.py), else `hint` (the
+        converter's: the layer's weight, conv1.weight -> conv1), else the op's name (`max_pool`)."""
+        named = self.layer_hint(node)
+        if named:
+            hint = named
+        elif hint is None:
+            hint = op_name(node.op_type)
         attr = self.attr_name(hint)
         self.init_lines.append("self.%s = %s" % (attr, ctor))
         for key, arr in (params or {}).items():
@@ -256,10 +269,7 @@ class EmitContext(BaseEmitContext):
 
     def weight_hint(self, name):
         """A layer name from a weight initializer name: `layer1.0.conv1.weight` -> `layer1.0.conv1`."""
-        for suffix in (".weight", ".bias", "_weight", ".kernel"):
-            if name.endswith(suffix):
-                return name[: -len(suffix)]
-        return name
+        return weight_stem(name)
 
     def assign(self, node, expr, outputs=None, prefer=None):
         """`<outputs> = <expr>` in forward. `prefer` names the variable (e.g. after its layer)

@@ -8,7 +8,6 @@ from runners.common import ir
 from runners.common.emit import emit_nodes
 from runners.common.emit_graph import class_name, read_graph
 from runners.common.errors import RunnerError
-from runners.common.fusions import fuse_gelu
 from runners.common.tensors import atomic_write
 
 from .codegen import EMIT, EmitContext, identifier, lit
@@ -34,7 +33,6 @@ def build(model, weights):
                 hint="convert the model to standard ONNX ops first",
             )
     ctx = EmitContext(model, weights)
-    fuse_gelu(ctx)  # GELU's erf/tanh arithmetic as nn.GELU
     args = [ctx.new_var(i.name) for i in ctx.inputs]  # graph inputs become forward arguments
     emit_nodes(registry(), ctx)
     returns = [ctx.x(o.name) for o in model.graph.output]

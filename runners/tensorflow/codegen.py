@@ -12,14 +12,13 @@ order; the context inserts a `layers.Permute` only where a layout has to change.
         ctx.layer(node, "layers.ReLU()", [v], layout=layout)
 """
 
-import re
-
 import numpy as np
 
 from runners.common.codegen import identifier as _identifier
 from runners.common.codegen import lit  # noqa: F401  (re-exported for the ops)
 from runners.common.emit import EmitContext
 from runners.common.errors import RunnerError
+from runners.common.naming import made_up, op_name
 from runners.common.registry import Registry
 
 EMIT = Registry("tensorflow", "emit", package="runners.tensorflow.emit_ops")
@@ -151,11 +150,14 @@ class KerasContext(EmitContext):
         return _fresh(identifier(hint, "layer"), self._layer_names)
 
     def weight_hint(self, node):
-        """A layer name from the node (or, for converter-made names like Conv__12, its weight):
-        the source layer's name, without the model-name scope TensorFlow puts in front."""
-        name = node.name
-        if re.match(r"^[A-Za-z]+__\d+$", name) and node.input(1):
-            name = node.input(1)
+        """A layer name from the source model (runners/common/naming.py: the module the node was
+        exported from, the node's own name, the name of its weight), without the model-name scope
+        TensorFlow puts in front."""
+        w = node.input(1)
+        weight = w if w in self.consts and self.consts[w].dtype.kind == "f" else None  # not a shape or axes
+        name = self.layer_hint(node, weight)
+        if name is None:  # nothing in the source names it: Keras's own default, the op's snake-case name
+            name = op_name(node.op_type) if made_up(node.name, node.op_type) else node.name
         if self.prefix and name.startswith(self.prefix):
             name = name[len(self.prefix) :]
         return name.split("/")[0].split(":")[0] or node.op_type.lower()

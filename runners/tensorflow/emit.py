@@ -12,7 +12,6 @@ from runners.common import ir
 from runners.common.emit import emit_nodes
 from runners.common.emit_graph import read_graph, write_emitted
 from runners.common.errors import RunnerError
-from runners.common.fusions import fuse_gelu
 
 from .codegen import EMIT, KerasContext, identifier, lit
 
@@ -54,7 +53,6 @@ def _inputs(ctx):
 
 def build(model, weights):
     ctx = KerasContext(model, weights)
-    fuse_gelu(ctx)  # GELU as Keras's activation, not erf/tanh arithmetic (one GELU op in .tflite)
     specs = _inputs(ctx)
     emit_nodes(registry(), ctx)
     returns = []

@@ -85,3 +85,13 @@ def test_ops_without_a_torch_call_are_functions_of_the_file(torch_runner, tmp_pa
     assert "# fmt:" not in text
     if not functions:
         assert "nn.GRU(4, 5)" in text
+
+
+@pytest.mark.parametrize(
+    "name,call", [("reshape", "in0.reshape(in0.shape[0], -1)"), ("flatten", "torch.flatten(in0, 1)")]
+)
+def test_reshapes_that_keep_the_batch_follow_it(torch_runner, tmp_path, name, call):
+    """A Reshape to a literal shape that keeps the first axis is written to follow that axis, so the
+    code runs at another batch than the one converted."""
+    _, text, _ = _generated(torch_runner, name, tmp_path)
+    assert call in text, text

@@ -59,14 +59,31 @@ def reshape(node, ctx, allowzero=0):
         fn = ctx.function(functions.reshape)
         ctx.assign(node, "%s(%s, %s%s)" % (fn, xv, ctx.int_list(node.input(1)), ", allowzero=1" if allowzero else ""))
         return
-    dims = []
-    for i, d in enumerate(shape):
-        if d == 0 and not allowzero:
-            known = ctx.shape(x)
-            dims.append(str(known[i]) if known and known[i] else "%s.shape[%d]" % (xv, i))
-        else:
-            dims.append(str(d))
+    dims = _batch_kept(shape, ctx.static_shape(x), xv, allowzero)
+    if dims is None:
+        dims = []
+        for i, d in enumerate(shape):
+            if d == 0 and not allowzero:
+                known = ctx.shape(x)
+                dims.append(str(known[i]) if known and known[i] else "%s.shape[%d]" % (xv, i))
+            else:
+                dims.append(str(d))
     ctx.assign(node, "%s.reshape(%s)" % (xv, ", ".join(dims) if dims else "()"))
+
+
+def _batch_kept(shape, known, xv, allowzero):
+    """The dims of a Reshape that keeps the first axis (the batch) as it is, written so that they
+    follow it: `x.reshape(-1, 4, 28, 56, 56)`, `x.reshape(x.shape[0], -1)` rather than a literal batch
+    of 1 (the same values at the converted shape, and the code runs at another batch); None for a
+    Reshape that changes the first axis."""
+    if not shape or not known or allowzero or shape[0] != known[0] or 0 in shape[1:]:
+        return None
+    rest = [int(d) for d in shape[1:]]
+    if rest.count(-1) == 1:
+        return ["%s.shape[0]" % xv] + [str(d) for d in rest]
+    if -1 not in rest and int(np.prod(rest)) == int(np.prod(known[1:])):
+        return ["-1"] + [str(d) for d in rest]
+    return None
 
 
 @EMIT.register("Transpose")

@@ -53,8 +53,8 @@ def clip(node, ctx):
 
 @EMIT.register("Gelu")
 def gelu(node, ctx, approximate="none"):
-    """ONNX's Gelu (opset 20; the emitter fuses opset 18's erf and tanh arithmetic into it, see
-    runners/common/fusions.py): the layer for the exact form, keras.ops.gelu for the tanh one (the
+    """ONNX's Gelu (opset 20; the broker fuses opset 18's erf and tanh arithmetic into it for
+    targets that declare it, see broker/ir/fuse.py): the layer for the exact form, keras.ops.gelu for the tanh one (the
     'gelu' activation takes no option)."""
     if approximate == "tanh":
         _expr(node, ctx, "keras.ops.gelu({x}, approximate=True)")
@@ -141,7 +141,7 @@ def hard_sigmoid(node, ctx, alpha=0.2, beta=0.5):
 
 @EMIT.register("HardSwish")
 def hard_swish(node, ctx):
-    _expr(node, ctx, "{x} * keras.ops.clip({x} / 6.0 + 0.5, 0.0, 1.0)")
+    _keep(node, ctx, "layers.Activation('hard_swish')")
 
 
 @EMIT.register("Softmax")
