@@ -156,7 +156,7 @@ def attach(graph: bytes | onnx.ModelProto, index: NpzIndex) -> onnx.ModelProto:
         if init.name not in index.members:
             raise KeyError(init.name)
         m = index.members[init.name]
-        common_ir._check_weight(init, _Header(m))
+        common_ir.check_weight(init, _Header(m))
         if m.nbytes > SMALL_BYTES and m.mappable and init.data_type in common_ir._PLAIN_TYPES:
             _make_stub(init, index.path, m)
         else:

@@ -31,13 +31,18 @@ def split(model, held=None):
 
 def split_lazy(model, held=None):
     """(graph-only ModelProto, [(name, read)]): read() makes that initializer's array when called,
-    so that a writer can make, write and let go of one array at a time."""
+    so that a writer can make, write and let go of one array at a time. A `held` value may also be
+    an object whose read() makes the array (onnx_wire.Located)."""
     import onnx
 
     graph_only = model_of(model)
     items = []
     for init in graph_only.graph.initializer:
         source = held.get(init.name) if held else None
+        if hasattr(source, "read"):
+            items.append((init.name, source.read))
+            clear_data(init)
+            continue
         if source is None:
             source = onnx.TensorProto()
             source.CopyFrom(init)
@@ -91,7 +96,7 @@ def join(graph, weights):
         if init.name not in weights:
             raise KeyError(init.name)
         arr = np.asarray(weights[init.name])
-        _check_weight(init, arr)
+        check_weight(init, arr)
         filled = numpy_helper.from_array(arr, init.name)
         init.CopyFrom(filled)
     return model
@@ -106,7 +111,9 @@ class WeightsMismatch(ValueError):
     """A weights array that does not fit the graph's initializer (shape or dtype)."""
 
 
-def _check_weight(init, arr):
+def check_weight(init, arr):
+    """Raise WeightsMismatch when `arr` does not fit initializer `init` (shape, and dtype for the
+    types numpy holds as they are)."""
     from onnx import helper
 
     try:

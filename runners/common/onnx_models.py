@@ -3,7 +3,9 @@ and run with onnxruntime. Used by every runner whose framework converts through 
 
 import os
 
-from . import ir
+import numpy as np
+
+from . import ir, onnx_wire
 from .errors import RunnerError
 from .loading import check_inputs, corrupt, named_inputs, require_file
 from .rpc import pb
@@ -12,7 +14,7 @@ from .tensors import atomic_write, load_npz, save_npz_items, to_proto
 TWO_GB = 2**31 - 1
 
 
-def load_model(path):
+def load_model(path, load_external=True):
     """Load an .onnx file (with external data beside it), or IR graph .pb + weights .npz."""
     import onnx
 
@@ -21,13 +23,37 @@ def load_model(path):
         model = onnx.load(path, load_external_data=False)
     except Exception as exc:
         raise corrupt(path, exc, "ONNX model")
+    return _checked(model, path, load_external)
+
+
+def load_lazy(path, load_external=True):
+    """(model, {initializer name: onnx_wire.Located}): an .onnx file read without its graph's large
+    raw data, which stays in the file for memory-mapped arrays (held once, by the page cache, and
+    only while used); a file the wire scanner cannot walk is loaded whole by load_model, whose
+    errors name what is wrong."""
+    import onnx
+
+    require_file(path)
+    try:
+        slim, located = onnx_wire.scan(path)
+        model = onnx.ModelProto()
+        model.ParseFromString(slim)
+    except Exception:
+        return load_model(path, load_external), {}
+    return _checked(model, path, load_external), {loc.name: loc for loc in located}
+
+
+def _checked(model, path, load_external):
+    import onnx
+
     problem = ir.external_data_problem(model, os.path.dirname(os.path.abspath(path)))
     if problem:
         raise RunnerError(problem[0], problem[1], file=path, hint=ir.EXTERNAL_DATA_HINTS[problem[0]])
-    try:
-        onnx.external_data_helper.load_external_data_for_model(model, os.path.dirname(os.path.abspath(path)))
-    except Exception as exc:
-        raise corrupt(path, exc, "ONNX model's external data")
+    if load_external:
+        try:
+            onnx.external_data_helper.load_external_data_for_model(model, os.path.dirname(os.path.abspath(path)))
+        except Exception as exc:
+            raise corrupt(path, exc, "ONNX model's external data")
     found = ir.non_text_field(model)
     if found:
         raise RunnerError(
@@ -36,6 +62,27 @@ def load_model(path):
             file=path,
             hint="the file is damaged; copy or export it again",
         )
+    return model
+
+
+def in_place_data(model, located, path):
+    """`model` (from load_lazy) with its located initializers marked as external data of the file
+    `path` itself, at their offsets, for onnxruntime to map (run_onnxruntime with folder= the
+    file's folder): onnxruntime then holds the weights once, in the page cache, instead of a copy
+    of the model's bytes and a copy of every tensor."""
+    import onnx
+
+    name = os.path.basename(path)
+    for init in model.graph.initializer:
+        loc = located.get(init.name)
+        if loc is None:
+            continue
+        init.data_location = onnx.TensorProto.EXTERNAL
+        del init.external_data[:]
+        length = int(np.prod(loc.shape, dtype=np.int64)) * loc.dtype.itemsize
+        for key, value in (("location", name), ("offset", str(loc.offset)), ("length", str(length))):
+            entry = init.external_data.add()
+            entry.key, entry.value = key, value
     return model
 
 
@@ -59,6 +106,18 @@ def load_any(files):
                 hint="give the .npz written beside the graph",
             )
     raise RunnerError("missing-file", "no .onnx (or IR .pb + .npz) among %s" % list(files), hint="pass an .onnx file")
+
+
+def load_for_onnxruntime(files):
+    """(model, path, folder) for run_onnxruntime: an .onnx file's large weights are left in the file
+    for onnxruntime to map from `folder` (in_place_data); an IR .pb + .npz is joined (folder None)."""
+    onnx_files = [f for f in files if f.endswith(".onnx")]
+    if not onnx_files:
+        model, path = load_any(files)
+        return model, path, None
+    real = os.path.realpath(onnx_files[0])  # onnxruntime resolves links: the data is where the file is
+    model, located = load_lazy(real, load_external=False)
+    return in_place_data(model, located, real), onnx_files[0], os.path.dirname(real)
 
 
 def to_ir_opset(model, path):
@@ -272,14 +331,17 @@ def ir_request(request, workspace, input_shapes):
     return req
 
 
-def to_ir(model, request, path, name=None, strict_shapes=False):
+def to_ir(model, request, path, name=None, strict_shapes=False, located=None):
     """A parsed ONNX model -> ParseResponse: checked, input shapes applied, at the IR opset, shapes
     inferred, cut at the requested outputs, weights written to the workspace as .npz. With
     `strict_shapes` (a model from the user, not from a converter), shapes or types that contradict
-    each other (a weight of the wrong size, a float64 bias on a float32 layer) are refused here."""
+    each other (a weight of the wrong size, a float64 bias on a float32 layer) are refused here.
+    `located` ({name: onnx_wire.Located}, from load_lazy) gives the data of initializers `model`
+    holds without it."""
     import onnx
 
     model, held = slim_model(model)
+    held.update(located or {})
     try:
         problem = ir.opset_problem(model)
         if problem:
@@ -406,8 +468,80 @@ def ir_model(graph_bytes, weights_path):
     return model
 
 
-def run_onnxruntime(model, request, path, engine_note=""):
-    """Infer with onnxruntime; with request.intermediates, every node output keyed by its IR name."""
+def write_ir_onnx(graph_bytes, weights_path, path):
+    """Write the .onnx of an Emit request's IR graph and weights: the bytes ir_model and save_onnx
+    write, streamed one weight at a time (onnx_wire.write_model) rather than holding the weights
+    as arrays, as a ModelProto and as its serialized bytes at once. A model of 2 GB or more (external
+    data) or with weights of types numpy does not hold as they are goes through ir_model."""
+    import onnx
+
+    model = ir.model_of(graph_bytes)
+    protos = []
+    for init in model.graph.initializer:
+        proto = onnx.TensorProto()
+        proto.CopyFrom(init)
+        ir.clear_data(proto)
+        protos.append(proto)
+    sizes = [onnx_wire.raw_size(p) for p in protos]
+    if None in sizes or model.ByteSize() + sum(sizes) + 64 * len(sizes) >= TWO_GB:
+        save_onnx(ir_model(graph_bytes, weights_path), path)
+        return
+    model.graph.ClearField("initializer")
+    try:
+        onnx.checker.check_model(for_checker(model_with(model, protos), {p.name for p in protos}), full_check=False)
+    except Exception as exc:
+        raise RunnerError(
+            "invalid-model",
+            "the IR graph is not valid ONNX: %s" % first_line(exc),
+            hint="check it with `mmbroker ir check`; if mmbroker wrote it, this is a bug: report it with the model",
+        )
+    with np.load(weights_path, allow_pickle=False) if weights_path else _NoWeights() as data:
+        stored = set(data.files)
+        for proto in protos:
+            if proto.name not in stored:
+                raise RunnerError("weights-mismatch", "the IR weights have no tensor '%s'" % proto.name, file=weights_path)
+
+        def reader(proto):
+            def read():
+                array = data[proto.name]
+                try:
+                    ir.check_weight(proto, array)
+                except ir.WeightsMismatch as exc:
+                    raise RunnerError("weights-mismatch", str(exc), file=weights_path)
+                return array
+
+            return read
+
+        def write(tmp):
+            with open(tmp, "wb") as out:
+                onnx_wire.write_model(out, model, [(p, reader(p)) for p in protos])
+
+        atomic_write(path, write)
+
+
+class _NoWeights(object):
+    files = ()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def model_with(model, initializers):
+    """A copy of `model` whose graph holds these initializers."""
+    import onnx
+
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    copy.graph.initializer.extend(initializers)
+    return copy
+
+
+def run_onnxruntime(model, request, path, engine_note="", folder=None):
+    """Infer with onnxruntime; with request.intermediates, every node output keyed by its IR name.
+    `folder`: where the model's external data is (load_for_onnxruntime)."""
     import onnxruntime as ort
 
     signature = input_signature(model)
@@ -419,6 +553,8 @@ def run_onnxruntime(model, request, path, engine_note=""):
     opts.log_severity_level = 3
     if request.intermediates:
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    if folder:
+        opts.add_session_config_entry("session.model_external_initializers_file_folder_path", folder)
     try:
         sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
     except Exception as exc:

@@ -7,7 +7,16 @@ import numpy as np
 
 from runners.common import ir
 from runners.common.errors import SAVE_HINT, RunnerError
-from runners.common.onnx_models import TWO_GB, ir_model, load_any, load_model, run_onnxruntime, save_onnx, to_ir
+from runners.common.onnx_models import (
+    TWO_GB,
+    load_for_onnxruntime,
+    load_lazy,
+    load_model,
+    run_onnxruntime,
+    save_onnx,
+    to_ir,
+    write_ir_onnx,
+)
 from runners.common.rpc import pb
 from runners.common.server import RunnerBase, describe_response
 from runners.common.tensors import atomic_write, file_ref
@@ -43,18 +52,20 @@ class OnnxRunner(RunnerBase):
         if not request.sources:
             raise RunnerError("missing-file", "no model file given", hint="pass an .onnx file")
         path = request.sources[0]
-        return to_ir(load_model(path), request, path, strict_shapes=True)
+        model, located = load_lazy(path)
+        return to_ir(model, request, path, strict_shapes=True, located=located)
 
     def emit(self, request):
         import onnx
 
-        model = ir_model(request.graph, request.weights.path)
         name = request.name or "model"
         os.makedirs(request.out_dir, exist_ok=True)
         path = os.path.join(request.out_dir, name + ".onnx")
-        save_onnx(model, path)
+        write_ir_onnx(request.graph, request.weights.path, path)
         text_path = os.path.join(request.out_dir, name + ".onnx.txt")
-        graph_only, _ = ir.split(model)
+        graph_only = ir.model_of(request.graph)
+        for init in graph_only.graph.initializer:
+            ir.clear_data(init)
         atomic_write(text_path, lambda tmp: open(tmp, "w").write(onnx.printer.to_text(graph_only.graph)))
         return pb.EmitResponse(files=[file_ref(path, "model"), file_ref(text_path, "code")])
 
@@ -78,5 +89,5 @@ class OnnxRunner(RunnerBase):
         return pb.SaveResponse(files=[file_ref(out, "model")])
 
     def infer(self, request):
-        model, path = load_any(list(request.model))
-        return run_onnxruntime(model, request, path)
+        model, path, folder = load_for_onnxruntime(list(request.model))
+        return run_onnxruntime(model, request, path, folder=folder)
