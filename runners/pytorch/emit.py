@@ -106,6 +106,15 @@ def render(model, ctx, args, returns, cls, stem):
     )
 
 
+def _owned(value):
+    """An array torch.from_numpy can share (C order, writeable, native byte order): the weight
+    itself when it is one, not a copy of every weight held beside the originals."""
+    array = np.asarray(value)
+    if array.flags.c_contiguous and array.flags.writeable and array.dtype.isnative:
+        return array
+    return np.array(array, copy=True, order="C")
+
+
 def emit(graph_bytes, weights, out_dir, name):
     """Write `<out_dir>/<name>.py` and `<out_dir>/<name>.pth`; returns (py path, pth path, warnings)."""
     import torch
@@ -120,7 +129,7 @@ def emit(graph_bytes, weights, out_dir, name):
         os.makedirs(out_dir)
     py_path = os.path.join(out_dir, stem + ".py")
     pth_path = os.path.join(out_dir, stem + ".pth")
-    state = {k: torch.from_numpy(np.array(v, copy=True)) for k, v in ctx.state_dict.items()}
+    state = {k: torch.from_numpy(_owned(v)) for k, v in ctx.state_dict.items()}
 
     def write_pth(tmp):
         torch.save(state, tmp)

@@ -297,6 +297,11 @@ def load_state_dict(path):
     import torch
 
     check_files([path])
+    if zipfile.is_zipfile(path):
+        try:  # memory-mapped: the tensors are the file's pages, not a copy of them
+            return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except Exception:
+            pass  # read again without mmap: its error is the one explained below
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
@@ -326,6 +331,21 @@ def _unwrap_state_dict(obj, path):
     raise RunnerError("corrupt-model", "expected a state_dict, found %s" % type(obj).__name__, file=path)
 
 
+def _same_layout(own, tensors):
+    """Whether the loaded tensors can replace the module's own (load_state_dict assign=True, no
+    copy of the weights beside the module's freshly initialized ones): the same keys, each of the
+    same dtype, shape and device, both contiguous; otherwise they are copied in as usual."""
+    if set(own) != set(tensors):
+        return False
+    for key, mine in own.items():
+        theirs = tensors[key]
+        if (mine.dtype, mine.shape, mine.device) != (theirs.dtype, theirs.shape, theirs.device):
+            return False
+        if not (mine.is_contiguous() and theirs.is_contiguous()):
+            return False
+    return True
+
+
 def load_class_and_weights(pth, py, class_name="", trust=False):
     import torch
 
@@ -348,8 +368,9 @@ def load_class_and_weights(pth, py, class_name="", trust=False):
             file=py,
             hint="the class must be constructible without arguments",
         )
+    tensors = {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
     try:
-        model.load_state_dict({k: v for k, v in state.items() if isinstance(v, torch.Tensor)})
+        model.load_state_dict(tensors, assign=_same_layout(model.state_dict(), tensors))
     except RuntimeError as exc:
         raise RunnerError(
             "weights-mismatch",
