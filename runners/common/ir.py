@@ -39,8 +39,9 @@ def split_lazy(model, held=None):
     items = []
     for init in graph_only.graph.initializer:
         source = held.get(init.name) if held else None
-        if hasattr(source, "read"):
-            items.append((init.name, source.read))
+        read = getattr(source, "read", None)
+        if read is not None:
+            items.append((init.name, read))
             clear_data(init)
             continue
         if source is None:

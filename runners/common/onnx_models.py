@@ -499,7 +499,9 @@ def write_ir_onnx(graph_bytes, weights_path, path):
         stored = set(data.files)
         for proto in protos:
             if proto.name not in stored:
-                raise RunnerError("weights-mismatch", "the IR weights have no tensor '%s'" % proto.name, file=weights_path)
+                raise RunnerError(
+                    "weights-mismatch", "the IR weights have no tensor '%s'" % proto.name, file=weights_path
+                )
 
         def reader(proto):
             def read():

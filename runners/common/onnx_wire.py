@@ -21,7 +21,9 @@ LARGE_BYTES = 1 << 16  # raw data longer than this stays in the file
 
 # TensorProto data types whose raw data numpy reads as it is, little-endian (BOOL, strings, bfloat16
 # and the 4- and 8-bit floats are left to onnx.numpy_helper)
-_NUMPY_TYPES = {1: "<f4", 2: "u1", 3: "i1", 4: "<u2", 5: "<i2", 6: "<i4", 7: "<i8", 10: "<f2", 11: "<f8", 12: "<u4", 13: "<u8"}  # fmt: skip
+_NUMPY_TYPES = {
+    1: "<f4", 2: "u1", 3: "i1", 4: "<u2", 5: "<i2", 6: "<i4", 7: "<i8", 10: "<f2", 11: "<f8", 12: "<u4", 13: "<u8"
+}  # fmt: skip
 
 
 class WireError(ValueError):
@@ -119,7 +121,10 @@ def _tensor(buf, start, end, path, found):
     dtype = _NUMPY_TYPES.get(data_type)
     if raw is None or external or dtype is None or raw[1] - raw[0] <= LARGE_BYTES:
         return bytes(buf[start:end])
-    if any(d >= 1 << 63 for d in dims) or int(np.prod(dims, dtype=object)) * np.dtype(dtype).itemsize != raw[1] - raw[0]:
+    count = 1
+    for d in dims:
+        count *= d  # a negative dim reads as 2**64 minus it: no count fits
+    if count * np.dtype(dtype).itemsize != raw[1] - raw[0]:
         return bytes(buf[start:end])  # the wrong amount of data: left to the checks that name it
     try:
         text = name.decode("utf-8")
