@@ -9,7 +9,7 @@ lies, one at a time), and written with the graph first and every initializer str
 (the encoding puts no order on fields; a repeated field's entries keep theirs).
 
 Field numbers (onnx.proto): ModelProto.graph = 7; GraphProto.initializer = 5; TensorProto.dims = 1,
-data_type = 2, name = 8, raw_data = 9, data_location = 14.
+data_type = 2, segment = 3, name = 8, raw_data = 9, data_location = 14.
 """
 
 import mmap
@@ -93,15 +93,13 @@ class Located(object):
 
     def read(self):
         """A read-only array mapped from the file (no copy; let go, it is unmapped)."""
-        if not int(np.prod(self.shape)):
-            return np.zeros(self.shape, self.dtype)
         return np.memmap(self.path, dtype=self.dtype, mode="r", offset=self.offset, shape=self.shape)
 
 
 def _tensor(buf, start, end, path, found):
     """An initializer's bytes without its raw data when that is large and numpy reads it as it is
     (noted in `found`), else its bytes unchanged."""
-    dims, data_type, name, raw, external = [], 0, b"", None, False
+    dims, data_type, name, raw, external, segment = [], 0, b"", None, False, False
     for number, wire, _, value, after in _fields(buf, start, end):
         if number == 1 and wire == 0:
             dims.append(_varint(buf, value, after)[0])
@@ -118,8 +116,10 @@ def _tensor(buf, start, end, path, found):
             raw = (value, after)
         elif number == 14 and wire == 0:
             external = _varint(buf, value, after)[0] == 1
+        elif number == 3:
+            segment = True  # a part of a tensor: left to onnx
     dtype = _NUMPY_TYPES.get(data_type)
-    if raw is None or external or dtype is None or raw[1] - raw[0] <= LARGE_BYTES:
+    if raw is None or external or segment or dtype is None or raw[1] - raw[0] <= LARGE_BYTES:
         return bytes(buf[start:end])
     count = 1
     for d in dims:
