@@ -168,10 +168,12 @@ def prune(graph):
 
 
 @contextlib.contextmanager
-def _export_quirks():
+def _export_quirks(held):
     """The exporter checks its graph against the newest opset and prints to stdout: neither here.
     It also writes every parameter through a Python list (`tolist()` into `float_data`), most of
-    a large model's export time: parameters go in as raw bytes instead, the same values."""
+    a large model's export time, and would hold every parameter as a TensorProto besides its array:
+    parameters become initializers without data, their arrays kept in `held` ({name: Held}) for
+    to_ir to write one at a time, the same values."""
     import onnx.checker
     from mxnet.onnx.mx2onnx._export_onnx import MXNetGraph
 
@@ -180,7 +182,7 @@ def _export_quirks():
     converters = MXNetGraph.registry_.get(12, {})
     list_weights = converters.get("null")
     if list_weights is not None:
-        converters["null"] = _raw_weights(list_weights)
+        converters["null"] = _held_weights(list_weights, held)
     try:
         with contextlib.redirect_stdout(sys.stderr):
             yield
@@ -190,34 +192,71 @@ def _export_quirks():
             converters["null"] = list_weights
 
 
-def _raw_weights(list_weights):
-    """The exporter's converter for parameters and inputs, writing parameters as raw data."""
+class Held(object):
+    """A parameter's array, kept out of the ONNX graph until to_ir writes it (split_lazy reads it)."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array):
+        self.array = array
+
+    def read(self):
+        return self.array
+
+
+class _NumpyParam(np.ndarray):
+    """A parameter already copied out of MXNet, given to the exporter where it expects an NDArray:
+    it reads only shape, dtype and asnumpy()."""
+
+    def asnumpy(self):
+        return self.view(np.ndarray)
+
+
+def _numpy_params(params, used):
+    """{name: _NumpyParam} of the used parameters, each NDArray let go as soon as it is copied (the
+    exporter would otherwise copy them all while MXNet still holds them)."""
+    out = {}
+    for name in list(params):
+        value = params.pop(name)
+        if name in used:
+            out[name] = value.asnumpy().view(_NumpyParam)
+        del value
+    return out
+
+
+def _held_weights(list_weights, held):
+    """The exporter's converter for parameters and inputs, with parameters as initializers whose
+    data stays in `held`."""
 
     def convert(node, **kwargs):
-        from onnx import helper, numpy_helper
+        from onnx import TensorProto, helper
 
         if kwargs["is_input"]:
             return list_weights(node, **kwargs)
         name = node["name"]
         array = np.ascontiguousarray(kwargs["weights"][name])
-        tensor = numpy_helper.from_array(array, name)
+        tensor = TensorProto(name=name, data_type=helper.np_dtype_to_tensor_dtype(array.dtype))
+        tensor.dims.extend(array.shape)
         kwargs["initializer"].append(tensor)
+        held[name] = Held(array)
         return [helper.make_tensor_value_info(name, tensor.data_type, array.shape)], (array.dtype,)
 
     return convert
 
 
-def export(symbol, params, shapes, input_names, path):
+def export(symbol, params, shapes, input_names, path, held):
+    """The ONNX model mxnet.onnx makes of the symbol; `params` ({name: NDArray}) is emptied as the
+    parameters are copied out of MXNet, and their arrays are left in `held` (_export_quirks)."""
     import onnx
     from mxnet.onnx.mx2onnx._export_onnx import MXNetGraph
     from onnx import helper
 
     used = set(symbol.list_arguments()) | set(symbol.list_auxiliary_states())
-    params = {k: v for k, v in params.items() if k in used}
+    params = _numpy_params(params, used)
     in_shapes = [tuple(shapes[n]) for n in input_names]
     in_types = [onnx.TensorProto.FLOAT] * len(input_names)
     try:
-        with _export_quirks():
+        with _export_quirks(held):
             graph = MXNetGraph().create_onnx_graph_proto(
                 symbol, params, in_shapes, in_types, opset_version=EXPORT_OPSET, dynamic=False
             )
@@ -232,18 +271,24 @@ def export(symbol, params, shapes, input_names, path):
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", EXPORT_OPSET)])
 
 
-def postprocess(model, symbol):
+def postprocess(model, symbol, held):
     """Repair what the exporter writes: PReLU slope shapes, graph inputs, output order."""
     from onnx import numpy_helper
 
     g = model.graph
     inits = {i.name: i for i in g.initializer}
     for node in g.node:
-        if node.op_type == "PRelu" and node.input[1] in inits:
-            slope = numpy_helper.to_array(inits[node.input[1]])
+        name = node.input[1] if node.op_type == "PRelu" and len(node.input) > 1 else None
+        if name in inits:
+            slope = held[name].array if name in held else numpy_helper.to_array(inits[name])
             if slope.ndim == 1 and slope.size > 1:
-                fixed = numpy_helper.from_array(slope.reshape(-1, 1, 1), node.input[1])
-                inits[node.input[1]].CopyFrom(fixed)
+                fixed = slope.reshape(-1, 1, 1)
+                if name in held:
+                    held[name] = Held(fixed)
+                    del inits[name].dims[:]
+                    inits[name].dims.extend(fixed.shape)
+                else:
+                    inits[name].CopyFrom(numpy_helper.from_array(fixed, name))
     # parameters are initializers, not inputs
     keep = [i for i in g.input if i.name not in inits]
     del g.input[:]
@@ -278,7 +323,9 @@ def parse(request, workspace):
     shapes = loading.resolve_shapes(model, list(request.inputs), input_names)
     loading.check_param_shapes(model, shapes)
     symbol, _, params = preprocess(model, shapes)
-    onnx_model = postprocess(export(symbol, params, shapes, input_names, model.symbol_path), symbol)
+    model.params = None  # its NDArrays go as export copies them out
+    held = {}
+    onnx_model = postprocess(export(symbol, params, shapes, input_names, model.symbol_path, held), symbol, held)
     onnx_model.producer_name = "mmbroker mxnet runner (mxnet.onnx %s)" % mx.__version__
     meta = {
         "source_framework": "mxnet",
@@ -297,4 +344,4 @@ def parse(request, workspace):
         req.inputs.add(name=n, shape=shapes[n])
     name = os.path.basename(model.symbol_path)
     name = name[: -len("-symbol.json")] if name.endswith("-symbol.json") else os.path.splitext(name)[0]
-    return to_ir(onnx_model, req, model.symbol_path, name=name)
+    return to_ir(onnx_model, req, model.symbol_path, name=name, located=held)
