@@ -446,17 +446,7 @@ def ir_model(graph_bytes, weights_path):
             "the IR weights have no tensor %s" % exc if isinstance(exc, KeyError) else str(exc),
             file=weights_path,
         )
-    for tensor in ir.all_tensors(model.graph):
-        # the weights came from the .npz above; a tensor that still names a data file (a Constant
-        # node's value, a sparse initializer) would be read from wherever the runner runs
-        if tensor.data_location == onnx.TensorProto.EXTERNAL:
-            raise RunnerError(
-                "unsafe-model",
-                "tensor '%s' of the IR graph reads its data from a file; IR values live in the weights .npz"
-                % tensor.name,
-                file=weights_path,
-                hint="write the IR with `mmbroker toir`, which keeps every weight in the .npz",
-            )
+    refuse_data_files(model, weights_path)
     try:
         onnx.checker.check_model(model, full_check=False)
     except Exception as exc:
@@ -466,6 +456,23 @@ def ir_model(graph_bytes, weights_path):
             hint="check it with `mmbroker ir check`; if mmbroker wrote it, this is a bug: report it with the model",
         )
     return model
+
+
+def refuse_data_files(model, weights_path):
+    """Refuse an IR graph with a tensor that names a data file: its initializers' values come from
+    the weights .npz; any other tensor (a Constant node's value, a sparse initializer) would be read
+    from wherever the runner runs."""
+    import onnx
+
+    for tensor in ir.all_tensors(model.graph):
+        if tensor.data_location == onnx.TensorProto.EXTERNAL:
+            raise RunnerError(
+                "unsafe-model",
+                "tensor '%s' of the IR graph reads its data from a file; IR values live in the weights .npz"
+                % tensor.name,
+                file=weights_path,
+                hint="write the IR with `mmbroker toir`, which keeps every weight in the .npz",
+            )
 
 
 def write_ir_onnx(graph_bytes, weights_path, path):
@@ -486,7 +493,8 @@ def write_ir_onnx(graph_bytes, weights_path, path):
     if None in sizes or model.ByteSize() + sum(sizes) + 64 * len(sizes) >= TWO_GB:
         save_onnx(ir_model(graph_bytes, weights_path), path)
         return
-    model.graph.ClearField("initializer")
+    model.graph.ClearField("initializer")  # written from the .npz
+    refuse_data_files(model, weights_path)
     try:
         onnx.checker.check_model(for_checker(model_with(model, protos), {p.name for p in protos}), full_check=False)
     except Exception as exc:

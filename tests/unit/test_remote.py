@@ -132,14 +132,16 @@ def test_workspace_limits(tmp_path):
     assert info.value.reference == "bad-option"
 
 
-def test_emit_graph_naming_a_data_file_is_refused(tmp_path):
+@pytest.mark.parametrize("emit", ["ir_model", "write_ir_onnx"])
+def test_emit_graph_naming_a_data_file_is_refused(tmp_path, emit):
     """An Emit request's graph whose Constant names an external data file (here the server's own
-    file) is refused before anything reads it: IR values come from the weights .npz only."""
+    file) is refused before anything reads it: IR values come from the weights .npz only (both
+    ways an emitter makes an .onnx: the whole model, or the file written one weight at a time)."""
     import numpy as np
     import onnx
     from onnx import helper
 
-    from runners.common.onnx_models import ir_model
+    from runners.common import onnx_models
 
     secret = tmp_path / "secret.bin"
     secret.write_bytes(np.arange(4, dtype=np.float32).tobytes())
@@ -157,6 +159,11 @@ def test_emit_graph_naming_a_data_file_is_refused(tmp_path):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     npz = tmp_path / "w.npz"
     np.savez(npz)
+    out = tmp_path / "out.onnx"
     with pytest.raises(RunnerError) as err:
-        ir_model(model.SerializeToString(), str(npz))
+        if emit == "ir_model":
+            onnx_models.ir_model(model.SerializeToString(), str(npz))
+        else:
+            onnx_models.write_ir_onnx(model.SerializeToString(), str(npz), str(out))
     assert err.value.reference == "unsafe-model" and "'c'" in err.value.message
+    assert not out.exists()
