@@ -97,3 +97,21 @@ def lock_held_elsewhere(lock_file: Path, seconds: float = 30.0) -> Iterator[subp
     finally:
         holder.kill()
         holder.wait()
+
+
+@contextmanager
+def private_pool(prefix: str) -> Iterator[Path]:
+    """A private warm-runner pool folder with a short path (a socket path must fit in 108 bytes);
+    whatever runner is left in it at the end is killed."""
+    import json
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    try:
+        yield path
+    finally:
+        for rec in path.glob("**/record.json"):
+            pid = json.loads(rec.read_text())["pid"]
+            if running(pid) and str(path) in cmdline(pid):
+                os.killpg(pid, signal.SIGKILL)
+        subprocess.run(["rm", "-rf", str(path)], check=False)

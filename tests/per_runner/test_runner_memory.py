@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from processes import cmdline, running
+from processes import cmdline, private_pool
 
 pytestmark = [pytest.mark.runner, pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs Linux /proc")]
 
@@ -60,13 +58,8 @@ def vgg_like(path: Path, width: int) -> int:
 
 @pytest.fixture
 def pool():
-    path = Path(tempfile.mkdtemp(prefix="mmb-mem-", dir="/tmp"))
-    yield path
-    for rec in path.glob("runners/*/record.json"):
-        pid = json.loads(rec.read_text())["pid"]
-        if running(pid) and str(path) in cmdline(pid):
-            os.killpg(pid, signal.SIGKILL)
-    subprocess.run(["rm", "-rf", str(path)], check=False)
+    with private_pool("mmb-mem-") as path:
+        yield path
 
 
 def convert(pool: Path, model: Path, dst: str, out: Path) -> None:

@@ -13,11 +13,10 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
-from processes import cmdline, default_signals, running, wait_for
+from processes import default_signals, private_pool, running, wait_for
 
 pytestmark = [pytest.mark.runner, pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs Linux /proc")]
 
@@ -32,15 +31,8 @@ def onnx_env(env_or_skip):
 
 @pytest.fixture
 def pool():
-    """A private pool folder with a short path (a socket path must fit in 108 bytes); whatever runner
-    is left in it at the end is killed."""
-    path = Path(tempfile.mkdtemp(prefix="mmb-warm-", dir="/tmp"))
-    yield path
-    for rec in path.glob("*/record.json"):
-        pid = json.loads(rec.read_text())["pid"]
-        if running(pid) and str(path) in cmdline(pid):
-            os.killpg(pid, signal.SIGKILL)
-    subprocess.run(["rm", "-rf", str(path)], check=False)
+    with private_pool("mmb-warm-") as path:
+        yield path
 
 
 @pytest.fixture(scope="module")
