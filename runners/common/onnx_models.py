@@ -115,8 +115,11 @@ def load_for_onnxruntime(files):
     if not onnx_files:
         model, path = load_any(files)
         return model, path, None
-    real = os.path.realpath(onnx_files[0])  # onnxruntime resolves links: the data is where the file is
-    model, located = load_lazy(real, load_external=False)
+    path = os.path.abspath(onnx_files[0])
+    real = os.path.realpath(path)  # onnxruntime resolves links: the data is where the file is
+    model, located = load_lazy(path, load_external=False)
+    if real != path and any(t.data_location == 1 for t in ir.all_tensors(model.graph)):  # EXTERNAL
+        return load_model(path), onnx_files[0], None  # a link whose data files are beside it, not beside its file
     return in_place_data(model, located, real), onnx_files[0], os.path.dirname(real)
 
 
