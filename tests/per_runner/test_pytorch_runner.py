@@ -198,3 +198,41 @@ def test_pt2_output_container_from_another_library(env_or_skip, tmp_path):
     assert r.exit_code == 0, r.stderr
     assert "parity: PASS" in r.stdout + r.stderr
     assert [o.name for o in onnx.load(str(out)).graph.output] == ["hidden", "score"]  # the container's keys
+
+
+LINEAR_CLASS = """import torch
+
+
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(3, 2)
+
+    def forward(self, x):
+        return self.fc(x)
+"""
+
+SAVE_FLOAT64 = """import sys, numpy as np, torch
+w = np.load(sys.argv[1])
+torch.save({"fc.weight": torch.from_numpy(w["weight"]), "fc.bias": torch.from_numpy(w["bias"])}, sys.argv[2])
+"""
+
+
+def test_state_dict_of_another_dtype_is_cast_into_the_module(torch_runner, env_or_skip, tmp_path):
+    """A state_dict is taken as it is into the module (memory-mapped, no copy) only when its tensors
+    match the module's; float64 weights for a float32 module are cast in, as load_state_dict does."""
+    from helpers import run_in_env
+
+    rng = np.random.default_rng(3)
+    weight, bias = rng.standard_normal((2, 3)), rng.standard_normal(2)
+    np.savez(tmp_path / "w.npz", weight=weight, bias=bias)
+    (tmp_path / "net.py").write_text(LINEAR_CLASS)
+    run_in_env(env_or_skip("pytorch"), "-c", SAVE_FLOAT64, tmp_path / "w.npz", tmp_path / "net.pth")
+    x = rng.standard_normal((1, 3)).astype(np.float32)
+    resp = torch_runner.call(
+        "Infer",
+        pb.InferRequest(model=[str(tmp_path / "net.pth"), str(tmp_path / "net.py")], inputs=[tensors.to_proto("x", x)]),
+    )
+    out = tensors.from_proto(resp.outputs[0])
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, x @ weight.astype(np.float32).T + bias.astype(np.float32), rtol=1e-5, atol=1e-6)
