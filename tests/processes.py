@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -97,6 +98,38 @@ def lock_held_elsewhere(lock_file: Path, seconds: float = 30.0) -> Iterator[subp
     finally:
         holder.kill()
         holder.wait()
+
+
+def peak_memory(argv: list[str], **kwargs) -> tuple[subprocess.CompletedProcess[str], dict[str, int]]:
+    """Run `argv` to its end; with it, {the first words of a command line: the largest peak resident
+    memory (VmHWM, bytes) of the process or one below it that ran it}, read every 50 ms (a peak only
+    grows)."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+    peaks: dict[int, tuple[str, int]] = {}
+
+    def poll() -> None:
+        for pid in descendants(proc.pid) | {proc.pid}:
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            for line in status.splitlines():
+                if line.startswith("VmHWM:"):
+                    name = peaks.get(pid, ("", 0))[0] or " ".join(cmdline(pid).split()[:3])
+                    peaks[pid] = (name, max(peaks.get(pid, ("", 0))[1], int(line.split()[1]) * 1024))
+
+    reader = threading.Thread(target=lambda: outputs.append(proc.communicate()), daemon=True)
+    outputs: list[tuple[str, str]] = []
+    reader.start()
+    while proc.poll() is None:
+        poll()
+        time.sleep(0.05)
+    reader.join()
+    by_command: dict[str, int] = {}
+    for name, peak in peaks.values():
+        by_command[name] = max(by_command.get(name, 0), peak)
+    out, err = outputs[0]
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err), by_command
 
 
 @contextmanager
