@@ -22,6 +22,7 @@ import threading
 import time
 import traceback
 from concurrent import futures
+from typing import Any  # noqa: F401  (type comments)
 
 from . import lifetime, rpc
 from .errors import SAVE_HINT, InternalBug, RunnerError, abort_with
@@ -254,7 +255,7 @@ def _give_back_memory():
         _malloc_trim(0)
 
 
-_malloc_trim = None
+_malloc_trim = None  # type: Any
 
 
 def _preload(module):
