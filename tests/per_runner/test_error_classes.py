@@ -109,9 +109,14 @@ def test_not_a_tflite_file(env_or_skip, tmp_path):
 def test_errors_name_the_users_file_not_the_workspace(env_or_skip, tmp_path):
     env_or_skip("onnx")
     env_or_skip("pytorch")
-    src = tmp_path / "dft.onnx"
-    onnx.save(onnx_model([h.make_node("DFT", ["x"], ["y"], name="dft")], [("x", [1, 8, 2])], ["y"]), str(src))
+    src = tmp_path / "tfidf.onnx"
+    nodes = [
+        h.make_node("Cast", ["x"], ["ids"], to=onnx.TensorProto.INT64),
+        h.make_node("TfIdfVectorizer", ["ids"], ["y"], name="tfidf", mode="TF", min_gram_length=1, max_gram_length=1,
+                    max_skip_count=0, ngram_counts=[0], ngram_indexes=[0, 1], pool_int64s=[2, 3]),
+    ]  # fmt: skip
+    onnx.save(onnx_model(nodes, [("x", [2, 6])], ["y"]), str(src))
     out = tmp_path / "o.pth"
     r = run_cli("convert", "-sf", "onnx", "-in", src, "-df", "pytorch", "-om", out)
-    assert_clean_failure(r, out, "error[unsupported-op]", "dft.onnx", "DFT")
+    assert_clean_failure(r, out, "error[unsupported-op]", "tfidf.onnx", "TfIdfVectorizer")
     assert "mmbroker-work-" not in r.stderr
