@@ -103,18 +103,23 @@ class CNTKContext(EmitContext, EmitContextBase):
         axis when an input does (unless `batched` says otherwise), and has it hidden (see `hidden`)
         when an input has, unless `hidden` says otherwise."""
         out = output or node.outputs[0]
+        if batched is None:
+            batched = any(i in self.batched for i in node.inputs if i)
+        if hidden is None:
+            hidden = any(i in self.hidden for i in node.inputs if i)
+        if hidden and out in self.graph_outputs:  # a graph output gives the batch back to CNTK's axis
+            shape = self.need_shape(out)
+            if shape[:1] != [1]:
+                raise self.fail("output '%s' of shape %s holds the batch inside" % (out, shape))
+            expr, hidden = "C.reshape(%s, %s)" % (self.temp(expr, "batch_inside"), lit(tuple(shape[1:]))), False
         if expr.startswith("C.") and expr.endswith(")"):
             expr = self.with_name(expr, out)
         else:
             expr = "C.alias(%s, name=%s)" % (expr, lit(out))
         var = self.new_var(out)
         self.lines.append("%s = %s" % (var, expr))
-        if batched is None:
-            batched = any(i in self.batched for i in node.inputs if i)
         if batched:
             self.batched.add(out)
-        if hidden is None:
-            hidden = any(i in self.hidden for i in node.inputs if i)
         if hidden:
             self.hidden.add(out)
         return var

@@ -16,6 +16,9 @@ from .codegen import CNTKContext, identifier
 # is centred (odd sizes). element_max/element_min take two operands.
 LACKS = ("AveragePool.exclude_pad", "Gemm.general", "LRN.even_size", "Max.variadic", "Min.variadic")
 
+INDEX_TYPES = (6, 7)  # TensorProto.INT32, INT64
+RESHAPES = ("Reshape", "Flatten", "Squeeze", "Unsqueeze")
+
 EMIT = Registry("cntk", "emit", package="runners.cntk.emit_ops")
 
 
@@ -23,18 +26,37 @@ def registry():
     return EMIT.loaded()
 
 
-def _check_float(value_info):
-    """CNTK computes in float32/float64: an integer or boolean input would be computed as floats."""
+def _check_float(ctx, value_info):
+    """CNTK computes in float32/float64: an integer or boolean input would be computed as floats.
+    An integer input read only as the indices of a Gather from a constant table (token ids into an
+    embedding) is taken as a float input: indices below 2**24 are exact in float32."""
     from onnx import TensorProto
 
     elem = value_info.type.tensor_type.elem_type
-    if elem not in (TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16):
-        raise RunnerError(
-            "unsupported-attribute",
-            "input '%s' is %s; CNTK computes in floating point only"
-            % (value_info.name, TensorProto.DataType.Name(elem)),
-            hint="convert to another target framework, or give the model a floating-point input",
-        )
+    if elem in (TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16):
+        return
+    if elem in INDEX_TYPES and _only_indices(ctx, value_info.name):
+        return
+    raise RunnerError(
+        "unsupported-attribute",
+        "input '%s' is %s; CNTK computes in floating point only (an integer input is taken only as the "
+        "indices of a Gather)" % (value_info.name, TensorProto.DataType.Name(elem)),
+        hint="convert to another target framework, or give the model a floating-point input",
+    )
+
+
+def _only_indices(ctx, name):
+    """`name` is read only as Gather indices, directly or through reshapes."""
+    users = ctx.consumers.get(name, [])
+    if not users or name in ctx.graph_outputs:
+        return False
+    for n in users:
+        if n.op_type in RESHAPES and n.input(0) == name and name not in n.inputs[1:]:
+            if not _only_indices(ctx, n.outputs[0]):
+                return False
+        elif n.op_type != "Gather" or n.input(0) == name:
+            return False
+    return True
 
 
 def batch_inputs(ctx):
@@ -61,7 +83,7 @@ def build(model, weights):
                 "input '%s' has no static shape %s" % (i.name, dims),
                 hint="give the input shape when converting (--inputShape)",
             )
-        _check_float(i)
+        _check_float(ctx, i)
         var = ctx.new_var(i.name)
         if i.name in batched:
             ctx.lines.append("%s = C.input_variable(%s, name=%s)" % (var, lit(tuple(dims[1:])), lit(i.name)))

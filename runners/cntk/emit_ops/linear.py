@@ -36,4 +36,23 @@ def matmul(node, ctx):
     if ctx.is_batched(a) and ctx.is_batched(b) and len(ctx.static_dims(a)) == len(ctx.static_dims(b)) == 2:
         ctx.assign(node, ctx.call("times", ctx.x(a), ctx.x(b)))
         return
+    if ctx.const(a) is None and ctx.const(b) is None:
+        _batched_product(node, ctx, a, b)
+        return
     raise ctx.fail("a MatMul that is not data times a constant matrix, nor a product of matrices per batch entry")
+
+
+def _batched_product(node, ctx, a, b):
+    """A product of two computed tensors with leading (batch) axes, attention's Q K^T and its
+    weights times V: CNTK's times has no batch axes of its own, so a [.., M, K, 1] times b
+    [.., 1, K, N] element-wise (broadcasting), summed over K."""
+    sa, sb = ctx.static_dims(a), ctx.static_dims(b)
+    if len(sa) < 2 or len(sb) < 2 or len(sa) != len(sb) or ctx.is_batched(a) != ctx.is_batched(b):
+        raise ctx.fail("a MatMul of computed tensors of shapes %s and %s (CNTK: equal ranks of at least 2)"
+                       % (ctx.need_shape(a), ctx.need_shape(b)))  # fmt: skip
+    lhs = ctx.call("reshape", ctx.x(a), tuple(sa) + (1,))
+    rhs = ctx.call("reshape", ctx.x(b), tuple(sb[:-2]) + (1,) + tuple(sb[-2:]))
+    products = ctx.temp(ctx.call("element_times", lhs, rhs), "products")
+    summed = ctx.temp(ctx.call("reduce_sum", products, axis=len(sa) - 1), "summed")
+    out = ctx.need_shape(node.outputs[0])
+    ctx.assign(node, ctx.call("reshape", summed, tuple(out[1:] if ctx.is_batched(a) else out)))

@@ -124,15 +124,30 @@ def slice_(node, ctx):
 @EMIT.register("Gather")
 def gather(node, ctx, axis=0):
     """Constant indices along a static axis: a 0/1 matrix picks the entries, a reshape gives them
-    the indices' shape."""
+    the indices' shape. Computed indices into a constant table along its first axis (an embedding
+    lookup): C.gather, negative indices counted from the end as ONNX does."""
     x = node.inputs[0]
     shape = ctx.need_shape(x)
     axis = axis + len(shape) if axis < 0 else axis
+    if ctx.const(node.inputs[1]) is None:
+        _lookup(node, ctx, x, axis)
+        return
     indices = np.asarray(ctx.need_const(node, 1, "the indices"))
     positions = [int(i) % shape[axis] for i in indices.reshape(-1)]
     picked = along_axis(ctx, ctx.x(x), x, axis, picking(positions, shape[axis]), node.outputs[0] + "_picks")
     out = ctx.need_shape(node.outputs[0])
     ctx.assign(node, ctx.call("reshape", ctx.temp(picked, "picked"), tuple(out[1:] if ctx.is_batched(x) else out)))
+
+
+def _lookup(node, ctx, x, axis):
+    table = ctx.const(x)
+    if table is None or axis != 0:
+        raise ctx.fail("a Gather of computed indices from %s; CNTK's gather reads a constant table along "
+                       "its first axis" % ("a computed tensor" if table is None else "axis %d" % axis))  # fmt: skip
+    ids = ctx.x(node.inputs[1])
+    ids = ctx.temp(ctx.call("plus", ids, ctx.call("element_times", ctx.call("less", ids, lit(0.0)),
+                                                  lit(float(table.shape[0])))), "indices")  # fmt: skip
+    ctx.assign(node, ctx.call("gather", ctx.x(x, "parameter"), ids))
 
 
 def _edge_pad(ctx, x, expr, axis, size, before, after):
@@ -188,9 +203,16 @@ def transpose(node, ctx, perm=None):
     if not ctx.is_batched(x):
         ctx.assign(node, ctx.call("transpose", ctx.x(x), perm))
         return
-    if perm[0] != 0:
+    static = [p - 1 for p in perm if p != 0]
+    if perm[0] == 0:
+        ctx.assign(node, ctx.call("transpose", ctx.x(x), static))
+        return
+    if ctx.need_shape(x)[0] != 1:
         raise ctx.fail("a transpose that moves the batch axis")
-    ctx.assign(node, ctx.call("transpose", ctx.x(x), [p - 1 for p in perm[1:]]))
+    # batch 1 moved inward (an RNN's [seq, batch, ...] layout): per batch entry, the other axes
+    # transposed and a size-1 axis put in: a reshape, the batch axis hidden (see _reshape_to_output)
+    expr = ctx.x(x) if static == sorted(static) else ctx.temp(ctx.call("transpose", ctx.x(x), static), "transposed")
+    ctx.assign(node, ctx.call("reshape", expr, tuple(ctx.need_shape(node.outputs[0]))), hidden=True)
 
 
 @EMIT.register("Tile")
