@@ -4,7 +4,7 @@ and its weights (`<name>.npz`)."""
 from runners.common import ir
 from runners.common.codegen import lit
 from runners.common.emit import emit_nodes
-from runners.common.emit_graph import read_graph, write_emitted
+from runners.common.emit_graph import attributes, read_graph, write_emitted
 from runners.common.errors import RunnerError
 from runners.common.registry import Registry
 
@@ -69,7 +69,16 @@ def batch_inputs(ctx):
         return set()
     top = max(len(s) for _, s in ranked)
     batch = [s for _, s in ranked if len(s) == top][0][0]
-    return set(n for n, s in ranked if len(s) == top and s[0] == batch)
+    return set(n for n, s in ranked if len(s) == top and s[0] == batch and not _sequence_first(ctx, n))
+
+
+def _sequence_first(ctx, name):
+    """`name` is read only as the input of recurrent layers in ONNX's default layout: its first axis
+    is the sequence, the batch is its second (the recurrence makes it CNTK's batch axis)."""
+    users = ctx.consumers.get(name, [])
+    return bool(users) and all(
+        n.op_type in ("LSTM", "GRU", "RNN") and n.input(0) == name and not attributes(n).get("layout", 0) for n in users
+    )
 
 
 def build(model, weights):

@@ -56,7 +56,10 @@ def _recurrent(node, ctx, alpha, beta, activations, clip, direction, hidden, lay
     x = node.inputs[0]
     shape = ctx.need_shape(x)
     seq, size = (shape[1], shape[2]) if layout else (shape[0], shape[2])
-    if layout and not ctx.is_batched(x) or not layout and (x not in ctx.hidden or shape[1] != 1):
+    # where X's batch is: CNTK's batch axis (layout 1), hidden inside (batch 1), or a static axis
+    # (a graph input read only here, see emit.batch_inputs) made the batch axis for the recurrence
+    form = "batch" if layout else "hidden" if x in ctx.hidden and shape[1] == 1 else "static"
+    if (form == "batch") != ctx.is_batched(x) or form == "static" and x in ctx.batched:
         raise ctx.fail("%s input of shape %s whose batch axis is not CNTK's batch axis" % (kind, shape))
     lens = ctx.const(node.input(4)) if node.input(4) else None
     if node.input(4) and (lens is None or np.any(lens != seq)):
@@ -65,7 +68,11 @@ def _recurrent(node, ctx, alpha, beta, activations, clip, direction, hidden, lay
     hidden = int(hidden or r.shape[-1])
     b = ctx.need_const(node, 3, "the biases") if node.input(3) else np.zeros((dirs, 2 * gates * hidden), np.float32)
     initial = [_initial(node, ctx, i, dirs, hidden) for i in range(5, 5 + len(states))]
-    xs = ctx.temp(ctx.call("to_sequence", ctx.call("reshape", ctx.x(x), (seq, size))), "sequence")
+    if form == "static":
+        entries = ctx.call("to_batch", ctx.call("transpose", ctx.x(x), [1, 0, 2]))
+    else:
+        entries = ctx.call("reshape", ctx.x(x), (seq, size))
+    xs = ctx.temp(ctx.call("to_sequence", entries), "sequence")
     outs, finals = [], []
     for d in range(dirs):
         backward = direction == "reverse" or d == 1
@@ -90,7 +97,7 @@ def _recurrent(node, ctx, alpha, beta, activations, clip, direction, hidden, lay
         finals.append(
             [ctx.temp(ctx.call("slice", u, 0, at, at + 1), "last%d_%d" % (d, k)) for k, u in enumerate(unpack)]
         )
-    _outputs(node, ctx, outs, finals, seq, dirs, hidden, layout)
+    _outputs(node, ctx, outs, finals, (seq, dirs, shape[1], hidden), form)
 
 
 def _initial(node, ctx, i, dirs, hidden):
@@ -98,7 +105,7 @@ def _initial(node, ctx, i, dirs, hidden):
     if not node.input(i):
         return [None] * dirs
     value = ctx.need_const(node, i, "the initial state")
-    if value.shape[1] != 1:
+    if np.any(value != value[:, :1]):
         raise ctx.fail("a constant initial state for a batch of %d (CNTK: one for every batch entry)" % value.shape[1])
     out = []
     for d in range(dirs):
@@ -159,23 +166,32 @@ def _step(ctx, kind, name, weights, bias, hidden, acts, linear_before_reset, tag
         ctx.line(line)
 
 
-def _outputs(node, ctx, outs, finals, seq, dirs, hidden, layout):
+def _outputs(node, ctx, outs, finals, sizes, form):
     """Y [seq, dirs, batch, hidden] (layout 1: [batch, seq, dirs, hidden]), Y_h and Y_c [dirs, batch,
     hidden] (layout 1: [batch, dirs, hidden]) from each direction's unpacked [seq, hidden] outputs."""
+    seq, dirs, batch, hidden = sizes
     names = list(node.outputs) + ["", "", ""]
     if names[0]:
         parts = [ctx.call("reshape", o, (seq, 1, hidden)) for o in outs]
-        expr = "C.splice(%s, axis=1)" % ", ".join(parts) if dirs > 1 else parts[0]
-        _assign(node, ctx, ctx.temp(expr, "directions"), names[0], (seq, dirs, hidden) if layout else
-                (seq, dirs, 1, hidden), layout)  # fmt: skip
+        expr = ctx.temp("C.splice(%s, axis=1)" % ", ".join(parts) if dirs > 1 else parts[0], "directions")
+        _assign(node, ctx, expr, names[0], (seq, dirs, hidden), [1, 2, 0, 3], form)
     for k, name in enumerate(names[1:3]):
         if not name:
             continue
         parts = [f[k] for f in finals]
-        expr = "C.splice(%s, axis=0)" % ", ".join(parts) if dirs > 1 else parts[0]
-        _assign(node, ctx, ctx.temp(expr, "final%d" % k), name, (dirs, hidden) if layout else (dirs, 1, hidden), layout)
+        expr = ctx.temp("C.splice(%s, axis=0)" % ", ".join(parts) if dirs > 1 else parts[0], "final%d" % k)
+        _assign(node, ctx, expr, name, (dirs, hidden), [1, 0, 2], form)
 
 
-def _assign(node, ctx, expr, name, shape, layout):
-    """With layout=1 the batch axis leads and is CNTK's; else the batch (1) is hidden inside."""
-    ctx.assign(node, ctx.call("reshape", expr, shape), output=name, batched=True, hidden=not layout)
+def _assign(node, ctx, expr, name, shape, perm, form):
+    """An output of per-entry `shape` where X's batch was: CNTK's batch axis (layout 1), hidden
+    inside (the IR's batch axis, before the last, of size 1), or back on a static axis at the IR's
+    place (`perm` of [batch] + shape)."""
+    if form == "batch":
+        ctx.assign(node, ctx.call("reshape", expr, shape), output=name, batched=True, hidden=False)
+    elif form == "hidden":
+        full = shape[:-1] + (1, shape[-1])
+        ctx.assign(node, ctx.call("reshape", expr, full), output=name, batched=True, hidden=True)
+    else:
+        ctx.assign(node, ctx.call("transpose", ctx.call("unpack_batch", expr), perm), output=name, batched=False,
+                   hidden=False)  # fmt: skip
