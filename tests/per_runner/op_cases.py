@@ -500,6 +500,13 @@ CASES = [
         {"hidden_size": 5, "direction": "bidirectional"},
         outputs=3,
     ),  # fmt: skip
+    _case(
+        "lstm_reverse",
+        "LSTM",
+        [[3, 2, 4], {"init": [1, 20, 4]}, {"init": [1, 20, 5]}, {"init": [1, 40]}],
+        {"hidden_size": 5, "direction": "reverse"},
+        outputs=2,
+    ),  # fmt: skip
     # signal processing
     _case("dft", "DFT", [[2, 8, 1]], {"axis": 1, "onesided": 1}),
     _case("stft", "STFT", [[1, 64, 1], {"value": 8, "dtype": "int64"}, {"init": [16]}]),

@@ -275,3 +275,18 @@ def test_resize_that_interpolates_stays():
     m.graph.initializer.append(nh.from_array(np.array([1, 1, 2, 2], np.float32), "scales"))
     out, applied = legalize(m, Capabilities(EVERYTHING | {"Concat"}))
     assert not applied.rewrites and [n.op_type for n in out.graph.node] == ["Resize"]
+
+
+def test_erf_for_a_target_without_it():
+    """GELU's exact form for CNTK and Caffe: within 4e-7 of erf in float32, 0 at 0, odd, saturating at +-1."""
+    m = model([h.make_node("Erf", ["x"], ["y"])], [("x", [4, 64])], [4, 64])
+    caps = Capabilities(frozenset({"Abs", "Mul", "Add", "Reciprocal", "Neg", "Exp", "Sub", "Sign"}))
+    out, applied = legalize(m, caps)
+    assert "Erf" not in [n.op_type for n in out.graph.node] and [r[2] for r in applied.rewrites] == ["erf_rational"]
+    x = np.concatenate([np.linspace(-6, 6, 255), [0.0]]).astype(np.float32).reshape(4, 64)
+    (got,) = run(out, {"x": x})
+    (want,) = run(m, {"x": x})
+    np.testing.assert_allclose(got, want, rtol=0, atol=4e-7)  # 1.5e-7 and float32 rounding
+    flat = got.reshape(-1)
+    assert flat[-1] == 0.0 and np.array_equal(flat[:255], -flat[:255][::-1])  # erf(0) = 0, odd
+    assert abs(flat[0] + 1.0) < 1e-7

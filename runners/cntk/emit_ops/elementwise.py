@@ -58,28 +58,6 @@ def unary(node, ctx):
     ctx.assign(node, ctx.call(UNARY[node.op_type], ctx.x(node.inputs[0])))
 
 
-# Abramowitz & Stegun 7.1.26: erf(|x|) = 1 - t (a1 + t (a2 + ... + t a5)) exp(-x^2), t = 1 / (1 + p |x|),
-# within 1.5e-7 of erf everywhere (float32's own rounding is 6e-8 near 1). CNTK 2.7 has no erf.
-ERF_P = 0.3275911
-ERF_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
-
-
-@EMIT.register("Erf")
-def erf(node, ctx):
-    """sign(x) * erf(|x|) by the rational approximation above (exact to float32 within 2 ulp of 1)."""
-    x = ctx.x(node.inputs[0])
-    t = ctx.temp(ctx.call("reciprocal", ctx.call("plus", ctx.call("element_times", ctx.call("abs", x), lit(ERF_P)),
-                                                 lit(1.0))), "t")  # fmt: skip
-    poly = lit(ERF_A[-1])
-    for a in reversed(ERF_A[:-1]):
-        poly = ctx.call("plus", lit(a), ctx.call("element_times", t, poly))
-    poly = ctx.temp(ctx.call("element_times", t, poly), "poly")
-    magnitude = ctx.call("minus", lit(1.0), ctx.call("element_times", poly, ctx.call("exp", ctx.call(
-        "negate", ctx.call("square", x)))))  # fmt: skip
-    sign = ctx.call("minus", ctx.call("greater", x, lit(0.0)), ctx.call("less", x, lit(0.0)))
-    ctx.assign(node, ctx.call("element_times", sign, ctx.temp(magnitude, "magnitude")))
-
-
 @EMIT.register("Identity")
 def identity(node, ctx):
     """Left by canonicalization only where a graph output is another value (an input)."""
