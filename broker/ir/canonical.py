@@ -121,7 +121,8 @@ def _register_folders() -> None:
 
     - GatherElements: onnx.reference picks with np.choose, limited to 64 choices, and its fallback
       reshapes wrongly, so a BERT's token-type ids (a [1, 512] buffer gathered by positions) were
-      left unfolded. numpy's take_along_axis is the op."""
+      left unfolded. numpy's take_along_axis is the op.
+    - Split: the folder skips every op with several outputs."""
     if _FOLDERS:
         return
     import numpy as np
@@ -137,7 +138,45 @@ def _register_folders() -> None:
         indices = np.where(indices < 0, indices + data.shape[axis], indices)
         return op.Constant(value=ir.tensor(np.take_along_axis(data, indices, axis=axis)))
 
+    @folding.register("Split")
+    def split(node: Any, op: Any, state: Any) -> Any:
+        """onnxscript folds no op of several outputs: MXNet's fused RNN weights are one vector split
+        into each layer's matrices."""
+        data = folding._get_numpy_value(node.inputs[0], size_limit=FOLD_INPUT_LIMIT)
+        if data is None or data.ndim == 0:
+            return None
+        axis = (folding._get_int_attribute(node, "axis", 0) or 0) % data.ndim
+        count = len(node.outputs)
+        if len(node.inputs) > 1 and node.inputs[1] is not None:
+            sizes = folding._get_numpy_value(node.inputs[1])
+            if sizes is None:
+                return None
+            bounds = np.cumsum(sizes)[:-1]
+        elif data.shape[axis] % count == 0:
+            bounds = np.arange(1, count) * (data.shape[axis] // count)
+        else:  # opset 18's uneven split: parts of ceil(size / count), the last smaller
+            step = -(-data.shape[axis] // count)
+            bounds = np.arange(1, count) * step
+        parts = np.split(data, bounds, axis=axis)
+        if len(parts) != count:
+            return None
+        return [op.Constant(value=ir.tensor(np.ascontiguousarray(p))) for p in parts]
+
     _FOLDERS.append("GatherElements")
+
+
+def _should_fold(node: Any) -> bool | None:
+    """onnxscript keeps every ConstantOfShape (to keep models small); a constant shape of up to
+    FOLD_OUTPUT_LIMIT elements is folded like any constant (MXNet's RNN begin states, zeros of a
+    fixed shape, are inputs the recurrent emitters need as constants). None: onnxscript's rules."""
+    if node.op_type != "ConstantOfShape" or node.domain not in ("", "ai.onnx"):
+        return None
+    import numpy as np
+
+    shape = node.inputs[0].const_value if node.inputs and node.inputs[0] is not None else None
+    if shape is None:
+        return None
+    return bool(int(np.prod(shape.numpy())) <= FOLD_OUTPUT_LIMIT) or None
 
 
 def _optimize(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -155,7 +194,10 @@ def _optimize(model: onnx.ModelProto) -> onnx.ModelProto:
     simplify = ir.passes.PassManager(
         [
             FoldConstantsPass(
-                shape_inference=True, input_size_limit=FOLD_INPUT_LIMIT, output_size_limit=FOLD_OUTPUT_LIMIT
+                shape_inference=True,
+                input_size_limit=FOLD_INPUT_LIMIT,
+                output_size_limit=FOLD_OUTPUT_LIMIT,
+                should_fold=_should_fold,
             ),
             RewritePass(_rules()),
             common.IdentityEliminationPass(),

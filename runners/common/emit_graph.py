@@ -43,10 +43,15 @@ def read_graph(graph_bytes):
 
 
 def attributes(node):
-    """An IR node's attributes as Python values, bytes decoded to str."""
+    """An IR node's attributes as Python values, bytes decoded to str (in lists too: an RNN's
+    activations)."""
     out = {}
     for k, v in onnx_attributes(node.proto).items():
-        out[k] = v.decode("utf-8") if isinstance(v, bytes) else v
+        if isinstance(v, bytes):
+            v = v.decode("utf-8")
+        elif isinstance(v, list) and v and all(isinstance(e, bytes) for e in v):
+            v = [e.decode("utf-8") for e in v]
+        out[k] = v
     return out
 
 

@@ -11,7 +11,11 @@ What mxnet.onnx 1.9.1 gets wrong, each checked against real MXNet outputs in the
   Reshape gets its inferred output shape;
 - LeakyReLU `rrelu` has no converter: at inference it is leaky with the mean slope;
 - PReLU slopes of shape (C,) do not broadcast over NCHW in ONNX: they become (C, 1, 1);
-- its final check runs against the newest ONNX opset, not the one it writes.
+- its final check runs against the newest ONNX opset, not the one it writes;
+- SwapAxis becomes a Transpose of 8 axes between reshapes (Gluon's NTC recurrent layers swap
+  the batch and time axes): it is given as a transpose of the tensor's own rank;
+- its fused RNN converter reads multi-layer weights wrongly and refuses bidirectional GRUs:
+  runners/mxnet/rnn_export.py converts the RNN operator instead.
 """
 
 import contextlib
@@ -26,7 +30,7 @@ from runners.common.errors import RunnerError, UnsupportedOps
 from runners.common.onnx_models import to_ir
 from runners.common.rpc import pb
 
-from . import loading
+from . import loading, rnn_export
 
 EXPORT_OPSET = 13
 
@@ -40,7 +44,7 @@ EXPLICIT_DEFAULTS = {
     "LeakyReLU": {"act_type": "leaky", "slope": "0.25"},
 }
 # Ops this module rewrites into others before export.
-REWRITTEN = {"SoftmaxOutput", "Reshape", "LeakyReLU", "BatchNorm"}
+REWRITTEN = {"SoftmaxOutput", "Reshape", "LeakyReLU", "BatchNorm", "SwapAxis"}
 # Training-only outputs that are the identity at inference.
 LOSS_IDENTITY = {"LinearRegressionOutput", "MAERegressionOutput"}
 
@@ -125,6 +129,13 @@ def preprocess(model, shapes):
             out = value_shapes.get(_output_key(node))
             if out is not None:
                 node["attrs"] = {"shape": str(tuple(int(d) for d in out))}
+        elif op in ("SwapAxis", "swapaxes"):
+            out = value_shapes.get(_output_key(node))
+            if out is not None:
+                axes = list(range(len(out)))
+                a, b = (int(attrs.get(k, 0)) % len(out) for k in ("dim1", "dim2"))
+                axes[a], axes[b] = axes[b], axes[a]
+                node["op"], node["attrs"] = "transpose", {"axes": str(tuple(axes))}
     graph = prune(graph)
     symbol = mx.sym.load_json(json.dumps(graph))
     return symbol, graph, params
@@ -183,6 +194,10 @@ def _export_quirks(held):
     list_weights = converters.get("null")
     if list_weights is not None:
         converters["null"] = _held_weights(list_weights, held)
+    # the fused RNN operator: ours (runners/mxnet/rnn_export.py) at every opset the exporter reads
+    rnn_converters = {v: table.get("RNN") for v, table in MXNetGraph.registry_.items()}
+    for v in rnn_converters:
+        MXNetGraph.registry_[v]["RNN"] = rnn_export.convert_rnn
     try:
         with contextlib.redirect_stdout(sys.stderr):
             yield
@@ -190,6 +205,11 @@ def _export_quirks(held):
         onnx.checker.check_graph = check_graph
         if list_weights is not None:
             converters["null"] = list_weights
+        for v, fn in rnn_converters.items():
+            if fn is None:
+                MXNetGraph.registry_[v].pop("RNN", None)
+            else:
+                MXNetGraph.registry_[v]["RNN"] = fn
 
 
 class Held(object):

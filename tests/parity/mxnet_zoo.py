@@ -133,6 +133,29 @@ def build_zoo(name, out):
     return shape
 
 
+def _recurrent():
+    """Gluon recurrent layers, exported as MXNet's fused RNN operator: name -> (layer, input shape)."""
+    from mxnet.gluon import rnn
+
+    return {
+        "gluon_lstm": (lambda: rnn.LSTM(12, num_layers=2, layout="NTC", input_size=6), (2, 5, 6)),
+        "gluon_gru": (lambda: rnn.GRU(10, layout="NTC", bidirectional=True, input_size=6), (2, 5, 6)),
+        "gluon_rnn_relu": (lambda: rnn.RNN(8, num_layers=2, activation="relu", input_size=6), (5, 2, 6)),
+    }
+
+
+def build_recurrent(name, make, shape, out):
+    from mxnet.gluon import nn
+
+    mx.random.seed(0)
+    net = nn.HybridSequential()
+    net.add(make())
+    net.initialize(mx.init.Uniform(0.5))
+    net.hybridize()
+    net(mx.nd.zeros(shape))
+    net.export(os.path.join(out, name), epoch=0)
+
+
 def build_op(name, sym, shape, out):
     rng = np.random.default_rng(1)
     arg_shapes, _, aux_shapes = sym.infer_shape(data=shape)
@@ -162,6 +185,11 @@ def main(argv):
             continue
         build_op(name, sym, shape, out)
         entries.append({"name": name, "shape": list(shape), "kind": "op"})
+    for name, (make, shape) in _recurrent().items():
+        if wanted and name not in wanted:
+            continue
+        build_recurrent(name, make, shape, out)
+        entries.append({"name": name, "shape": list(shape), "kind": "recurrent"})
     with open(os.path.join(out, "mxnet_zoo.json"), "w") as f:
         json.dump(entries, f, indent=1)
 

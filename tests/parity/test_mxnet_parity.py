@@ -53,6 +53,8 @@ OP_MODELS = [
     "reshape_codes",
     "lrn",
 ]
+# Gluon recurrent layers (MXNet's fused RNN operator) -> one ONNX op per layer
+RECURRENT_MODELS = {"gluon_lstm": ("LSTM", 2), "gluon_gru": ("GRU", 1), "gluon_rnn_relu": ("RNN", 2)}
 TARGET_FILE = {
     "pytorch": "{name}.pth",
     "onnx": "{name}.onnx",
@@ -67,7 +69,7 @@ def mxnet_zoo(env_for, tmp_path_factory):
     """Gluon zoo models and one-layer symbols as -symbol.json + -0000.params, made with MXNet."""
     handle = env_for("mxnet")
     out = tmp_path_factory.mktemp("mxnet_zoo")
-    run_in_env(handle, ROOT / "tests" / "parity" / "mxnet_zoo.py", out, *ZOO_MODELS, *OP_MODELS)
+    run_in_env(handle, ROOT / "tests" / "parity" / "mxnet_zoo.py", out, *ZOO_MODELS, *OP_MODELS, *RECURRENT_MODELS)
     return {e["name"]: {**e, "dir": out} for e in json.loads((out / "mxnet_zoo.json").read_text())}
 
 
@@ -108,6 +110,23 @@ def test_mxnet_semantics(session, mxnet_zoo, parity_recorder, tmp_path, dst, nam
     source = mxnet_files(entry)
     ir, written = convert(session, "mxnet", dst, source, tmp_path, name, [InputShape("data", entry["shape"])])
     check_pair(session, parity_recorder, "mxnet", source, dst, written, ir, "op:" + name)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("dst", ["onnx", "pytorch", "mxnet"])
+@pytest.mark.parametrize("name", list(RECURRENT_MODELS))
+def test_gluon_recurrent(session, mxnet_zoo, parity_recorder, tmp_path, dst, name):
+    """Gluon LSTM (2 layers, input size unlike the state size), bidirectional GRU and ReLU RNN parse to
+    one ONNX LSTM/GRU/RNN per layer, not unrolled, and convert with parity against real MXNet."""
+    import onnx
+
+    entry = mxnet_zoo[name]
+    source = mxnet_files(entry)
+    ir, written = convert(session, "mxnet", dst, source, tmp_path, name, [InputShape("data", entry["shape"])])
+    op, layers = RECURRENT_MODELS[name]
+    ops = [n.op_type for n in onnx.load(ir.graph).graph.node]
+    assert ops.count(op) == layers and not {"LSTM", "GRU", "RNN"} - {op} & set(ops), ops
+    check_pair(session, parity_recorder, "mxnet", source, dst, written, ir, "rnn:" + name)
 
 
 @pytest.mark.parity
