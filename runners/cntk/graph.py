@@ -12,7 +12,10 @@ import numpy as np
 from . import loading
 
 # Blocks converted whole (not opened) when their op name has a parse converter.
-BLOCKS = set(["LeakyReLU", "Softmax"])
+BLOCKS = set(["LeakyReLU", "Softmax", "LSTM", "GRU", "Sequence::Slice"])
+# Recurrent cells (C.layers.LSTM/GRU): their state inputs are PastValue/FutureValue of their own
+# outputs, a loop the IR holds as one recurrent op
+RECURRENT = set(["LSTM", "GRU"])
 
 
 class Primitive(object):
@@ -26,6 +29,7 @@ class Primitive(object):
         self.input_vars = list(fn.inputs)
         self.outputs = outputs
         self.name = name  # for messages: the layer's name when it has one, else the uid
+        self.states = []  # per input of a recurrent cell: (op, offset, initial value) of a state, else None
 
 
 class FlatGraph(object):
@@ -36,6 +40,7 @@ class FlatGraph(object):
         self.params = {}  # IR name -> ndarray
         self.shapes = {}  # IR name -> static shape (no batch axis)
         self.batched = set()  # IR names carrying the batch axis
+        self.sequenced = set()  # IR names carrying a sequence axis (after the batch axis)
         self._var_names = {}  # uid -> IR name, for inputs, parameters and constants
         self._taken = set()
         self._done = {}  # (fn uid, context) -> [output IR names]
@@ -72,6 +77,8 @@ class FlatGraph(object):
             name = self._unique(loading.argument_name(var))
             self.inputs.append((name, var))
             self.batched.add(name)
+            if len(var.dynamic_axes) > 1:
+                self.sequenced.add(name)
         else:  # parameter or constant
             name = self._unique("%s.%s" % (scope, var.name or var.uid) if scope else var.name or var.uid)
             self.params[name] = np.asarray(self._values[var.uid].value, dtype=np.float32)
@@ -97,15 +104,43 @@ class FlatGraph(object):
             outs = self._function(root_fn, inner, sub_context, fn.name or scope, names=names)
         else:
             # a block converted whole takes its arguments (its constants come first in its inputs)
-            inputs = [self.value(i, subst, context, scope) for i in fn.inputs]
+            states = {}
+            if fn.op_name in RECURRENT:  # a cell's own previous outputs: named "", their step kept
+                states = _state_inputs(fn)
+            inputs = ["" if i.uid in states else self.value(i, subst, context, scope) for i in fn.inputs]
             for n, o in zip(names, fn.outputs):
                 self.shapes[n] = tuple(o.shape)
                 if o.dynamic_axes:
                     self.batched.add(n)
-            self.nodes.append(Primitive(fn, inputs, names, names[0] if context else fn.name or fn.uid))
+                if len(o.dynamic_axes) > 1:
+                    self.sequenced.add(n)
+            prim = Primitive(fn, inputs, names, names[0] if context else fn.name or fn.uid)
+            prim.states = [states.get(i.uid) for i in fn.inputs]
+            self.nodes.append(prim)
             outs = names
         self._done[key] = outs
         return outs
+
+
+def _state_inputs(fn):
+    """{input uid: (op, offset, initial value)} for the inputs of recurrent block `fn` that are a
+    PastValue/FutureValue of one of its own outputs."""
+    own = set(o.uid for o in fn.outputs)
+    out = {}
+    for i in fn.inputs:
+        if not i.is_output or i.owner.op_name not in ("PastValue", "FutureValue"):
+            continue
+        step = i.owner
+        if step.inputs[0].uid not in own:
+            continue
+        initial = step.inputs[1]
+        value = None
+        if initial.is_constant:
+            value = np.asarray(initial.as_constant().value)
+        elif initial.is_parameter:
+            value = np.asarray(initial.as_parameter().value)
+        out[i.uid] = (step.op_name, int(step.attributes.get("offset", 1)), value)
+    return out
 
 
 def flatten(model):

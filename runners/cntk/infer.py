@@ -14,12 +14,14 @@ def run(request):
     C = loading.import_cntk()
     path = loading.model_file(list(request.model))
     model = loading.load(path)
-    loading.check_arguments(model, path)
     args = list(model.arguments)
     names = [loading.argument_name(a) for a in args]
     feeds = named_inputs(request.inputs, names)
+    # a sequence input takes [batch, length] + its shape: sequences of one length
+    loading.check_arguments(model, path, dict((n, feeds[n].shape[1]) for n, a in zip(names, args)
+                                              if n in feeds and feeds[n].ndim == len(a.shape) + 2))  # fmt: skip
     # an input with the batch axis takes any batch; one without (dynamic_axes=[]) its exact shape
-    check_inputs([(n, ([None] if a.dynamic_axes else []) + list(a.shape)) for n, a in zip(names, args)], feeds,
+    check_inputs([(n, [None] * len(a.dynamic_axes) + list(a.shape)) for n, a in zip(names, args)], feeds,
                  file=path)  # fmt: skip
     functions = loading.top_functions(model)
     ir_names = loading.output_names(functions)

@@ -72,14 +72,17 @@ def argument_name(var):
     return var.name or var.uid
 
 
-def check_arguments(model, path):
-    """Models with sequence axes (recurrent, variable length) are outside what the IR holds."""
-    bad = [argument_name(a) for a in model.arguments if len(a.dynamic_axes) > 1]
+def check_arguments(model, path, lengths=None):
+    """Inputs with a sequence axis (recurrent models) need their sequence length (`lengths`: input
+    name -> length): the IR holds the sequence as a static axis after the batch."""
+    bad = [a for a in model.arguments if len(a.dynamic_axes) > 1 and not (lengths or {}).get(argument_name(a))]
     if bad:
         raise RunnerError(
-            "unsupported-attribute",
-            "input%s %s %s a sequence axis; only inputs with the batch axis alone are supported"
-            % ("s" if len(bad) > 1 else "", ", ".join(bad), "have" if len(bad) > 1 else "has"),
+            "missing-input-shape",
+            "input%s %s %s a sequence axis of no fixed length"
+            % ("s" if len(bad) > 1 else "", ", ".join("'%s'" % argument_name(a) for a in bad),
+               "have" if len(bad) > 1 else "has"),
             file=path,
-            hint="convert a model whose inputs are plain tensors (C.input_variable(shape))",
-        )
+            hint="give the batch and sequence length with the shape: --inputShape %s:1,LENGTH,%s"
+            % (argument_name(bad[0]), ",".join(str(d) for d in bad[0].shape)),
+        )  # fmt: skip

@@ -27,9 +27,10 @@ def registry():
 
 
 class ParseContext(object):
-    def __init__(self, flat, batch, path):
+    def __init__(self, flat, batch, path, length=None):
         self.flat = flat
         self.batch = batch
+        self.length = length  # the sequence length of values with a sequence axis
         self.path = path
         self.nodes = []
         self.consts = dict(flat.params)
@@ -42,6 +43,8 @@ class ParseContext(object):
         if name in self.extra_shapes:
             return list(self.extra_shapes[name])
         static = list(self.flat.shapes[name])
+        if name in self.flat.sequenced:
+            return [self.batch, self.length] + static
         return [self.batch] + static if name in self.flat.batched else static
 
     def static_rank(self, name):
@@ -103,8 +106,20 @@ def check_ops(flat, path):
 def batch_size(request, flat):
     for spec in request.inputs:
         if spec.shape:
-            return int(spec.shape[0]) if len(spec.shape) == len(flat.shapes[flat.inputs[0][0]]) + 1 else 1
+            return int(spec.shape[0]) if len(spec.shape) > len(flat.shapes[flat.inputs[0][0]]) else 1
     return 1
+
+
+def sequence_lengths(request, model):
+    """{input name: sequence length} from the given shapes of inputs with a sequence axis
+    ([batch, length] + the input's shape)."""
+    out = {}
+    args = dict((loading.argument_name(a), a) for a in model.arguments)
+    for spec in request.inputs:
+        a = args.get(spec.name) if spec.name else (list(args.values())[0] if len(args) == 1 else None)
+        if a is not None and len(a.dynamic_axes) > 1 and len(spec.shape) == len(a.shape) + 2:
+            out[loading.argument_name(a)] = int(spec.shape[1])
+    return out
 
 
 def cut(ctx, outputs, path):
@@ -156,10 +171,14 @@ def parse(request, workspace):
     C = loading.import_cntk()
     path = loading.model_file(list(request.sources))
     model = loading.load(path)
-    loading.check_arguments(model, path)
+    lengths = sequence_lengths(request, model)
+    loading.check_arguments(model, path, lengths)
+    if len(set(lengths.values())) > 1:
+        raise RunnerError("bad-input", "inputs of different sequence lengths %s" % lengths, file=path,
+                          hint="give every sequence input the same length")  # fmt: skip
     flat = graph.flatten(model)
     check_ops(flat, path)
-    ctx = ParseContext(flat, batch_size(request, flat), path)
+    ctx = ParseContext(flat, batch_size(request, flat), path, list(lengths.values())[0] if lengths else None)
     reg = registry()
     for node in flat.nodes:
         ctx.node = node

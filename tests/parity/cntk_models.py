@@ -83,7 +83,25 @@ def unsupported():
     return C.hardmax(C.cos(x, name="cosine"), name="hard") + Dense(5)(x), (1, 5)
 
 
-MODELS = {"cnn": cnn, "ops": ops, "pool": pool, "unsupported": unsupported}
+def _recurrent(cell, backwards):
+    x = C.sequence.input_variable(4, name="x")
+    h = C.layers.Recurrence(cell, go_backwards=backwards, name="rec")(x)
+    h = C.layers.Recurrence(C.layers.LSTM(6, name="lstm2"), name="rec2")(h)
+    return randomize(Dense(3, name="fc")(C.sequence.last(h))), (1, 5, 4)
+
+
+def lstm_seq():
+    """Two stacked C.layers.LSTM recurrences (the first backwards), the last step, a Dense."""
+    return _recurrent(C.layers.LSTM(8, name="lstm"), True)
+
+
+def gru_seq():
+    """C.layers.GRU (its reset gate before the recurrent product), an LSTM, the last step, a Dense."""
+    return _recurrent(C.layers.GRU(8, name="gru"), False)
+
+
+MODELS = {"cnn": cnn, "ops": ops, "pool": pool, "unsupported": unsupported, "lstm_seq": lstm_seq,
+          "gru_seq": gru_seq}  # fmt: skip
 
 
 def main(argv):

@@ -48,6 +48,28 @@ def test_from_cntk(session, cntk_models, parity_recorder, tmp_path, name, dst):
     check_pair(session, parity_recorder, "cntk", [path], dst, written, ir, "cntk:" + name, min_std=1e-3)
 
 
+RECURRENT = {"lstm_seq": ["LSTM", "LSTM"], "gru_seq": ["GRU", "LSTM"]}
+RECURRENT_PAIRS = [(n, d) for n in RECURRENT for d in ("onnx", "pytorch", "cntk")]
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("name,dst", RECURRENT_PAIRS, ids=[f"{n}-to-{d}" for n, d in RECURRENT_PAIRS])
+def test_recurrence_from_cntk(session, cntk_models, parity_recorder, tmp_path, name, dst):
+    """C.layers.Recurrence over LSTM/GRU cells (one backwards) parses to ONNX LSTM/GRU ops, not
+    unrolled, with the sequence length given as --inputShape x:batch,length,features."""
+    import onnx
+
+    from broker.pipeline import InputShape
+
+    path, shape = cntk_models[name]
+    ir = session.toir("cntk", [path], stem=tmp_path / "ir" / name, inputs=[InputShape("x", shape)])
+    ops = [n.op_type for n in onnx.load(ir.graph).graph.node]
+    assert [op for op in ops if op in ("LSTM", "GRU", "RNN")] == RECURRENT[name], ops
+    emitted = session.tocode(dst, ir, tmp_path / "code", name=name)
+    written = session.tomodel(dst, emitted, tmp_path / TARGET_FILE[dst].format(name=name))
+    check_pair(session, parity_recorder, "cntk", [path], dst, written, ir, "cntk:" + name, min_std=1e-3)
+
+
 @pytest.mark.parity
 @pytest.mark.parametrize("src", ["pytorch", "onnx"])
 @pytest.mark.parametrize("name", PT_ZOO)

@@ -1,7 +1,7 @@
 """Bad CNTK input through the real CLI and the real CNTK runner (CPython 3.6 environment): a
 truncated .model, a file that is no model, primitive ops without an IR converter (every node
-listed), IR ops without a CNTK equivalent. Every error names the file or node, says what to do,
-shows no traceback and leaves no output file."""
+listed), IR ops without a CNTK equivalent, a sequence input without its length. Every error names
+the file or node, says what to do, shows no traceback and leaves no output file."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def files(env_or_skip, tmp_path_factory):
     handle = env_or_skip("cntk")
     out = tmp_path_factory.mktemp("cntk_bad")
-    proc = run_in_env(handle, ROOT / "tests" / "parity" / "cntk_models.py", out, "cnn", "unsupported")
+    proc = run_in_env(handle, ROOT / "tests" / "parity" / "cntk_models.py", out, "cnn", "unsupported", "lstm_seq")
     assert json.loads(proc.stdout.strip().splitlines()[-1])["cnn"] == [1, 3, 16, 16]
     good = (out / "cnn.model").read_bytes()
     (out / "truncated.model").write_bytes(good[: len(good) // 2])
@@ -46,13 +46,23 @@ def test_ir_op_without_cntk_equivalent(files, tmp_path):
     from onnx import TensorProto, helper
 
     graph = helper.make_graph(
-        [helper.make_node("Relu", ["x"], ["r"], name="relu1"), helper.make_node("Erf", ["r"], ["y"], name="erf1")],
+        [
+            helper.make_node("Relu", ["x"], ["r"], name="relu1"),
+            helper.make_node("Hardmax", ["r"], ["y"], name="hardmax1"),
+        ],
         "g",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
     )
-    src = tmp_path / "erf.onnx"
+    src = tmp_path / "hardmax.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), str(src))
     out = tmp_path / "o.model"
     r = run_cli("convert", "-sf", "onnx", "-in", src, "-df", "cntk", "-om", out)
-    assert_clean_failure(r, out, "erf1 (Erf)", "cntk")
+    assert_clean_failure(r, out, "hardmax1 (Hardmax)", "cntk")
+
+
+def test_sequence_input_without_its_length(files, tmp_path):
+    """A recurrent model's sequence input needs its length: the error says how to give it."""
+    out = tmp_path / "o.onnx"
+    r = run_cli("convert", "-sf", "cntk", "-in", files / "lstm_seq.model", "-df", "onnx", "-om", out)
+    assert_clean_failure(r, out, "missing-input-shape", "'x'", "--inputShape x:1,LENGTH,4")
