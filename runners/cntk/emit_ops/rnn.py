@@ -104,7 +104,9 @@ def _initial(node, ctx, i, dirs, hidden):
     """Per direction, the constant initial state [hidden] of input `i` (None for zeros)."""
     if not node.input(i):
         return [None] * dirs
-    value = ctx.need_const(node, i, "the initial state")
+    value = ctx.const(node.input(i))
+    if value is None:
+        raise ctx.fail("a computed initial state ('%s'); C.layers.Recurrence starts from constants" % node.input(i))
     if np.any(value != value[:, :1]):
         raise ctx.fail("a constant initial state for a batch of %d (CNTK: one for every batch entry)" % value.shape[1])
     out = []
