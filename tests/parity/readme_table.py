@@ -141,9 +141,8 @@ def main(argv: list[str]) -> int:
     batch = [r for m in args.batch_matrix or [] for r in matrix_rows(json.loads(m.read_text()))]
     if args.update:
         if args.batch_matrix:
-            committed_path.write_text(
-                json.dumps(merged(json.loads(committed_path.read_text()), batch), indent=2) + "\n"
-            )
+            rows = merged(json.loads(committed_path.read_text()), batch)
+            committed_path.write_text(json.dumps(rows, indent=1) + "\n")  # as the test run writes it
         else:
             shutil.copyfile(args.results, committed_path)
         README.write_text(render_readme(readme, json.loads(committed_path.read_text()), which))

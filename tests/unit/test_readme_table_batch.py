@@ -70,6 +70,8 @@ def test_update_and_check_from_batch_matrices(tmp_path: Path, monkeypatch: pytes
     assert readme_table.main(["--batch-matrix", str(tmp_path / "good.json"), "--check-only"]) == 0
     assert readme_table.main(["--batch-matrix", str(matrix), "--check-only"]) == 1
     assert readme_table.main(["--batch-matrix", str(matrix), "--update"]) == 0
+    written = results.read_text()
+    assert written.startswith('[\n {\n  "') and written.endswith("}\n]\n")  # as the test run writes it: no churn
     rows = {(r["source"], r["target"], r["model"]): r for r in json.loads(results.read_text())}
     assert rows[("caffe", "onnx", "alexnet")]["passed"]  # another suite's row is kept
     assert not rows[("pytorch", "onnx", "vgg")]["passed"]  # replaced by the matrix's cell
