@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -246,3 +247,31 @@ def test_bad_plan_runners_refused(
     assert err.value.file.endswith("plan.yaml") or reference == "missing-file"
     for w in words:
         assert w in err.value.message, err.value.message
+
+
+def test_batch_takes_remote_runners_from_the_command_line_the_plan_and_remote_toml(
+    plan_dir: Path, tls_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """--runner wins over the plan's runners, which win over $MMBROKER_HOME/remote.toml (the Ray part
+    of the command is left out: its runners are what it would run with)."""
+    from helpers import run_cli
+
+    from broker.batch import ray_run
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "remote.toml").write_text(
+        '[runners.onnx]\naddress = "grpcs://toml-host:1"\n[runners.caffe]\naddress = "grpcs://toml-host:2"\n'
+        '[runners.pytorch]\naddress = "grpcs://toml-host:3"\n'
+    )
+    monkeypatch.setenv("MMBROKER_HOME", str(home))
+    (plan_dir / "plan.yaml").write_text(YAML + RUNNERS.replace("onnx:", "pytorch:") + RUNNERS.replace("runners:\n", ""))
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(ray_run, "import_ray", lambda: None)
+    monkeypatch.setattr(ray_run, "run_batch", lambda plan, out, opts: seen.update(plan.runners) or [])
+    r = run_cli("batch", str(plan_dir / "plan.yaml"), "-o", str(tmp_path / "out"), "--runner",
+                "onnx=grpcs://cli-host:7443", "--tls-ca", str(tls_dir / "ca.pem"))  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    assert {fw: spec.address for fw, spec in seen.items()} == {
+        "onnx": "cli-host:7443", "pytorch": "127.0.0.1:7443", "caffe": "toml-host:2"}  # fmt: skip
+    assert seen["onnx"].ca == tls_dir / "ca.pem" and seen["pytorch"].cert == tls_dir / "c.pem"
