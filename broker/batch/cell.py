@@ -1,5 +1,6 @@
 """One cell of a batch, as a Ray task runs it on a worker: the model's files taken from Ray's object
-store (nothing read from the head's disk), `pipeline.convert()` run in a fresh session, the outcome
+store (nothing read from the head's disk; a remote runner's TLS files neither), `pipeline.convert()`
+run in a fresh session (with the remote runners the cell uses), the outcome
 classified (pass / fail / refused / error) and returned with the converted files and the parity
 report, for the head to write into the output folder."""
 
@@ -35,6 +36,17 @@ class RunnerCrashed(Exception):
 
 
 @dataclass
+class RemoteTask:
+    """A remote runner a cell uses: its address, and its TLS files (ca, cert, key) in the object store."""
+
+    framework: str
+    host: str
+    port: int
+    tls: bool
+    files: dict[str, FileRefs] = field(default_factory=dict)
+
+
+@dataclass
 class CellTask:
     """What a cell's task receives (pickled by Ray; the files' bytes are ObjectRefs)."""
 
@@ -46,6 +58,7 @@ class CellTask:
     files: list[FileRefs]
     options: dict[str, Any] = field(default_factory=dict)
     option_files: dict[str, FileRefs] = field(default_factory=dict)  # --input, --classInputPath
+    remotes: list[RemoteTask] = field(default_factory=list)  # frameworks of the cell served remotely
 
 
 def fetch(refs: FileRefs, folder: Path, get: Any) -> Path:
@@ -92,9 +105,10 @@ def run(task: CellTask, get: Any, put: Any, attempt: int) -> dict[str, Any]:
         options = dict(task.options)
         for key, refs in task.option_files.items():
             options[key] = str(fetch(refs, work / "opt", get))
+        remotes = {r.framework: _remote_spec(r, work / "tls", get) for r in task.remotes}
         report = work / "report.html"
         options["report"] = str(report)
-        record.update(_convert(task, files, options, work / "out" / task.output_name))
+        record.update(_convert(task, files, options, work / "out" / task.output_name, remotes))
         out = work / "out"
         record["files"] = {str(p.relative_to(out)): chunks(p, put) for p in sorted(out.rglob("*")) if p.is_file()}
         record["report_bytes"] = report.read_bytes() if report.is_file() else None
@@ -104,19 +118,38 @@ def run(task: CellTask, get: Any, put: Any, attempt: int) -> dict[str, Any]:
     return record
 
 
-def _convert(task: CellTask, files: list[str], options: dict[str, Any], output: Path) -> dict[str, Any]:
+def _remote_spec(remote: RemoteTask, folder: Path, get: Any) -> Any:
+    """The remote runner's spec with its TLS files written in the cell's private folder (mode 0700)."""
+    from ..remote import RemoteSpec
+
+    paths = {}
+    for k, refs in remote.files.items():  # a folder each: two of them may have the same name
+        place = folder / remote.framework / k
+        place.mkdir(parents=True)
+        paths[k] = fetch(refs, place, get)
+        paths[k].chmod(0o600)
+    return RemoteSpec(remote.framework, remote.host, remote.port, remote.tls, paths.get("ca"), paths.get("cert"),
+                      paths.get("key"))  # fmt: skip
+
+
+def _convert(task: CellTask, files: list[str], options: dict[str, Any], output: Path,
+             remotes: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
     from ..errors import BrokerError
     from ..pipeline import Session, convert, convert_request
 
     try:
         req, _ = convert_request(task.source, files, task.target, output, options, where=task.model)
-        with Session(console=None, _runners=dict(_KEPT["runners"]), _envs=dict(_KEPT["envs"])) as s:
+        local = {fw: r for fw, r in _KEPT["runners"].items() if fw not in remotes}
+        with Session(console=None, remotes=remotes, _runners=local, _envs=dict(_KEPT["envs"])) as s:
             try:
                 done = convert(s, req)
             finally:
-                _KEPT["runners"] = {fw: r for fw, r in s._runners.items() if r.alive()}
+                # local runners are kept for the next cells, not stopped; remote ones are disconnected
+                kept = {fw: r for fw, r in s._runners.items() if fw not in remotes and r.alive()}
+                _KEPT["runners"] = {**{fw: r for fw, r in _KEPT["runners"].items() if fw in remotes}, **kept}
                 _KEPT["envs"] = dict(s._envs)
-                s._runners.clear()  # kept, not stopped
+                for fw in [fw for fw in s._runners if fw not in remotes]:
+                    del s._runners[fw]
     except BrokerError as err:
         if err.reference in CRASHES:
             raise RunnerCrashed(f"{err.reference}: {err.message}")

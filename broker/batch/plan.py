@@ -8,10 +8,12 @@ models:
     source: pytorch
     files: [unet.pt2]                    # relative to the plan file
     options: {inputShape: "1,3,32,32"}   # any convert option, optional
+runners:                                 # optional: frameworks served by `mmbroker runner serve`
+  coreml: {address: "grpcs://mac:7443", tls_ca: ca.pem, tls_cert: client.pem, tls_key: client.key}
 ```
 Each (model, target) is a cell; its digest covers what decides its result (the model files'
-sha256, source, target, options, mmbroker's version), so a finished cell with the same digest is
-not run again."""
+sha256, source, target, options, the address of a remote runner it uses, mmbroker's version), so a
+finished cell with the same digest is not run again."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from .. import __version__
 from ..errors import BrokerError
 from ..frameworks import runner_name
 from ..pipeline import CONVERT_OPTIONS
+from ..remote import RemoteSpec, parse_spec
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 # the file a target writes, by the runner's first written format
@@ -47,6 +50,7 @@ class Cell:
     model: PlanModel
     target: str
     digest: str = ""
+    served: list[str] = field(default_factory=list)  # its frameworks that a remote runner serves
 
     @property
     def key(self) -> str:
@@ -62,11 +66,17 @@ class Plan:
     path: Path
     targets: list[str]
     models: list[PlanModel]
+    runners: dict[str, RemoteSpec] = field(default_factory=dict)  # framework -> its remote runner
 
     def cells(self) -> list[Cell]:
         """Every (model, target) pair, model by model, each with its digest."""
         digests = {m.name: [file_digest(f) for f in [*m.files, *m.option_files.values()]] for m in self.models}
-        return [Cell(m, t, cell_digest(m, t, digests[m.name])) for m in self.models for t in self.targets]
+        found = []
+        for m in self.models:
+            for t in self.targets:
+                served = {fw: self.runners[fw].address for fw in dict.fromkeys((m.source, t)) if fw in self.runners}
+                found.append(Cell(m, t, cell_digest(m, t, digests[m.name], served), list(served)))
+        return found
 
 
 def _error(plan: Path, message: str, hint: str) -> BrokerError:
@@ -99,7 +109,44 @@ def read_plan(path: Path) -> Plan:
         seen.add(model.name)
         models.append(model)
     unique_targets = list(dict.fromkeys(runner_name(t) for t in targets))
-    return Plan(path, unique_targets, models)
+    return Plan(path, unique_targets, models, _runners(path, data.get("runners")))
+
+
+_RUNNER_KEYS = ("address", "tls_ca", "tls_cert", "tls_key", "plaintext_loopback")
+
+
+def _runners(plan: Path, entries: Any) -> dict[str, RemoteSpec]:
+    """`runners: {FRAMEWORK: {address, tls_ca, tls_cert, tls_key}}`: the remote runners the plan's cells
+    use, as `--runner` and `--tls-*` give them to convert; the files relative to the plan."""
+    if entries is None:
+        return {}
+    example = "e.g. runners: {coreml: {address: grpcs://HOST:PORT, tls_ca: ca.pem, tls_cert: c.pem, tls_key: c.key}}"
+    if not isinstance(entries, dict):
+        raise _error(plan, "`runners` must map framework names to remote runners", example)
+    found: dict[str, RemoteSpec] = {}
+    for fw, entry in entries.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("address"), str):
+            raise _error(plan, f"runners.{fw} needs an address", example)
+        unknown = sorted(set(entry) - set(_RUNNER_KEYS))
+        if unknown:
+            raise _error(plan, f"runners.{fw}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}",
+                         f"a remote runner has {', '.join(_RUNNER_KEYS)}")  # fmt: skip
+        files: dict[str, Path | None] = {}
+        for k in ("tls_ca", "tls_cert", "tls_key"):
+            given = (plan.parent / str(entry[k])).resolve() if entry.get(k) else None
+            if given is not None and not given.is_file():
+                raise BrokerError(f"runners.{fw}: the {k} file is not found", reference="missing-file",
+                                  file=str(given), hint="plan files are relative to its folder")  # fmt: skip
+            files[k] = given
+        try:
+            spec = parse_spec(f"{fw}={entry['address']}", files["tls_ca"], files["tls_cert"], files["tls_key"],
+                              entry.get("plaintext_loopback") is True)  # fmt: skip
+        except BrokerError as err:
+            raise _error(plan, f"runners.{fw}: {err.message}", err.hint or example) from None
+        if spec.tls and (spec.cert is None) != (spec.key is None):
+            raise _error(plan, f"runners.{fw}: tls_cert and tls_key go together", "give both, or neither")
+        found[spec.framework] = spec
+    return found
 
 
 def _load(path: Path) -> Any:
@@ -171,9 +218,11 @@ def file_digest(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def cell_digest(model: PlanModel, target: str, file_digests: list[str]) -> str:
-    """sha256 over what decides a cell's result; the file names matter too (a .py class file's name)."""
-    data = {
+def cell_digest(model: PlanModel, target: str, file_digests: list[str], served: dict[str, str] | None = None) -> str:
+    """sha256 over what decides a cell's result; the file names matter too (a .py class file's name).
+    `served`: framework -> address of the remote runner the cell uses (another engine may check it);
+    its certificates are left out (renewed ones do not change a result)."""
+    data: dict[str, Any] = {
         "files": [[p.name, d] for p, d in zip([*model.files, *model.option_files.values()], file_digests)],
         "file_options": sorted(model.option_files),
         "source": model.source,
@@ -181,4 +230,6 @@ def cell_digest(model: PlanModel, target: str, file_digests: list[str]) -> str:
         "options": {k: model.options[k] for k in sorted(model.options)},
         "mmbroker": __version__,
     }
+    if served:  # absent when none: the digests of cells run on local runners stay what they were
+        data["remote"] = dict(sorted(served.items()))
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()

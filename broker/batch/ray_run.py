@@ -18,6 +18,7 @@ from typing import Any, Callable
 from rich.console import Console
 
 from ..errors import BrokerError
+from ..remote import RemoteSpec
 from . import cell as cell_mod
 from . import store
 from .plan import Cell, Plan, PlanModel, file_digest
@@ -136,7 +137,9 @@ def _worker_env() -> dict[str, str]:
 
 
 def _needs(cell: Cell) -> dict[str, float]:
-    names = {interpreter_resource(fw) for fw in (cell.model.source, cell.target)} - {""}
+    """The custom resources a cell's node must have: none for a framework a remote runner serves."""
+    local = {cell.model.source, cell.target} - set(cell.served)
+    names = {interpreter_resource(fw) for fw in local} - {""}
     return {n: 1.0 for n in names}
 
 
@@ -167,12 +170,13 @@ def _run_batch(plan: Plan, out: Path, opts: BatchOptions) -> list[dict[str, Any]
 def _run_cells(plan: Plan, out: Path, cells: list[Cell], todo: list[Cell], records: dict[str, dict[str, Any]],
                opts: BatchOptions) -> None:  # fmt: skip
     ray = import_ray()
-    started = _start(ray, {c.model.source for c in todo} | {c.target for c in todo}, opts)
+    started = _start(ray, {fw for c in todo for fw in {c.model.source, c.target} - set(c.served)}, opts)
     try:
         attempts = ray.remote(num_cpus=0)(_Attempts).options(name=f"attempts-{uuid.uuid4().hex[:12]}").remote()
         remote = ray.remote(_cell_task)
         have = ray.cluster_resources()
         uploads: dict[str, tuple[list[cell_mod.FileRefs], dict[str, cell_mod.FileRefs]]] = {}
+        remotes: dict[str, cell_mod.RemoteTask] = {}
         pending: dict[Any, Cell] = {}
         for c in todo:
             needs = _needs(c)
@@ -183,8 +187,11 @@ def _run_cells(plan: Plan, out: Path, cells: list[Cell], todo: list[Cell], recor
             if c.model.name not in uploads:
                 uploads[c.model.name] = _upload(ray, c.model)
             files, option_files = uploads[c.model.name]
+            for fw in c.served:
+                if fw not in remotes:
+                    remotes[fw] = _upload_remote(ray, plan.runners[fw])
             task = cell_mod.CellTask(c.model.name, c.model.source, c.target, c.digest, c.output_name, files,
-                                     c.model.options, option_files)  # fmt: skip
+                                     c.model.options, option_files, [remotes[fw] for fw in c.served])  # fmt: skip
             ref = remote.options(num_cpus=1, resources=needs, max_retries=MAX_RETRIES,
                                  retry_exceptions=[cell_mod.RunnerCrashed],
                                  name=f"cell {c.key}").remote(task, attempts)  # fmt: skip
@@ -203,6 +210,14 @@ def _run_cells(plan: Plan, out: Path, cells: list[Cell], todo: list[Cell], recor
 
 def _upload(ray: Any, model: PlanModel) -> tuple[list[cell_mod.FileRefs], dict[str, cell_mod.FileRefs]]:
     return [_put_file(ray, f) for f in model.files], {k: _put_file(ray, p) for k, p in model.option_files.items()}
+
+
+def _upload_remote(ray: Any, spec: RemoteSpec) -> cell_mod.RemoteTask:
+    """A remote runner for the cells' tasks: its TLS files go into the object store like model files
+    (a worker on another node reads nothing from this disk)."""
+    given = {"ca": spec.ca, "cert": spec.cert, "key": spec.key}
+    files = {k: _put_file(ray, p) for k, p in given.items() if p is not None}
+    return cell_mod.RemoteTask(spec.framework, spec.host, spec.port, spec.tls, files)
 
 
 def _outcome(ray: Any, ref: Any, c: Cell, attempts: Any) -> dict[str, Any]:

@@ -11,14 +11,15 @@ import typer
 
 from ..outputs import check_folder
 from .app import app, err_console, out_console
-from .options import JsonOpt
+from .options import JsonOpt, PlaintextLoopbackOpt, RemoteRunnerOpt, TlsCaOpt, TlsCertOpt, TlsKeyOpt
 from .render import print_json
 
 
 @app.command(
     help="Convert every model of a plan (YAML or TOML: models with their source options x targets) to every "
     "target on Ray, one task per cell, and write the matrix (matrix.json, matrix.md, matrix.html) with each "
-    "cell's parity report. Finished cells are not run again. Example: mmbroker batch plan.yaml -o out/"
+    "cell's parity report. Finished cells are not run again. A framework served by a remote runner (the plan's "
+    "`runners`, or --runner with --tls-*) is used there by its cells. Example: mmbroker batch plan.yaml -o out/"
 )
 def batch(
     plan_file: Annotated[Path, typer.Argument(help="The plan: .yaml, .yml or .toml.")],
@@ -36,11 +37,20 @@ def batch(
         Optional[int], typer.Option("--cpus", min=1, help="CPUs of the local Ray: cells run at once (default 2).")
     ] = None,
     json_out: JsonOpt = False,
+    remote_runner: RemoteRunnerOpt = None,
+    tls_ca: TlsCaOpt = None,
+    tls_cert: TlsCertOpt = None,
+    tls_key: TlsKeyOpt = None,
+    plaintext_loopback: PlaintextLoopbackOpt = False,
 ) -> None:
     from ..batch.plan import read_plan
     from ..batch.ray_run import BatchOptions, import_ray, run_batch
+    from ..remote import configured, parse_spec
 
     plan = read_plan(plan_file)
+    # remote runners: $MMBROKER_HOME/remote.toml, then the plan's `runners`, then --runner
+    given = [parse_spec(r, tls_ca, tls_cert, tls_key, plaintext_loopback) for r in remote_runner or []]
+    plan.runners = {**configured(None), **plan.runners, **{spec.framework: spec for spec in given}}
     check_folder(out)
     import_ray()  # says how to install it before any work
     con = err_console()

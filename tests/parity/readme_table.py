@@ -7,6 +7,11 @@ python tests/parity/readme_table.py --results build/parity-results.json --update
 python tests/parity/readme_table.py --results build/parity-results.json --check-only
     fails if README's table is not what the committed results give, or if a pair the
     committed results claim did not pass in this run's results
+python tests/parity/readme_table.py --batch-matrix out/pytorch/matrix.json --batch-matrix out/onnx/matrix.json --update
+    the same from the matrices of `mmbroker batch` (plans written by tests/parity/zoo_plan.py): their
+    cells replace the committed results of the same (source, target, model), the others are kept
+    (the batch makes the zoo's rows; the rows of the other suites come from the test run); with
+    --check-only, only the pairs the matrices have are checked against them
 """
 
 from __future__ import annotations
@@ -28,6 +33,42 @@ TABLES = {  # which -> (committed results, start marker, end marker)
 CORPUS_TARGETS = ["onnx", "pytorch", "tensorflow", "mxnet", "caffe", "cntk", "coreml", "coreml (.mlpackage)"]
 
 
+def matrix_rows(doc: dict) -> list[dict]:
+    """The cells of a batch's matrix.json as result rows. A cell that did not pass is a row that did
+    not pass, its note the reason (`refused Erf`, `error bad-shape`); cells not finished, or written
+    without a check, are no result and are left out."""
+    rows = []
+    for c in doc["cells"]:
+        status = c["status"]
+        if status not in ("pass", "fail", "refused", "error"):
+            continue
+        engines = c.get("engines") or [None, None]
+        row = {"source": c["source"], "target": c["target"], "model": c["model"], "passed": status == "pass",
+               "max_abs": _number(c.get("max_abs")), "max_rel": _number(c.get("max_rel")),
+               "reference": engines[0], "candidate": engines[1]}  # fmt: skip
+        if status == "refused":
+            row["note"] = f"refused {c.get('op') or c.get('reference', '')}".strip()
+        elif status == "error":
+            row["note"] = f"error {c.get('reference', '')}".strip()
+        rows.append(row)
+    return rows
+
+
+def _number(x: float | str | None) -> float | None:
+    """matrix.json writes inf and nan as text (JSON has neither)."""
+    return None if x is None else float(x)
+
+
+def _key(r: dict) -> tuple[str, str, str]:
+    return r["source"], r["target"], r["model"]
+
+
+def merged(committed: list[dict], fresh: list[dict]) -> list[dict]:
+    """`fresh` rows replace the committed rows of the same (source, target, model), in the order the
+    test run writes them."""
+    return sorted({**{_key(r): r for r in committed}, **{_key(r): r for r in fresh}}.values(), key=_key)
+
+
 def table(rows: list[dict]) -> str:
     pairs: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in rows:
@@ -39,7 +80,8 @@ def table(rows: list[dict]) -> str:
     for (src, dst), rs in sorted(pairs.items()):
         ok = [r for r in rs if r["passed"]]
         worst = max((r["max_abs"] for r in rs if r["max_abs"] is not None), default=0.0)
-        named = sorted(r["model"] + ("" if r["passed"] else " (FAIL)") for r in rs if not r["model"].startswith("op:"))
+        named = sorted(r["model"] + ("" if r["passed"] else f" ({r.get('note', 'FAIL')})")
+                       for r in rs if not r["model"].startswith("op:"))  # fmt: skip
         ops = [r for r in rs if r["model"].startswith("op:")]
         if ops:
             failing = [r["model"] for r in ops if not r["passed"]]
@@ -84,7 +126,10 @@ def render_readme(text: str, rows: list[dict], which: str = "parity") -> str:
 
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--results", type=Path, required=True)
+    source = ap.add_mutually_exclusive_group(required=True)
+    source.add_argument("--results", type=Path, help="the results a parity test run wrote")
+    source.add_argument("--batch-matrix", type=Path, action="append",
+                        help="a matrix.json of mmbroker batch (repeat for several); see zoo_plan.py")  # fmt: skip
     mode = ap.add_mutually_exclusive_group(required=True)
     mode.add_argument("--update", action="store_true")
     mode.add_argument("--check-only", action="store_true")
@@ -93,8 +138,13 @@ def main(argv: list[str]) -> int:
     which = "corpus" if args.corpus else "parity"
     committed_path = TABLES[which][0]
     readme = README.read_text()
+    batch = [r for m in args.batch_matrix or [] for r in matrix_rows(json.loads(m.read_text()))]
     if args.update:
-        shutil.copyfile(args.results, committed_path)
+        if args.batch_matrix:
+            rows = merged(json.loads(committed_path.read_text()), batch)
+            committed_path.write_text(json.dumps(rows, indent=1) + "\n")  # as the test run writes it
+        else:
+            shutil.copyfile(args.results, committed_path)
         README.write_text(render_readme(readme, json.loads(committed_path.read_text()), which))
         print(f"updated {README} and {committed_path}")
         return 0
@@ -102,10 +152,13 @@ def main(argv: list[str]) -> int:
     problems = []
     if render_readme(readme, committed, which) != readme:
         problems.append(f"README.md's {which} table differs from {committed_path.name}; regenerate it with --update")
-    if args.results.exists():
-        fresh = {(r["source"], r["target"], r["model"]): r["passed"] for r in json.loads(args.results.read_text())}
+    fresh_rows = batch if args.batch_matrix else json.loads(args.results.read_text()) if args.results.exists() else None
+    if fresh_rows is not None:
+        fresh = {(r["source"], r["target"], r["model"]): r["passed"] for r in fresh_rows}
         for r in committed:
             key = (r["source"], r["target"], r["model"])
+            if args.batch_matrix and key not in fresh:
+                continue  # a pair of another suite: the matrices do not speak for it
             if r["passed"] and not fresh.get(key, False):
                 problems.append(f"{key[0]} -> {key[1]} on {key[2]} is claimed but did not pass in this run")
     for p in problems:

@@ -75,3 +75,19 @@ def test_pytorch_to_pt2(session, zoo, tmp_path):
         seeded_inputs(input_specs(ir), seed=1),
     )
     assert report.passed, report.to_dict()
+
+
+@pytest.mark.parity
+def test_zoo_plans_for_batch(zoo, tmp_path):
+    """tests/parity/zoo_plan.py: the plans `mmbroker batch` makes the table's zoo rows with."""
+    from broker.batch.plan import read_plan
+    from parity.zoo_plan import write_plans
+
+    zoo_dir = next(iter(zoo.values()))["dir"]
+    plans = write_plans(zoo_dir, tmp_path, ["onnx", "pytorch"])
+    assert [p.name for p in plans] == ["plan-pytorch.yaml", "plan-onnx.yaml"]
+    for plan, (src, pattern) in zip(plans, SOURCE_FILE.items()):
+        read = read_plan(plan)
+        assert sorted(m.name for m in read.models) == sorted(ZOO_NAMES) and read.targets == ["onnx", "pytorch"]
+        for m in read.models:
+            assert m.source == src and m.files == [(zoo_dir / pattern.format(name=m.name)).resolve()]

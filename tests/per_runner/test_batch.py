@@ -1,7 +1,8 @@
 """`mmbroker batch` on a local Ray: six tiny models (five ONNX graphs, the repo's example PyTorch model)
 x three targets (onnx, pytorch, caffe), killed with SIGKILL after some cells finished, then resumed
 without running those again; the matrix in JSON, Markdown and HTML (read in headless Chromium); a Ray
-worker killed in the middle of a cell is retried and the cell says so."""
+worker killed in the middle of a cell is retried and the cell says so; a cell whose framework a
+remote runner serves uses it, with no environment of that framework on the batch's side."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import yaml
 from batch_models import write_models
 from browser import chromium
 from processes import descendants
+from remote_serve import make_certs, serve
 
 pytestmark = pytest.mark.runner
 pytest.importorskip("ray", reason="mmbroker batch needs Ray: pip install 'mmbroker[batch]'")
@@ -217,3 +219,32 @@ def test_joins_a_running_cluster(tmp_path, env_or_skip):
     assert cells["pytorch"]["status"] == cells["cntk"]["status"] == "pass", cells
     assert (tmp_path / "out" / "cells" / "gemm_relu" / "pytorch" / "model" / "gemm_relu.pth").is_file()
     assert (tmp_path / "out" / "cells" / "gemm_relu" / "cntk" / "model" / "gemm_relu.model").is_file()
+
+
+def test_cells_of_a_remotely_served_target_use_it(tmp_path, env_or_skip):
+    """The plan names a remote ONNX runner (mutual TLS, certificates by trustme, files relative to the
+    plan); the batch runs with an empty MMBROKER_HOME, so no local ONNX environment can serve the cell."""
+    env_or_skip("onnx")  # for the server
+    certs = make_certs(tmp_path / "certs")
+    served = serve(certs, tmp_path / "serve.log")
+    try:
+        plan = tmp_path / "plan" / "plan.yaml"
+        plan.parent.mkdir()
+        runner = {"address": f"grpcs://127.0.0.1:{served.port}", "tls_ca": "../certs/ca.pem",
+                  "tls_cert": "../certs/client.pem", "tls_key": "../certs/client.key"}  # fmt: skip
+        models = write_models(plan.parent)[:1]  # gemm_relu, an ONNX graph
+        plan.write_text(yaml.safe_dump({"targets": ["onnx"], "models": models, "runners": {"onnx": runner}}))
+        home = tmp_path / "home"
+        home.mkdir()
+        r = subprocess.run([*CLI, "batch", str(plan), "-o", str(tmp_path / "out"), "--json"], capture_output=True,
+                           text=True, env={**_env(), "MMBROKER_HOME": str(home)}, timeout=600)  # fmt: skip
+        assert served.workspaces() == []  # each request's workspace ended
+    finally:
+        served.stop()
+    assert r.returncode == 0, r.stderr[-3000:]
+    [cell] = json.loads(r.stdout)
+    assert cell["status"] == "pass" and cell["max_abs"] <= 1e-5, cell
+    record = json.loads((tmp_path / "out" / "cells" / "gemm_relu" / "onnx" / "cell.json").read_text())
+    assert any(f"remote onnx runner at 127.0.0.1:{served.port}" in e for e in record["engines"]), record
+    assert (tmp_path / "out" / "cells" / "gemm_relu" / "onnx" / "model" / "gemm_relu.onnx").is_file()
+    assert not (home / "envs").exists() or not any((home / "envs").iterdir())  # nothing built here

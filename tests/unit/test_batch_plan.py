@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -172,3 +173,105 @@ def test_cntk_cells_ask_for_a_node_with_cpython_36(plan_dir: Path) -> None:
     (plan_dir / "plan.yaml").write_text(YAML.replace("[onnx, torch]", "[onnx, cntk]"))
     needs = {c.key: _needs(c) for c in read_plan(plan_dir / "plan.yaml").cells()}
     assert needs["net/cntk"] == {"python-3.6": 1.0} and needs["net/onnx"] == {}
+
+
+RUNNERS = """\
+runners:
+  onnx: {address: "grpcs://127.0.0.1:7443", tls_ca: tls/ca.pem, tls_cert: tls/c.pem, tls_key: tls/c.key}
+"""
+
+
+@pytest.fixture()
+def tls_dir(plan_dir: Path) -> Path:
+    (plan_dir / "tls").mkdir()
+    for name in ("ca.pem", "c.pem", "c.key"):
+        (plan_dir / "tls" / name).write_text("PEM")
+    return plan_dir / "tls"
+
+
+def test_plan_runners_read_relative_to_the_plan(plan_dir: Path, tls_dir: Path) -> None:
+    from broker.batch.ray_run import _needs
+
+    before = {c.key: c.digest for c in read_plan(plan_dir / "plan.yaml").cells()}
+    cntk = YAML.replace("[onnx, torch]", "[onnx, cntk]") + RUNNERS.replace("onnx:", "cntk:")
+    (plan_dir / "plan.yaml").write_text(cntk)
+    plan = read_plan(plan_dir / "plan.yaml")
+    [spec] = plan.runners.values()
+    assert (spec.framework, spec.host, spec.port, spec.tls) == ("cntk", "127.0.0.1", 7443, True)
+    assert (spec.ca, spec.cert, spec.key) == (tls_dir / "ca.pem", tls_dir / "c.pem", tls_dir / "c.key")
+    cells = {c.key: c for c in plan.cells()}
+    assert cells["net/cntk"].served == ["cntk"] and cells["net/onnx"].served == []
+    assert _needs(cells["net/cntk"]) == {}  # served remotely: no node with CPython 3.6 needed
+    assert cells["net/onnx"].digest == before["net/onnx"]  # local cells keep their digest
+    (plan_dir / "plan.yaml").write_text(YAML + RUNNERS)
+    served = {c.key: c for c in read_plan(plan_dir / "plan.yaml").cells()}
+    assert served["net/onnx"].served == ["onnx"] and served["other/onnx"].served == ["onnx"]
+    assert served["net/pytorch"].served == ["onnx"]  # its source
+    assert served["other/pytorch"].served == [] and served["other/pytorch"].digest == before["other/pytorch"]
+    assert all(served[k].digest != before[k] for k in ("net/onnx", "net/pytorch", "other/onnx"))
+
+
+def test_plan_runners_in_toml(plan_dir: Path, tls_dir: Path) -> None:
+    (plan_dir / "plan.toml").write_text(
+        'targets = ["onnx"]\n[[models]]\nname = "net"\nsource = "onnx"\nfiles = ["net.onnx"]\n'
+        '[runners.torch]\naddress = "grpc://127.0.0.1:7000"\nplaintext_loopback = true\n'
+    )  # fmt: skip
+    [spec] = read_plan(plan_dir / "plan.toml").runners.values()
+    assert spec.framework == "pytorch" and not spec.tls and spec.ca is None
+
+
+@pytest.mark.parametrize(
+    ("runners", "reference", "words"),
+    [
+        ("runners: [onnx]\n", "bad-option", ["`runners` must map"]),
+        ("runners: {onnx: {tls_ca: tls/ca.pem}}\n", "bad-option", ["runners.onnx needs an address"]),
+        ("runners: {onnx: {address: 'grpcs://h:1', colour: red}}\n", "bad-option",
+         ["runners.onnx: unknown key colour"]),
+        ("runners: {onnx: {address: 'http://h:1'}}\n", "bad-option", ["runners.onnx", "FRAMEWORK=grpcs://HOST:PORT"]),
+        ("runners: {onnx: {address: 'grpcs://h'}}\n", "bad-option", ["runners.onnx"]),
+        ("runners: {onnx: {address: 'grpc://10.0.0.1:1', plaintext_loopback: true}}\n", "bad-option",
+         ["plaintext gRPC is allowed only to a loopback address"]),
+        ("runners: {onnx: {address: 'grpcs://h:1', tls_cert: tls/c.pem}}\n", "bad-option", ["go together"]),
+        ("runners: {onnx: {address: 'grpcs://h:1', tls_ca: tls/gone.pem}}\n", "missing-file",
+         ["runners.onnx: the tls_ca file is not found"]),
+        ("runners: {nosuch: {address: 'grpcs://h:1'}}\n", "bad-option", ["runners.nosuch"]),
+    ],
+)  # fmt: skip
+def test_bad_plan_runners_refused(
+    plan_dir: Path, tls_dir: Path, runners: str, reference: str, words: list[str]
+) -> None:
+    (plan_dir / "plan.yaml").write_text(YAML + runners)
+    with pytest.raises(BrokerError) as err:
+        read_plan(plan_dir / "plan.yaml")
+    assert err.value.reference == reference, err.value
+    assert err.value.file.endswith("plan.yaml") or reference == "missing-file"
+    for w in words:
+        assert w in err.value.message, err.value.message
+
+
+def test_batch_takes_remote_runners_from_the_command_line_the_plan_and_remote_toml(
+    plan_dir: Path, tls_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """--runner wins over the plan's runners, which win over $MMBROKER_HOME/remote.toml (the Ray part
+    of the command is left out: its runners are what it would run with)."""
+    from helpers import run_cli
+
+    from broker.batch import ray_run
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "remote.toml").write_text(
+        '[runners.onnx]\naddress = "grpcs://toml-host:1"\n[runners.caffe]\naddress = "grpcs://toml-host:2"\n'
+        '[runners.pytorch]\naddress = "grpcs://toml-host:3"\n'
+    )
+    monkeypatch.setenv("MMBROKER_HOME", str(home))
+    (plan_dir / "plan.yaml").write_text(YAML + RUNNERS.replace("onnx:", "pytorch:") + RUNNERS.replace("runners:\n", ""))
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(ray_run, "import_ray", lambda: None)
+    monkeypatch.setattr(ray_run, "run_batch", lambda plan, out, opts: seen.update(plan.runners) or [])
+    r = run_cli("batch", str(plan_dir / "plan.yaml"), "-o", str(tmp_path / "out"), "--runner",
+                "onnx=grpcs://cli-host:7443", "--tls-ca", str(tls_dir / "ca.pem"))  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    assert {fw: spec.address for fw, spec in seen.items()} == {
+        "onnx": "cli-host:7443", "pytorch": "127.0.0.1:7443", "caffe": "toml-host:2"}  # fmt: skip
+    assert seen["onnx"].ca == tls_dir / "ca.pem" and seen["pytorch"].cert == tls_dir / "c.pem"
