@@ -255,8 +255,8 @@ CASES = [
     _case("expand", "Expand", [[3, 1], _i64([2, 3, 4])]),
     _case("tile", "Tile", [[2, 3], _i64([2, 2])]),
     # indexing, logic and integer arithmetic of attention masks and position ids
-    _case("gather_elements", "GatherElements", [[3, 4], _i64([[0, -1], [2, 0], [3, -4]])], {"axis": 1}),
-    _case("gather_nd", "GatherND", [[3, 4, 5], _i64([[0, 1], [2, -1]])]),
+    _case("gather_elements_negative", "GatherElements", [[3, 4], _i64([[0, -1], [2, 0], [3, -4]])], {"axis": 1}),
+    _case("gather_nd_negative", "GatherND", [[3, 4, 5], _i64([[0, 1], [2, -1]])]),
     _case("cumsum", "CumSum", [[3, 4], {"value": 1, "dtype": "int64"}]),
     _case(
         "cumsum_exclusive_reverse", "CumSum", [[3, 4], {"value": -2, "dtype": "int64"}], {"exclusive": 1, "reverse": 1}
@@ -281,7 +281,7 @@ CASES = [
         outputs=3,
     ),
     _case(
-        "lstm_bidirectional",
+        "lstm_bidirectional_states",
         "LSTM",
         [[5, 2, 4], {"init": [2, 12, 4]}, {"init": [2, 12, 3]}, {"init": [2, 24]}, None, [2, 2, 3], [2, 2, 3]],
         {"hidden_size": 3, "direction": "bidirectional"},
@@ -295,7 +295,7 @@ CASES = [
         outputs=3,
     ),
     _case(
-        "gru",
+        "gru_initial_state",
         "GRU",
         [[5, 2, 4], {"init": [1, 9, 4]}, {"init": [1, 9, 3]}, {"init": [1, 18]}, None, [1, 2, 3]],
         {"hidden_size": 3},
@@ -316,7 +316,7 @@ CASES = [
         outputs=2,
     ),
     _case(
-        "rnn",
+        "rnn_forward",
         "RNN",
         [[5, 2, 4], {"init": [1, 3, 4]}, {"init": [1, 3, 3]}, {"init": [1, 6]}],
         {"hidden_size": 3},
