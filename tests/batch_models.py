@@ -37,8 +37,8 @@ def _models(rng: np.random.Generator) -> dict[str, onnx.ModelProto]:
              h.make_node("Tanh", ["a"], ["y"])],
             [("x", [1, 4, 5, 5])], [("y", [1, 4, 5, 5])], [("s", w(1, 4, 1, 1)), ("t", w(1, 4, 1, 1))],
         ),
-        "matmul_softmax_erf": onnx_model(  # Erf: no Caffe layer computes it
-            [h.make_node("MatMul", ["x", "w"], ["m"]), h.make_node("Erf", ["m"], ["e"]),
+        "matmul_floor_softmax": onnx_model(  # Floor: no Caffe layer computes it
+            [h.make_node("MatMul", ["x", "w"], ["m"]), h.make_node("Floor", ["m"], ["e"]),
              h.make_node("Softmax", ["e"], ["y"], axis=-1)],
             [("x", [1, 6])], [("y", [1, 5])], [("w", w(6, 5))],
         ),

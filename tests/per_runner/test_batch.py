@@ -115,9 +115,9 @@ def test_json_lists_every_cell_with_its_status(resumed):
             c = cells[(model, target)]
             assert c["status"] == "pass", c
             assert 0 <= c["max_abs"] <= 1e-4 and c["report"] == f"cells/{model}/{target}/report.html"
-    refused = cells[("matmul_softmax_erf", "caffe")]
-    assert refused["status"] == "refused" and refused["op"] == "Erf", refused
-    assert cells[("matmul_softmax_erf", "pytorch")]["status"] == "pass"
+    refused = cells[("matmul_floor_softmax", "caffe")]
+    assert refused["status"] == "refused" and refused["op"] == "Floor", refused
+    assert cells[("matmul_floor_softmax", "pytorch")]["status"] == "pass"
 
 
 def test_matrix_in_three_formats_links_each_report(resumed):
@@ -126,7 +126,7 @@ def test_matrix_in_three_formats_links_each_report(resumed):
     assert doc["cells"] == json.loads(stdout)
     assert doc["targets"] == TARGETS and len(doc["models"]) == 6
     md = (out / "matrix.md").read_text()
-    assert "| model | onnx | pytorch | caffe |" in md and "refused (op Erf)" in md
+    assert "| model | onnx | pytorch | caffe |" in md and "refused (op Floor)" in md
     assert md.count("](cells/") == 17  # every checked cell links its report
     for c in doc["cells"]:
         if c.get("report"):
@@ -141,9 +141,9 @@ def test_html_matrix_in_chromium(resumed, tmp_path):
     dom = chromium(page.as_uri(), tmp_path / "profile", "--dump-dom")
     cells = re.findall(r'<td class="(\w+)" data-model="([^"]+)" data-target="([^"]+)"', dom)
     assert len(cells) == 18
-    assert ("refused", "matmul_softmax_erf", "caffe") in cells
+    assert ("refused", "matmul_floor_softmax", "caffe") in cells
     assert sum(1 for c in cells if c[0] == "pass") == 17
-    assert 'href="cells/conv_pool/caffe/report.html"' in dom and "op Erf" in dom
+    assert 'href="cells/conv_pool/caffe/report.html"' in dom and "op Floor" in dom
     assert "pass 17, refused 1" in dom
 
 

@@ -79,7 +79,7 @@ def test_caffe_input_sizes_caffe_would_abort_on(env_or_skip, tmp_path, dims):
 
 @pytest.mark.parametrize("framework", ["onnx", "coreml"])
 def test_input_shape_without_the_batch(env_or_skip, tmp_path, good_onnx, framework):
-    """MMdnn's --inputShape 3,8,8 means batch 1; a shape of the wrong rank is bad-shape naming the file."""
+    """MMdnn's --inputShape 3,8,8 leaves the batch free; a shape of the wrong rank is bad-shape naming the file."""
     env_or_skip(framework)
     src = good_onnx
     if framework == "coreml":
@@ -88,9 +88,8 @@ def test_input_shape_without_the_batch(env_or_skip, tmp_path, good_onnx, framewo
     r = run_cli("convert", "-sf", framework, "-in", src, "-df", "onnx", "-om", tmp_path / "a.onnx",
                 "--inputShape", "3,8,8")  # fmt: skip
     assert r.exit_code == 0, r.stderr
-    assert [d.dim_value for d in onnx.load(str(tmp_path / "a.onnx")).graph.input[0].type.tensor_type.shape.dim] == [
-        1, 3, 8, 8,
-    ]  # fmt: skip
+    dims = onnx.load(str(tmp_path / "a.onnx")).graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_value for d in dims][1:] == [3, 8, 8] and dims[0].dim_param and not dims[0].dim_value
     out = tmp_path / "b.onnx"
     r = run_cli("convert", "-sf", framework, "-in", src, "-df", "onnx", "-om", out, "--inputShape", "8,8")
     assert_clean_failure(r, out, "error[bad-shape]", src.name, "4 dimensions")
