@@ -147,11 +147,17 @@ def test_sigterm_during_the_check_removes_the_temporary(existing):
 
 
 def test_ctrl_c_waits_for_the_renames():
+    # a process started in the background by a shell without job control inherits SIGINT ignored,
+    # and Python then raises no KeyboardInterrupt: give this test Python's usual handler
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     done = []
-    with pytest.raises(KeyboardInterrupt):
-        with _signals_held():
-            os.kill(os.getpid(), signal.SIGINT)
-            done.append("renamed")
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with _signals_held():
+                os.kill(os.getpid(), signal.SIGINT)
+                done.append("renamed")
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert done == ["renamed"]
 
 
