@@ -149,6 +149,16 @@ class KerasContext(EmitContext):
     def layer_name(self, hint):
         return _fresh(identifier(hint, "layer"), self._layer_names)
 
+    def store_const(self, name, value):
+        """Store `value` beside the code under "const/<name>", made unique (names from the source can
+        repeat: two LRN layers both called `lrn`), and return the key."""
+        key, k = "const/%s" % name, 1
+        while key in self.weights:
+            k += 1
+            key = "const/%s_%d" % (name, k)
+        self.weights[key] = value
+        return key
+
     def weight_hint(self, node):
         """A layer name from the source model (runners/common/naming.py: the module the node was
         exported from, the node's own name, the name of its weight), without the model-name scope

@@ -26,8 +26,7 @@ def _dense(node, ctx, a, kernel, bias, outputs=None):
         return
     hint = ctx.weight_hint(node)
     dense = ctx.layer_var(ctor, [ctx.x(a)], hint, params=params)
-    key = "const/%s_bias" % hint
-    ctx.weights[key] = np.asarray(bias, np.float32)
+    key = ctx.store_const("%s_bias" % hint, np.asarray(bias, np.float32))
     ctx.assign(node, "keras.ops.add(%s, W[%r])" % (dense, key), identity(rank), outputs=outputs)
 
 

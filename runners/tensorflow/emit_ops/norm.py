@@ -115,8 +115,7 @@ def lrn(node, ctx, alpha=0.0001, beta=0.75, bias=1.0, size=1):
     band = np.zeros((channels, channels), np.float32)
     for c in range(channels):
         band[max(0, c - before) : min(channels, c + after + 1), c] = 1.0
-    key = "const/%s_lrn_window" % ctx.weight_hint(node)
-    ctx.weights[key] = band
+    key = ctx.store_const("%s_lrn_window" % ctx.weight_hint(node), band)
     layout = channels_last(len(shape))
     src = ctx.x(x, layout)
     sums = "keras.ops.matmul(keras.ops.square(%s), W[%r])" % (src, key)

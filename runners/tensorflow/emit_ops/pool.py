@@ -110,8 +110,8 @@ def average_pool(node, ctx, auto_pad="NOTSET", ceil_mode=0, count_include_pad=0,
     if counts is None or (counts == np.prod(spec.kernel)).all():
         ctx.alias(node, pooled, cl)
         return
-    key = "const/%s_divisor" % hint
-    ctx.weights[key] = (np.prod(spec.kernel) / counts).astype(np.float32).reshape((1,) + counts.shape + (1,))
+    divisor = (np.prod(spec.kernel) / counts).astype(np.float32).reshape((1,) + counts.shape + (1,))
+    key = ctx.store_const("%s_divisor" % hint, divisor)
     ctx.assign(node, "keras.ops.multiply(%s, W[%r])" % (pooled, key), cl)
 
 

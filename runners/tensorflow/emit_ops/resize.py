@@ -50,8 +50,7 @@ def resize(node, ctx, antialias=0, axes=None, coordinate_transformation_mode="ha
     hint = identifier(ctx.weight_hint(node), "resize")
     for a in axes:
         p = layout.index(a)
-        key = "const/%s_axis%d" % (hint, a)
-        ctx.weights[key] = spec.axis_weights(a)
+        key = ctx.store_const("%s_axis%d" % (hint, a), spec.axis_weights(a))
         terms.append(stored_in[p] + resized[p])
         args.append("W[%r]" % key)
     ctx.assign(node, "keras.ops.einsum(%r, %s)" % (",".join(terms) + "->" + stored_out, ", ".join(args)), layout)
