@@ -16,6 +16,12 @@ files into the command's workspace (copied where links cannot be made), so an en
 another command meanwhile breaks nothing. The cache keeps at most MMBROKER_IR_CACHE_MB (default
 2048) MB, the least recently used entries going first. `MMBROKER_IR_CACHE=0` (or `--cold`) parses
 every time.
+
+The same folder keeps the outputs a source model gave on the check's inputs (`ref-<key>/`, keyed
+by the parser's key as above, the source files, the inputs' bytes and what the model was asked
+for): a conversion of the same model to a second target, or again, compares the new model with
+those outputs instead of running the source model once more. The model, its framework's build and
+the inputs being the same, they are the outputs it would give; the report says they were kept.
 """
 
 from __future__ import annotations
@@ -211,3 +217,49 @@ def evict(folder: Path, limit: int | None = None) -> None:
             break
         shutil.rmtree(e, ignore_errors=True)
         total -= size
+
+
+# -- the source model's outputs on the check's inputs ----------------------------------------------
+def reference_key(framework: str, sources: list[str], handle: Any, request: dict[str, Any],
+                  inputs: dict[str, Any], folder: Path) -> str:  # fmt: skip
+    h = hashlib.sha256()
+    for name in sorted(inputs):
+        a = inputs[name]
+        h.update(f"{name}|{a.dtype.str}|{list(a.shape)}\n".encode())
+        h.update(memoryview(a.reshape(-1).view("uint8")) if a.flags.c_contiguous else a.tobytes())
+    return "ref-" + key(framework, sources, handle, {**request, "inputs_sha256": h.hexdigest()}, folder)
+
+
+def fetch_reference(folder: Path, entry_key: str) -> tuple[list[tuple[str, Any]], str] | None:
+    """(outputs in order, engine) kept under `entry_key`, or None."""
+    import numpy as np
+
+    entry = folder / entry_key
+    try:
+        meta = json.loads((entry / "outputs.json").read_text())
+        with np.load(entry / "outputs.npz", allow_pickle=False) as data:
+            outs = [(name, data[f"o{i}"]) for i, name in enumerate(meta["names"])]
+        os.utime(entry)
+    except (OSError, ValueError, KeyError):
+        return None
+    return outs, str(meta["engine"])
+
+
+def store_reference(folder: Path, entry_key: str, outputs: list[tuple[str, Any]], engine: str) -> None:
+    import numpy as np
+
+    entry = folder / entry_key
+    if entry.exists() or any(np.asarray(a).dtype.hasobject for _, a in outputs):  # kept without pickle only
+        return
+    tmp = folder / f".tmp-{entry_key}-{os.getpid()}-{os.urandom(3).hex()}"
+    try:
+        tmp.mkdir(mode=0o700)
+        with open(tmp / "outputs.npz", "wb") as f:
+            arrays: dict[str, Any] = {f"o{i}": np.asarray(a) for i, (_, a) in enumerate(outputs)}
+            np.savez(f, allow_pickle=False, **arrays)
+        (tmp / "outputs.json").write_text(json.dumps({"names": [n for n, _ in outputs], "engine": engine}))
+        os.rename(tmp, entry)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
+    evict(folder)

@@ -330,7 +330,7 @@ def copy_into(paths: list[str], root: Path, dest: Path) -> list[str]:
     """Copy `paths` (files or folders under `root`) to the same places under `dest`, each file
     replaced atomically and links replaced rather than followed (the generated code of --code-dir,
     once the conversion has passed)."""
-    from runners.common.tensors import atomic_write
+    from runners.common.tensors import atomic_write, link_or_copy
 
     umask = _umask()
     written = []
@@ -343,7 +343,7 @@ def copy_into(paths: list[str], root: Path, dest: Path) -> list[str]:
             target.parent.mkdir(parents=True, exist_ok=True)
             if target.is_symlink():
                 target.unlink()
-            atomic_write(str(target), lambda tmp, p=p: shutil.copyfile(p, tmp))
+            atomic_write(str(target), lambda tmp, p=p: link_or_copy(str(p), tmp))
             os.chmod(target, 0o666 & ~umask)
             written.append(str(target))
     return written

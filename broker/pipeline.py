@@ -483,8 +483,16 @@ class Session:
         allow_nan: bool = False,
     ) -> parity.ParityReport:
         def run_reference() -> tuple[list[tuple[str, np.ndarray]], dict[str, np.ndarray], str]:
-            return self.infer(reference[0], reference[1], inputs, trust_model=trust_model, outputs=reference_outputs,
-                              options=reference_options)  # fmt: skip
+            cache, entry = self._reference_entry(reference, inputs, trust_model, reference_outputs, reference_options)
+            if cache is not None:
+                kept = ircache.fetch_reference(cache, entry)
+                if kept is not None:
+                    return kept[0], {}, f"{kept[1]}, outputs kept from an earlier run on the same files and inputs"
+            outs, inter, engine = self.infer(reference[0], reference[1], inputs, trust_model=trust_model,
+                                             outputs=reference_outputs, options=reference_options)  # fmt: skip
+            if cache is not None:
+                ircache.store_reference(cache, entry, outs, engine)
+            return outs, inter, engine
 
         if reference[0] == candidate[0]:  # one runner: one call at a time
             ref_out, _, ref_engine = run_reference()
@@ -513,6 +521,25 @@ class Session:
             seed=seed,
             allow_nan=allow_nan,
         )
+
+    def _reference_entry(
+        self,
+        reference: tuple[str, list[str]],
+        inputs: dict[str, np.ndarray],
+        trust_model: bool,
+        outputs: list[str] | None,
+        options: dict[str, str] | None,
+    ) -> tuple[Path | None, str]:
+        """Where the source model's outputs on `inputs` are kept (broker/ircache.py), when the IR
+        cache is on and the model is a local runner's."""
+        framework, files = reference
+        cache = ircache.root() if self.ir_cache and framework not in self.remotes else None
+        if cache is None:
+            return None, ""
+        request = {"outputs": list(outputs or []), "trust_model": trust_model,
+                   "options": dict(sorted((options or {}).items()))}  # fmt: skip
+        entry = ircache.reference_key(framework, files, self.env(framework), request, inputs, cache)
+        return cache, entry
 
     def describe(self, framework: str) -> Any:
         """The runner's Describe answer, asked once per session (or in the background by prepare)."""

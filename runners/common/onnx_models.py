@@ -506,40 +506,27 @@ def write_ir_onnx(graph_bytes, weights_path, path):
             "the IR graph is not valid ONNX: %s" % first_line(exc),
             hint="check it with `mmbroker ir check`; if mmbroker wrote it, this is a bug: report it with the model",
         )
-    with np.load(weights_path, allow_pickle=False) if weights_path else _NoWeights() as data:
-        stored = set(data.files)
-        for proto in protos:
-            if proto.name not in stored:
-                raise RunnerError(
-                    "weights-mismatch", "the IR weights have no tensor '%s'" % proto.name, file=weights_path
-                )
+    data = load_npz(weights_path) if weights_path else {}  # large weights memory-mapped, not read
+    for proto in protos:
+        if proto.name not in data:
+            raise RunnerError("weights-mismatch", "the IR weights have no tensor '%s'" % proto.name, file=weights_path)
 
-        def reader(proto):
-            def read():
-                array = data[proto.name]
-                try:
-                    ir.check_weight(proto, array)
-                except ir.WeightsMismatch as exc:
-                    raise RunnerError("weights-mismatch", str(exc), file=weights_path)
-                return array
+    def reader(proto):
+        def read():
+            array = data.pop(proto.name)  # let go once written
+            try:
+                ir.check_weight(proto, array)
+            except ir.WeightsMismatch as exc:
+                raise RunnerError("weights-mismatch", str(exc), file=weights_path)
+            return array
 
-            return read
+        return read
 
-        def write(tmp):
-            with open(tmp, "wb") as out:
-                onnx_wire.write_model(out, model, [(p, reader(p)) for p in protos])
+    def write(tmp):
+        with open(tmp, "wb") as out:
+            onnx_wire.write_model(out, model, [(p, reader(p)) for p in protos])
 
-        atomic_write(path, write)
-
-
-class _NoWeights(object):
-    files = ()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
+    atomic_write(path, write)
 
 
 def model_with(model, initializers):

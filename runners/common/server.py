@@ -62,7 +62,7 @@ class Servicer(object):
                 sys.stderr.write("MMBROKER_TEST_HANG: %s sleeps for an hour\n" % method.__name__)
                 sys.stderr.flush()
                 time.sleep(3600)
-            return method(request)
+            return _profiled(method, request, self.runner.framework)
         except InternalBug as err:  # raised where the node being converted is known
             err.framework = err.framework or self.runner.framework
             err.file = err.file or _request_file(request)
@@ -237,6 +237,25 @@ PRELOAD = {
 
 _preloaded = threading.Event()  # requests wait for it: two threads importing one package at once can
 _preloaded.set()  # see it half-initialized (ModuleNotFoundError for tensorflow.compat)
+
+
+def _profiled(method, request, framework):
+    """Run one request; with $MMBROKER_PROFILE naming a folder, under cProfile, its statistics
+    written there as <framework>-<method>-<pid>-<time>.prof (read with `python -m pstats`)."""
+    folder = os.environ.get("MMBROKER_PROFILE")
+    if not folder:
+        return method(request)
+    import cProfile
+
+    prof = cProfile.Profile()
+    prof.enable()
+    try:
+        return method(request)
+    finally:
+        prof.disable()
+        name = "%s-%s-%d-%d.prof" % (framework, type(request).__name__.replace("Request", "").lower(), os.getpid(),
+                                     int(time.time() * 1000))  # fmt: skip
+        prof.dump_stats(os.path.join(folder, name))
 
 
 def _give_back_memory():

@@ -17,7 +17,7 @@ from runners.common.loading import check_inputs, named_inputs, require_file
 from runners.common.onnx_models import first_line, run_onnxruntime, to_ir
 from runners.common.rpc import pb
 from runners.common.server import RunnerBase, describe_response
-from runners.common.tensors import atomic_write, file_ref, to_proto
+from runners.common.tensors import atomic_write, file_ref, link_or_copy, to_proto
 
 from . import options as coreml_options
 from .emit import LACKS, build_spec, quiet_stdout, registry, save_spec
@@ -184,7 +184,7 @@ class CoreMLRunner(RunnerBase):
                 coreml_options.apply(spec, given, out)
             save_spec(spec, out)
         elif os.path.abspath(src[0]) != out:
-            atomic_write(out, lambda tmp: shutil.copyfile(src[0], tmp))
+            atomic_write(out, lambda tmp: link_or_copy(src[0], tmp))
         return pb.SaveResponse(files=[file_ref(out, "model")])
 
     def _save_program(self, req, out):

@@ -1,7 +1,6 @@
 """Parse, emit, save and run ONNX models."""
 
 import os
-import shutil
 
 import numpy as np
 
@@ -19,7 +18,7 @@ from runners.common.onnx_models import (
 )
 from runners.common.rpc import pb
 from runners.common.server import RunnerBase, describe_response
-from runners.common.tensors import atomic_write, file_ref
+from runners.common.tensors import atomic_write, file_ref, link_or_copy
 
 
 class OnnxRunner(RunnerBase):
@@ -83,7 +82,7 @@ class OnnxRunner(RunnerBase):
             )
         if os.path.abspath(src[0]) != os.path.abspath(out):
             if os.path.getsize(src[0]) < TWO_GB:
-                atomic_write(out, lambda tmp: shutil.copyfile(src[0], tmp))
+                atomic_write(out, lambda tmp: link_or_copy(src[0], tmp))
             else:
                 save_onnx(load_model(src[0]), out)
         return pb.SaveResponse(files=[file_ref(out, "model")])

@@ -264,7 +264,7 @@ class EmitContext(BaseEmitContext):
         attr = self.attr_name(hint)
         self.init_lines.append("self.%s = %s" % (attr, ctor))
         for key, arr in (params or {}).items():
-            self.state_dict["%s.%s" % (attr, key)] = np.ascontiguousarray(arr)
+            self.state_dict["%s.%s" % (attr, key)] = np.asarray(arr)  # 0-D stays 0-D; C order at save
         return "self.%s" % attr
 
     def weight_hint(self, name):

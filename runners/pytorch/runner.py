@@ -4,7 +4,6 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
 import sys
 
 import numpy as np
@@ -13,7 +12,7 @@ from runners.common import ir
 from runners.common.errors import RunnerError
 from runners.common.rpc import pb
 from runners.common.server import RunnerBase, describe_response
-from runners.common.tensors import atomic_write, file_ref, from_proto, load_npz, save_npz, to_proto
+from runners.common.tensors import atomic_write, file_ref, from_proto, link_or_copy, load_npz, save_npz, to_proto
 
 from . import loading
 
@@ -236,10 +235,10 @@ class PyTorchRunner(RunnerBase):
             written = []
             try:
                 if os.path.abspath(state[0]) != out:
-                    atomic_write(out, lambda tmp: shutil.copyfile(state[0], tmp))
+                    atomic_write(out, lambda tmp: link_or_copy(state[0], tmp))
                     written.append(out)
                 if os.path.abspath(code[0]) != py_out:
-                    atomic_write(py_out, lambda tmp: shutil.copyfile(code[0], tmp))
+                    atomic_write(py_out, lambda tmp: link_or_copy(code[0], tmp))
             except BaseException:
                 for w in written:
                     os.unlink(w)

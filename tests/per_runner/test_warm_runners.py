@@ -184,3 +184,23 @@ def test_a_second_parse_of_the_same_model_comes_from_the_cache(onnx_env, model, 
     assert made[0][2] and made[0][3], "the first conversion parses"
     assert not made[1][2] and not made[1][3], "the second neither parses nor starts the runner"
     assert made[0][:2] == made[1][:2]
+
+
+def test_the_source_models_outputs_are_kept_for_the_next_check(onnx_env, model, tmp_path, monkeypatch):
+    """A second check of the same source on the same inputs compares with the outputs the source
+    gave the first time (broker/ircache.py); other inputs run the source again."""
+    import numpy as np
+
+    from broker.pipeline import Session
+
+    monkeypatch.setenv("MMBROKER_IR_CACHE_DIR", str(tmp_path / "ircache"))
+    x = {"x": np.random.RandomState(1).rand(1, 4).astype(np.float32)}
+    engines = []
+    for i, inputs in enumerate([x, x, {"x": x["x"] + 1}]):
+        with Session(keep_warm=False, ir_cache=True, workspace=tmp_path / f"ws{i}") as s:
+            report = s.verify(("onnx", [str(model)]), ("onnx", [str(model)]), inputs)
+            assert report.passed
+            engines.append(report.reference_engine)
+    assert "kept" not in engines[0] and "kept from an earlier run" in engines[1] and "kept" not in engines[2], engines
+    with Session(keep_warm=False, ir_cache=False, workspace=tmp_path / "cold") as s:  # --cold runs it
+        assert "kept" not in s.verify(("onnx", [str(model)]), ("onnx", [str(model)]), x).reference_engine

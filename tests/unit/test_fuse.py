@@ -203,3 +203,21 @@ def test_a_slope_wider_than_x_is_no_prelu():
     ]
     m = model(nodes, [("x", [1, 3])], [2, 3], [("slope", np.full((2, 3), 0.1)), ("zero", 0.0)])
     assert fuse_for(m, lambda op: True)[1] == {}
+
+
+def test_rules_whose_ops_are_absent_are_not_tried(monkeypatch):
+    """A graph without the ops a pattern starts from is returned as it is, no rule matched against
+    it (matching every rule on every node of a ResNet took half a second); ops inside subgraphs
+    count."""
+    import broker.ir.fuse as fuse
+
+    tried = []
+    monkeypatch.setattr(fuse, "_gelu_rules", lambda: tried.append("gelu") or [])
+    relu = model([h.make_node("Relu", ["x"], ["y"])], [("x", [2, 5])], [2, 5])
+    fused, made = fuse_for(relu, lambda op: True)
+    assert fused is relu and made == {} and tried == []
+    body = h.make_graph([h.make_node("Erf", ["x"], ["e"])], "b", [], [h.make_tensor_value_info("e", T.FLOAT, [2, 5])])
+    cond = h.make_node("If", ["c"], ["y"], then_branch=body, else_branch=body)
+    assert "Erf" in fuse._op_types(h.make_graph([cond], "g", [], []))
+    fuse_for(_gelu_erf(), lambda op: True)
+    assert tried == ["gelu"]
