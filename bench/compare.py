@@ -88,8 +88,13 @@ def import_baseline(frameworks: list[str], work: Path) -> float:
     return peak
 
 
+# PYTHONDONTWRITEBYTECODE (set in some CI shells) would make every command compile mmbroker's
+# modules again (0.15 s in the broker alone); a user's installation has its bytecode
+_STRIP = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONDONTWRITEBYTECODE")
+
+
 def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    env = {k: v for k, v in os.environ.items() if k not in _STRIP}
     return {**env, "NO_COLOR": "1", **extra}
 
 

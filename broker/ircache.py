@@ -220,14 +220,19 @@ def evict(folder: Path, limit: int | None = None) -> None:
 
 
 # -- the source model's outputs on the check's inputs ----------------------------------------------
-def reference_key(framework: str, sources: list[str], handle: Any, request: dict[str, Any],
-                  inputs: dict[str, Any], folder: Path) -> str:  # fmt: skip
+def inputs_digest(inputs: dict[str, Any]) -> str:
+    """sha256 of named arrays: their names, types, shapes and bytes."""
     h = hashlib.sha256()
     for name in sorted(inputs):
         a = inputs[name]
         h.update(f"{name}|{a.dtype.str}|{list(a.shape)}\n".encode())
         h.update(memoryview(a.reshape(-1).view("uint8")) if a.flags.c_contiguous else a.tobytes())
-    return "ref-" + key(framework, sources, handle, {**request, "inputs_sha256": h.hexdigest()}, folder)
+    return h.hexdigest()
+
+
+def reference_key(framework: str, sources: list[str], handle: Any, request: dict[str, Any],
+                  inputs: dict[str, Any], folder: Path) -> str:  # fmt: skip
+    return "ref-" + key(framework, sources, handle, {**request, "inputs_sha256": inputs_digest(inputs)}, folder)
 
 
 def fetch_reference(folder: Path, entry_key: str) -> tuple[list[tuple[str, Any]], str] | None:

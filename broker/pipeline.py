@@ -9,6 +9,7 @@ with Session(console) as s:
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
@@ -114,6 +115,7 @@ class Session:
     _sources: dict[Path, str] = field(default_factory=dict)  # IR graph -> the source file it was parsed from
     _own_workspace: bool = False
     fixed_sizes: dict[str, str] = field(default_factory=dict)  # target -> the sizes tocode fixed, said
+    _ahead: dict[str, Future[Any]] = field(default_factory=dict)  # reference outputs being computed already
 
     def __enter__(self) -> Session:
         if self.keep_warm is None:
@@ -446,12 +448,13 @@ class Session:
         trust_model: bool = False,
         outputs: list[str] | None = None,
         options: dict[str, str] | None = None,
+        quiet: bool = False,
     ) -> tuple[list[tuple[str, np.ndarray]], dict[str, np.ndarray], str]:
         """Run a model; `outputs` names the graph nodes to read for formats that have no fixed outputs
         (TF1 checkpoints, frozen graphs), as --dstNode does for conversion; `options` are the
         source-format options the model was parsed with (--class, --caffePhase)."""
         check_sources(framework, model)
-        runner = self.runner(framework)
+        runner = self.runner(framework, quiet=quiet)
         (self.ws / "infer").mkdir(exist_ok=True)
         infer_dir = Path(tempfile.mkdtemp(prefix=f"{framework}-", dir=self.ws / "infer"))  # calls may run at once
         req = pb.InferRequest(
@@ -462,7 +465,7 @@ class Session:
             trust_model=trust_model,
             options={**(options or {}), **({"outputs": ",".join(outputs)} if outputs else {})},
         )
-        with self.phase("infer"), self._status(f"running the {framework} model"):
+        with self.phase("infer"), self._status(f"running the {framework} model") if not quiet else _NullStatus():
             resp = runner.call("Infer", req)
         outs = [(t.name, tensors.from_proto(t)) for t in resp.outputs]
         inter = {t.name: tensors.from_proto(t) for t in resp.intermediates}
@@ -483,16 +486,10 @@ class Session:
         allow_nan: bool = False,
     ) -> parity.ParityReport:
         def run_reference() -> tuple[list[tuple[str, np.ndarray]], dict[str, np.ndarray], str]:
-            cache, entry = self._reference_entry(reference, inputs, trust_model, reference_outputs, reference_options)
-            if cache is not None:
-                kept = ircache.fetch_reference(cache, entry)
-                if kept is not None:
-                    return kept[0], {}, f"{kept[1]}, outputs kept from an earlier run on the same files and inputs"
-            outs, inter, engine = self.infer(reference[0], reference[1], inputs, trust_model=trust_model,
-                                             outputs=reference_outputs, options=reference_options)  # fmt: skip
-            if cache is not None:
-                ircache.store_reference(cache, entry, outs, engine)
-            return outs, inter, engine
+            ahead = self._ahead.pop(self._ahead_key(reference, inputs), None)
+            if ahead is not None:
+                return ahead.result()  # type: ignore[no-any-return]
+            return self._reference_outputs(reference, inputs, trust_model, reference_outputs, reference_options)
 
         if reference[0] == candidate[0]:  # one runner: one call at a time
             ref_out, _, ref_engine = run_reference()
@@ -521,6 +518,60 @@ class Session:
             seed=seed,
             allow_nan=allow_nan,
         )
+
+    def _reference_outputs(
+        self,
+        reference: tuple[str, list[str]],
+        inputs: dict[str, np.ndarray],
+        trust_model: bool,
+        outputs: list[str] | None,
+        options: dict[str, str] | None,
+        quiet: bool = False,
+    ) -> tuple[list[tuple[str, np.ndarray]], dict[str, np.ndarray], str]:
+        """The source model's outputs on `inputs`: kept from an earlier check of the same files on
+        the same inputs (broker/ircache.py), or run now."""
+        cache, entry = self._reference_entry(reference, inputs, trust_model, outputs, options)
+        if cache is not None:
+            kept = ircache.fetch_reference(cache, entry)
+            if kept is not None:
+                return kept[0], {}, f"{kept[1]}, outputs kept from an earlier run on the same files and inputs"
+        outs, inter, engine = self.infer(reference[0], reference[1], inputs, trust_model=trust_model, outputs=outputs,
+                                         options=options, quiet=quiet)  # fmt: skip
+        if cache is not None:
+            ircache.store_reference(cache, entry, outs, engine)
+        return outs, inter, engine
+
+    @staticmethod
+    def _ahead_key(reference: tuple[str, list[str]], inputs: dict[str, np.ndarray]) -> str:
+        return json.dumps([reference[0], reference[1], ircache.inputs_digest(inputs)])
+
+    def reference_ahead(
+        self,
+        reference: tuple[str, list[str]],
+        input_sets: list[dict[str, np.ndarray]],
+        trust_model: bool = False,
+        outputs: list[str] | None = None,
+        options: dict[str, str] | None = None,
+    ) -> None:
+        """Run the source model on these inputs now, in the background, one set after the other:
+        what the conversion makes does not change them, and the source runner has nothing else
+        to do while the target emits and saves (on 2 cores, ResNet-50's two checks overlap the
+        target's framework import). `verify` takes the outputs, or the error, when it gets there."""
+        pending: list[tuple[str, dict[str, np.ndarray], Future[Any]]] = [
+            (self._ahead_key(reference, inputs), inputs, Future()) for inputs in input_sets
+        ]
+        for key, _, future in pending:
+            self._ahead[key] = future
+
+        def run() -> None:
+            for _, inputs, future in pending:
+                try:
+                    future.set_result(self._reference_outputs(reference, inputs, trust_model, outputs, options, True))
+                except BaseException as exc:  # handed to verify
+                    future.set_exception(exc)
+
+        # a daemon thread: an interrupted broker does not wait for it (its runner is stopped)
+        threading.Thread(target=run, name="reference ahead", daemon=True).start()
 
     def _reference_entry(
         self,
@@ -757,10 +808,11 @@ class ConvertResult:
     note: str = ""  # what happened to the output when nothing was written
 
 
-def _check_at_sizes(s: Session, req: ConvertRequest, saved: list[str], ir: IRFiles, inputs: PreparedInputs,
-                    given: bool) -> parity.ParityReport:  # fmt: skip
-    """Source and converted model compared on `inputs`, and again with every free input dimension at
-    a second value (batch 3, another sequence length) when the target kept it free."""
+def _check_at_sizes(s: Session, req: ConvertRequest, saved: list[str], inputs: PreparedInputs,
+                    other: PreparedInputs | None, given: bool) -> parity.ParityReport:  # fmt: skip
+    """Source and converted model compared on `inputs`, and again on `other`, the inputs with every
+    free input dimension at a second value (batch 3, another sequence length), when the target kept
+    it free."""
 
     def check(prepared: PreparedInputs) -> parity.ParityReport:
         report = s.verify((req.src, req.sources), (req.dst, saved), prepared.arrays, atol=req.atol, rtol=req.rtol,
@@ -771,7 +823,6 @@ def _check_at_sizes(s: Session, req: ConvertRequest, saved: list[str], ir: IRFil
         return report
 
     report = check(inputs)
-    other = None if given else at_other_sizes(inputs, input_dim_names(ir), req.seed, input_ranges(ir))
     if other is None:
         return report
     # a target whose code was made at fixed sizes may keep the batch free all the same (Keras, CNTK)
@@ -831,10 +882,17 @@ def convert(s: Session, req: ConvertRequest) -> ConvertResult:
     ir = s.toir(req.src, req.sources, inputs=req.input_shapes, outputs=req.dst_nodes, trust_model=req.trust_model,
                 options=req.parse_options, prepare=(req.dst, req.src) if verify else (req.dst,))  # fmt: skip
     result = ConvertResult(ir, not_verified=not_verified)
+    other = None
     if verify or given is not None:
         hints = [i.hint() for i in req.input_shapes]
         result.inputs = prepare_inputs(input_specs(ir), given, req.seed, req.image, hints, input_dim_names(ir),
                                        model=Path(req.sources[0]).name, ranges=input_ranges(ir))  # fmt: skip
+    if verify and result.inputs is not None:
+        if given is None:
+            other = at_other_sizes(result.inputs, input_dim_names(ir), req.seed, input_ranges(ir))
+        if req.src != req.dst:  # one runner serves one call at a time: its emit comes first
+            sets = [result.inputs.arrays] + ([other.arrays] if other is not None else [])
+            s.reference_ahead((req.src, req.sources), sets, req.trust_model, req.dst_nodes, req.parse_options)
     emit_dir = s.ws / "code"  # copied to --code-dir once the check has passed
     fixed = {n: list(a.shape) for n, a in result.inputs.arrays.items()} if result.inputs is not None else None
     if fixed is None:  # not checked: a target that must fix free dimensions takes the documented sizes
@@ -847,7 +905,7 @@ def convert(s: Session, req: ConvertRequest) -> ConvertResult:
     with stage:
         saved = stage.saved(s.tomodel(req.dst, emitted, stage.path))
         if verify and result.inputs is not None:
-            report = _check_at_sizes(s, req, saved, ir, result.inputs, given is not None)
+            report = _check_at_sizes(s, req, saved, result.inputs, other, given is not None)
             result.report = report
             if req.report_path is not None:
                 write_report(req.report_path, report, report.inputs,

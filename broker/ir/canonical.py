@@ -223,12 +223,12 @@ def _optimize(model: onnx.ModelProto) -> onnx.ModelProto:
 
 
 def _convert_opset(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
-    preload.wait()
-    from onnx import version_converter
-
     current = common_ir.opset_of(model)
     if current == common_ir.IR_OPSET:
         return common_ir.set_ir_version(model)
+    preload.wait()
+    from onnx import version_converter
+
     try:
         converted = version_converter.convert_version(weights.without_data(model), common_ir.IR_OPSET)
         return common_ir.set_ir_version(weights.restore(converted, weights.stubs(model)))
@@ -241,6 +241,56 @@ def _convert_opset(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
             opset=current,
             hint=f"export the model at opset {common_ir.IR_OPSET}",
         ) from exc
+
+
+# ops one of the optimizer's rewrites (the _rules above, Identity and Dropout removal) may change
+_REWRITTEN = {"Cast", "Expand", "Reshape", "Transpose", "Unsqueeze", "Slice", "Identity", "Dropout",
+              "ConstantOfShape", "Constant"}  # fmt: skip
+
+
+def _nothing_to_simplify(model: onnx.ModelProto) -> bool:
+    """Whether the optimizer would return `model` as it is: no function, subgraph or initializer
+    listed as an input; no node whose inputs are all constant (nothing to fold); none of the ops
+    its rewrites look at, except a Reshape to a constant shape whose input no other Reshape made;
+    every node named, once; every node output and initializer read; nodes in order; outputs made
+    by nodes, once each. Most parsed CNNs are such graphs (MXNet's, Caffe's, Keras'), and
+    onnxscript with onnx-ir (and sympy) cost a cold conversion more than half a second of CPU to
+    import on a 2-core machine, for nothing. Conservative: anything else goes to the optimizer."""
+    g = model.graph
+    if model.functions or any(n.domain not in ("", "ai.onnx") for n in g.node):
+        return False
+    if any(o.domain not in ("", "ai.onnx") for o in model.opset_import):
+        return False
+    constant = {i.name for i in g.initializer}
+    if any(i.name in constant for i in g.input):
+        return False
+    defined = {i.name for i in g.input} | constant
+    consumed: Counter[str] = Counter()
+    names = set()
+    made_by: dict[str, str] = {}
+    for node in g.node:
+        if not node.name or node.name in names or any(a.type in (a.GRAPH, a.GRAPHS) for a in node.attribute):
+            return False
+        names.add(node.name)
+        ins = [i for i in node.input if i]
+        if any(i not in defined for i in ins) or all(i in constant for i in ins):
+            return False  # out of order, or foldable (a node without inputs is a constant too)
+        if node.op_type in _REWRITTEN:
+            if node.op_type != "Reshape" or len(ins) != 2 or ins[1] not in constant:
+                return False
+            if made_by.get(ins[0]) == "Reshape":
+                return False
+        consumed.update(ins)
+        for o in node.output:
+            if not o or o in defined:
+                return False
+            defined.add(o)
+            made_by[o] = node.op_type
+    outputs = [o.name for o in g.output]
+    if len(set(outputs)) != len(outputs) or any(o not in made_by for o in outputs):
+        return False
+    consumed.update(outputs)
+    return all(o in consumed for o in made_by) and all(i.name in consumed for i in g.initializer)
 
 
 def is_canonical(model: onnx.ModelProto) -> bool:
@@ -261,7 +311,7 @@ def canonicalize(model: onnx.ModelProto, where: str = "") -> tuple[onnx.ModelPro
     props = {p.key: p.value for p in model.metadata_props}
     out = _convert_opset(model, where)
     try:
-        out = _optimize(out)
+        out = out if _nothing_to_simplify(out) else _optimize(out)
     except BrokerError:
         raise
     except Exception as exc:  # the library failed on this graph: a bug to report, with the file named

@@ -81,6 +81,11 @@ def _shape_text(shape):
     return "(%s)" % ", ".join("?" if d is None or d < 0 else str(d) for d in shape)
 
 
+def _stamp(path):
+    st = os.stat(path)
+    return (st.st_dev, st.st_ino, st.st_size, getattr(st, "st_mtime_ns", st.st_mtime), getattr(st, "st_ctime_ns", 0))
+
+
 class PyTorchRunner(RunnerBase):
     framework = "pytorch"
 
@@ -282,7 +287,7 @@ class PyTorchRunner(RunnerBase):
         paths = [os.path.abspath(p) for p in req.model]
         loading.check_files(paths)
         class_name = req.options.get("class", "")
-        loaded = loading.load(paths, trust=req.trust_model, class_name=class_name)
+        loaded = self._load_for_infer(paths, req.trust_model, class_name)
         arrays = [from_proto(t) for t in req.inputs]
         expected = self._expected_inputs(loaded)
         if expected is not None:
@@ -312,6 +317,22 @@ class PyTorchRunner(RunnerBase):
             if isinstance(t, torch.Tensor):
                 resp.intermediates.append(_tensor(name, _to_numpy(t), workspace))
         return resp
+
+    _last_loaded = (None, None)  # (key, Loaded) of the model the last Infer ran
+
+    def _load_for_infer(self, paths, trust, class_name):
+        """The model of these files, loaded again only when they changed: a check runs the same
+        converted model at two sizes (batch 1 and 3), one Infer each. The key is each file's
+        device, inode, size and change times (files are replaced by renames, never rewritten in
+        place); the model is in eval mode and Infer changes nothing in it."""
+        key = (tuple((p,) + _stamp(p) for p in paths), bool(trust), class_name)
+        last_key, last = self._last_loaded
+        if last_key == key:
+            return last
+        self._last_loaded = (None, None)  # the previous model goes before the next one loads
+        loaded = loading.load(paths, trust=trust, class_name=class_name)
+        self._last_loaded = (key, loaded)
+        return loaded
 
     def _instrumented(self, loaded, class_name, sink):
         from .instrument import instrumented_namespace

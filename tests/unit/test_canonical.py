@@ -194,3 +194,41 @@ def test_gather_elements_of_constants_is_folded_beyond_64_choices():
     assert ops(out) == ["Add"]
     x = {"x": rng.standard_normal((1, 5)).astype(np.float32)}
     np.testing.assert_array_equal(run(out, x)[0], run(m, x)[0])
+
+
+def _cnn(named=True, extra=()):
+    w = nh.from_array(np.random.RandomState(0).rand(4, 3, 3, 3).astype(np.float32), "w")
+    shape = nh.from_array(np.array([1, -1], dtype=np.int64), "shape")
+    nodes = [
+        h.make_node("Conv", ["x", "w"], ["c"], name="conv" if named else ""),
+        h.make_node("Relu", ["c"], ["r"], name="relu" if named else ""),
+        h.make_node("Reshape", ["r", "shape"], ["y"], name="flatten" if named else ""),
+        *extra,
+    ]
+    g = h.make_graph(nodes, "cnn", [h.make_tensor_value_info("x", T.FLOAT, [1, 3, 8, 8])],
+                     [h.make_tensor_value_info("y", T.FLOAT, [1, 144])], [w, shape])  # fmt: skip
+    return h.make_model(g, opset_imports=[h.make_opsetid("", 18)])
+
+
+def test_a_graph_with_nothing_to_simplify_skips_the_optimizer_and_ends_the_same():
+    """A parser's graph that the optimizer would return as it is (named nodes, no constant to
+    fold, nothing dead) is taken as it is; anything else goes through the optimizer."""
+    from broker.ir import canonical
+
+    simple = _cnn()
+    assert canonical._nothing_to_simplify(simple)
+    optimized = canonical._optimize(simple)
+    assert [(n.op_type, list(n.input), list(n.output), n.name) for n in optimized.graph.node] == [
+        (n.op_type, list(n.input), list(n.output), n.name) for n in simple.graph.node
+    ]
+    assert sorted(i.name for i in optimized.graph.initializer) == ["shape", "w"]
+    dead = h.make_node("Sigmoid", ["c"], ["unused"], name="dead")
+    const = h.make_node("Constant", [], ["k"], name="k", value=nh.from_array(np.ones(1, np.float32)))
+    two_reshapes = h.make_node("Reshape", ["y", "shape"], ["y2"], name="again")
+    for other in (_cnn(named=False), _cnn(extra=[dead]), _cnn(extra=[const]), _cnn(extra=[two_reshapes])):
+        assert not canonical._nothing_to_simplify(other)
+    listed = _cnn()
+    listed.graph.input.append(h.make_tensor_value_info("w", T.FLOAT, [4, 3, 3, 3]))
+    assert not canonical._nothing_to_simplify(listed)
+    out, report = canonicalize(simple)
+    assert is_canonical(out) and report.nodes_before == report.nodes_after == 3
