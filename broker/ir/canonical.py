@@ -311,7 +311,8 @@ def canonicalize(model: onnx.ModelProto, where: str = "") -> tuple[onnx.ModelPro
     props = {p.key: p.value for p in model.metadata_props}
     out = _convert_opset(model, where)
     try:
-        out = out if _nothing_to_simplify(out) else _optimize(out)
+        # a graph with nothing to simplify gets the optimizer's shape inference only
+        out = weights.infer_shapes(out, data_prop=True) if _nothing_to_simplify(out) else _optimize(out)
     except BrokerError:
         raise
     except Exception as exc:  # the library failed on this graph: a bug to report, with the file named

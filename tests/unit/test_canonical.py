@@ -232,3 +232,4 @@ def test_a_graph_with_nothing_to_simplify_skips_the_optimizer_and_ends_the_same(
     assert not canonical._nothing_to_simplify(listed)
     out, report = canonicalize(simple)
     assert is_canonical(out) and report.nodes_before == report.nodes_after == 3
+    assert {v.name for v in out.graph.value_info} >= {"c", "r"}, "shapes inferred all the same"
