@@ -393,6 +393,8 @@ def load_class_and_weights(pth, py, class_name="", trust=False):
     try:
         with _weights_not_initialized():  # every weight is replaced by the file's (a strict load)
             model = cls()
+        if set(dict(model.named_buffers())) - set(model.state_dict()):
+            model = cls()  # a buffer the state_dict does not hold keeps what __init__ gives it
     except Exception as exc:
         raise RunnerError(
             "bad-code",
