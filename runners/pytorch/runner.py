@@ -297,6 +297,8 @@ class PyTorchRunner(RunnerBase):
         module = loaded.module
         if req.intermediates and loaded.code is not None and hasattr(loaded.code, "IR_VALUES"):
             module = self._instrumented(loaded, class_name, captured)
+        else:
+            module = self._lean(loaded) or module
         try:
             with torch.no_grad():
                 result = module(*tensors)
@@ -333,6 +335,16 @@ class PyTorchRunner(RunnerBase):
         loaded = loading.load(paths, trust=trust, class_name=class_name)
         self._last_loaded = (key, loaded)
         return loaded
+
+    @staticmethod
+    def _lean(loaded):
+        """Generated code's forward() letting intermediates go (runners/pytorch/lean.py), made once
+        per loaded model."""
+        from .lean import lean_forward
+
+        if not hasattr(loaded, "_lean"):
+            loaded._lean = lean_forward(loaded)
+        return loaded._lean
 
     def _instrumented(self, loaded, class_name, sink):
         from .instrument import instrumented_namespace
