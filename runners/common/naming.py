@@ -29,11 +29,11 @@ NAMESPACE = "namespace"
 # scopes torch.export adds for nodes outside any module (symbolic size reads and their asserts)
 _HOOK_SCOPE = re.compile(r"^_empty_nn_module_stack|_hook$")
 
-# node names exporters make up: torch.onnx `node_Conv_12` / `node_add_3`, tf2onnx `Conv__12`,
+# node names exporters make up: torch.onnx `node_Conv_12` / `node_add_3`, a bare `node`, tf2onnx `Conv__12`,
 # onnx-ir's `n7`, a number; the legacy torch.onnx exporter's scope paths (`/layer1/layer1.0/conv1/Conv`)
 # repeat what the weight names say, in a form that reads worse. Also the node's op with a counter
 # (`Conv_0`, see `made_up`).
-_MADE_UP = re.compile(r"^(node_\w+|[A-Za-z]+__\d+|n\d+|\d+|/.*)$")
+_MADE_UP = re.compile(r"^(node|node_\w+|[A-Za-z]+__\d+|n\d+|\d+|/.*)$")
 
 # role suffixes of weight names: PyTorch, Keras/TensorFlow, MXNet, Caffe2 (`_w_0`, `_b_0`, `_s`...)
 _WEIGHT_SUFFIX = re.compile(

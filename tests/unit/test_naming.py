@@ -72,7 +72,7 @@ def test_weight_stem(name, stem):
 
 @pytest.mark.parametrize(
     "name,invented",
-    [("node_Conv_12", True), ("Conv__3", True), ("n7", True), ("Conv_0", True), ("conv", True),
+    [("node_Conv_12", True), ("node", True), ("Conv__3", True), ("n7", True), ("Conv_0", True), ("conv", True),
      ("/layer1/layer1.0/conv1/Conv", True), ("", True), ("conv1", False), ("model/dense_1/MatMul", False),
      ("fire2/squeeze1x1", False), ("pool_1", False), ("fc", False)],
 )  # fmt: skip
