@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,8 +49,9 @@ def read_graph(path: Path) -> onnx.ModelProto:
             hint="give the .pb written by `mmbroker toir`",
         )
     model = onnx.ModelProto()
+    data = path.read_bytes()
     try:
-        model.ParseFromString(path.read_bytes())
+        model.ParseFromString(data)
     except Exception as exc:
         raise BrokerError(
             f"not an IR graph ({exc})",
@@ -57,8 +59,14 @@ def read_graph(path: Path) -> onnx.ModelProto:
             file=str(path),
             hint="give the .pb written by `mmbroker toir`",
         ) from exc
-    check_text(model, path)
+    digest = hashlib.sha1(data).digest()
+    if digest not in _TEXT_CHECKED:  # a conversion reads the same graph several times
+        check_text(model, path)
+        _TEXT_CHECKED.add(digest)
     return model
+
+
+_TEXT_CHECKED: set[bytes] = set()  # sha1 of graph files whose strings were found to be text
 
 
 def check_text(model: onnx.ModelProto, path: Path) -> None:
