@@ -116,6 +116,8 @@ class Session:
     _own_workspace: bool = False
     fixed_sizes: dict[str, str] = field(default_factory=dict)  # target -> the sizes tocode fixed, said
     _ahead: dict[str, Future[Any]] = field(default_factory=dict)  # reference outputs being computed already
+    _ahead_threads: list[tuple[str, threading.Thread]] = field(default_factory=list)  # (framework, thread)
+    _closing: bool = False
 
     def __enter__(self) -> Session:
         if self.keep_warm is None:
@@ -157,13 +159,29 @@ class Session:
             err.hint = default_hint("internal-bug")
 
     def close(self) -> None:
-        runners = list(self._runners.values())
-        if runners:  # each runner takes a moment to exit: stop them side by side; warm ones go back to the pool
-            with ThreadPoolExecutor(len(runners)) as pool:
-                list(pool.map(lambda r: r.release() if isinstance(r, warm.WarmRunner) else r.stop(), runners))
-        self._runners.clear()
+        self._closing = True  # a reference run in the background starts nothing more
+        busy = {fw for fw, t in self._ahead_threads if t.is_alive()}
+        self._stop_runners(busy)
+        for _, thread in self._ahead_threads:  # its call ends as its runner goes
+            thread.join(timeout=30)
+        self._stop_runners(busy)  # one it started meanwhile
         if self._own_workspace and not self.keep_workspace and self.workspace is not None:
             tempdirs.remove(self.workspace)
+
+    def _stop_runners(self, busy: set[str]) -> None:
+        """Stop this session's runners side by side (each takes a moment to exit); warm ones go back
+        to the pool, except one still running a call for a background reference run (`busy`),
+        which is stopped: the next command must not get a runner in the middle of a call."""
+        runners = list(self._runners.items())
+        self._runners.clear()
+
+        def end(item: tuple[str, RunnerProcess]) -> None:
+            fw, r = item
+            r.release() if isinstance(r, warm.WarmRunner) and fw not in busy else r.stop()
+
+        if runners:
+            with ThreadPoolExecutor(len(runners)) as pool:
+                list(pool.map(end, runners))
 
     @property
     def ws(self) -> Path:
@@ -566,12 +584,16 @@ class Session:
         def run() -> None:
             for _, inputs, future in pending:
                 try:
+                    if self._closing:
+                        raise BrokerError("the session closed before the check read this", reference="internal-bug")
                     future.set_result(self._reference_outputs(reference, inputs, trust_model, outputs, options, True))
                 except BaseException as exc:  # handed to verify
                     future.set_exception(exc)
 
-        # a daemon thread: an interrupted broker does not wait for it (its runner is stopped)
-        threading.Thread(target=run, name="reference ahead", daemon=True).start()
+        # a daemon thread: an interrupted broker does not wait for it (close() stops its runner)
+        thread = threading.Thread(target=run, name="reference ahead", daemon=True)
+        self._ahead_threads.append((reference[0], thread))
+        thread.start()
 
     def _reference_entry(
         self,

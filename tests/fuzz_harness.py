@@ -56,11 +56,11 @@ class WarmSession(Session):
     POOL: dict[str, Any] = {}
     CALL_TIMEOUT = 60.0
 
-    def runner(self, framework: str) -> Any:
+    def runner(self, framework: str, quiet: bool = False) -> Any:
         proc = self.POOL.get(framework)
         if proc is None or not proc.alive():
             self._runners.pop(framework, None)
-            proc = super().runner(framework)
+            proc = super().runner(framework, quiet)
             proc.call_timeout = self.CALL_TIMEOUT
             self.POOL[framework] = proc
         self._runners[framework] = proc
