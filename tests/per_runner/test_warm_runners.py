@@ -204,3 +204,21 @@ def test_the_source_models_outputs_are_kept_for_the_next_check(onnx_env, model, 
     assert "kept" not in engines[0] and "kept from an earlier run" in engines[1] and "kept" not in engines[2], engines
     with Session(keep_warm=False, ir_cache=False, workspace=tmp_path / "cold") as s:  # --cold runs it
         assert "kept" not in s.verify(("onnx", [str(model)]), ("onnx", [str(model)]), x).reference_engine
+
+
+def test_a_session_closed_with_a_reference_run_in_flight_leaves_nothing(onnx_env, model, pool, monkeypatch):
+    """close() while the source model still runs in the background (a conversion that failed after
+    its inputs were made): the thread ends, no runner is left to this session, and the workspace,
+    which the thread writes into, is gone."""
+    import numpy as np
+
+    from broker.pipeline import Session
+
+    monkeypatch.setenv("MMBROKER_WARM_DIR", str(pool))
+    s = Session(keep_warm=True, ir_cache=False).__enter__()
+    workspace = s.workspace
+    x = {"x": np.random.RandomState(2).rand(1, 4).astype(np.float32)}
+    s.reference_ahead(("onnx", [str(model)]), [x, {"x": x["x"] * 2}])
+    s.close()
+    assert all(not t.is_alive() for _, t in s._ahead_threads)
+    assert not s._runners and workspace is not None and not workspace.exists()
