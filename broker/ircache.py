@@ -168,22 +168,32 @@ def fetch(folder: Path, entry_key: str, stem: Path) -> IRFiles | None:
     return target
 
 
-def store(folder: Path, entry_key: str, files: IRFiles) -> None:
-    """Keep `files` under `entry_key` (a no-op when it is already there or cannot be written)."""
+def _write_entry(folder: Path, entry_key: str, fill: Any) -> None:
+    """Make the entry `entry_key` by fill(temporary folder), renamed into place whole; a no-op when
+    it is already there or cannot be written."""
     entry = folder / entry_key
     if entry.exists():
         return
     tmp = folder / f".tmp-{entry_key}-{os.getpid()}-{os.urandom(3).hex()}"
     try:
         tmp.mkdir(mode=0o700)
-        cached = IRFiles.for_stem(tmp / "ir")
-        for src, dst in ((files.graph, cached.graph), (files.weights, cached.weights), (files.summary, cached.summary)):
-            _place(src, dst)
+        fill(tmp)
         os.rename(tmp, entry)
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
         return
     evict(folder)
+
+
+def store(folder: Path, entry_key: str, files: IRFiles) -> None:
+    """Keep `files` under `entry_key`."""
+
+    def fill(tmp: Path) -> None:
+        cached = IRFiles.for_stem(tmp / "ir")
+        for src, dst in ((files.graph, cached.graph), (files.weights, cached.weights), (files.summary, cached.summary)):
+            _place(src, dst)
+
+    _write_entry(folder, entry_key, fill)
 
 
 def _size(entry: Path) -> int:
@@ -253,18 +263,13 @@ def fetch_reference(folder: Path, entry_key: str) -> tuple[list[tuple[str, Any]]
 def store_reference(folder: Path, entry_key: str, outputs: list[tuple[str, Any]], engine: str) -> None:
     import numpy as np
 
-    entry = folder / entry_key
-    if entry.exists() or any(np.asarray(a).dtype.hasobject for _, a in outputs):  # kept without pickle only
+    if any(np.asarray(a).dtype.hasobject for _, a in outputs):  # kept without pickle only
         return
-    tmp = folder / f".tmp-{entry_key}-{os.getpid()}-{os.urandom(3).hex()}"
-    try:
-        tmp.mkdir(mode=0o700)
+
+    def fill(tmp: Path) -> None:
         with open(tmp / "outputs.npz", "wb") as f:
             arrays: dict[str, Any] = {f"o{i}": np.asarray(a) for i, (_, a) in enumerate(outputs)}
             np.savez(f, allow_pickle=False, **arrays)
         (tmp / "outputs.json").write_text(json.dumps({"names": [n for n, _ in outputs], "engine": engine}))
-        os.rename(tmp, entry)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        return
-    evict(folder)
+
+    _write_entry(folder, entry_key, fill)

@@ -547,13 +547,18 @@ class Session:
         quiet: bool = False,
     ) -> tuple[list[tuple[str, np.ndarray]], dict[str, np.ndarray], str]:
         """The source model's outputs on `inputs`: kept from an earlier check of the same files on
-        the same inputs (broker/ircache.py), or run now."""
-        cache, entry = self._reference_entry(reference, inputs, trust_model, outputs, options)
+        the same inputs (broker/ircache.py, when the IR cache is on and the model is a local
+        runner's), or run now."""
+        framework, files = reference
+        cache = ircache.root() if self.ir_cache and framework not in self.remotes else None
         if cache is not None:
+            request = {"outputs": list(outputs or []), "trust_model": trust_model,
+                       "options": dict(sorted((options or {}).items()))}  # fmt: skip
+            entry = ircache.reference_key(framework, files, self.env(framework), request, inputs, cache)
             kept = ircache.fetch_reference(cache, entry)
             if kept is not None:
                 return kept[0], {}, f"{kept[1]}, outputs kept from an earlier run on the same files and inputs"
-        outs, inter, engine = self.infer(reference[0], reference[1], inputs, trust_model=trust_model, outputs=outputs,
+        outs, inter, engine = self.infer(framework, files, inputs, trust_model=trust_model, outputs=outputs,
                                          options=options, quiet=quiet)  # fmt: skip
         if cache is not None:
             ircache.store_reference(cache, entry, outs, engine)
@@ -594,25 +599,6 @@ class Session:
         thread = threading.Thread(target=run, name="reference ahead", daemon=True)
         self._ahead_threads.append((reference[0], thread))
         thread.start()
-
-    def _reference_entry(
-        self,
-        reference: tuple[str, list[str]],
-        inputs: dict[str, np.ndarray],
-        trust_model: bool,
-        outputs: list[str] | None,
-        options: dict[str, str] | None,
-    ) -> tuple[Path | None, str]:
-        """Where the source model's outputs on `inputs` are kept (broker/ircache.py), when the IR
-        cache is on and the model is a local runner's."""
-        framework, files = reference
-        cache = ircache.root() if self.ir_cache and framework not in self.remotes else None
-        if cache is None:
-            return None, ""
-        request = {"outputs": list(outputs or []), "trust_model": trust_model,
-                   "options": dict(sorted((options or {}).items()))}  # fmt: skip
-        entry = ircache.reference_key(framework, files, self.env(framework), request, inputs, cache)
-        return cache, entry
 
     def describe(self, framework: str) -> Any:
         """The runner's Describe answer, asked once per session (or in the background by prepare)."""
