@@ -888,7 +888,7 @@ def convert(s: Session, req: ConvertRequest) -> ConvertResult:
         not_verified = (f"{', '.join('--' + k for k in preprocessing)} change what the model computes; compare it "
                         "with the source on preprocessed input (mmbroker compare --input)")  # fmt: skip
     ir = s.toir(req.src, req.sources, inputs=req.input_shapes, outputs=req.dst_nodes, trust_model=req.trust_model,
-                options=req.parse_options, prepare=(req.dst, req.src) if verify else (req.dst,))  # fmt: skip
+                options=req.parse_options, prepare=(req.dst,))  # fmt: skip
     result = ConvertResult(ir, not_verified=not_verified)
     other = None
     if verify or given is not None:

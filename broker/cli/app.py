@@ -73,7 +73,9 @@ def _say_interrupted(signum: int) -> None:
 def main(program: Callable[[], object] | None = None) -> None:
     """Run `mmbroker` (or another program of the package, such as MMdnn's `mmtoir`) with the
     errors rendered, signals unwinding as exceptions, and runners and temp folders cleaned up."""
-    from . import commands  # noqa: F401  (registers the commands)
+    from . import commands
+
+    commands.register(sys.argv[1:] if program is None else None)
 
     interrupts.install()
     try:

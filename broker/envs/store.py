@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import filelock
 from rich.console import Console
 
 from .. import paths, tempdirs
@@ -87,6 +86,8 @@ def lock_path(framework: str) -> Path:
 @contextmanager
 def framework_lock(framework: str, console: Console | None = None, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
     """Exclusive per-framework lock across processes; says so when it has to wait."""
+    import filelock  # here: 40 ms to import, and a conversion with its environments built takes no lock
+
     paths.envs_dir().mkdir(parents=True, exist_ok=True)
     lock = filelock.FileLock(str(lock_path(framework)))
     try:
@@ -441,6 +442,8 @@ def remove_env(target: str = "", *, all_envs: bool = False) -> list[Path]:
 
 def stale_locks() -> list[Path]:
     """Lock files no process holds (a lock is released when its holder ends, the file stays)."""
+    import filelock
+
     root = paths.envs_dir()
     found = []
     for p in sorted(root.glob(".*.lock")) if root.is_dir() else []:

@@ -252,7 +252,7 @@ def _nothing_to_simplify(model: onnx.ModelProto) -> bool:
     """Whether the optimizer would return `model` as it is: no function, subgraph or initializer
     listed as an input; no node whose inputs are all constant (nothing to fold); none of the ops
     its rewrites look at, except a Reshape to a constant shape whose input no other Reshape made;
-    every node named, once; every node output and initializer read; nodes in order; outputs made
+    every node output and initializer read; nodes in order; outputs made
     by nodes, once each. Most parsed CNNs are such graphs (MXNet's, Caffe's, Keras'), and
     onnxscript with onnx-ir (and sympy) cost a cold conversion more than half a second of CPU to
     import on a 2-core machine, for nothing. Conservative: anything else goes to the optimizer."""
@@ -266,12 +266,10 @@ def _nothing_to_simplify(model: onnx.ModelProto) -> bool:
         return False
     defined = {i.name for i in g.input} | constant
     consumed: Counter[str] = Counter()
-    names = set()
     made_by: dict[str, str] = {}
     for node in g.node:
-        if not node.name or node.name in names or any(a.type in (a.GRAPH, a.GRAPHS) for a in node.attribute):
+        if any(a.type in (a.GRAPH, a.GRAPHS) for a in node.attribute):
             return False
-        names.add(node.name)
         ins = [i for i in node.input if i]
         if any(i not in defined for i in ins) or all(i in constant for i in ins):
             return False  # out of order, or foldable (a node without inputs is a constant too)
@@ -293,6 +291,27 @@ def _nothing_to_simplify(model: onnx.ModelProto) -> bool:
     return all(o in consumed for o in made_by) and all(i.name in consumed for i in g.initializer)
 
 
+def _name_nodes(model: onnx.ModelProto) -> onnx.ModelProto:
+    """`model` (modified) with its nodes named as the optimizer's last pass (onnx-ir's NameFixPass
+    with its SimpleNameGenerator) names them: in graph order, an unnamed node `node`, then
+    `node_1`...; a name already taken gets `_1`, `_2`... The fast path of `canonicalize` must give
+    the graph the optimizer would. Main graph only: the fast path takes no subgraph."""
+    used: set[str] = set()
+    counter: Counter[str] = Counter()
+    for node in model.graph.node:
+        preferred = node.name or "node"
+        if node.name and node.name not in used:
+            used.add(node.name)
+            continue
+        name = preferred
+        while name in used:
+            counter[preferred] += 1
+            name = f"{preferred}_{counter[preferred]}"
+        used.add(name)
+        node.name = name
+    return model
+
+
 def is_canonical(model: onnx.ModelProto) -> bool:
     return any(p.key == CANONICAL_KEY for p in model.metadata_props)
 
@@ -312,7 +331,10 @@ def canonicalize(model: onnx.ModelProto, where: str = "") -> tuple[onnx.ModelPro
     out = _convert_opset(model, where)
     try:
         # a graph with nothing to simplify gets the optimizer's shape inference only
-        out = weights.infer_shapes(out, data_prop=True) if _nothing_to_simplify(out) else _optimize(out)
+        if _nothing_to_simplify(out):
+            out = _name_nodes(weights.infer_shapes(out, data_prop=True))
+        else:
+            out = _optimize(out)
     except BrokerError:
         raise
     except Exception as exc:  # the library failed on this graph: a bug to report, with the file named

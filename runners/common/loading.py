@@ -1,6 +1,7 @@
 """Checks every runner makes on the files it is given, with errors that name the file."""
 
 import os
+import sys
 
 from .errors import RunnerError
 
@@ -81,14 +82,34 @@ def named_inputs(tensors, names):
     return out
 
 
-def load_code(path, function, what="generated code"):
-    """Import the Python file `path` (emitted code) and check that it defines `function`."""
+def exec_file(name, path, register=False):
+    """The module made by running the Python file `path` (a model's code, emitted or the user's),
+    named `name` (and put in sys.modules first when `register`: pickled and dataclass classes look
+    their module up there). Its bytecode is not written beside it: a __pycache__ folder in the
+    user's output folder is a file nobody asked for."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("mmbroker_emitted_%d" % abs(hash(path)), path)
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
+    if register:
+        sys.modules[name] = module
+    before = sys.dont_write_bytecode
+    sys.dont_write_bytecode = True
     try:
         spec.loader.exec_module(module)
+    except BaseException:
+        if register:
+            sys.modules.pop(name, None)
+        raise
+    finally:
+        sys.dont_write_bytecode = before
+    return module
+
+
+def load_code(path, function, what="generated code"):
+    """Import the Python file `path` (emitted code) and check that it defines `function`."""
+    try:
+        module = exec_file("mmbroker_emitted_%d" % abs(hash(path)), path)
     except Exception as exc:
         raise RunnerError("bad-code", "the %s does not run: %s" % (what, exc), file=path)
     if not callable(getattr(module, function, None)):

@@ -6,11 +6,11 @@ Two graph attributes of the -symbol.json (MXNet ignores them) tell this runner's
 (an MXNet symbol has no variable for them), and `mmbroker_zero_dim_outputs`, outputs the IR
 defines as zero-dimensional (MXNet holds them as shape (1,))."""
 
-import importlib.util
 import json
 import os
 
 from runners.common.errors import RunnerError
+from runners.common.loading import exec_file
 from runners.common.tensors import atomic_write
 
 
@@ -24,10 +24,8 @@ def prefix_of(output):
 
 
 def load_code(path):
-    spec = importlib.util.spec_from_file_location("mmbroker_emitted_%d" % abs(hash(path)), path)
-    module = importlib.util.module_from_spec(spec)
     try:
-        spec.loader.exec_module(module)
+        module = exec_file("mmbroker_emitted_%d" % abs(hash(path)), path)
     except Exception as exc:
         raise RunnerError("bad-code", "the Gluon code does not run: %s" % exc, file=path)
     blocks = [

@@ -8,7 +8,6 @@ objects, TorchScript programs) is refused with `unsafe-model` unless the caller 
 import ast
 import contextlib
 import hashlib
-import importlib.util
 import json
 import os
 import sys
@@ -16,6 +15,7 @@ import threading
 import zipfile
 
 from runners.common.errors import RunnerError
+from runners.common.loading import exec_file
 
 from . import pickle_scan, pytree_standins
 
@@ -235,15 +235,11 @@ def import_code(path):
             ast.parse(f.read(), path)
     except SyntaxError as exc:
         raise RunnerError("corrupt-model", "the class file does not parse: %s" % exc, file=path)
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
     folder = os.path.dirname(os.path.abspath(path))
     sys.path.insert(0, folder)
-    sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
+        module = exec_file(name, path, register=True)
     except Exception as exc:
-        sys.modules.pop(name, None)
         raise RunnerError(
             "bad-code",
             "importing the class file failed: %s" % _short(exc),

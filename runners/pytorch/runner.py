@@ -11,7 +11,7 @@ import numpy as np
 from runners.common import ir
 from runners.common.errors import RunnerError
 from runners.common.rpc import pb
-from runners.common.server import RunnerBase, describe_response
+from runners.common.server import RunnerBase, describe_response, installed_version
 from runners.common.tensors import atomic_write, file_ref, from_proto, link_or_copy, load_npz, save_npz, to_proto
 
 from . import loading
@@ -97,12 +97,8 @@ class PyTorchRunner(RunnerBase):
         from .emit import LACKS, registry
 
         versions = {"torch": torch.__version__, "onnx": onnx.__version__, "numpy": np.__version__}
-        try:
-            import onnxscript
-
-            versions["onnxscript"] = onnxscript.__version__
-        except Exception:
-            pass
+        if installed_version("onnxscript"):  # torch.onnx's exporter; imported only when it exports
+            versions["onnxscript"] = installed_version("onnxscript")
         return describe_response(self.framework, versions, READS, WRITES, registry().ops(), LACKS)
 
     # ---- Parse ------------------------------------------------------------------------------

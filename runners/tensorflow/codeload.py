@@ -1,11 +1,11 @@
 """Build the Keras model that emitted code (`<name>.py` + `<name>.npz`) describes."""
 
-import importlib.util
 import os
 
 import numpy as np
 
 from runners.common.errors import RunnerError
+from runners.common.loading import exec_file
 from runners.common.tensors import load_npz
 
 
@@ -15,10 +15,8 @@ def build_from_code(py_path, npz_paths):
         raise RunnerError(
             "missing-file", "the weights file is missing", file=npz[0], hint="keep the .npz beside the generated .py"
         )
-    spec = importlib.util.spec_from_file_location("mmbroker_keras_%d" % abs(hash(py_path)), py_path)
-    module = importlib.util.module_from_spec(spec)
     try:
-        spec.loader.exec_module(module)
+        module = exec_file("mmbroker_keras_%d" % abs(hash(py_path)), py_path)
     except Exception as exc:
         raise RunnerError("bad-code", "the generated code does not import: %s" % exc, file=py_path)
     if not hasattr(module, "build_model"):

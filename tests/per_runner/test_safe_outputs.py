@@ -194,6 +194,17 @@ def test_a_dynamic_model_is_verified_at_the_default_sizes(tmp_path, models):
     assert r.exit_code == 0 and "2x4x40x40" in r.stdout, r.stdout
 
 
+@pytest.mark.parametrize("target", ["pytorch", "mxnet"])
+def test_the_output_folder_holds_the_files_written_and_nothing_else(tmp_path, models, monkeypatch, target):
+    """The check imports the emitted code, and Python would write its bytecode beside it."""
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)  # new runners (--cold) inherit it
+    out = tmp_path / "out" / ("m.pth" if target == "pytorch" else "m")
+    r = run_cli("--cold", "convert", "-sf", "onnx", "-in", models / "good.onnx", "-df", target, "-om", out)
+    assert r.exit_code == 0, r.stderr
+    written = sorted(p.name for p in out.parent.iterdir())
+    assert written == (["m.pth", "m.py"] if target == "pytorch" else ["m-0000.params", "m-symbol.json"]), written
+
+
 def test_a_huge_declared_input_is_refused_by_infer_and_compare(models):
     for args in (["infer", models / "huge.onnx"], ["compare", models / "huge.onnx", models / "huge.onnx"]):
         r = run_cli(*args)

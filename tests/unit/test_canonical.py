@@ -196,13 +196,13 @@ def test_gather_elements_of_constants_is_folded_beyond_64_choices():
     np.testing.assert_array_equal(run(out, x)[0], run(m, x)[0])
 
 
-def _cnn(named=True, extra=()):
+def _cnn(names=("conv", "relu", "flatten"), extra=()):
     w = nh.from_array(np.random.RandomState(0).rand(4, 3, 3, 3).astype(np.float32), "w")
     shape = nh.from_array(np.array([1, -1], dtype=np.int64), "shape")
     nodes = [
-        h.make_node("Conv", ["x", "w"], ["c"], name="conv" if named else ""),
-        h.make_node("Relu", ["c"], ["r"], name="relu" if named else ""),
-        h.make_node("Reshape", ["r", "shape"], ["y"], name="flatten" if named else ""),
+        h.make_node("Conv", ["x", "w"], ["c"], name=names[0]),
+        h.make_node("Relu", ["c"], ["r"], name=names[1]),
+        h.make_node("Reshape", ["r", "shape"], ["y"], name=names[2]),
         *extra,
     ]
     g = h.make_graph(nodes, "cnn", [h.make_tensor_value_info("x", T.FLOAT, [1, 3, 8, 8])],
@@ -211,21 +211,26 @@ def _cnn(named=True, extra=()):
 
 
 def test_a_graph_with_nothing_to_simplify_skips_the_optimizer_and_ends_the_same():
-    """A parser's graph that the optimizer would return as it is (named nodes, no constant to
-    fold, nothing dead) is taken as it is; anything else goes through the optimizer."""
+    """A parser's graph that the optimizer would return as it is but for node names (no constant
+    to fold, nothing dead) is only named, as the optimizer names it; anything else goes through
+    the optimizer."""
     from broker.ir import canonical
 
+    def nodes(m):
+        return [(n.op_type, list(n.input), list(n.output), n.name) for n in m.graph.node]
+
     simple = _cnn()
-    assert canonical._nothing_to_simplify(simple)
-    optimized = canonical._optimize(simple)
-    assert [(n.op_type, list(n.input), list(n.output), n.name) for n in optimized.graph.node] == [
-        (n.op_type, list(n.input), list(n.output), n.name) for n in simple.graph.node
-    ]
-    assert sorted(i.name for i in optimized.graph.initializer) == ["shape", "w"]
+    # unnamed nodes (mxnet.onnx leaves Conv and MaxPool so), a made-up name taken, a name twice
+    for names in (("conv", "relu", "flatten"), ("", "", ""), ("", "node_1", ""), ("a", "a", "")):
+        model = _cnn(names)
+        assert canonical._nothing_to_simplify(model)
+        optimized = canonical._optimize(model)
+        assert nodes(canonical._name_nodes(model)) == nodes(optimized), names
+        assert sorted(i.name for i in optimized.graph.initializer) == ["shape", "w"]
     dead = h.make_node("Sigmoid", ["c"], ["unused"], name="dead")
     const = h.make_node("Constant", [], ["k"], name="k", value=nh.from_array(np.ones(1, np.float32)))
     two_reshapes = h.make_node("Reshape", ["y", "shape"], ["y2"], name="again")
-    for other in (_cnn(named=False), _cnn(extra=[dead]), _cnn(extra=[const]), _cnn(extra=[two_reshapes])):
+    for other in (_cnn(extra=[dead]), _cnn(extra=[const]), _cnn(extra=[two_reshapes])):
         assert not canonical._nothing_to_simplify(other)
     listed = _cnn()
     listed.graph.input.append(h.make_tensor_value_info("w", T.FLOAT, [4, 3, 3, 3]))

@@ -255,10 +255,9 @@ def test_leftovers_of_a_running_build_are_kept(env):
 def test_list_json_has_problems(env):
     from typer.testing import CliRunner
 
-    from broker.cli import (
-        app,
-        commands,  # noqa: F401
-    )
+    from broker.cli import app, commands
+
+    commands.register()
 
     _, _, h = env
     (site(h) / "fakepkg/helper.py").unlink()
