@@ -48,7 +48,7 @@ from broker.envs import ensure_env  # noqa: E402
 
 MB = 1024 * 1024
 TOOLS = ROOT / "bench" / "tools"
-MMBROKER = [sys.executable, "-c", "from broker.cli import main; main()"]
+MMBROKER = [sys.executable, "-c", "from broker.cli import run; run()"]  # what the `mmbroker` script runs
 MMCONVERT = "from mmdnn.conversion._script.convert import _main; _main()"
 
 

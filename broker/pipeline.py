@@ -118,6 +118,8 @@ class Session:
     _ahead: dict[str, Future[Any]] = field(default_factory=dict)  # reference outputs being computed already
     _ahead_threads: list[tuple[str, threading.Thread]] = field(default_factory=list)  # (framework, thread)
     _closing: bool = False
+    _ir_entries: dict[Path, str] = field(default_factory=dict)  # IR graph -> its IR cache entry
+    _said: list[str] = field(default_factory=list)  # what the passes said for the target being emitted
 
     def __enter__(self) -> Session:
         if self.keep_warm is None:
@@ -302,6 +304,7 @@ class Session:
                 files = ircache.fetch(cache, entry, target)
             if files is not None:
                 self._sources[files.graph.resolve()] = sources[0]
+                self._ir_entries[files.graph.resolve()] = entry
                 self.prepare(*prepare)
                 return files
         self.prepare(*(fw for fw in prepare if fw != framework))
@@ -334,6 +337,7 @@ class Session:
         if cache is not None:
             with self.phase("ir cache"):
                 ircache.store(cache, entry, files)
+            self._ir_entries[files.graph.resolve()] = entry
         self._sources[files.graph.resolve()] = sources[0]
         return files
 
@@ -372,7 +376,57 @@ class Session:
         at once. When the target cannot express what a free input dimension leaves computed at run
         time (shape arithmetic), the free dimensions are fixed to `fixed_shapes` (the sizes the
         check runs at; by default the sizes the parser was given for dimensions --inputShape left
-        free) and the target is told so."""
+        free) and the target is told so.
+
+        The code emitted before from the same IR (parsed by toir through the IR cache) for the same
+        target build, options and sizes is copied from the cache instead (broker/ircache.py), with
+        what was said then said again."""
+        cache = self._emit_cache(framework, ir_files, name, options, fixed_shapes)
+        if cache is not None:
+            with self.phase("emit cache"):
+                kept = ircache.fetch_emitted(*cache, out_dir)
+            if kept is not None:
+                files, notes, fixed = kept
+                for text in notes:
+                    self._tell(text)
+                if fixed:
+                    self.fixed_sizes[framework] = fixed
+                return [tensors.file_ref(path, role) for path, role in files]
+        self._said = []
+        emitted = self._tocode(framework, ir_files, out_dir, name, options, fixed_shapes)
+        if cache is not None:
+            with self.phase("emit cache"):
+                ircache.store_emitted(*cache, [(f.path, f.role) for f in emitted], out_dir, self._said,
+                                      self.fixed_sizes.get(framework, ""))  # fmt: skip
+        return emitted
+
+    def _emit_cache(self, framework: str, ir_files: IRFiles, name: str, options: dict[str, str] | None,
+                    fixed_shapes: dict[str, list[int]] | None) -> tuple[Path, str] | None:  # fmt: skip
+        """(cache folder, entry) of the code emitted from these IR files, when they came from the IR
+        cache and the target runs here."""
+        ir_entry = self._ir_entries.get(ir_files.graph.resolve())
+        folder = ircache.root() if self.ir_cache and ir_entry and framework not in self.remotes else None
+        if folder is None or ir_entry is None:
+            return None
+        request = {"name": name, "options": dict(sorted((options or {}).items())),
+                   "fixed_shapes": sorted((fixed_shapes or {}).items())}  # fmt: skip
+        return folder, ircache.emit_key(ir_entry, framework, self.env(framework), request)
+
+    def _tell(self, text: str) -> None:
+        """Say `text` (what the passes did for a target), and keep it for the emit cache."""
+        self._said.append(text)
+        if self.console is not None:
+            self.console.print(text, highlight=False)
+
+    def _tocode(
+        self,
+        framework: str,
+        ir_files: IRFiles,
+        out_dir: Path,
+        name: str,
+        options: dict[str, str] | None,
+        fixed_shapes: dict[str, list[int]] | None,
+    ) -> list[Any]:
         runner = self.runner(framework)
         fmt = (options or {}).get("format", "")
         where = self._sources.get(ir_files.graph.resolve(), str(ir_files.graph))
@@ -392,8 +446,8 @@ class Session:
                 legal, applied = self._fixed(framework, model, caps, fixed_shapes or {}, free, where)
                 free, changed = {}, True
             changed = changed or bool(applied.rewrites)
-            if applied.rewrites and self.console is not None:
-                self.console.print(f"legalized for {framework}: {applied.summary()}", highlight=False)
+            if applied.rewrites:
+                self._tell(f"legalized for {framework}: {applied.summary()}")
             legal, fused = self._fuse(framework, legal, caps)
             changed = changed or bool(fused)
             self._check_ops(framework, legal, where, fmt)
@@ -415,8 +469,7 @@ class Session:
         shown = ", ".join(f"{n} {shapes[n]}" for n in free if n in shapes)
         self.fixed_sizes[framework] = (f"{framework} code is made at fixed sizes of the free input dimensions: "
                                        f"{shown}")  # fmt: skip
-        if self.console is not None:
-            self.console.print(self.fixed_sizes[framework], highlight=False)
+        self._tell(self.fixed_sizes[framework])
         return legalize(specialize(model, shapes, where), caps)
 
     def _fuse(
@@ -425,9 +478,9 @@ class Session:
         """`model` with the decompositions `framework` has an op for (GELU, LayerNorm, hard-swish) fused
         back into that op, so its code calls the framework's own layer."""
         fused, made = fuse_for(model, lambda op: op in caps.ops and op not in caps.lacks)
-        if made and self.console is not None:
+        if made:
             shown = ", ".join(f"{op} x{n}" if n > 1 else op for op, n in sorted(made.items()))
-            self.console.print(f"fused for {framework}: {shown}", highlight=False)
+            self._tell(f"fused for {framework}: {shown}")
         return fused, made
 
     def _emit(self, runner: RunnerProcess, framework: str, model: onnx.ModelProto, ir_files: IRFiles, changed: bool,

@@ -51,11 +51,15 @@ def split_sources(sources):
             hint="pass the symbol with -in model-symbol.json and the weights with -iw model-0000.params",
         )
     if len(params) != 1:
+        symbol = os.path.basename(symbols[0])
+        stem = symbol[: -len("-symbol.json")] if symbol.endswith("-symbol.json") else os.path.splitext(symbol)[0]
+        weights = "%s-0000.params" % stem
         raise RunnerError(
             "missing-file",
-            "MXNet needs one .params file beside %s" % os.path.basename(symbols[0]),
+            "MXNet needs one .params file with %s, given %d" % (symbol, len(params)),
             file=symbols[0],
-            hint="pass the weights with -iw model-0000.params",
+            hint="give the weights: -iw %s to convert and toir, %s,%s to infer and compare"
+            % (weights, symbol, weights),
         )
     return symbols[0], params[0]
 

@@ -206,6 +206,37 @@ def test_the_source_models_outputs_are_kept_for_the_next_check(onnx_env, model, 
         assert "kept" not in s.verify(("onnx", [str(model)]), ("onnx", [str(model)]), x).reference_engine
 
 
+def test_the_code_emitted_from_a_cached_ir_is_kept_for_the_next_conversion(onnx_env, model, tmp_path, monkeypatch):
+    """A second conversion of the same model to the same target takes the emitted files from the
+    cache (no Emit), checks them as the first did and writes the same bytes; the output is a copy
+    (a file rewritten in place leaves the cache alone); another name emits again; --cold neither
+    reads nor writes the cache."""
+    from helpers import run_cli
+
+    monkeypatch.setenv("MMBROKER_IR_CACHE_DIR", str(tmp_path / "ircache"))
+    monkeypatch.setenv("MMBROKER_IR_CACHE", "1")
+    monkeypatch.setenv("MMBROKER_KEEP_WARM", "0")
+
+    def convert(out: Path, *flags: str) -> dict:
+        r = run_cli(*flags, "convert", "-sf", "onnx", "-in", model, "-df", "onnx", "-om", out, "--json")
+        assert r.exit_code == 0, r.stderr
+        done = json.loads(r.stdout)
+        assert done["parity"]["passed"]
+        return done["timings"]
+
+    first, second = tmp_path / "a" / "m.onnx", tmp_path / "b" / "m.onnx"
+    assert "emit" in convert(first)
+    timings = convert(second)
+    assert "emit" not in timings and "emit cache" in timings and "infer" in timings, timings
+    assert second.read_bytes() == first.read_bytes() and second.stat().st_nlink == 1
+    second.write_bytes(b"rewritten in place")
+    third = tmp_path / "c" / "m.onnx"
+    assert "emit" not in convert(third) and third.read_bytes() == first.read_bytes()
+    assert "emit" in convert(tmp_path / "d" / "other.onnx")
+    cold = convert(tmp_path / "e" / "m.onnx", "--cold")
+    assert "emit" in cold and "emit cache" not in cold
+
+
 def test_a_session_closed_with_a_reference_run_in_flight_leaves_nothing(onnx_env, model, pool, monkeypatch):
     """close() while the source model still runs in the background (a conversion that failed after
     its inputs were made): the thread ends, no runner is left to this session, and the workspace,

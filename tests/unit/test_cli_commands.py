@@ -4,6 +4,7 @@ command, the module that registers it."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -38,3 +39,24 @@ def test_a_command_imports_its_module_alone_and_help_imports_all():
 def test_the_command_is_the_first_word_not_an_option():
     assert commands.command_of(["--cold", "--debug", "tocode", "-df", "x"]) == "tocode"
     assert commands.command_of(["--help"]) is None
+
+
+def _run(argv: list[str], tmp_path, before: str = "") -> subprocess.CompletedProcess[str]:
+    code = f"import sys; {before}from broker.cli import run; sys.argv = ['mmbroker', *sys.argv[1:]]; run()"
+    env = {**os.environ, "MMBROKER_WARM_DIR": str(tmp_path / "pool"), "NO_COLOR": "1"}
+    env.pop("PYTHONUNBUFFERED", None)
+    return subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, env=env)
+
+
+def test_the_console_script_ends_with_what_was_said_and_the_exit_handlers_run(tmp_path):
+    """`run` (the `mmbroker` script) skips the interpreter's teardown: what the command printed, its
+    status and the atexit handlers (runners stopped, temporary folders removed) must survive that."""
+    done = _run(["runners", "--json"], tmp_path)
+    assert done.returncode == 0 and json.loads(done.stdout) == [], done.stderr
+    done = _run(["runners"], tmp_path, "print('said', end=''); ")  # stdout a pipe: the text waits in its buffer
+    assert done.returncode == 0 and done.stdout == "said" and "no warm runners" in done.stderr
+    done = _run(["conver"], tmp_path)
+    assert done.returncode == 2 and "No such command" in done.stderr
+    flag = tmp_path / "atexit-ran"
+    done = _run(["runners"], tmp_path, f"import atexit; atexit.register(lambda: open({str(flag)!r}, 'w').close()); ")
+    assert done.returncode == 0 and flag.exists()
