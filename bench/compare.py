@@ -150,7 +150,8 @@ def mmbroker_commands(
 ) -> list[Command]:
     def convert(label: str, verify: bool, cold: bool) -> Command:
         def steps(rnd: int) -> list[Step]:
-            out = work / "out" / f"{label.replace(' ', '_')}-{rnd}{ext}"
+            # the same command every round, as a user converting again types it (the folder emptied)
+            out = work / "out" / label.replace(" ", "_").replace(",", "") / f"model{ext}"
             shutil.rmtree(out.parent, ignore_errors=True)
             out.parent.mkdir(parents=True)
             weights = ["-iw", sources[1]] if len(sources) > 1 else []
