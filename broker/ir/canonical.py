@@ -243,9 +243,12 @@ def _convert_opset(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
         ) from exc
 
 
-# ops one of the optimizer's rewrites (the _rules above, Identity and Dropout removal) may change
+# ops one of the optimizer's rewrites (the _rules above, Identity and Dropout removal) may change, and
+# those its constant folder evaluates from shapes rather than values (CastLike becomes a Cast, Shape
+# and Size of a static shape constants) or rewrites in sequences and branches
 _REWRITTEN = {"Cast", "Expand", "Reshape", "Transpose", "Unsqueeze", "Slice", "Identity", "Dropout",
-              "ConstantOfShape", "Constant"}  # fmt: skip
+              "ConstantOfShape", "Constant", "CastLike", "Shape", "Size", "If", "SequenceConstruct",
+              "ConcatFromSequence", "SplitToSequence", "SequenceAt"}  # fmt: skip
 
 
 def _nothing_to_simplify(model: onnx.ModelProto) -> bool:
@@ -273,6 +276,8 @@ def _nothing_to_simplify(model: onnx.ModelProto) -> bool:
         ins = [i for i in node.input if i]
         if any(i not in defined for i in ins) or all(i in constant for i in ins):
             return False  # out of order, or foldable (a node without inputs is a constant too)
+        if node.op_type == "Concat" and len(ins) == 1:  # the folder makes it an Identity
+            return False
         if node.op_type in _REWRITTEN:
             if node.op_type != "Reshape" or len(ins) != 2 or ins[1] not in constant:
                 return False
@@ -312,6 +317,24 @@ def _name_nodes(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
+def _empty_concat_operand(model: onnx.ModelProto) -> bool:
+    """Whether a Concat of the shape-inferred `model` has an operand of size 0 on its axis, which
+    the folder drops."""
+    dims = {v.name: v.type.tensor_type.shape.dim for v in [*model.graph.input, *model.graph.value_info]}
+    dims.update({i.name: i.dims for i in model.graph.initializer})  # type: ignore[misc]
+    for node in model.graph.node:
+        if node.op_type != "Concat":
+            continue
+        axis = next((a.i for a in node.attribute if a.name == "axis"), None)
+        for name in node.input:
+            shape = list(dims.get(name, []))
+            if axis is not None and shape and -len(shape) <= axis < len(shape):
+                d = shape[axis]
+                if (d == 0) if isinstance(d, int) else (d.HasField("dim_value") and d.dim_value == 0):
+                    return True
+    return False
+
+
 def is_canonical(model: onnx.ModelProto) -> bool:
     return any(p.key == CANONICAL_KEY for p in model.metadata_props)
 
@@ -331,8 +354,9 @@ def canonicalize(model: onnx.ModelProto, where: str = "") -> tuple[onnx.ModelPro
     out = _convert_opset(model, where)
     try:
         # a graph with nothing to simplify gets the optimizer's shape inference only
-        if _nothing_to_simplify(out):
-            out = _name_nodes(weights.infer_shapes(out, data_prop=True))
+        inferred = weights.infer_shapes(out, data_prop=True) if _nothing_to_simplify(out) else None
+        if inferred is not None and not _empty_concat_operand(inferred):
+            out = _name_nodes(inferred)
         else:
             out = _optimize(out)
     except BrokerError:

@@ -232,9 +232,32 @@ def test_a_graph_with_nothing_to_simplify_skips_the_optimizer_and_ends_the_same(
     two_reshapes = h.make_node("Reshape", ["y", "shape"], ["y2"], name="again")
     for other in (_cnn(extra=[dead]), _cnn(extra=[const]), _cnn(extra=[two_reshapes])):
         assert not canonical._nothing_to_simplify(other)
+    like = h.make_node("CastLike", ["y", "y"], ["y3"], name="like")  # the folder makes it a Cast
+    size = h.make_node("Size", ["y"], ["n"], name="size")  # of a static shape: a constant
+    one = h.make_node("Concat", ["y"], ["y4"], name="one", axis=0)  # an Identity
+    for other in (_cnn(extra=[like]), _cnn(extra=[size]), _cnn(extra=[one])):
+        assert not canonical._nothing_to_simplify(other)
     listed = _cnn()
     listed.graph.input.append(h.make_tensor_value_info("w", T.FLOAT, [4, 3, 3, 3]))
     assert not canonical._nothing_to_simplify(listed)
     out, report = canonicalize(simple)
     assert is_canonical(out) and report.nodes_before == report.nodes_after == 3
     assert {v.name for v in out.graph.value_info} >= {"c", "r"}, "shapes inferred all the same"
+
+
+def test_a_concat_with_an_empty_operand_goes_through_the_optimizer():
+    """The folder drops an operand of size 0 on the Concat's axis: only shapes show it, so the
+    fast path looks at the inferred graph before it takes it."""
+    from broker.ir import canonical
+
+    empty = nh.from_array(np.zeros((1, 0), np.float32), "empty")
+    nodes = [h.make_node("Relu", ["x"], ["r"], name="relu"),
+             h.make_node("Concat", ["r", "empty"], ["y"], name="cat", axis=1)]  # fmt: skip
+    g = h.make_graph(nodes, "cat", [h.make_tensor_value_info("x", T.FLOAT, [1, 4])],
+                     [h.make_tensor_value_info("y", T.FLOAT, [1, 4])], [empty])  # fmt: skip
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 18)])
+    assert canonical._nothing_to_simplify(m)
+    out, _ = canonicalize(m)
+    assert "Concat" not in ops(out)
+    x = {"x": np.random.default_rng(0).standard_normal((1, 4)).astype(np.float32)}
+    np.testing.assert_array_equal(run(out, x)[0], run(m, x)[0])
