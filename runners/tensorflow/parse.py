@@ -15,7 +15,7 @@ from runners.common.errors import RunnerError, UnsupportedOps
 from runners.common.onnx_models import first_line, to_ir
 from runners.common.rpc import pb
 
-from . import graphs, loading
+from . import graphs, loading, tf2onnx_memory
 from .parse_recurrent import native_recurrences
 
 TF2ONNX_OPSET = ir.IR_OPSET
@@ -127,7 +127,22 @@ def _unsupported(exc, path):
     )
 
 
-def _convert(fn, path, **kw):
+def _convert(fn, path, lean_kw=None, **kw):
+    """tf2onnx's `fn` under tf2onnx_memory.lean() with `lean_kw` added; should that fail other
+    than on unsupported ops (an optimizer pass, the freezing large_model does), once more the usual
+    way (tf2onnx then skips an optimizer pass that fails)."""
+    try:
+        with tf2onnx_memory.lean():
+            return _convert_logged(fn, path, **kw, **(lean_kw or {}))
+    except tf2onnx_memory.OptimizerFailed:
+        pass
+    except RunnerError as exc:
+        if exc.reference != "convert-failed":
+            raise
+    return _convert_logged(fn, path, **kw)
+
+
+def _convert_logged(fn, path, **kw):
     import logging
 
     errors = []
@@ -141,7 +156,10 @@ def _convert(fn, path, **kw):
     log.addHandler(handler)
     try:
         with quiet_stdout():
-            model, _ = fn(opset=TF2ONNX_OPSET, **kw)
+            model, storage = fn(opset=TF2ONNX_OPSET, **kw)
+        model = tf2onnx_memory.inline_external(model, storage)
+    except tf2onnx_memory.OptimizerFailed:
+        raise
     except Exception as exc:
         raise _unsupported(Exception("\n".join(errors + [str(exc)])), path)
     finally:
@@ -180,7 +198,12 @@ def keras_to_onnx(model, specs, path):
         for n, s, d in zip(names, shapes, dtypes)
     )
     return _convert(
-        tf2onnx.convert.from_keras, path, model=model, input_signature=signature, custom_op_handlers=dict(HANDLERS)
+        tf2onnx.convert.from_keras,
+        path,
+        lean_kw={"large_model": True},
+        model=model,
+        input_signature=signature,
+        custom_op_handlers=dict(HANDLERS),
     )
 
 
