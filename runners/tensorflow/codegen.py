@@ -12,6 +12,8 @@ order; the context inserts a `layers.Permute` only where a layout has to change.
         ctx.layer(node, "layers.ReLU()", [v], layout=layout)
 """
 
+import re
+
 import numpy as np
 
 from runners.common.codegen import identifier as _identifier
@@ -47,6 +49,9 @@ def identifier(name, fallback="v"):
 def pair(values):
     values = [int(v) for v in values]
     return str(values[0]) if all(v == values[0] for v in values) else lit(tuple(values))
+
+
+_OPS_CALL = re.compile(r"keras\.ops\.([a-z_0-9]+)\(")
 
 
 def _fresh(base, taken):
@@ -146,6 +151,33 @@ class KerasContext(EmitContext):
         return "W[%r]" % key
 
     # ---- code -----------------------------------------------------------------------------
+    def avoid_op_names(self):
+        """Rename the layers named as Keras names a keras.ops call's operation. Keras names each
+        after its function (`reshape`, `reshape_1`, ..., counting across the process) and refuses a
+        model in which two operations share a name, so a Reshape layer `reshape` (Keras's own name
+        for it, given to layers the source did not name) beside a keras.ops.reshape call fails to
+        build, or not, depending on what the process built before. Such a layer becomes
+        `<name>_layer`."""
+        used = {fn for line in self.lines for fn in _OPS_CALL.findall(line)}
+        if not used:
+            return
+        clash = re.compile(r"^(%s)(_\d+)?$" % "|".join(sorted(re.escape(fn) for fn in used)))
+        renames = {}
+        for name in sorted(self._layer_names):
+            if clash.match(name):
+                renames[name] = _fresh(name + "_layer", self._layer_names)
+        if not renames:
+            return
+        for old, new in renames.items():
+            self.lines = [line.replace("name=%r)" % old, "name=%r)" % new) for line in self.lines]
+        keys = {}
+        for name, old_keys in self.layer_weights:
+            for key in old_keys:
+                keys[key] = "%s/%s" % (renames.get(name, name), key.rsplit("/", 1)[1])
+        self.weights = {keys.get(k, k): v for k, v in self.weights.items()}
+        self.layer_weights = [(renames.get(n, n), [keys[k] for k in ks]) for n, ks in self.layer_weights]
+        self.layer_values = [(renames.get(n, n), v, lay) for n, v, lay in self.layer_values]
+
     def layer_name(self, hint):
         return _fresh(identifier(hint, "layer"), self._layer_names)
 

@@ -67,6 +67,7 @@ def build(model, weights):
                 hint="cut the graph before this output (--dstNode), or convert to another target",
             )
         returns.append(ctx.x(o.name))
+    ctx.avoid_op_names()
     return ctx, specs, returns
 
 

@@ -51,3 +51,29 @@ def test_inner_output_node_is_verified_against_the_same_node(tf_models, tmp_path
     r = run_cli("infer", f"tensorflow:{files / 'slim.ckpt.meta'},{files / 'slim.ckpt'}", "--dstNode", "pool2", "--json")
     assert r.exit_code == 0, r.stderr
     assert [o["shape"] for o in json.loads(r.stdout)["outputs"]] == [[1, 2, 2, 16]]
+
+
+def test_layers_named_as_keras_names_its_ops_still_build(tmp_path):
+    """An unnamed Reshape becomes a Reshape layer `reshape` (Keras's own name for it), and a reshape
+    of a 1-D input a keras.ops.reshape call, which Keras names `reshape` too in a new process: the
+    model must build, in a new runner, and compute what the source computes."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto as T
+    from onnx import helper as h
+    from onnx import numpy_helper as nh
+
+    nodes = [h.make_node("Reshape", ["x", "s1"], ["r1"]),
+             h.make_node("Reshape", ["scale", "s2"], ["r2"]),
+             h.make_node("Relu", ["r1"], ["y"]),
+             h.make_node("Relu", ["r2"], ["z"])]  # fmt: skip
+    inits = [nh.from_array(np.array([1, 2, 8], np.int64), "s1"), nh.from_array(np.array([1, 1, 4], np.int64), "s2")]
+    graph = h.make_graph(nodes, "g", [h.make_tensor_value_info("x", T.FLOAT, [1, 4, 2, 2]),
+                                      h.make_tensor_value_info("scale", T.FLOAT, [4])],
+                         [h.make_tensor_value_info("y", T.FLOAT, [1, 2, 8]),
+                          h.make_tensor_value_info("z", T.FLOAT, [1, 1, 4])], inits)  # fmt: skip
+    src = tmp_path / "m.onnx"
+    onnx.save(h.make_model(graph, opset_imports=[h.make_opsetid("", 18)]), str(src))
+    out = tmp_path / "out" / "m.keras"
+    r = run_cli("--cold", "convert", "-sf", "onnx", "-in", src, "-df", "tensorflow", "-om", out)
+    assert r.exit_code == 0 and "parity: PASS" in r.stdout, r.stderr
