@@ -135,16 +135,26 @@ def _ir_code_stamp() -> str:
     return h.hexdigest()
 
 
+def _runner_key(framework: str, handle: Any) -> str:
+    """The match key of `framework`'s runner in environment `handle`: its version, as warm runners
+    are matched."""
+    return warm.match_key(framework, handle.python, getattr(handle, "key", ""), getattr(handle, "path", None))
+
+
+def _digest(parts: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:40]
+
+
 def key(framework: str, sources: list[str], handle: Any, request: dict[str, Any], folder: Path) -> str:
     parts = {
         "framework": framework,
-        "parser": warm.match_key(framework, handle.python, getattr(handle, "key", ""), getattr(handle, "path", None)),
+        "parser": _runner_key(framework, handle),
         "ir": _ir_code_stamp(),
         "opset": common_ir.IR_OPSET,
         "sources": sources_digest(sources, folder),
         "request": request,
     }
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:40]
+    return _digest(parts)
 
 
 def _place(src: Path, dst: Path) -> None:
@@ -292,11 +302,11 @@ def emit_key(ir_entry: str, framework: str, handle: Any, request: dict[str, Any]
     protocol), the broker's IR passes, the name, options and sizes the code is made for."""
     parts = {
         "ir": ir_entry,
-        "emitter": warm.match_key(framework, handle.python, getattr(handle, "key", ""), getattr(handle, "path", None)),
+        "emitter": _runner_key(framework, handle),
         "passes": _ir_code_stamp(),
         "request": request,
     }
-    return "code-" + hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:40]
+    return "code-" + _digest(parts)
 
 
 def fetch_emitted(folder: Path, entry_key: str, out_dir: Path) -> tuple[list[tuple[str, str]], list[str], str] | None:

@@ -296,7 +296,7 @@ class Session:
         request = {"inputs": [(i.name, list(i.shape), i.dim_names) for i in inputs or []],
                    "outputs": list(outputs or []), "trust_model": trust_model,
                    "options": dict(sorted((options or {}).items()))}  # fmt: skip
-        cache = ircache.root() if self.ir_cache and framework not in self.remotes else None
+        cache = self._cache_root(framework)
         entry = ""
         if cache is not None:
             with self.phase("ir cache"):
@@ -405,12 +405,17 @@ class Session:
         """(cache folder, entry) of the code emitted from these IR files, when they came from the IR
         cache and the target runs here."""
         ir_entry = self._ir_entries.get(ir_files.graph.resolve())
-        folder = ircache.root() if self.ir_cache and ir_entry and framework not in self.remotes else None
+        folder = self._cache_root(framework) if ir_entry else None
         if folder is None or ir_entry is None:
             return None
         request = {"name": name, "options": dict(sorted((options or {}).items())),
                    "fixed_shapes": sorted((fixed_shapes or {}).items())}  # fmt: skip
         return folder, ircache.emit_key(ir_entry, framework, self.env(framework), request)
+
+    def _cache_root(self, framework: str) -> Path | None:
+        """The IR cache's folder for what `framework`'s runner makes, when the cache is on and the
+        runner runs here (a remote runner's environment is not this machine's)."""
+        return ircache.root() if self.ir_cache and framework not in self.remotes else None
 
     def _tell(self, text: str) -> None:
         """Say `text` (what the passes did for a target), and keep it for the emit cache."""
@@ -603,7 +608,7 @@ class Session:
         the same inputs (broker/ircache.py, when the IR cache is on and the model is a local
         runner's), or run now."""
         framework, files = reference
-        cache = ircache.root() if self.ir_cache and framework not in self.remotes else None
+        cache = self._cache_root(framework)
         if cache is not None:
             request = {"outputs": list(outputs or []), "trust_model": trust_model,
                        "options": dict(sorted((options or {}).items()))}  # fmt: skip

@@ -97,8 +97,9 @@ class PyTorchRunner(RunnerBase):
         from .emit import LACKS, registry
 
         versions = {"torch": torch.__version__, "onnx": onnx.__version__, "numpy": np.__version__}
-        if installed_version("onnxscript"):  # torch.onnx's exporter; imported only when it exports
-            versions["onnxscript"] = installed_version("onnxscript")
+        onnxscript = installed_version("onnxscript")  # torch.onnx's exporter; imported only when it exports
+        if onnxscript:
+            versions["onnxscript"] = onnxscript
         return describe_response(self.framework, versions, READS, WRITES, registry().ops(), LACKS)
 
     # ---- Parse ------------------------------------------------------------------------------
