@@ -9,15 +9,16 @@ whose final outputs are checked against the reference model's first.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import onnx
 
 from .errors import BrokerError
-from .ir import load_ir
 from .parity import compare_arrays
 from .pipeline import InputShape, Session
+
+if TYPE_CHECKING:
+    import onnx
 
 
 @dataclass
@@ -62,6 +63,8 @@ class LayerReport:
 
 
 def attribute_texts(node: onnx.NodeProto) -> dict[str, str]:
+    import onnx
+
     out = {}
     for a in node.attribute:
         value = onnx.helper.get_attribute_value(a)
@@ -87,6 +90,8 @@ def layerwise(
 ) -> LayerReport:
     """`reference_options`: the source-format options (--class, --caffePhase) of the reference;
     `input_shapes`: --inputShape, for formats that do not store their input shapes (MXNet, Torch7)."""
+    from .ir import load_ir
+
     ir = session.toir(reference[0], reference[1], inputs=input_shapes, options=reference_options)
     model = load_ir(ir.graph, ir.weights)
     _, ref_values, ref_engine = session.infer(

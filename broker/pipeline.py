@@ -19,10 +19,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
-import onnx
 from rich.console import Console
 
 from runners.common import ir as common_ir
@@ -34,16 +33,21 @@ from .error_refs import default_hint
 from .errors import BrokerError
 from .frameworks import READS_FOLDERS
 from .inputs import ImagePreprocess, PreparedInputs, at_other_sizes, open_input, prepare_inputs
-from .ir import IRFiles, load_ir, preload, save_ir
-from .ir import weights as ir_weights
-from .ir.canonical import canonicalize, free_inputs, is_canonical, specialize
-from .ir.free_dims import free_input_dims, parse_sizes
-from .ir.fuse import fuse_for
-from .ir.legalize import Capabilities, legalize
-from .ir.validate import validate
+from .ir import preload
+from .ir.files import IRFiles
+from .ir.inputs import read as graph_inputs
 from .outputs import StagedOutput, check_folder, check_output, copy_into
 from .shapes import FREE_BATCH, ShapeHint, dim_names, parse_dims, resolve
 from .supervisor import RunnerProcess
+
+if TYPE_CHECKING:
+    import onnx
+
+    from .ir.legalize import Capabilities
+
+# The IR passes (and onnx under them) are imported where they are used: a conversion served from
+# the caches (broker/ircache.py: parsed IR, emitted code, reference outputs) runs none of them, and
+# their import is 50 ms of its 0.8 s.
 
 
 @dataclass
@@ -324,6 +328,11 @@ class Session:
         )
         with self.phase("parse"), self._status(f"parsing {Path(sources[0]).name} with {framework}"):
             resp = runner.call("Parse", req)
+        from .ir import save_ir
+        from .ir import weights as ir_weights
+        from .ir.canonical import canonicalize
+        from .ir.validate import validate
+
         with self.phase("file transfer"):  # the weights stay in the parser's file (broker/ir/weights.py)
             model = ir_weights.attach(resp.graph, ir_weights.index_npz(resp.weights.path))
         with self.phase("ir passes"):
@@ -344,6 +353,8 @@ class Session:
     def _free(self, model: onnx.ModelProto, shapes: list[InputShape], framework: str, where: str) -> onnx.ModelProto:
         """The dimensions --inputShape leaves free (the batch of MMdnn's 3,224,224; `?`, `-1`, names)
         made free in the IR the parser made at their first values (`free_dims.free_input_dims`)."""
+        from .ir.free_dims import free_input_dims
+
         inputs = common_ir.graph_inputs(model)
         unnamed = [i for i in shapes if not i.name]
         free: dict[str, dict[int, str]] = {}
@@ -432,6 +443,12 @@ class Session:
         options: dict[str, str] | None,
         fixed_shapes: dict[str, list[int]] | None,
     ) -> list[Any]:
+        from .ir import load_ir
+        from .ir.canonical import canonicalize, free_inputs, is_canonical
+        from .ir.free_dims import parse_sizes
+        from .ir.legalize import legalize
+        from .ir.validate import validate
+
         runner = self.runner(framework)
         fmt = (options or {}).get("format", "")
         where = self._sources.get(ir_files.graph.resolve(), str(ir_files.graph))
@@ -471,6 +488,9 @@ class Session:
     def _fixed(self, framework: str, model: onnx.ModelProto, caps: Capabilities, shapes: dict[str, list[int]],
                free: dict[str, list[int | None]], where: str) -> tuple[onnx.ModelProto, Any]:  # fmt: skip
         """`model` with its free input dimensions fixed to `shapes`, legalized for `framework`."""
+        from .ir.canonical import specialize
+        from .ir.legalize import legalize
+
         shown = ", ".join(f"{n} {shapes[n]}" for n in free if n in shapes)
         self.fixed_sizes[framework] = (f"{framework} code is made at fixed sizes of the free input dimensions: "
                                        f"{shown}")  # fmt: skip
@@ -482,6 +502,8 @@ class Session:
     ) -> tuple[onnx.ModelProto, dict[str, int]]:
         """`model` with the decompositions `framework` has an op for (GELU, LayerNorm, hard-swish) fused
         back into that op, so its code calls the framework's own layer."""
+        from .ir.fuse import fuse_for
+
         fused, made = fuse_for(model, lambda op: op in caps.ops and op not in caps.lacks)
         if made:
             shown = ", ".join(f"{op} x{n}" if n > 1 else op for op, n in sorted(made.items()))
@@ -491,6 +513,8 @@ class Session:
     def _emit(self, runner: RunnerProcess, framework: str, model: onnx.ModelProto, ir_files: IRFiles, changed: bool,
               out_dir: Path, name: str, options: dict[str, str] | None) -> list[Any]:  # fmt: skip
         if changed:
+            from .ir import save_ir
+
             with self.phase("file transfer"):
                 ir_files = save_ir(model, self.ws / "legal" / f"{framework}-{Path(name).name or 'model'}")
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -672,6 +696,8 @@ class Session:
 
     def capabilities(self, framework: str, fmt: str = "") -> Capabilities:
         """What `framework`'s emitter expresses for output format `fmt` (its Describe answer)."""
+        from .ir.legalize import Capabilities
+
         info = self.describe(framework)
         formats = {f.format: f for f in info.emit_formats}
         entry = formats.get(fmt) or formats.get("")
@@ -764,35 +790,17 @@ def onnx_graph_bytes(files: IRFiles) -> bytes:
 
 def input_specs(ir_files: IRFiles) -> list[tuple[str, list[int | None], str]]:
     """(name, shape with None for a free dimension, dtype) of every graph input."""
-    from .ir.io import read_graph
-
-    model = read_graph(ir_files.graph)
-    specs: list[tuple[str, list[int | None], str]] = []
-    for vi in common_ir.graph_inputs(model):
-        t = vi.type.tensor_type
-        shape = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in t.shape.dim]
-        dtype = onnx.helper.tensor_dtype_to_np_dtype(t.elem_type).name if t.elem_type else "float32"
-        specs.append((vi.name, shape, dtype))
-    return specs
+    return [(i.name, i.shape, i.dtype) for i in graph_inputs(ir_files)]
 
 
 def input_ranges(ir_files: IRFiles) -> dict[str, tuple[int, int]]:
     """[low, high) of the integer inputs that index a table (token ids: the embedding's size)."""
-    from .ir.io import read_graph
-    from .ir.ranges import integer_input_ranges
-
-    return integer_input_ranges(read_graph(ir_files.graph))
+    return {i.name: i.range for i in graph_inputs(ir_files) if i.range is not None}
 
 
 def input_dim_names(ir_files: IRFiles) -> dict[str, list[str]]:
     """The names the model gives its inputs' dimensions (ONNX dim_param), "" where it has none."""
-    from .ir.io import read_graph
-
-    model = read_graph(ir_files.graph)
-    return {
-        vi.name: [d.dim_param if d.HasField("dim_param") else "" for d in vi.type.tensor_type.shape.dim]
-        for vi in common_ir.graph_inputs(model)
-    }
+    return {i.name: i.dim_names for i in graph_inputs(ir_files)}
 
 
 def _file_digests(sources: list[str]) -> Future[dict[str, str]]:

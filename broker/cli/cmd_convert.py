@@ -15,7 +15,6 @@ from .. import parity
 from ..errors import BrokerError
 from ..frameworks import parse_model_ref, runner_name
 from ..inputs import PreparedInputs, at_other_sizes, open_input, prepare_inputs
-from ..layers import layerwise
 from ..outputs import StagedOutput, check_folder, check_output
 from ..pipeline import EnvOptions, InputShape, Session, convert_request, image_preprocess, input_dim_names, input_specs
 from ..pipeline import convert as run_convert
@@ -595,6 +594,8 @@ def compare(
                 sizes = ", ".join(f"{n} {'x'.join(map(str, a.shape))}" for n, a in other.arrays.items())
                 report.fixed = f"at {sizes} {err.file or 'one of the models'} refuses to run ({err.reference})"
         if layers:
+            from ..layers import layerwise  # onnx and the IR passes: not needed by a plain conversion
+
             layer_report = layerwise(s, (fa, files_a), (fb, files_b), prepared.arrays, atol=atol, rtol=rtol,
                                      reference_options=options, allow_nan=allow_nan, input_shapes=shapes)  # fmt: skip
     if report_path:

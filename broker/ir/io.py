@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,21 +13,9 @@ from runners.common import ir as common_ir
 from runners.common.tensors import atomic_write, load_npz
 
 from ..errors import BrokerError
+from . import inputs
 from . import weights as ir_weights
-
-
-@dataclass(frozen=True)
-class IRFiles:
-    graph: Path
-    weights: Path
-    summary: Path
-
-    @classmethod
-    def for_stem(cls, stem: Path) -> IRFiles:
-        stem = Path(stem)
-        if stem.suffix in (".pb", ".npz", ".json"):
-            stem = stem.with_suffix("")
-        return cls(stem.with_suffix(".pb"), stem.with_suffix(".npz"), stem.with_suffix(".json"))
+from .files import IRFiles
 
 
 def read_graph(path: Path) -> onnx.ModelProto:
@@ -157,9 +144,9 @@ def save_ir(model: onnx.ModelProto, stem: Path | str) -> IRFiles:
 
     files = IRFiles.for_stem(Path(stem))
     ir_weights.write_weights(model, files.weights)
-    graph = ir_weights.graph_only(model)
-    atomic_write(str(files.graph), lambda tmp: Path(tmp).write_bytes(graph.SerializeToString()))
-    text = json.dumps(summarize(model), indent=2)
+    graph = ir_weights.graph_only(model).SerializeToString()
+    atomic_write(str(files.graph), lambda tmp: Path(tmp).write_bytes(graph))
+    text = json.dumps({**summarize(model), inputs.DIGEST_KEY: inputs.digest(graph)}, indent=2)
     atomic_write(str(files.summary), lambda tmp: Path(tmp).write_text(text + "\n"))
     return files
 

@@ -10,6 +10,7 @@ import onnx
 from runners.common import ir as common_ir
 
 from .canonical import CANONICAL_KEY, canonical_report
+from .inputs import describe, summary_fields
 
 
 def _shape(vi: onnx.ValueInfoProto) -> list[Any]:
@@ -38,7 +39,10 @@ def summarize(model: onnx.ModelProto) -> dict[str, Any]:
         "name": g.name,
         "opset": common_ir.opset_of(model),
         "producer": f"{model.producer_name} {model.producer_version}".strip(),
-        "inputs": [{"name": i.name, "shape": _shape(i), "dtype": _dtype(i)} for i in common_ir.graph_inputs(model)],
+        "inputs": [
+            {"name": i.name, "shape": _shape(i), "dtype": _dtype(i), **summary_fields(d)}
+            for i, d in zip(common_ir.graph_inputs(model), describe(model))
+        ],  # fmt: skip
         "outputs": [{"name": o.name, "shape": _shape(o), "dtype": _dtype(o)} for o in g.output],
         "nodes": len(g.node),
         "ops": dict(sorted(ops.items())),

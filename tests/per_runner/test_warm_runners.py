@@ -237,6 +237,24 @@ def test_the_code_emitted_from_a_cached_ir_is_kept_for_the_next_conversion(onnx_
     assert "emit" in cold and "emit cache" not in cold
 
 
+def test_a_conversion_served_from_the_caches_does_not_import_onnx(onnx_env, model, pool, tmp_path):
+    """The second conversion of the same model finds its IR, code and reference outputs cached: the
+    broker reads the graph's inputs from the IR summary and never imports onnx (50 ms)."""
+    script = ("import atexit, sys; atexit.register(lambda: sys.stderr.write("
+              "f'onnx imported: {\"onnx\" in sys.modules}\\n')); from broker.cli import main; main()")  # fmt: skip
+    extra = {"MMBROKER_IR_CACHE_DIR": str(tmp_path / "ircache"), "MMBROKER_IR_CACHE": "1"}
+
+    def convert(out: Path) -> str:
+        r = subprocess.run([sys.executable, "-c", script, "convert", "-sf", "onnx", "-in", str(model), "-df",
+                            "onnx", "-om", str(out)], env=env(pool, **extra), cwd=str(ROOT), capture_output=True,
+                           text=True, timeout=600)  # fmt: skip
+        assert r.returncode == 0 and "parity: PASS" in r.stdout, r.stdout + r.stderr
+        return r.stderr
+
+    assert "onnx imported: True" in convert(tmp_path / "a" / "m.onnx")
+    assert "onnx imported: False" in convert(tmp_path / "b" / "m.onnx")
+
+
 def test_a_session_closed_with_a_reference_run_in_flight_leaves_nothing(onnx_env, model, pool, monkeypatch):
     """close() while the source model still runs in the background (a conversion that failed after
     its inputs were made): the thread ends, no runner is left to this session, and the workspace,
