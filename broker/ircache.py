@@ -33,6 +33,7 @@ still checked as any other.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -65,7 +66,7 @@ def limit_bytes() -> int:
 
 def root(create: bool = True) -> Path | None:
     """The cache folder, private to this user, or None when it cannot be."""
-    folder = Path(os.environ.get("MMBROKER_IR_CACHE_DIR") or paths.home() / "ircache")
+    folder = folder_path()
     try:
         if create:
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -345,3 +346,47 @@ def store_emitted(folder: Path, entry_key: str, files: list[tuple[str, str]], ou
         (tmp / EMITTED).write_text(json.dumps(meta))
 
     _write_entry(folder, entry_key, fill)
+
+
+# -- what the cache holds (`mmbroker cache`) --------------------------------------------------------
+KINDS = (("code-", "emitted code"), ("ref-", "source outputs"), ("", "parsed IR"))
+
+
+def folder_path() -> Path:
+    """Where the cache is (or would be), whether or not it can be used."""
+    return Path(os.environ.get("MMBROKER_IR_CACHE_DIR") or paths.home() / "ircache")
+
+
+def contents(folder: Path) -> list[tuple[str, int, float]]:
+    """(kind, bytes, last use as a time stamp) of every entry in `folder`."""
+    found = []
+    for entry in sorted(folder.iterdir()) if folder.is_dir() else ():
+        if entry.name.startswith(".tmp-") or not entry.is_dir():
+            continue
+        kind = next(label for prefix, label in KINDS if entry.name.startswith(prefix))
+        try:
+            found.append((kind, _size(entry), entry.stat().st_mtime))
+        except OSError:
+            continue  # removed meanwhile
+    return found
+
+
+def clear(folder: Path) -> tuple[int, int]:
+    """Remove every entry and the remembered source digests: (entries, bytes) removed. Each entry
+    is renamed away before it is removed, so a command running meanwhile finds it whole or not at
+    all (and parses again); the files a command already placed are its own links."""
+    removed = size = 0
+    for entry in sorted(folder.iterdir()) if folder.is_dir() else ():
+        if entry.name.startswith(".tmp-") or not entry.is_dir():
+            continue
+        gone = folder / f".tmp-clear-{entry.name}-{os.getpid()}"
+        try:
+            bytes_ = _size(entry)
+            os.rename(entry, gone)
+        except OSError:
+            continue
+        shutil.rmtree(gone, ignore_errors=True)
+        removed, size = removed + 1, size + bytes_
+    with contextlib.suppress(OSError):
+        (folder / DIGESTS).unlink()
+    return removed, size

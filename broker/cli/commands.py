@@ -12,6 +12,7 @@ from collections.abc import Sequence
 # command (or command group) -> the module that registers it
 MODULES = {
     "batch": "cmd_batch",
+    "cache": "cmd_cache",
     "convert": "cmd_convert",
     "toir": "cmd_convert",
     "tocode": "cmd_convert",

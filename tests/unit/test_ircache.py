@@ -64,3 +64,29 @@ def test_least_recently_used_go_first(tmp_path, cache):
     ircache.fetch(cache, "entry0", tmp_path / "out" / "m")  # used now: the newest
     ircache.evict(cache, limit=2 * 3 * 110)
     assert sorted(p.name for p in cache.iterdir() if p.is_dir()) == ["entry0", "entry2"]
+
+
+def test_the_cache_command_shows_and_clears_what_is_kept(tmp_path, cache):
+    """`mmbroker cache` counts entries by kind; `cache clear` removes them and the remembered
+    digests, leaves a command's entry in the making alone, and an empty cache says so."""
+    import json
+
+    from helpers import run_cli
+
+    ircache.store(cache, "abc", ir_files(tmp_path / "ir", "x" * 1000))
+    (cache / "code-1").mkdir()
+    (cache / "code-1" / "m.pth").write_bytes(b"w" * 2048)
+    (cache / "ref-1").mkdir()
+    (cache / ".tmp-def-1-aa").mkdir()  # a command writing an entry now
+    (cache / ircache.DIGESTS).write_text("{}")
+    r = run_cli("cache", "--json")
+    assert r.exit_code == 0, r.stderr
+    shown = json.loads(r.stdout)
+    assert shown["entries"] == 3 and shown["folder"] == str(cache)
+    assert shown["kinds"]["parsed IR"]["entries"] == 1 and shown["kinds"]["emitted code"]["bytes"] == 2048
+    r = run_cli("cache")
+    assert "parsed IR" in r.stdout and "emitted code" in r.stdout and "source outputs" in r.stdout
+    r = run_cli("cache", "clear")
+    assert r.exit_code == 0 and "removed 3 entries" in r.stderr, r.stderr
+    assert sorted(p.name for p in cache.iterdir()) == [".tmp-def-1-aa"]
+    assert "empty" in run_cli("cache").stderr
