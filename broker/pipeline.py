@@ -58,6 +58,7 @@ class InputShape:
     name: str
     shape: list[int | None]
     dim_names: list[str] = field(default_factory=list)
+    dtype: str = ""  # the parser's default (float32) when not said
 
     @classmethod
     def parse(cls, text: str) -> InputShape:
@@ -297,7 +298,8 @@ class Session:
         check_sources(framework, sources)
         self._given_source = self._given_source or sources[0]
         target = stem or self.ws / "ir" / Path(sources[0]).stem
-        request = {"inputs": [(i.name, list(i.shape), i.dim_names) for i in inputs or []],
+        inputs = inputs or self.declared_inputs(framework, sources)
+        request = {"inputs": [(i.name, list(i.shape), i.dim_names, i.dtype) for i in inputs or []],
                    "outputs": list(outputs or []), "trust_model": trust_model,
                    "options": dict(sorted((options or {}).items()))}  # fmt: skip
         cache = self._cache_root(framework)
@@ -319,7 +321,7 @@ class Session:
         parse_dir.mkdir(exist_ok=True)
         req = pb.ParseRequest(
             sources=[str(Path(s).resolve()) for s in sources],
-            inputs=[pb.InputSpec(name=i.name, shape=i.concrete()) for i in inputs or []],
+            inputs=[pb.InputSpec(name=i.name, shape=i.concrete(), dtype=i.dtype) for i in inputs or []],
             outputs=list(outputs or []),
             opset=common_ir.IR_OPSET,
             workspace=str(parse_dir),
@@ -349,6 +351,20 @@ class Session:
             self._ir_entries[files.graph.resolve()] = entry
         self._sources[files.graph.resolve()] = sources[0]
         return files
+
+    def declared_inputs(self, framework: str, sources: list[str]) -> list[InputShape]:
+        """The inputs generated PyTorch code declares (broker/code_inputs.py), said when used."""
+        from .code_inputs import class_file, declared_inputs
+
+        declared = declared_inputs(sources) if framework == "pytorch" else None
+        if not declared:
+            return []
+        if self.console is not None:
+            shown = ", ".join(f"{n} {'x'.join('?' if d is None else str(d) for d in dims)} {t}"
+                              for n, dims, t in declared)  # fmt: skip
+            self.console.print(f"input shapes from {class_file(sources)} (INPUTS): {shown}", highlight=False,
+                               markup=False)  # fmt: skip
+        return [InputShape(name, dims, dtype=dtype) for name, dims, dtype in declared]
 
     def _free(self, model: onnx.ModelProto, shapes: list[InputShape], framework: str, where: str) -> onnx.ModelProto:
         """The dimensions --inputShape leaves free (the batch of MMdnn's 3,224,224; `?`, `-1`, names)

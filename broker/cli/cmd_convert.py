@@ -391,12 +391,14 @@ def _model_inputs(
     options: dict[str, str] | None = None,
 ) -> tuple[list[Spec], dict[str, list[str]]]:
     """The model's inputs (name, shape with None where free, dtype) and its dimension names; a
-    shape given for every input by name is taken as it is, without parsing the model."""
+    shape given for every input by name, or declared by generated PyTorch code, is taken as it is,
+    without parsing the model."""
+    shapes = shapes or s.declared_inputs(fw, files)
     if shapes and all(i.name for i in shapes):
         given: list[Spec] = []
         for i in shapes:
             dims: list[int | None] = list(i.shape)
-            given.append((i.name, dims, "float32"))
+            given.append((i.name, dims, i.dtype or "float32"))
         return given, {}
     ir = s.toir(fw, files, inputs=shapes, outputs=outputs, trust_model=trust, options=options)
     return input_specs(ir), input_dim_names(ir)

@@ -80,3 +80,31 @@ def test_convert_json_and_code_dir(tmp_path, zoo):
     result = json.loads(r.stdout)
     assert result["parity"]["passed"] and out.exists() and (tmp_path / "c" / "dense.py").exists()
     assert set(result["timings"]) >= {"parse", "emit", "save", "infer"}
+
+
+def test_a_generated_pytorch_model_declares_its_inputs(tmp_path):
+    """A state_dict .pth with the class file mmbroker wrote beside it is run and converted without
+    --inputShape (it was refused: torch.onnx needs shapes): they come from the code's INPUTS, read as
+    a literal, and `infer` takes them as they are, without a parse."""
+    import onnx
+    from helpers import onnx_model
+    from onnx import helper
+
+    weight = np.random.default_rng(0).standard_normal((4, 6)).astype(np.float32)
+    src = tmp_path / "mm.onnx"
+    onnx.save(onnx_model([helper.make_node("MatMul", ["x", "w"], ["y"])], [("x", ["N", 4])], [("y", ["N", 6])],
+                         [("w", weight)]), str(src))  # fmt: skip
+    pth = tmp_path / "out" / "mm.pth"
+    r = run_cli("convert", "-sf", "onnx", "-in", src, "-df", "pytorch", "-om", pth)
+    assert r.exit_code == 0 and "parity: PASS" in r.stdout, r.stderr
+    assert "INPUTS = [('x', (-1, 4), 'float32')]" in (tmp_path / "out" / "mm.py").read_text()
+
+    r = run_cli("infer", pth, "--json")
+    assert r.exit_code == 0, r.stderr
+    done = json.loads(r.stdout)
+    assert done["outputs"][0]["shape"] == [1, 6] and done["inputs"][0]["shape"] == [1, 4]
+    assert "input shapes from" in r.stderr and "(INPUTS): x ?x4 float32" in r.stderr
+
+    back = tmp_path / "back.onnx"
+    r = run_cli("convert", "-sf", "pytorch", "-in", pth, "-df", "onnx", "-om", back)
+    assert r.exit_code == 0 and "parity: PASS" in r.stdout, r.stdout + r.stderr
