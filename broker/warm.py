@@ -119,8 +119,8 @@ def _code_stamp(framework: str) -> str:
 
 # environment variables that change what a runner does (threads, devices, framework flags, test
 # hooks): a runner started under other values is another runner
-_RUNNER_VARS = ("MMBROKER_TEST", "OMP_", "MKL_", "OPENBLAS_", "CUDA_", "TF_", "KERAS_", "TORCH", "PYTORCH_", "MXNET_",
-                "LD_LIBRARY_PATH", "PYTHONHASHSEED")  # fmt: skip
+_RUNNER_VARS = ("MMBROKER_TEST", "OMP_", "GOMP_", "KMP_", "MKL_", "OPENBLAS_", "CUDA_", "TF_", "KERAS_", "TORCH",
+                "PYTORCH_", "MXNET_", "LD_LIBRARY_PATH", "PYTHONHASHSEED")  # fmt: skip
 
 
 def match_key(framework: str, python: str | Path, env_key: str = "", env_dir: Path | None = None) -> str:

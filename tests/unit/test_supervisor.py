@@ -249,3 +249,22 @@ def test_shutdown_does_not_wait_for_a_call_in_flight(fake_runners):
     time.sleep(0.5)
     r.stop()
     assert r.proc.returncode == 0
+
+
+@pytest.mark.parametrize(
+    "given, expected",
+    [
+        ({}, {"OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": "3000"}),
+        ({"OMP_WAIT_POLICY": "ACTIVE"}, {"OMP_WAIT_POLICY": "ACTIVE", "GOMP_SPINCOUNT": None}),
+        ({"GOMP_SPINCOUNT": "0"}, {"OMP_WAIT_POLICY": None, "GOMP_SPINCOUNT": "0"}),
+    ],
+)
+def test_runners_openmp_threads_wait_briefly_unless_the_user_says(monkeypatch, tmp_path, given, expected):
+    from broker.supervisor import child_environment
+
+    for var in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT"):
+        monkeypatch.delenv(var, raising=False)
+    for var, value in given.items():
+        monkeypatch.setenv(var, value)
+    env = child_environment(tmp_path)
+    assert {var: env.get(var) for var in expected} == expected
