@@ -34,7 +34,9 @@ still checked as any other.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -125,10 +127,21 @@ def sources_digest(sources: list[str], folder: Path) -> str:
     return h.hexdigest()
 
 
+@functools.cache
 def _ir_code_stamp() -> str:
-    from importlib.metadata import version  # not importing them: onnx-ir alone takes half a second
-
-    h = hashlib.sha256("|".join(version(p) for p in ("onnx", "onnx-ir", "onnxscript")).encode())
+    """The broker's IR code and the libraries under it, by their files: each library's module file
+    as found on the path, without importing it (onnx-ir alone takes half a second; onnx 50 ms, which
+    a conversion served from the caches does without) nor its distribution's metadata (10 ms).
+    Another release or a reinstall rewrites that file."""
+    h = hashlib.sha256()
+    for module in ("onnx", "onnx_ir", "onnxscript"):
+        spec = importlib.util.find_spec(module)
+        origin = spec.origin if spec is not None and spec.origin else ""
+        try:
+            st = os.stat(origin)
+            h.update(f"{module}|{origin}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+        except OSError:
+            h.update(f"{module}|missing\n".encode())
     base = Path(__file__).resolve().parent
     for f in [base / "pipeline.py", *sorted((base / "ir").rglob("*.py"))]:
         st = f.stat()
