@@ -8,8 +8,8 @@ to this user like the warm runners' pool) holds the canonical IR files `toir` wr
 - the framework, the parse options (--inputShape, --dstNode, --trust-model, --class, ...) and the
   IR opset;
 - the parser's version: the same match key a warm runner must have (environment and its build,
-  runner code, protocol: broker/warm.py), and the broker's IR code (broker/ir, broker/pipeline.py) with the versions
-  of onnx, onnx-ir and onnxscript, which canonicalize what the parser returns.
+  runner code, protocol: broker/warm.py), and the broker's IR code (broker/ir, broker/pipeline.py) with the installed
+  files of onnx, onnx-ir and onnxscript, which canonicalize what the parser returns.
 
 An entry is written to a temporary folder and renamed into place, and read by hard-linking its
 files into the command's workspace (copied where links cannot be made), so an entry removed by
