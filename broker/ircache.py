@@ -370,12 +370,17 @@ def folder_path() -> Path:
     return Path(os.environ.get("MMBROKER_IR_CACHE_DIR") or paths.home() / "ircache")
 
 
+def _entries(folder: Path) -> list[Path]:
+    """The entries of `folder` (not the temporary folders of entries being written)."""
+    if not folder.is_dir():
+        return []
+    return [e for e in sorted(folder.iterdir()) if not e.name.startswith(".tmp-") and e.is_dir()]
+
+
 def contents(folder: Path) -> list[tuple[str, int, float]]:
     """(kind, bytes, last use as a time stamp) of every entry in `folder`."""
     found = []
-    for entry in sorted(folder.iterdir()) if folder.is_dir() else ():
-        if entry.name.startswith(".tmp-") or not entry.is_dir():
-            continue
+    for entry in _entries(folder):
         kind = next(label for prefix, label in KINDS if entry.name.startswith(prefix))
         try:
             found.append((kind, _size(entry), entry.stat().st_mtime))
@@ -389,9 +394,7 @@ def clear(folder: Path) -> tuple[int, int]:
     is renamed away before it is removed, so a command running meanwhile finds it whole or not at
     all (and parses again); the files a command already placed are its own links."""
     removed = size = 0
-    for entry in sorted(folder.iterdir()) if folder.is_dir() else ():
-        if entry.name.startswith(".tmp-") or not entry.is_dir():
-            continue
+    for entry in _entries(folder):
         gone = folder / f".tmp-clear-{entry.name}-{os.getpid()}"
         try:
             bytes_ = _size(entry)

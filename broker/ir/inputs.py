@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .files import IRFiles
@@ -64,15 +65,32 @@ def digest(graph: bytes) -> str:
 
 
 def read(files: IRFiles) -> list[GraphInput]:
-    """The inputs of the IR graph `files.graph`: from its summary when that describes these bytes."""
-    if files.graph.is_file():
-        data = files.graph.read_bytes()
-        kept = _from_summary(files, data)
-        if kept is not None:
-            return kept
-    from .io import read_graph
+    """The inputs of the IR graph `files.graph`: from its summary when that describes these bytes.
+    Read once per version of the two files (a conversion asks for them several times)."""
+    try:
+        key = (files, *(_stamp(p) for p in (files.graph, files.summary)))
+    except OSError:
+        key = None
+    if key is not None and key in _read:
+        return _read[key]
+    found = _from_summary(files, files.graph.read_bytes()) if key is not None else None
+    if found is None:
+        from .io import read_graph
 
-    return describe(read_graph(files.graph))
+        found = describe(read_graph(files.graph))
+    if key is not None:
+        _read.clear()  # the last IR asked about is the one asked about again
+        _read[key] = found
+    return found
+
+
+_read: dict[tuple[Any, ...], list[GraphInput]] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int, int, int]:
+    """A file's device, inode, size and change time: files are replaced by renames, not rewritten."""
+    st = path.stat()
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def _from_summary(files: IRFiles, graph: bytes) -> list[GraphInput] | None:
