@@ -76,6 +76,19 @@ class Servicer(object):
         except Exception as exc:  # a bug or an unexpected library failure: say where, keep going
             sys.stderr.write(traceback.format_exc())
             abort_with(context, self.grpc, InternalBug(exc, self.runner.framework, _request_file(request)))
+        except SystemExit as exc:  # a model's own code calling exit(): the call ended without an answer
+            sys.stderr.write(traceback.format_exc())
+            abort_with(
+                context,
+                self.grpc,
+                RunnerError(
+                    "invalid-model",
+                    "the model's code exited (SystemExit: %s) while it was loaded or run" % (exc.code,),
+                    file=_request_file(request),
+                    framework=self.runner.framework,
+                    hint="the model's code must not call exit(); fix it or load the model another way",
+                ),
+            )
         finally:
             _give_back_memory()
 

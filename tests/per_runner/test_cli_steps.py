@@ -108,3 +108,12 @@ def test_a_generated_pytorch_model_declares_its_inputs(tmp_path):
     back = tmp_path / "back.onnx"
     r = run_cli("convert", "-sf", "pytorch", "-in", pth, "-df", "onnx", "-om", back)
     assert r.exit_code == 0 and "parity: PASS" in r.stdout, r.stdout + r.stderr
+
+
+def test_model_code_that_exits_is_an_error_not_a_hang(tmp_path):
+    """A class file calling exit() while the runner loads it ended the runner's call without an
+    answer, and the broker waited for it."""
+    (tmp_path / "h.py").write_text("INPUTS = [('x', (1, 3), 'float32')]\nraise SystemExit('bye')\n")
+    (tmp_path / "h.pth").write_bytes(b"not a state_dict")
+    r = run_cli("infer", tmp_path / "h.pth")
+    assert r.exit_code != 0 and "invalid-model" in r.stderr and "SystemExit: bye" in r.stderr, r.stderr
