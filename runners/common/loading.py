@@ -6,6 +6,13 @@ import sys
 from .errors import RunnerError
 
 
+def file_stamp(path):
+    """What tells versions of a file apart without reading it: device, inode, size and change
+    times (the files a runner reads are replaced by renames, never rewritten in place)."""
+    st = os.stat(path)
+    return (st.st_dev, st.st_ino, st.st_size, getattr(st, "st_mtime_ns", st.st_mtime), getattr(st, "st_ctime_ns", 0))
+
+
 def require_file(path, what="model file", folder_ok=False):
     """`path` names an existing file (or folder, where the format is one), not empty."""
     if not path:

@@ -10,6 +10,7 @@ import numpy as np
 
 from runners.common import ir
 from runners.common.errors import RunnerError
+from runners.common.loading import file_stamp
 from runners.common.rpc import pb
 from runners.common.server import RunnerBase, describe_response, installed_version
 from runners.common.tensors import atomic_write, file_ref, from_proto, link_or_copy, load_npz, save_npz, to_proto
@@ -79,11 +80,6 @@ def _tensor(name, array, workspace):
 
 def _shape_text(shape):
     return "(%s)" % ", ".join("?" if d is None or d < 0 else str(d) for d in shape)
-
-
-def _stamp(path):
-    st = os.stat(path)
-    return (st.st_dev, st.st_ino, st.st_size, getattr(st, "st_mtime_ns", st.st_mtime), getattr(st, "st_ctime_ns", 0))
 
 
 class PyTorchRunner(RunnerBase):
@@ -324,7 +320,7 @@ class PyTorchRunner(RunnerBase):
         converted model at two sizes (batch 1 and 3), one Infer each. The key is each file's
         device, inode, size and change times (files are replaced by renames, never rewritten in
         place); the model is in eval mode and Infer changes nothing in it."""
-        key = (tuple((p,) + _stamp(p) for p in paths), bool(trust), class_name)
+        key = (tuple((p,) + file_stamp(p) for p in paths), bool(trust), class_name)
         last_key, last = self._last_loaded
         if last_key == key:
             return last

@@ -18,7 +18,7 @@ import zipfile
 from dataclasses import dataclass, field
 
 from runners.common.errors import RunnerError
-from runners.common.loading import corrupt, require_file
+from runners.common.loading import corrupt, file_stamp, require_file
 
 from . import keras_check
 
@@ -157,8 +157,26 @@ def keras_config(src):
     return config, _text(attrs.get("keras_version", "2"))
 
 
+_last_keras = (None, None)  # (key, model) of the last Keras model loaded
+
+
 def load_keras(src, trust):
-    """A Keras model (Keras 3 or tf_keras, whichever wrote the file) after the safety check."""
+    """A Keras model (Keras 3 or tf_keras, whichever wrote the file) after the safety check. The
+    last one loaded is given again while its files are unchanged (their stamps) and the trust is
+    the same: a conversion parses the model and the check runs it twice (batch 1 and 3), one
+    request each, and loading an InceptionV3 takes 2 s. Nothing changes a loaded model: it is run
+    with training=False, and the IR is made from its layers and weights as they are."""
+    global _last_keras
+    key = (src.kind, tuple((p,) + file_stamp(p) for p in [src.path] + list(src.extra)), bool(trust))
+    if _last_keras[0] == key:
+        return _last_keras[1]
+    _last_keras = (None, None)  # the previous model goes before the next one loads
+    model = _load_keras(src, trust)
+    _last_keras = (key, model)
+    return model
+
+
+def _load_keras(src, trust):
     config, version = keras_config(src)
     keras2 = src.kind in ("h5", "json") and version.startswith("2")
     flavour = "tf_keras" if keras2 else "keras"

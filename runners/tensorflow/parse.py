@@ -1,5 +1,7 @@
 """TensorFlow/Keras models -> ONNX through tf2onnx (with its optimizers, the transpose optimizer
-among them) -> the IR through runners.common.onnx_models.to_ir.
+among them) -> the IR through runners.common.onnx_models.to_ir. A Keras model whose layers
+keras_graph.py converts (convolutional networks) is converted layer by layer instead, without
+tf2onnx.
 
 Layout: the IR keeps the source model's input layout (NHWC for images), so the source model and
 the IR take the same tensors; tf2onnx puts one Transpose to NCHW behind each image input and its
@@ -257,13 +259,34 @@ def split_second_bias(model):
     model.graph.node.extend(nodes)
 
 
+def keras_native(model, specs, path):
+    """(ONNX model, its weights by name) converted layer by layer (keras_graph.py), or None when
+    a layer needs tf2onnx (said on stderr)."""
+    from . import keras_graph
+
+    names, shapes = keras_input_shapes(model, specs, path)
+    outputs = list(getattr(model, "output_names", None) or [])
+    if len(outputs) != len(model.outputs):
+        outputs = ["output_%d" % i for i in range(len(model.outputs))]
+    try:
+        return keras_graph.convert(model, names, shapes, outputs)
+    except keras_graph.NotNative as exc:
+        sys.stderr.write("keras: converting through tf2onnx: %s\n" % exc)
+        return None
+
+
 def parse(req):
     sources = [os.path.abspath(s) for s in req.sources]
     src = loading.identify(sources)
+    located = None
     if src.kind in ("keras", "h5", "json"):
         model = cut_keras(loading.load_keras(src, req.trust_model), list(req.outputs), src.path)
-        onnx_model = keras_to_onnx(model, list(req.inputs), src.path)
-        native_recurrences(onnx_model, model)
+        native = keras_native(model, list(req.inputs), src.path)
+        if native is not None:
+            onnx_model, located = native
+        else:
+            onnx_model = keras_to_onnx(model, list(req.inputs), src.path)
+            native_recurrences(onnx_model, model)
     elif src.kind == "tflite":
         _check_tflite(src.path)
         import tf2onnx
@@ -285,4 +308,4 @@ def parse(req):
     split_second_bias(onnx_model)
     name = req.options.get("name") or os.path.splitext(os.path.basename(src.path.rstrip("/")))[0]
     clean = pb.ParseRequest(workspace=req.workspace, opset=req.opset)
-    return to_ir(onnx_model, clean, src.path, name=name)
+    return to_ir(onnx_model, clean, src.path, name=name, located=located)
