@@ -9,6 +9,8 @@ import sys
 
 import numpy as np
 
+from runners.common.naming import unique_name
+
 from . import loading
 
 # Blocks converted whole (not opened) when their op name has a parse converter.
@@ -57,12 +59,7 @@ class FlatGraph(object):
             sys.setrecursionlimit(old)
 
     def _unique(self, wanted):
-        name, i = wanted, 1
-        while name in self._taken:
-            i += 1
-            name = "%s_%d" % (wanted, i)
-        self._taken.add(name)
-        return name
+        return unique_name(self._taken, wanted)
 
     def value(self, var, subst, context, scope=""):
         """The IR name of `var` (walking into its producer first); `scope` is the name of the

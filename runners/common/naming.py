@@ -43,6 +43,27 @@ _WEIGHT_SUFFIX = re.compile(
 _DEVICE_SCOPE = re.compile(r"^gpu_\d+/")
 
 
+def unique_name(taken, wanted):
+    """`wanted`, or `wanted_2`, `wanted_3`... the first not in the set `taken`, which it joins."""
+    name, i = wanted, 1
+    while name in taken:
+        i += 1
+        name = "%s_%d" % (wanted, i)
+    taken.add(name)
+    return name
+
+
+def rename_value(nodes, old, new):
+    """Value `old` called `new` in every input and output of the ONNX `nodes`."""
+    for node in nodes:
+        for i, name in enumerate(node.input):
+            if name == old:
+                node.input[i] = new
+        for i, name in enumerate(node.output):
+            if name == old:
+                node.output[i] = new
+
+
 def _metadata(proto):
     return dict((p.key, p.value) for p in getattr(proto, "metadata_props", ()))
 

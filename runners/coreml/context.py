@@ -16,6 +16,7 @@ defaults):
 import numpy as np
 
 from runners.common.emit import EmitContext
+from runners.common.naming import unique_name
 from runners.common.registry import Registry
 
 EMIT = Registry("coreml", "emit", package="runners.coreml.emit_ops")
@@ -69,13 +70,7 @@ class CoreMLContext(EmitContext):
 
     def layer(self, node, suffix=""):
         """A layer name, unique in the spec, from the IR node's name."""
-        base = node.name + ("/" + suffix if suffix else "")
-        name, i = base, 1
-        while name in self._names:
-            i += 1
-            name = "%s_%d" % (base, i)
-        self._names.add(name)
-        return name
+        return unique_name(self._names, node.name + ("/" + suffix if suffix else ""))
 
     def temp(self, node, suffix):
         """A blob name for a value between two layers of one IR node."""

@@ -14,6 +14,7 @@ import numpy as np
 from runners.common import ir
 from runners.common.errors import RunnerError
 from runners.common.loading import corrupt, require_file
+from runners.common.naming import rename_value
 from runners.common.registry import Registry
 
 PARSE = Registry("coreml", "parse", package="runners.coreml.parse_ops")
@@ -298,12 +299,6 @@ def _outputs(spec, ctx):
 
 def _rename(ctx, old, new):
     """Rename value `old` everywhere in the nodes built so far (a feature name taken by a blob)."""
-    for n in ctx.nodes:
-        for i, v in enumerate(n.input):
-            if v == old:
-                n.input[i] = new
-        for i, v in enumerate(n.output):
-            if v == old:
-                n.output[i] = new
+    rename_value(ctx.nodes, old, new)
     if old in ctx.ranks:
         ctx.ranks[new] = ctx.ranks[old]

@@ -20,7 +20,7 @@ from runners.common.codegen import identifier as _identifier
 from runners.common.codegen import lit  # noqa: F401  (re-exported for the ops)
 from runners.common.emit import EmitContext
 from runners.common.errors import RunnerError
-from runners.common.naming import made_up, op_name
+from runners.common.naming import made_up, op_name, unique_name
 from runners.common.registry import Registry
 
 EMIT = Registry("tensorflow", "emit", package="runners.tensorflow.emit_ops")
@@ -54,16 +54,6 @@ def pair(values):
 _OPS_CALL = re.compile(r"keras\.ops\.([a-z_0-9]+)\(")
 
 
-def _fresh(base, taken):
-    """`base`, or `base_2`, `base_3`, ... : the first not in `taken` (then added to it)."""
-    name, n = base, 1
-    while name in taken:
-        n += 1
-        name = "%s_%d" % (base, n)
-    taken.add(name)
-    return name
-
-
 class KerasContext(EmitContext):
     framework = "tensorflow"
 
@@ -87,7 +77,7 @@ class KerasContext(EmitContext):
         return ""
 
     def new_var(self, hint):
-        return _fresh(identifier(hint), self._used)
+        return unique_name(self._used, identifier(hint))
 
     def layouts(self, name):
         return [lay for (n, lay) in self._vars if n == name]
@@ -165,7 +155,7 @@ class KerasContext(EmitContext):
         renames = {}
         for name in sorted(self._layer_names):
             if clash.match(name):
-                renames[name] = _fresh(name + "_layer", self._layer_names)
+                renames[name] = unique_name(self._layer_names, name + "_layer")
         if not renames:
             return
         for old, new in renames.items():
@@ -179,7 +169,7 @@ class KerasContext(EmitContext):
         self.layer_values = [(renames.get(n, n), v, lay) for n, v, lay in self.layer_values]
 
     def layer_name(self, hint):
-        return _fresh(identifier(hint, "layer"), self._layer_names)
+        return unique_name(self._layer_names, identifier(hint, "layer"))
 
     def store_const(self, name, value):
         """Store `value` beside the code under "const/<name>", made unique (names from the source can

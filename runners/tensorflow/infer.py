@@ -14,7 +14,7 @@ from runners.common.tensors import to_proto
 
 from . import graphs, loading
 from .codeload import read_sidecar
-from .parse import keras_input_names, quiet_stdout
+from .parse import keras_input_names, keras_output_names, quiet_stdout
 
 
 def _ordered(feeds, names, path):
@@ -62,10 +62,7 @@ def run_keras(model, feeds, path):
         items = list(result.items())
     else:
         outs = list(result) if isinstance(result, (list, tuple)) else [result]
-        out_names = list(getattr(model, "output_names", None) or [])
-        if len(out_names) != len(outs):
-            out_names = ["output_%d" % i for i in range(len(outs))]
-        items = list(zip(out_names, outs))
+        items = list(zip(keras_output_names(model, len(outs)), outs))
     return [(n, _numpy(v)) for n, v in items]
 
 

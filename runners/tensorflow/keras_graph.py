@@ -17,6 +17,7 @@ layers. Converters are in keras_layers.py, one function per layer class.
 import numpy as np
 
 from runners.common import ir
+from runners.common.naming import rename_value, unique_name
 from runners.common.registry import Registry
 
 LAYERS = Registry("keras", "parse")
@@ -78,12 +79,7 @@ class KerasGraph(object):
         self._layouts = {}  # (value name, nchw) -> Value, so a Transpose is made once
 
     def unique(self, name):
-        base, n = name, 1
-        while name in self._names:
-            n += 1
-            name = "%s_%d" % (base, n)
-        self._names.add(name)
-        return name
+        return unique_name(self._names, name)
 
     def node(self, op, inputs, name, **attrs):
         """Add node `op`; returns its output's name (`name`, made unique)."""
@@ -132,15 +128,12 @@ class KerasGraph(object):
         return self._layouts[key]
 
     def rename(self, old, new):
-        """Make value `old` be called `new` (a model output keeps its Keras name)."""
+        """Make value `old` be called `new` (a model output keeps its Keras name), and so the node
+        that makes it."""
+        rename_value(self.nodes, old, new)
         for node in self.nodes:
-            for i, name in enumerate(node.input):
-                if name == old:
-                    node.input[i] = new
-            for i, name in enumerate(node.output):
-                if name == old:
-                    node.output[i] = new
-                    node.name = new
+            if node.name == old:
+                node.name = new
 
 
 def _nodes(model):

@@ -313,18 +313,31 @@ def _merge(g, layer, inputs, shapes, op):
     return [Value(g.node(op, [v.name for v in xs], layer.name), shapes[0], xs[0].nchw)]
 
 
-for _cls, _op in (("Add", "Sum"), ("Multiply", "Mul"), ("Maximum", "Max"), ("Minimum", "Min"), ("Average", "Mean")):
+@LAYERS.register("Add")
+def add(g, layer, inputs, shapes):
+    return _merge(g, layer, inputs, shapes, "Add" if len(inputs) == 2 else "Sum")
 
-    def _make(op):
-        def merge(g, layer, inputs, shapes):
-            if op == "Mul" and len(inputs) != 2:
-                raise NotNative(layer, "%d inputs" % len(inputs))
-            return _merge(g, layer, inputs, shapes, "Add" if op == "Sum" and len(inputs) == 2 else op)
 
-        merge.__name__ = op.lower()
-        return merge
+@LAYERS.register("Multiply")
+def multiply(g, layer, inputs, shapes):
+    if len(inputs) != 2:
+        raise NotNative(layer, "%d inputs" % len(inputs))
+    return _merge(g, layer, inputs, shapes, "Mul")
 
-    LAYERS.register(_cls)(_make(_op))
+
+@LAYERS.register("Maximum")
+def maximum(g, layer, inputs, shapes):
+    return _merge(g, layer, inputs, shapes, "Max")
+
+
+@LAYERS.register("Minimum")
+def minimum(g, layer, inputs, shapes):
+    return _merge(g, layer, inputs, shapes, "Min")
+
+
+@LAYERS.register("Average")
+def average(g, layer, inputs, shapes):
+    return _merge(g, layer, inputs, shapes, "Mean")
 
 
 @LAYERS.register("Subtract")

@@ -39,6 +39,12 @@ def keras_input_names(model):
     return [n.split(":")[0] for n in names]
 
 
+def keras_output_names(model, count):
+    """The names of a Keras model's `count` outputs: its output_names, else output_0, output_1..."""
+    names = list(getattr(model, "output_names", None) or [])
+    return names if len(names) == count else ["output_%d" % i for i in range(count)]
+
+
 def keras_input_shapes(model, specs, path):
     """Static input shapes (batch 1) from the model and --inputShape (NHWC without batch, or full)."""
     names = keras_input_names(model)
@@ -265,11 +271,8 @@ def keras_native(model, specs, path):
     from . import keras_graph
 
     names, shapes = keras_input_shapes(model, specs, path)
-    outputs = list(getattr(model, "output_names", None) or [])
-    if len(outputs) != len(model.outputs):
-        outputs = ["output_%d" % i for i in range(len(model.outputs))]
     try:
-        return keras_graph.convert(model, names, shapes, outputs)
+        return keras_graph.convert(model, names, shapes, keras_output_names(model, len(model.outputs)))
     except keras_graph.NotNative as exc:
         sys.stderr.write("keras: converting through tf2onnx: %s\n" % exc)
         return None
