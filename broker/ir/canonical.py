@@ -251,6 +251,42 @@ _REWRITTEN = {"Cast", "Expand", "Reshape", "Transpose", "Unsqueeze", "Slice", "I
               "ConcatFromSequence", "SplitToSequence", "SequenceAt"}  # fmt: skip
 
 
+def _take_out_the_obvious(model: onnx.ModelProto) -> onnx.ModelProto:
+    """`model` without what the optimizer takes out first and needs no evaluation to take out,
+    changed in place: initializers listed as graph inputs, as IR 3 required (its
+    RemoveInitializersFromInputsPass), and inference Dropouts (one input, no mask, not a graph
+    output), whose readers read the Dropout's input instead (its Dropout rule, then its Identity
+    elimination). The ONNX model zoo's older CNNs have both and nothing else for the optimizer:
+    without them they take the fast path. Returns the model."""
+    g = model.graph
+    constant = {i.name for i in g.initializer}
+    if any(i.name in constant for i in g.input):
+        kept = [i for i in g.input if i.name not in constant]
+        del g.input[:]
+        g.input.extend(kept)
+    if any(a.type in (a.GRAPH, a.GRAPHS) for n in g.node for a in n.attribute):
+        return model  # a subgraph may read a Dropout's output by name
+    outputs = {o.name for o in g.output}
+    bypass: dict[str, str] = {}
+    for node in g.node:
+        ins = [i for i in node.input if i]
+        if (node.op_type == "Dropout" and node.domain in ("", "ai.onnx") and len(ins) == 1
+                and len(node.input) == 1 and len(node.output) == 1 and node.output[0] not in outputs):  # fmt: skip
+            bypass[node.output[0]] = bypass.get(ins[0], ins[0])
+    if bypass:
+        kept_nodes = [n for n in g.node if not (n.op_type == "Dropout" and n.output and n.output[0] in bypass)]
+        for node in kept_nodes:
+            for k, name in enumerate(node.input):
+                if name in bypass:
+                    node.input[k] = bypass[name]
+        del g.node[:]
+        g.node.extend(kept_nodes)
+        kept_info = [v for v in g.value_info if v.name not in bypass]
+        del g.value_info[:]
+        g.value_info.extend(kept_info)
+    return model
+
+
 def _nothing_to_simplify(model: onnx.ModelProto) -> bool:
     """Whether the optimizer would return `model` as it is: no function, subgraph or initializer
     listed as an input; no node whose inputs are all constant (nothing to fold); none of the ops
@@ -340,8 +376,9 @@ def is_canonical(model: onnx.ModelProto) -> bool:
 
 
 def canonicalize(model: onnx.ModelProto, where: str = "") -> tuple[onnx.ModelProto, CanonicalReport]:
-    """The canonical form of `model` (a full model, weights inside) and what changed. The input
-    is not modified."""
+    """The canonical form of `model` (a full model, weights inside) and what changed. The input is
+    changed only where that changes nothing it computes: its IR version raised, the initializers it
+    lists as inputs unlisted, its inference Dropouts bypassed (_take_out_the_obvious)."""
     report = CanonicalReport(
         opset_from=common_ir.opset_of(model),
         nodes_before=len(model.graph.node),
@@ -354,6 +391,7 @@ def canonicalize(model: onnx.ModelProto, where: str = "") -> tuple[onnx.ModelPro
     out = _convert_opset(model, where)
     try:
         # a graph with nothing to simplify gets the optimizer's shape inference only
+        out = _take_out_the_obvious(out)
         inferred = weights.infer_shapes(out, data_prop=True) if _nothing_to_simplify(out) else None
         if inferred is not None and not _empty_concat_operand(inferred):
             out = _name_nodes(inferred)

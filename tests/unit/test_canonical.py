@@ -245,6 +245,47 @@ def test_a_graph_with_nothing_to_simplify_skips_the_optimizer_and_ends_the_same(
     assert {v.name for v in out.graph.value_info} >= {"c", "r"}, "shapes inferred all the same"
 
 
+def test_listed_initializers_and_inference_dropouts_are_taken_out_before_the_fast_path():
+    """The ONNX model zoo's older CNNs (VGG, AlexNet) list their initializers as graph inputs and
+    keep inference Dropouts, and nothing else for the optimizer: without those two they take the
+    fast path and end as the optimizer leaves them. A Dropout with a mask, or one whose output the
+    graph returns, is left to the optimizer."""
+    from broker.ir import canonical
+
+    def nodes(m):
+        return [(n.op_type, list(n.input), list(n.output), n.name) for n in m.graph.node]
+
+    def zoo_like(names, mask=False, returned=False):
+        m = _cnn(names)
+        g = m.graph
+        g.input.append(h.make_tensor_value_info("w", T.FLOAT, [4, 3, 3, 3]))
+        g.input.append(h.make_tensor_value_info("shape", T.INT64, [2]))
+        relu = g.node[1]
+        relu.output[0] = "r0"
+        drop = h.make_node("Dropout", ["r0"], ["r", "mask"] if mask else ["r"], name=names[1] and "drop")
+        g.node.insert(2, drop)
+        g.value_info.append(h.make_tensor_value_info("r", T.FLOAT, [1, 4, 6, 6]))
+        if returned:
+            g.output.append(h.make_tensor_value_info("r", T.FLOAT, [1, 4, 6, 6]))
+        return m
+
+    for names in (("conv", "relu", "flatten"), ("", "", "")):
+        optimized = canonical._optimize(zoo_like(names))
+        prepared = canonical._take_out_the_obvious(zoo_like(names))
+        assert canonical._nothing_to_simplify(prepared), names
+        assert nodes(canonical._name_nodes(prepared)) == nodes(optimized), names
+        assert [i.name for i in prepared.graph.input] == [i.name for i in optimized.graph.input] == ["x"]
+        out, report = canonicalize(zoo_like(names))
+        assert ops(out) == ["Conv", "Relu", "Reshape"] and report.initializer_inputs_removed == 2
+        x = {"x": np.random.default_rng(0).standard_normal((1, 3, 8, 8)).astype(np.float32)}
+        np.testing.assert_array_equal(run(out, x)[0], run(_cnn(names), x)[0])
+    for other in (zoo_like(("a", "b", "c"), mask=True), zoo_like(("a", "b", "c"), returned=True)):
+        prepared = canonical._take_out_the_obvious(other)
+        assert "Dropout" in ops(prepared) and not canonical._nothing_to_simplify(prepared)
+        out, _ = canonicalize(other)
+        assert "Dropout" not in ops(out)
+
+
 def test_a_concat_with_an_empty_operand_goes_through_the_optimizer():
     """The folder drops an operand of size 0 on the Concat's axis: only shapes show it, so the
     fast path looks at the inferred graph before it takes it."""
