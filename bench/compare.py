@@ -449,17 +449,19 @@ def main() -> None:
     out = []
     with tempfile.TemporaryDirectory(prefix="mmbroker-compare-", dir="/tmp") as tmp:
         work = Path(tmp)
-        pool = work / "pool"
-        try:
-            for name in args.cases.split(","):
+        for name in args.cases.split(","):
+            # each case its own warm runners: a runner's peak is the largest since it started, so
+            # one that served another case's models would carry that case's peak into this one
+            pool = work / f"pool-{name}"
+            try:
                 print(f"{name}: making the model and the environments", file=sys.stderr, flush=True)
                 case = CASES[name](work, pool)
                 case.baseline_mb = import_baseline(case.frameworks, work)
                 out.append(table(case, run_case(case, args.rounds, args.warmup, work), args.rounds))
                 print(out[-1] + "\n", flush=True)
-        finally:
-            subprocess.run([*MMBROKER, "runners", "stop"], env=clean_env(MMBROKER_WARM_DIR=str(pool)),
-                           capture_output=True)  # fmt: skip
+            finally:
+                subprocess.run([*MMBROKER, "runners", "stop"], env=clean_env(MMBROKER_WARM_DIR=str(pool)),
+                               capture_output=True)  # fmt: skip
     if args.markdown:
         args.markdown.write_text("\n\n".join(out) + "\n")
 
