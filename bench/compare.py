@@ -211,11 +211,16 @@ class RunnerPeaks:
         return out
 
 
+def slug(label: str) -> str:
+    """A command's label as a file name."""
+    return label.replace(" ", "_").replace("/", "_").replace(",", "")
+
+
 def measure(cmd: Command, rnd: int, work: Path) -> Run:
     """Wall seconds, the largest peak resident memory of one process and the runners' peaks by
     framework, for one run of `cmd`."""
     run = Run(0.0, 0)
-    log = work / "logs" / f"{cmd.label.replace(' ', '_').replace('/', '_')}-{rnd}.log"
+    log = work / "logs" / f"{slug(cmd.label)}-{rnd}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     for step in cmd.steps(rnd):
         t0 = time.perf_counter()
@@ -249,8 +254,11 @@ def make_resnet50(work: Path) -> list[str]:
     return [str(model / "resnet-50-symbol.json"), str(model / "resnet-50-0000.params")]
 
 
+CHECKED_COLD = "mmbroker with the check, cold"
+
+
 def output_dir(work: Path, label: str) -> Path:
-    return work / "out" / label.replace(" ", "_").replace(",", "")
+    return work / "out" / slug(label)
 
 
 def torch_alone(work: Path) -> Command:
@@ -258,9 +266,6 @@ def torch_alone(work: Path) -> Command:
     out = output_dir(work, CHECKED_COLD)
     argv = [env_python("pytorch"), str(TOOLS / "torch_alone.py"), str(out / "model.py"), str(out / "model.pth")]
     return Command("PyTorch alone: the converted model, batches 1 and 3", lambda rnd: [Step(argv)], alone="pytorch")
-
-
-CHECKED_COLD = "mmbroker with the check, cold"
 
 
 def mmbroker_commands(
@@ -314,7 +319,7 @@ def resnet50_case(work: Path, pool: Path) -> Case:
     commands = [Command("MMdnn 0.3.1 mmconvert", mmconvert)]
     commands += mmbroker_commands("mxnet", "pytorch", sources, ".pth", shape, work, pool)
     commands.append(Command("peer chain: mxnet.onnx + onnx2torch", chain))
-    mx_alone = [mx, str(TOOLS / "mxnet_alone.py"), *sources, "3,224,224"]
+    mx_alone = [mx, str(TOOLS / "mxnet_alone.py"), *sources, shape[1]]
     commands.append(
         Command("MXNet alone: the source model, batches 1 and 3", lambda rnd: [Step(mx_alone)], alone="mxnet")
     )

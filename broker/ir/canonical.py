@@ -251,6 +251,14 @@ _REWRITTEN = {"Cast", "Expand", "Reshape", "Transpose", "Unsqueeze", "Slice", "I
               "ConcatFromSequence", "SplitToSequence", "SequenceAt"}  # fmt: skip
 
 
+def _keep(repeated: Any, keep: Any) -> None:
+    """Keep in a protobuf repeated field only the items `keep` says to, in order."""
+    kept = [item for item in repeated if keep(item)]
+    if len(kept) != len(repeated):
+        del repeated[:]
+        repeated.extend(kept)
+
+
 def _take_out_the_obvious(model: onnx.ModelProto) -> onnx.ModelProto:
     """`model` without what the optimizer takes out first and needs no evaluation to take out,
     changed in place: initializers listed as graph inputs, as IR 3 required (its
@@ -260,30 +268,22 @@ def _take_out_the_obvious(model: onnx.ModelProto) -> onnx.ModelProto:
     without them they take the fast path. Returns the model."""
     g = model.graph
     constant = {i.name for i in g.initializer}
-    if any(i.name in constant for i in g.input):
-        kept = [i for i in g.input if i.name not in constant]
-        del g.input[:]
-        g.input.extend(kept)
+    _keep(g.input, lambda i: i.name not in constant)
     if any(a.type in (a.GRAPH, a.GRAPHS) for n in g.node for a in n.attribute):
         return model  # a subgraph may read a Dropout's output by name
     outputs = {o.name for o in g.output}
-    bypass: dict[str, str] = {}
+    bypass: dict[str, str] = {}  # a Dropout's output -> what its readers read instead
     for node in g.node:
-        ins = [i for i in node.input if i]
-        if (node.op_type == "Dropout" and node.domain in ("", "ai.onnx") and len(ins) == 1
-                and len(node.input) == 1 and len(node.output) == 1 and node.output[0] not in outputs):  # fmt: skip
-            bypass[node.output[0]] = bypass.get(ins[0], ins[0])
+        if (node.op_type == "Dropout" and node.domain in ("", "ai.onnx") and len(node.input) == 1
+                and node.input[0] and len(node.output) == 1 and node.output[0] not in outputs):  # fmt: skip
+            bypass[node.output[0]] = bypass.get(node.input[0], node.input[0])
     if bypass:
-        kept_nodes = [n for n in g.node if not (n.op_type == "Dropout" and n.output and n.output[0] in bypass)]
-        for node in kept_nodes:
+        _keep(g.node, lambda n: not (n.op_type == "Dropout" and n.output and n.output[0] in bypass))
+        for node in g.node:
             for k, name in enumerate(node.input):
                 if name in bypass:
                     node.input[k] = bypass[name]
-        del g.node[:]
-        g.node.extend(kept_nodes)
-        kept_info = [v for v in g.value_info if v.name not in bypass]
-        del g.value_info[:]
-        g.value_info.extend(kept_info)
+        _keep(g.value_info, lambda v: v.name not in bypass)
     return model
 
 
@@ -390,8 +390,8 @@ def canonicalize(model: onnx.ModelProto, where: str = "") -> tuple[onnx.ModelPro
     props = {p.key: p.value for p in model.metadata_props}
     out = _convert_opset(model, where)
     try:
-        # a graph with nothing to simplify gets the optimizer's shape inference only
         out = _take_out_the_obvious(out)
+        # a graph with nothing to simplify gets the optimizer's shape inference only
         inferred = weights.infer_shapes(out, data_prop=True) if _nothing_to_simplify(out) else None
         if inferred is not None and not _empty_concat_operand(inferred):
             out = _name_nodes(inferred)
