@@ -262,28 +262,46 @@ def _keep(repeated: Any, keep: Any) -> None:
 def _take_out_the_obvious(model: onnx.ModelProto) -> onnx.ModelProto:
     """`model` without what the optimizer takes out first and needs no evaluation to take out,
     changed in place: initializers listed as graph inputs, as IR 3 required (its
-    RemoveInitializersFromInputsPass), and inference Dropouts (one input, no mask, not a graph
-    output), whose readers read the Dropout's input instead (its Dropout rule, then its Identity
-    elimination). The ONNX model zoo's older CNNs have both and nothing else for the optimizer:
-    without them they take the fast path. Returns the model."""
+    RemoveInitializersFromInputsPass), and inference Dropouts (no training mode, the mask read by
+    nothing, the output not a graph output), whose readers read the Dropout's input instead (its
+    Dropout rule, then its Identity elimination), with the Constant ratios only they read. The ONNX
+    model zoo's older CNNs (Caffe2's AlexNet, VGG, SqueezeNet, ZFNet) have both and nothing else
+    for the optimizer: without them they take the fast path. Returns the model."""
     g = model.graph
     constant = {i.name for i in g.initializer}
     _keep(g.input, lambda i: i.name not in constant)
     if any(a.type in (a.GRAPH, a.GRAPHS) for n in g.node for a in n.attribute):
         return model  # a subgraph may read a Dropout's output by name
     outputs = {o.name for o in g.output}
+    readers: Counter[str] = Counter(i for n in g.node for i in n.input if i)
+    # a Constant ratio the optimizer folds away still shifts the names it makes for unnamed nodes:
+    # taken out here only when every other node has its own name (Caffe2's exports)
+    named = all(n.name for n in g.node if n.op_type != "Constant")
+    made_by_constant = {n.output[0]: n for n in g.node if n.op_type == "Constant" and len(n.output) == 1 and named}
     bypass: dict[str, str] = {}  # a Dropout's output -> what its readers read instead
+    dropped: list[onnx.NodeProto] = []
+    ratios: Counter[str] = Counter()  # Constant ratio -> its readers among the Dropouts taken out
     for node in g.node:
-        if (node.op_type == "Dropout" and node.domain in ("", "ai.onnx") and len(node.input) == 1
-                and node.input[0] and len(node.output) == 1 and node.output[0] not in outputs):  # fmt: skip
-            bypass[node.output[0]] = bypass.get(node.input[0], node.input[0])
+        if node.op_type != "Dropout" or node.domain not in ("", "ai.onnx") or not node.input[0]:
+            continue
+        ins, outs = list(node.input), list(node.output)
+        if len(ins) > 2 and ins[2] or len(ins) > 1 and ins[1] and ins[1] not in made_by_constant:
+            continue  # a training mode, or a ratio that is not a Constant node's
+        if outs[0] in outputs or len(outs) > 1 and outs[1] and (readers[outs[1]] or outs[1] in outputs):
+            continue
+        bypass[outs[0]] = bypass.get(ins[0], ins[0])
+        dropped.append(node)
+        if len(ins) > 1 and ins[1]:
+            ratios[ins[1]] += 1
     if bypass:
-        _keep(g.node, lambda n: not (n.op_type == "Dropout" and n.output and n.output[0] in bypass))
+        dropped += [made_by_constant[r] for r, n in ratios.items() if readers[r] == n and r not in outputs]
+        gone, values = {id(n) for n in dropped}, {o for n in dropped for o in n.output}
+        _keep(g.node, lambda n: id(n) not in gone)
         for node in g.node:
             for k, name in enumerate(node.input):
                 if name in bypass:
                     node.input[k] = bypass[name]
-        _keep(g.value_info, lambda v: v.name not in bypass)
+        _keep(g.value_info, lambda v: v.name not in values)
     return model
 
 

@@ -247,39 +247,48 @@ def test_a_graph_with_nothing_to_simplify_skips_the_optimizer_and_ends_the_same(
 
 def test_listed_initializers_and_inference_dropouts_are_taken_out_before_the_fast_path():
     """The ONNX model zoo's older CNNs (VGG, AlexNet) list their initializers as graph inputs and
-    keep inference Dropouts, and nothing else for the optimizer: without those two they take the
-    fast path and end as the optimizer leaves them. A Dropout with a mask, or one whose output the
-    graph returns, is left to the optimizer."""
+    keep inference Dropouts (Caffe2's, once at the IR opset, with a Constant ratio and a mask that
+    nothing reads), and nothing else for the optimizer: without those two they take the fast path
+    and end as the optimizer leaves them. A Dropout whose mask is read, or whose output the graph
+    returns, is left to the optimizer."""
     from broker.ir import canonical
 
     def nodes(m):
         return [(n.op_type, list(n.input), list(n.output), n.name) for n in m.graph.node]
 
-    def zoo_like(names, mask=False, returned=False):
+    def zoo_like(names, caffe2=False, mask_read=False, returned=False):
         m = _cnn(names)
         g = m.graph
         g.input.append(h.make_tensor_value_info("w", T.FLOAT, [4, 3, 3, 3]))
         g.input.append(h.make_tensor_value_info("shape", T.INT64, [2]))
         relu = g.node[1]
         relu.output[0] = "r0"
-        drop = h.make_node("Dropout", ["r0"], ["r", "mask"] if mask else ["r"], name=names[1] and "drop")
-        g.node.insert(2, drop)
+        ratio = h.make_node("Constant", [], ["ratio"], value=nh.from_array(np.array(0.5, np.float32)))
+        ins, outs = (["r0", "ratio"], ["r", "mask"]) if caffe2 or mask_read else (["r0"], ["r"])
+        g.node.insert(2, h.make_node("Dropout", ins, outs, name=names[1] and "drop"))
+        if caffe2 or mask_read:
+            g.node.insert(2, ratio)
         g.value_info.append(h.make_tensor_value_info("r", T.FLOAT, [1, 4, 6, 6]))
         if returned:
             g.output.append(h.make_tensor_value_info("r", T.FLOAT, [1, 4, 6, 6]))
+        if mask_read:
+            g.output.append(h.make_tensor_value_info("mask", T.BOOL, [1, 4, 6, 6]))
         return m
 
     for names in (("conv", "relu", "flatten"), ("", "", "")):
-        optimized = canonical._optimize(zoo_like(names))
-        prepared = canonical._take_out_the_obvious(zoo_like(names))
-        assert canonical._nothing_to_simplify(prepared), names
-        assert nodes(canonical._name_nodes(prepared)) == nodes(optimized), names
-        assert [i.name for i in prepared.graph.input] == [i.name for i in optimized.graph.input] == ["x"]
-        out, report = canonicalize(zoo_like(names))
-        assert ops(out) == ["Conv", "Relu", "Reshape"] and report.initializer_inputs_removed == 2
-        x = {"x": np.random.default_rng(0).standard_normal((1, 3, 8, 8)).astype(np.float32)}
-        np.testing.assert_array_equal(run(out, x)[0], run(_cnn(names), x)[0])
-    for other in (zoo_like(("a", "b", "c"), mask=True), zoo_like(("a", "b", "c"), returned=True)):
+        for caffe2 in (False, True):
+            optimized = canonical._optimize(zoo_like(names, caffe2))
+            prepared = canonical._take_out_the_obvious(zoo_like(names, caffe2))
+            # a Constant ratio among unnamed nodes is left to the optimizer, which names them
+            assert canonical._nothing_to_simplify(prepared) == (all(names) or not caffe2), names
+            if canonical._nothing_to_simplify(prepared):
+                assert nodes(canonical._name_nodes(prepared)) == nodes(optimized), names
+            assert [i.name for i in prepared.graph.input] == [i.name for i in optimized.graph.input] == ["x"]
+            out, report = canonicalize(zoo_like(names, caffe2))
+            assert ops(out) == ["Conv", "Relu", "Reshape"] and report.initializer_inputs_removed == 2
+            x = {"x": np.random.default_rng(0).standard_normal((1, 3, 8, 8)).astype(np.float32)}
+            np.testing.assert_array_equal(run(out, x)[0], run(_cnn(names), x)[0])
+    for other in (zoo_like(("a", "b", "c"), mask_read=True), zoo_like(("a", "b", "c"), returned=True)):
         prepared = canonical._take_out_the_obvious(other)
         assert "Dropout" in ops(prepared) and not canonical._nothing_to_simplify(prepared)
         out, _ = canonicalize(other)
